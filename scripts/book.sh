@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Build the book: set up .venv if needed, execute every chapter (cached: only changed
+# chapters run again), write the site to _build/html. Extra arguments go to jupyter-book
+# (the test command adds -W -n --keep-going: warnings are errors).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+export MODADD_BOOK_BUILD=1          # plotly figures use the site's one local plotly.js
+export PYDEVD_DISABLE_FILE_VALIDATION=1
+start=$(date +%s)
+# The execution cache keys on a chapter's own code only. A change to the package (or to
+# the pinned requirements) can change any output, so it empties the cache.
+src_hash=$(find src -name '*.py' -print0 | sort -z | xargs -0 cat requirements.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat _build/.modadd-src.sha256 2>/dev/null)" != "$src_hash" ]; then
+  [ -d _build/.jupyter_cache ] && echo "[book] src/ or requirements changed: re-executing every chapter"
+  rm -rf _build/.jupyter_cache _build/.doctrees
+  mkdir -p _build && echo "$src_hash" > _build/.modadd-src.sha256
+fi
+.venv/bin/jupyter-book build . --builder html "$@"
+echo "[book] built in $(( $(date +%s) - start )) s. Open: $(pwd)/_build/html/index.html"

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Run every check: set up .venv if needed, build the book with warnings as errors, then
+# pytest: unit tests, every chapter executed under nbval, and the built site's checks.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/book.sh -W -n --keep-going
+.venv/bin/python -m pytest tests "$@"

@@ -1,0 +1,284 @@
+"""Every figure of the book, in one colour language.
+
+* One cyclic colour scale for residues mod n (:func:`residue_colors`): residue r gets
+  hue 360·r/n, so neighbours on the clock have neighbouring colours, in every figure.
+* The demo's two panels (:func:`model_view`): embeddings on the left; on the right the sum
+  vectors ``E_a + E_b`` coloured by their answer, over the plane coloured by the class the
+  network predicts at each point.
+* Dynamics as plotly animations (:func:`training_animation`): frames, a play button and a
+  slider, which work on the static site with no kernel.
+
+Figures have a white background so they stay readable in the site's dark mode.
+Importing this module registers a plotly renderer ``"modadd"``; when the environment
+variable ``MODADD_BOOK_BUILD`` is set (the book build sets it) it becomes the default and
+emits, beside plotly's JSON, an HTML ``<div>`` that uses the site's one local copy of
+plotly.js. Elsewhere (Jupyter, Binder) plotly's own default renderer is left alone.
+"""
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import json
+import os
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.io._base_renderers import MimetypeRenderer
+from plotly.subplots import make_subplots
+import torch
+
+from .data import check_n
+from .model import Params, mlp
+from .train import History, unordered_pairs
+
+FONT = dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=13, color="#222")
+CONFIG = {"displaylogo": False, "responsive": True}
+
+
+# ---------------------------------------------------------------- the renderer
+class BookRenderer(MimetypeRenderer):
+    """Plotly JSON plus an HTML div without plotly.js (the site serves it once)."""
+
+    def to_mimebundle(self, fig_dict):
+        body = pio.to_json(fig_dict, validate=False)
+        div_id = "fig-" + hashlib.sha1(body.encode()).hexdigest()[:12]   # same figure, same id
+        html = pio.to_html(fig_dict, include_plotlyjs=False, full_html=False, div_id=div_id, auto_play=False,
+                           config=CONFIG, validate=False)
+        return {"application/vnd.plotly.v1+json": json.loads(body), "text/html": html}
+
+
+pio.renderers["modadd"] = BookRenderer()
+if os.environ.get("MODADD_BOOK_BUILD"):
+    pio.renderers.default = "modadd"
+
+
+# ---------------------------------------------------------------- colours
+def residue_colors(n: int) -> list[str]:
+    """The book's colour for each residue 0..n-1: hue 360·r/n, as ``#rrggbb``."""
+    n = check_n(n)
+    out = []
+    for r in range(n):
+        red, green, blue = colorsys.hls_to_rgb(r / n, 0.47, 0.80)
+        out.append("#%02x%02x%02x" % (round(red * 255), round(green * 255), round(blue * 255)))
+    return out
+
+
+def residue_colorscale(n: int, lighten: float = 0.0) -> list:
+    """A discrete plotly colourscale mapping the integers 0..n-1 to :func:`residue_colors`.
+
+    ``lighten`` in [0, 1) mixes each colour with white (for backgrounds).
+    """
+    cols = []
+    for c in residue_colors(n):
+        rgb = np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+        rgb = rgb + (255 - rgb) * lighten
+        cols.append("rgb(%d,%d,%d)" % tuple(np.round(rgb)))
+    scale = []
+    for r, c in enumerate(cols):
+        scale += [[r / n, c], [(r + 1) / n, c]]
+    return scale
+
+
+def _style(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
+    fig.update_layout(template="plotly_white", paper_bgcolor="white", plot_bgcolor="white",
+                      font=FONT, height=height, margin=dict(l=50, r=20, t=60 if title else 30, b=40),
+                      title=dict(text=title, x=0.5) if title else None)
+    return fig
+
+
+# ---------------------------------------------------------------- chapter 1
+def addition_table(n: int, val_mask: torch.Tensor | None = None) -> go.Figure:
+    """Heatmap of ``(a + b) mod n``; with a (n*n,) validation mask, held-out cells are marked."""
+    n = check_n(n)
+    a = np.arange(n)
+    z = (a[:, None] + a[None, :]) % n
+    text = z.astype(str)
+    if val_mask is not None:
+        held = np.asarray(val_mask).reshape(n, n)
+        text = np.where(held, "?", text)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=a, y=a, text=text, texttemplate="%{text}", colorscale=residue_colorscale(n, 0.35),
+        zmin=-0.5, zmax=n - 0.5, showscale=False, xgap=1, ygap=1,
+        hovertemplate="a=%{y}, b=%{x}: (a+b) mod " + str(n) + " = %{z}<extra></extra>"))
+    if val_mask is not None:
+        held = np.asarray(val_mask).reshape(n, n)
+        ys, xs = np.nonzero(held)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", hoverinfo="skip", showlegend=False,
+                                 marker=dict(symbol="square-open", size=18, color="#222", line=dict(width=2))))
+    fig.update_yaxes(range=[n - 0.5, -0.5], title="a", dtick=1 if n <= 24 else None, scaleanchor="x",
+                     constrain="domain", showgrid=False, zeroline=False)
+    fig.update_xaxes(range=[-0.5, n - 0.5], title="b", dtick=1 if n <= 24 else None, side="top",
+                     constrain="domain",
+                     showgrid=False, zeroline=False)
+    return _style(fig, 560)
+
+
+# ---------------------------------------------------------------- the demo's two panels
+def decision_grid(p: Params, extent: float | np.ndarray, res: int = 61):
+    """Predicted class at a res×res grid of points in [-extent, extent]², for each model.
+
+    p: Params of M models (only W1, b1, W2, b2 are used); extent: a number or one per model.
+    Returns (xs (M, res), classes (M, res, res)) with classes[m, i, j] at (xs[j], xs[i]).
+    """
+    M = p.W1.shape[0]
+    ext = torch.as_tensor(np.broadcast_to(np.asarray(extent, dtype=np.float32), (M,)).copy())
+    u = torch.linspace(-1, 1, res)
+    xs = ext[:, None] * u[None, :]                                      # (M, res)
+    X = torch.stack([xs[:, None, :].expand(M, res, res), xs[:, :, None].expand(M, res, res)], -1)
+    with torch.no_grad():
+        cls = mlp(p, X.reshape(M, res * res, 2)).argmax(-1).reshape(M, res, res)
+    return xs.numpy(), cls.numpy()
+
+
+def _extent(E: np.ndarray) -> float:
+    """Half-width of a square window around the origin that holds all points of E (…, 2)."""
+    return float(np.abs(E).max()) * 1.15 + 1e-6
+
+
+def _panel_traces(E: np.ndarray, xs: np.ndarray, cls: np.ndarray, n: int) -> list:
+    """Traces of the two panels for one model: embeddings, region heatmap, sum vectors."""
+    cols = residue_colors(n)
+    pairs, _ = unordered_pairs(n)
+    a, b = pairs[:, 0].numpy(), pairs[:, 1].numpy()
+    S = E[a] + E[b]
+    ans = (a + b) % n
+    emb = go.Scatter(
+        x=E[:, 0], y=E[:, 1], mode="markers+text", text=[str(r) for r in range(n)],
+        textposition="top center", textfont=dict(size=11, color="#222"),
+        marker=dict(size=11, color=cols, line=dict(width=1, color="#222")),
+        customdata=np.arange(n), hovertemplate="E_%{customdata}<br>(%{x:.3f}, %{y:.3f})<extra></extra>",
+        showlegend=False)
+    bg = go.Heatmap(x=xs, y=xs, z=cls, colorscale=residue_colorscale(n, 0.55), zmin=-0.5, zmax=n - 0.5,
+                    showscale=False, hovertemplate="predicts %{z}<extra></extra>")
+    sums = go.Scatter(
+        x=S[:, 0], y=S[:, 1], mode="markers",
+        marker=dict(size=7, color=[cols[k] for k in ans], line=dict(width=0.8, color="#222")),
+        customdata=np.stack([a, b, ans], 1),
+        hovertemplate="E_%{customdata[0]} + E_%{customdata[1]}<br>answer %{customdata[2]}<extra></extra>",
+        showlegend=False)
+    return [emb, bg, sums]
+
+
+def _two_panels(title: str | None, height: int = 470) -> go.Figure:
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
+                        subplot_titles=("embeddings E_a", "sums E_a + E_b over the predicted class"))
+    fig.update_xaxes(zeroline=True, zerolinecolor="#bbb", showgrid=False, constrain="domain")
+    fig.update_yaxes(zeroline=True, zerolinecolor="#bbb", showgrid=False, constrain="domain")
+    fig.update_yaxes(scaleanchor="x", row=1, col=1)
+    fig.update_yaxes(scaleanchor="x2", row=1, col=2)
+    return _style(fig, height, title)
+
+
+def _ranges(E: np.ndarray) -> dict:
+    e = _extent(E)
+    return {"xaxis": {"range": [-e, e]}, "yaxis": {"range": [-e, e]},
+            "xaxis2": {"range": [-2 * e, 2 * e]}, "yaxis2": {"range": [-2 * e, 2 * e]}}
+
+
+def model_view(p: Params, title: str | None = None, res: int = 81) -> go.Figure:
+    """The demo's view of one model (a batch of one): embeddings | sums over decision regions."""
+    E = p.E[0].detach().numpy()
+    n = E.shape[0]
+    xs, cls = decision_grid(p, 2 * _extent(E), res)
+    fig = _two_panels(title)
+    for tr, col in zip(_panel_traces(E, xs[0], cls[0], n), (1, 2, 2)):
+        fig.add_trace(tr, row=1, col=col)
+    fig.update_layout(_ranges(E))
+    return fig
+
+
+def embedding_gallery(E: np.ndarray, titles: list[str], cols: int = 4) -> go.Figure:
+    """Final embeddings of several runs, E (R, n, 2), one small panel each."""
+    R, n, _ = E.shape
+    rows = -(-R // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.04,
+                        vertical_spacing=0.08)
+    colors = residue_colors(n)
+    for k in range(R):
+        r, c = divmod(k, cols)
+        fig.add_trace(go.Scatter(
+            x=E[k, :, 0], y=E[k, :, 1], mode="markers+text", text=[str(i) for i in range(n)],
+            textposition="top center", textfont=dict(size=9), showlegend=False,
+            marker=dict(size=8, color=colors, line=dict(width=0.8, color="#222")),
+            hovertemplate="E_%{text}<extra></extra>"), row=r + 1, col=c + 1)
+        e = _extent(E[k])
+        ax = "" if k == 0 else str(k + 1)
+        fig.update_layout({f"xaxis{ax}": {"range": [-e, e]},
+                           f"yaxis{ax}": {"range": [-e, e], "scaleanchor": f"x{ax}"}})
+    fig.update_xaxes(showticklabels=False, showgrid=False, zerolinecolor="#ccc")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zerolinecolor="#ccc")
+    return _style(fig, 250 * rows + 40)
+
+
+# ---------------------------------------------------------------- curves
+def curves(h: History, run: int = 0, title: str | None = None) -> go.Figure:
+    """Loss and accuracy of one run over training, train and validation."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("cross-entropy loss", "accuracy"))
+    for name, loss, acc, dash in (("train", h.train_loss, h.train_acc, None),
+                                  ("validation", h.val_loss, h.val_acc, "dash")):
+        if np.all(np.isnan(loss[run])):
+            continue
+        color = "#1f5fbf" if name == "train" else "#d9541e"
+        fig.add_trace(go.Scatter(x=h.steps, y=loss[run], name=name, legendgroup=name,
+                                 line=dict(color=color, dash=dash)), row=1, col=1)
+        fig.add_trace(go.Scatter(x=h.steps, y=acc[run], name=name, legendgroup=name, showlegend=False,
+                                 line=dict(color=color, dash=dash)), row=1, col=2)
+    fig.update_yaxes(range=[0, 1.03], row=1, col=2)
+    fig.update_xaxes(title="step")
+    return _style(fig, 360, title)
+
+
+# ---------------------------------------------------------------- animation
+def _animate(fig: go.Figure, names: list[str], duration: int = 120) -> go.Figure:
+    """Add a play/pause button and a slider over ``fig.frames`` (named by ``names``)."""
+    play = dict(frame=dict(duration=duration, redraw=True), transition=dict(duration=0),
+                fromcurrent=True, mode="immediate")
+    fig.update_layout(
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left", yanchor="top",
+                          pad=dict(t=0, r=10), showactive=False, buttons=[
+                              dict(label="▶ play", method="animate", args=[None, play]),
+                              dict(label="❚❚ pause", method="animate",
+                                   args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])])],
+        sliders=[dict(active=len(names) - 1, x=0.16, len=0.84, y=-0.04, yanchor="top", pad=dict(t=0),
+                      currentvalue=dict(prefix="step ", xanchor="right", font=dict(size=13)),
+                      steps=[dict(label=nm, method="animate",
+                                  args=[[nm], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                                   transition=dict(duration=0))]) for nm in names])])
+    fig.update_layout(margin=dict(b=110))
+    return fig
+
+
+def frame_indices(h: History, frames: int) -> list[int]:
+    """About ``frames`` recorded indices, denser early on (where most change happens)."""
+    T = len(h.steps)
+    idx = np.unique(np.round(np.geomspace(1, T, frames)).astype(int) - 1)
+    return [int(i) for i in idx]
+
+
+def training_animation(h: History, run: int = 0, frames: int = 40, title: str | None = None,
+                       res: int = 61) -> go.Figure:
+    """The demo's two panels for one run, animated over its recorded history.
+
+    The figure opens on the last frame; play replays training from the start.
+    """
+    if h.params.W1 is None:
+        raise ValueError("training_animation needs a history recorded with record_params=True")
+    idx = frame_indices(h, frames)
+    P = Params(*(x[run, idx] for x in h.params.tensors()))          # the frames as a batch
+    E = P.E.numpy()
+    n = E.shape[1]
+    ext = np.array([2 * _extent(e) for e in E])
+    xs, cls = decision_grid(P, ext, res)
+    fig = _two_panels(title, height=520)
+    names = [str(int(h.steps[i])) for i in idx]
+    frame_list = []
+    for k in range(len(idx)):
+        traces = _panel_traces(E[k], xs[k], cls[k], n)
+        frame_list.append(go.Frame(name=names[k], data=traces, traces=[0, 1, 2],
+                                   layout=_ranges(E[k])))
+    for tr, col in zip(frame_list[-1].data, (1, 2, 2)):
+        fig.add_trace(tr, row=1, col=col)
+    fig.update_layout(_ranges(E[-1]))
+    fig.frames = frame_list
+    return _animate(fig, names)
