@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import ipywidgets as widgets
-from IPython.display import clear_output, display
+from IPython.display import clear_output, display  # module-level names: tests replace them
 
 from . import plots
 from .train import CIRCLE_RECIPE, DivergenceError, RunConfig, train

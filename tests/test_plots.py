@@ -1,0 +1,79 @@
+import json
+from dataclasses import replace
+
+import numpy as np
+import plotly.io as pio
+import pytest
+
+from modadd import plots
+from modadd.train import CIRCLE_RECIPE, train
+
+
+@pytest.fixture(scope="module")
+def hist():
+    return train(replace(CIRCLE_RECIPE, seed=2), steps=400, record_every=20, progress=False)
+
+
+def test_residue_colours_are_distinct_and_cyclic():
+    cols = plots.residue_colors(17)
+    assert len(set(cols)) == 17 and all(c.startswith("#") and len(c) == 7 for c in cols)
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in cols], float)
+    step = np.linalg.norm(np.diff(np.vstack([rgb, rgb[:1]]), axis=0), axis=1)
+    assert step.max() < 2.5 * step.mean(), "neighbours on the clock get neighbouring colours, 16 -> 0 too"
+    with pytest.raises(ValueError, match="n=1"):
+        plots.residue_colors(1)
+
+
+def test_decision_grid(hist):
+    xs, cls = plots.decision_grid(hist.params_at(0), 2.0, res=21)
+    assert xs.shape == (1, 21) and cls.shape == (1, 21, 21)
+    assert cls.min() >= 0 and cls.max() < 17
+    assert np.isclose(xs[0, 0], -2.0) and np.isclose(xs[0, -1], 2.0)
+
+
+def test_model_view_and_curves(hist):
+    fig = plots.model_view(hist.params_at(0), title="t")
+    assert [t.type for t in fig.data] == ["scatter", "heatmap", "scatter"]
+    assert len(fig.data[0].x) == 17 and len(fig.data[2].x) == 17 * 18 // 2
+    curves = plots.curves(hist)
+    assert {t.name for t in curves.data} == {"train", "validation"}
+
+
+def test_training_animation_has_frames_and_a_slider(hist):
+    fig = plots.training_animation(hist, frames=10)
+    names = [f.name for f in fig.frames]
+    assert len(names) >= 5 and names[-1] == "400" and names[0] == "0"
+    steps = fig.layout.sliders[0].steps
+    assert [s.args[0][0] for s in steps] == names
+    assert fig.layout.sliders[0].active == len(names) - 1
+    assert fig.layout.updatemenus[0].buttons[0].label.endswith("play")
+    # frames differ: the embeddings move during training
+    assert not np.allclose(np.asarray(fig.frames[0].data[0].x), np.asarray(fig.frames[-1].data[0].x))
+
+
+def test_animation_needs_parameters():
+    h = train(CIRCLE_RECIPE, steps=10, record_params=False, progress=False)
+    with pytest.raises(ValueError, match="record_params=True"):
+        plots.training_animation(h)
+
+
+def test_addition_table_marks_held_out_pairs():
+    from modadd.data import make_dataset
+    ds = make_dataset(7, 0.3, 0)
+    fig = plots.addition_table(7, val_mask=ds.val_mask)
+    z = np.asarray(fig.data[0].z)
+    assert (z == (np.arange(7)[:, None] + np.arange(7)) % 7).all()
+    assert len(fig.data[1].x) == int(ds.val_mask.sum())
+
+
+def test_book_renderer_is_offline_and_deterministic(hist):
+    fig = plots.training_animation(hist, frames=6)
+    r = pio.renderers["modadd"]
+    a = r.to_mimebundle(fig.to_dict())
+    b = r.to_mimebundle(fig.to_dict())
+    html = a["text/html"]
+    assert html == b["text/html"], "same figure, same HTML (no random div ids)"
+    assert "<script src" not in html and "cdn" not in html.lower()
+    assert "plotly-graph-div" in html and "Plotly.newPlot" in html
+    assert "Plotly.animate" not in html.split("addFrames")[-1], "animations must not autoplay"
+    json.dumps(a["application/vnd.plotly.v1+json"])
