@@ -16,5 +16,12 @@ if [ "$(cat _build/.modadd-src.sha256 2>/dev/null)" != "$src_hash" ]; then
   rm -rf _build/.jupyter_cache _build/.doctrees
   mkdir -p _build && echo "$src_hash" > _build/.modadd-src.sha256
 fi
+# Sphinx does not notice a change to the book's own extension: re-read and re-write all
+# pages (without re-executing chapters) when it or the configuration changed.
+conf_hash=$(cat _config.yml _toc.yml book/_ext/*.py | sha256sum | cut -d' ' -f1)
+if [ "$(cat _build/.modadd-conf.sha256 2>/dev/null)" != "$conf_hash" ]; then
+  rm -rf _build/.doctrees _build/html
+  mkdir -p _build && echo "$conf_hash" > _build/.modadd-conf.sha256
+fi
 .venv/bin/jupyter-book build . --builder html "$@"
 echo "[book] built in $(( $(date +%s) - start )) s. Open: $(pwd)/_build/html/index.html"

@@ -27,6 +27,15 @@ def _page_context(app, pagename, templatename, context, doctree):
     if "Traceback (most recent call last)" in body:
         # e.g. a figure whose display failed: IPython prints that as output, not as an error
         logger.warning("page %s shows a Python traceback in an output", pagename)
+    # Sphinx 7.4 can list one inline script twice (sphinx-thebe's ``const THEBE_JS_URL``),
+    # which is a SyntaxError in the browser: keep the first copy of each script.
+    seen, unique = set(), []
+    for js in context.get("script_files", []):
+        key = (getattr(js, "filename", str(js)) or "", str(getattr(js, "attributes", {}).get("body", "")))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    context["script_files"][:] = unique      # in place: later add_js_file calls append to it
     if "plotly-graph-div" in body:
         app.add_js_file("vendor/plotly.min.js")   # called here, it is added to this page only
 

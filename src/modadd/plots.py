@@ -240,7 +240,7 @@ def _animate(fig: go.Figure, names: list[str], duration: int = 120) -> go.Figure
                               dict(label="▶ play", method="animate", args=[None, play]),
                               dict(label="❚❚ pause", method="animate",
                                    args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])])],
-        sliders=[dict(active=len(names) - 1, x=0.16, len=0.84, y=-0.04, yanchor="top", pad=dict(t=0),
+        sliders=[dict(active=len(names) - 1, x=0.22, len=0.78, y=-0.04, yanchor="top", pad=dict(t=0),
                       currentvalue=dict(prefix="step ", xanchor="right", font=dict(size=13)),
                       steps=[dict(label=nm, method="animate",
                                   args=[[nm], dict(mode="immediate", frame=dict(duration=0, redraw=True),
@@ -282,3 +282,60 @@ def training_animation(h: History, run: int = 0, frames: int = 40, title: str | 
     fig.update_layout(_ranges(E[-1]))
     fig.frames = frame_list
     return _animate(fig, names)
+
+
+# ---------------------------------------------------------------- sweeps
+CLASS_COLORS = {"circle": "#2a6fdb", "grid": "#d9641e", "other": "#8a8a8a"}
+
+
+def class_fraction_figure(fr, x: str, col: str | None = None, row: str | None = None,
+                          title: str | None = None, x_title: str | None = None) -> go.Figure:
+    """Share of circle / grid / other runs (with 95% intervals) against ``x``.
+
+    ``fr`` is :func:`modadd.sweep.class_fractions` output; ``col`` and ``row`` facet it.
+    """
+    cols = sorted(fr[col].unique()) if col else [None]
+    rows = sorted(fr[row].unique()) if row else [None]
+    titles = [" · ".join(s for s in (f"{row}={r}" if row else "", f"{col}={c}" if col else "") if s)
+              for r in rows for c in cols]
+    fig = make_subplots(rows=len(rows), cols=len(cols), subplot_titles=titles, shared_yaxes=True,
+                        horizontal_spacing=0.03, vertical_spacing=0.12)
+    xs = sorted(fr[x].unique())
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            sub = fr
+            if row:
+                sub = sub[sub[row] == r]
+            if col:
+                sub = sub[sub[col] == c]
+            for k, cls in enumerate(CLASS_COLORS):
+                s = sub[sub["class"] == cls].set_index(x).reindex(xs)
+                fig.add_trace(go.Scatter(
+                    x=[str(v) for v in xs], y=s["fraction"], mode="lines+markers", name=cls,
+                    legendgroup=cls, showlegend=(i == 0 and j == 0),
+                    line=dict(color=CLASS_COLORS[cls], width=2), marker=dict(size=7),
+                    error_y=dict(type="data", symmetric=False, array=s["hi"] - s["fraction"],
+                                 arrayminus=s["fraction"] - s["lo"], thickness=1.2, width=3),
+                    customdata=np.stack([s["count"], s["runs"]], 1),
+                    hovertemplate=cls + ": %{customdata[0]} of %{customdata[1]} runs<extra></extra>"),
+                    row=i + 1, col=j + 1)
+    fig.update_yaxes(range=[-0.03, 1.03], title_text="share of runs", col=1)
+    fig.update_xaxes(title_text=x_title or x, type="category")
+    return _style(fig, 300 * len(rows) + 90, title)
+
+
+def metric_by_class_figure(table, metric: str = "val_acc", by: str | None = None,
+                           title: str | None = None, y_title: str | None = None) -> go.Figure:
+    """Every run as a dot: ``metric`` for each structure class (optionally split by ``by``)."""
+    fig = go.Figure()
+    for cls, color in CLASS_COLORS.items():
+        sub = table[table["class"] == cls]
+        if not len(sub):
+            continue
+        xs = [f"{cls} ({by}={v})" for v in sub[by]] if by else [cls] * len(sub)
+        fig.add_trace(go.Box(x=xs, y=sub[metric], name=cls, marker_color=color, boxpoints="all",
+                             jitter=0.5, pointpos=0, line=dict(width=1), fillcolor="rgba(0,0,0,0)",
+                             marker=dict(size=4, opacity=0.6)))
+    fig.update_layout(showlegend=False)
+    fig.update_yaxes(title_text=y_title or metric)
+    return _style(fig, 380, title)

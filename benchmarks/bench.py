@@ -1,0 +1,79 @@
+"""Trainer throughput on this machine. Run: .venv/bin/python benchmarks/bench.py
+
+Prints, and writes to benchmarks/results/trainer.json:
+  * one N=17 model, 10,000 full-batch steps, with the book's trainer (a batch of one);
+  * the same with a plain nn.Module + autograd + torch.optim.AdamW loop (the baseline);
+  * the batched trainer with M=64 models vs 64 sequential single runs (model-steps/s).
+Run it alone: a second torch process on 2 cores slows both several-fold.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from modadd.data import make_dataset
+from modadd.train import GRID_RECIPE, train
+
+
+def plain_loop(steps: int, seed: int = 0) -> float:
+    """Wall time of the textbook way: nn.Module, autograd, torch.optim.AdamW."""
+    torch.manual_seed(seed)
+    ds = make_dataset(17, 0.2, seed)
+    emb = torch.nn.Embedding(17, 2)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 64), torch.nn.ReLU(), torch.nn.Linear(64, 17))
+    opt = torch.optim.AdamW(list(emb.parameters()) + list(net.parameters()), lr=1e-2, weight_decay=1.0)
+    x0, x1, y = ds.train_pairs[:, 0], ds.train_pairs[:, 1], ds.train_labels
+    torch.set_flush_denormal(True)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(emb(x0) + emb(x1)), y).backward()
+        opt.step()
+    torch.set_flush_denormal(False)
+    return time.perf_counter() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seq-steps", type=int, default=1000, help="steps of each of the 64 sequential runs")
+    args = ap.parse_args()
+    res = {"machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads", "torch": torch.__version__}
+
+    train(GRID_RECIPE, steps=200, progress=False)                      # warm-up
+    h = train(GRID_RECIPE, steps=10_000, record_every=100, progress=False)
+    res["single_10k_steps_s"] = h.seconds
+    res["single_steps_per_s"] = 10_000 / h.seconds
+    t = plain_loop(10_000)
+    res["plain_nn_module_10k_steps_s"] = t
+    res["plain_steps_per_s"] = 10_000 / t
+
+    cfgs = [replace(GRID_RECIPE, seed=s) for s in range(64)]
+    S = args.seq_steps
+    t0 = time.perf_counter()
+    for c in cfgs:
+        train(c, steps=S, record_every=100, progress=False)
+    seq = time.perf_counter() - t0
+    res["sequential_64x_model_steps_per_s"] = 64 * S / seq
+    hb = train(cfgs, steps=S, record_every=100, progress=False)
+    res["batched_64_model_steps_per_s"] = 64 * S / hb.seconds
+    hb10 = train(cfgs, steps=10_000, record_every=100, progress=False, record_params=False)
+    res["batched_64_10k_steps_s"] = hb10.seconds
+    res["batched_64_10k_model_steps_per_s"] = 640_000 / hb10.seconds
+    res["speedup_batched_vs_sequential"] = res["batched_64_model_steps_per_s"] / res["sequential_64x_model_steps_per_s"]
+    res["speedup_batched_vs_plain_loop"] = res["batched_64_10k_model_steps_per_s"] / res["plain_steps_per_s"]
+
+    for k, v in res.items():
+        print(f"{k:>40}: {v:,.2f}" if isinstance(v, float) else f"{k:>40}: {v}")
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "trainer.json").write_text(json.dumps(res, indent=2))
+
+
+if __name__ == "__main__":
+    main()

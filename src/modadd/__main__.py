@@ -1,0 +1,70 @@
+"""Command line: ``python -m modadd sweep ...`` runs sweeps too large for a notebook.
+
+Example (16 seeds × 4 weight decays × 2 init scales, 10,000 steps each)::
+
+    python -m modadd sweep --recipe grid --seeds 16 \\
+        --vary weight_decay=0,0.3,1,3 --vary embed_scale=0.05,0.2 --out sweep.csv
+
+Finished runs are cached on disk (see modadd.sweep); running the same command again
+trains only what is missing, so an interrupted sweep can simply be restarted.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .train import CIRCLE_RECIPE, GRID_RECIPE, sweep_configs
+
+RECIPES = {"circle": CIRCLE_RECIPE, "grid": GRID_RECIPE}
+
+
+def _value(text: str):
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def _vary(spec: str):
+    if "=" not in spec:
+        raise argparse.ArgumentTypeError(f"--vary takes KEY=V1,V2,..., got {spec!r}")
+    key, values = spec.split("=", 1)
+    return key.strip(), [_value(v) for v in values.split(",") if v.strip()]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m modadd", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    sw = sub.add_parser("sweep", help="train (or load from the cache) a grid of runs; write a table")
+    sw.add_argument("--recipe", choices=sorted(RECIPES), default="grid", help="base configuration")
+    sw.add_argument("--seeds", type=int, default=16, help="seeds 0..SEEDS-1 for every setting")
+    sw.add_argument("--vary", type=_vary, action="append", default=[],
+                    help="KEY=V1,V2,... over a RunConfig or ModelConfig field (repeatable)")
+    sw.add_argument("--steps", type=int, default=10_000)
+    sw.add_argument("--batch-size", type=int, default=64)
+    sw.add_argument("--cache", default=None, help="cache folder (default: _build/sweep_cache)")
+    sw.add_argument("--out", default="sweep.csv", help="CSV table, one row per run")
+    args = ap.parse_args(argv)
+
+    from .sweep import results_table, run_sweep
+    try:
+        configs = sweep_configs(RECIPES[args.recipe], seeds=range(args.seeds), **dict(args.vary))
+        results = run_sweep(configs, args.steps, cache_dir=args.cache, batch_size=args.batch_size,
+                            progress=True)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    table = results_table(results)
+    table.to_csv(args.out, index=False)
+    summary = table.groupby("class").size().to_dict()
+    print(f"{len(table)} runs -> {args.out}; classes: {summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

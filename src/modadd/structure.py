@@ -1,0 +1,417 @@
+"""Is a trained embedding a circle, a grid, or neither? Two scores and a classifier.
+
+A 2-D embedding ``E`` (shape ``(n, 2)``, row ``a`` = the point of residue ``a``) that
+solves ``a + b mod n`` tends to take one of two shapes:
+
+* a **circle**: the points sit on a circle, in the angular order ``k·a mod n`` for some
+  ``k`` coprime to ``n`` (then ``E_a + E_b`` determines the angle ``2πk(a+b)/n``);
+* a **grid**: the points sit on a 2-D lattice, ``E_a = t + z_a1·b1 + z_a2·b2`` with integer
+  ``z_a``, *and* the lattice coordinates are consistent with the arithmetic,
+  ``a ≡ p·z_a1 + q·z_a2 + r (mod n)``, so equal lattice sums ``z_a + z_b`` imply equal
+  answers ``a + b``. A line of equally spaced points is the 1-D case.
+
+:func:`circle_score` and :func:`grid_score` each return a number in [0, 1] (1 = exact) with
+the fit that produced it; :func:`classify` thresholds them. Every score is invariant to
+translating, rotating, reflecting and uniformly scaling ``E``, and to relabelling
+``a -> k·a mod n`` with ``k`` coprime to ``n`` (which maps a circle to a circle and a
+consistent lattice to a consistent lattice). numpy only, no torch.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+CIRCLE_THRESHOLD = 0.8
+"""Default :func:`classify` threshold on :func:`circle_score`.
+
+The score is ``radial * order``. 5% radial and angular noise costs about 0.05 (score
+~0.95); 30% noise brings it to ~0.6-0.7; random clouds score 0.1-0.4 (n = 17). 0.8 asks
+for a spread of radii below ~20% of the mean radius, with the order nearly perfect.
+"""
+
+GRID_THRESHOLD = 0.6
+"""Default :func:`classify` threshold on :func:`grid_score`.
+
+The score is ``fit * consistency`` with ``fit = 1 - 2·residual`` (residual in units of the
+lattice's shortest vector). An exact consistent lattice scores 1, one with 5% noise per
+coordinate ~0.87, 10% ~0.75; random clouds and lattices with shuffled labels score
+below ~0.4 (n = 17), since few of their points obey one rule ``a ≡ p z1 + q z2 + r``.
+"""
+
+CLASSES = ("circle", "grid", "other")
+
+_MAX_CANDIDATES = 8   # shortest distinct difference vectors tried as lattice vectors
+_MIN_SIN = 0.3        # a candidate pair must not be nearer parallel than this (|sin angle|)
+_DEDUP_TOL = 0.3      # v duplicates u if within this many nearest-neighbour distances of k·u
+_REFINE = 5           # mean-shift steps refining each candidate vector
+_ROUNDS = 5           # at most this many round -> refit steps (stop when z is stable)
+
+
+# ---------------------------------------------------------------------------- input
+
+
+def check_embedding(E) -> np.ndarray:
+    """Return ``E`` as a float64 ``(n, 2)`` array, or raise ``ValueError`` saying what is wrong.
+
+    Accepts anything ``np.asarray`` turns into a real numeric array (lists, numpy arrays,
+    CPU torch tensors without grad). Rejects: a shape other than ``(n, 2)``; ``n < 3``;
+    NaN or inf entries; zero spread (all points identical, up to rounding), since neither
+    a circle nor a lattice is defined then.
+    """
+    if isinstance(E, (str, bytes)) or E is None:
+        raise ValueError(f"E must be an (n, 2) array of numbers, got {type(E).__name__} {E!r:.40}")
+    try:
+        arr = np.asarray(E)
+    except Exception as exc:  # ragged lists, tensors that require grad, ...
+        raise ValueError(f"E must be an (n, 2) array of numbers; np.asarray failed on "
+                         f"{type(E).__name__}: {exc}") from None
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"E must be an (n, 2) array of real numbers, got dtype {arr.dtype} "
+                         f"(from {type(E).__name__})")
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"E must have shape (n, 2) (one 2-D point per residue), got shape {arr.shape}")
+    n = arr.shape[0]
+    if n < 3:
+        raise ValueError(f"E needs n >= 3 points (residues), got n={n}")
+    arr = arr.astype(np.float64)
+    bad = ~np.isfinite(arr).all(axis=1)
+    if bad.any():
+        raise ValueError(f"E contains NaN or inf, in rows {np.flatnonzero(bad)[:10].tolist()}")
+    spread = np.sqrt(((arr - arr.mean(axis=0)) ** 2).sum(axis=1).mean())
+    if spread == 0 or spread <= 1e-12 * np.abs(arr).max():
+        raise ValueError("E has zero spread: all points are identical (up to rounding), so "
+                         "it has no shape to score")
+    return arr
+
+
+def _normalise(E: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Centre ``E`` and scale it to RMS distance 1 from the centre: ``(X, centre, scale)``."""
+    centre = E.mean(axis=0)
+    X = E - centre
+    scale = float(np.sqrt((X ** 2).sum(axis=1).mean()))
+    return X / scale, centre, scale
+
+
+# ---------------------------------------------------------------------------- circle
+
+
+@dataclass(frozen=True)
+class CircleFit:
+    """How well ``E`` is a circle traversed in the order ``k·a mod n``.
+
+    ``score = radial * order``, in [0, 1], 1 for an exact circle in order ``k``.
+    ``radial = max(0, 1 - std(r)/mean(r))`` with ``r_a`` the distance of point ``a`` from the
+    centroid; ``order = |mean_a exp(i(φ_a - 2πka/n))|`` for the best ``k`` (and
+    direction), with ``φ_a`` the angle of point ``a`` about the centroid. ``k`` is reported
+    in ``1..n//2``: ``k`` and ``n - k`` are the same circle run the other way round.
+    ``centre`` (2,) and ``radius`` (the mean of ``r``) are in the units of ``E``.
+    """
+
+    score: float
+    k: int
+    radial: float
+    order: float
+    centre: np.ndarray
+    radius: float
+
+
+def _coprimes(n: int) -> np.ndarray:
+    """The ``k`` in ``1..n//2`` with gcd(k, n) = 1; ``k`` and ``n - k`` are mirror images."""
+    return np.array([k for k in range(1, n // 2 + 1) if math.gcd(k, n) == 1])
+
+
+def circle_score(E) -> CircleFit:
+    """Score how well the points of ``E`` (n, 2) lie on a circle in order ``k·a mod n``.
+
+    Centre on the centroid, take polar coordinates ``(r_a, φ_a)``; ``radial`` says how
+    equal the radii are, ``order`` how well the angles follow ``φ_a ≈ φ_0 ± 2πka/n`` for
+    the best ``k`` coprime to ``n`` (only those visit every point once) and direction
+    ``±`` (a reflection). ``order`` is the length of the mean of the unit vectors
+    ``exp(i(±φ_a - 2πka/n))``: 1 when the angles are exactly right whatever ``φ_0``, about
+    ``1/sqrt(n)`` for random angles. See :class:`CircleFit`.
+    """
+    E = check_embedding(E)
+    n = len(E)
+    centre = E.mean(axis=0)
+    X = E - centre
+    r = np.hypot(X[:, 0], X[:, 1])
+    radial = max(0.0, 1.0 - float(r.std() / r.mean()))
+    u = np.exp(1j * np.arctan2(X[:, 1], X[:, 0]))                  # (n,) unit phasors
+    ks = _coprimes(n)
+    w = np.exp(-2j * np.pi * np.outer(ks, np.arange(n)) / n)        # (K, n)
+    # Reflection φ -> -φ turns order k into order n - k, so both signs = both k, n - k.
+    # (Elementwise sums, not ``w @ u``: a threaded BLAS call is slower at this size.)
+    order_k = np.maximum(np.abs((w * u).sum(1)), np.abs((w * u.conj()).sum(1))) / n  # (K,)
+    best = int(np.argmax(order_k))
+    order = float(min(1.0, order_k[best]))
+    return CircleFit(score=radial * order, k=int(ks[best]), radial=radial, order=order,
+                     centre=_frozen(centre), radius=float(r.mean()))
+
+
+# ---------------------------------------------------------------------------- grid
+
+
+@dataclass(frozen=True)
+class GridFit:
+    """How well ``E`` is a lattice whose coordinates are consistent with addition mod n.
+
+    ``E_a ≈ offset + z[a] @ basis`` with ``basis`` (2, 2) (rows = lattice vectors, units of
+    ``E``) and integer ``z`` (n, 2). A 1-D lattice (a line of equally spaced points) has
+    ``basis[1] = 0``, ``z[:, 1] = 0`` and ``q = 0``.
+
+    ``fit = max(0, 1 - 2·residual)``, where ``residual`` is the RMS distance of the points
+    from their lattice sites divided by the lattice's shortest vector: 1 for points exactly
+    on the sites, 0 at half a spacing (points rounded onto a lattice much finer than their
+    own spacing, which fits anything, have residual ~0.4).
+    ``consistency`` is the largest fraction of residues with ``a ≡ p·z_a1 + q·z_a2 + r
+    (mod n)`` for one ``(p, q, r)``; ``pqr`` is that triple. ``score = fit * consistency``.
+    """
+
+    score: float
+    basis: np.ndarray
+    z: np.ndarray
+    pqr: tuple[int, int, int]
+    fit: float
+    consistency: float
+    offset: np.ndarray
+    residual: float
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.array(a)
+    a.setflags(write=False)
+    return a
+
+
+def _shortest_vector(B: np.ndarray) -> float:
+    """Length of the shortest nonzero vector of the 2-D lattice with basis rows ``B``.
+
+    Lagrange-Gauss reduction; a zero second row means a 1-D lattice.
+    """
+    b1, b2 = B[0].copy(), B[1].copy()
+    if not b2.any():
+        return float(np.hypot(*b1))
+    for _ in range(100):
+        if b1 @ b1 > b2 @ b2:
+            b1, b2 = b2, b1
+        mu = round(float(b1 @ b2) / float(b1 @ b1))
+        if mu == 0:
+            break
+        b2 = b2 - mu * b1
+    return float(np.sqrt(min(b1 @ b1, b2 @ b2)))
+
+
+def _near_multiples(d: np.ndarray, u: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """For the rows of ``d`` (m, 2): the nearest integer multiple ``k`` of ``u`` (m,), and
+    whether the row is within ``tol`` of ``k·u`` with ``k != 0`` (m,) bool."""
+    k = np.rint(d @ u / float(u @ u))
+    off = d - k[:, None] * u
+    return k, (k != 0) & (np.einsum("ij,ij->i", off, off) <= tol * tol)
+
+
+def _candidate_vectors(X: np.ndarray) -> np.ndarray:
+    """Up to 8 short difference vectors ``X_j - X_i``, distinct up to sign and multiples.
+
+    Differences shorter than a quarter of the median nearest-neighbour distance ``s``
+    count as zero (near-duplicate points would otherwise propose a uselessly fine
+    lattice). Taking the shortest remaining difference, the vector is refined as the mean
+    of the differences within ``0.3 s`` of it or its negative (repeated, so that a
+    difference shortened by noise does not bias it), then by least squares over all
+    differences within ``0.3 s`` of a multiple of it (long multiples pin down its
+    direction, which keeps far lattice sites from being misrounded). Those differences
+    are then dropped, and a vector that is near a multiple of an earlier one (or has one
+    as a near multiple) is not kept: it only spans a sub- or superlattice on the same line.
+    Returns (m, 2), m <= 8.
+    """
+    n = len(X)
+    i, j = np.triu_indices(n, 1)
+    d = X[j] - X[i]                                             # (n(n-1)/2, 2)
+    length = np.hypot(d[:, 0], d[:, 1])
+    dist = np.full((n, n), np.inf)
+    dist[i, j] = dist[j, i] = length
+    nn = float(np.median(dist.min(axis=1)))
+    tol = max(_DEDUP_TOL * nn, 1e-9)
+    keep = length > max(0.25 * nn, 1e-9)
+    d, length = d[keep], length[keep]
+    d = d[np.argsort(length, kind="stable")]
+    out = []
+    while len(out) < _MAX_CANDIDATES and len(d):
+        u = d[0]
+        for step in range(_REFINE):                             # mean shift over k = ±1
+            k, near = _near_multiples(d, u, tol)
+            near &= np.abs(k) == 1
+            if not near.any():
+                break
+            u_new = (k[near] @ d[near]) / near.sum()
+            if step > 0 and np.allclose(u_new, u, rtol=0, atol=1e-12):
+                break
+            u = u_new
+        k, near = _near_multiples(d, u, tol)                    # least squares over all k
+        if near.any():
+            u = (k[near] @ d[near]) / float(k[near] @ k[near])
+        k, near = _near_multiples(d, u, tol)
+        near[0] = True                                          # always make progress
+        d = d[~near]
+        same_line = any(_near_multiples(np.vstack([u, -u]), w, tol)[1].any()
+                        or _near_multiples(w[None, :], u, tol)[1][0] for w in out)
+        if not same_line:
+            out.append(u)
+    return np.array(out).reshape(-1, 2)
+
+
+def _lattice_fit(X: np.ndarray, B: np.ndarray, t: np.ndarray):
+    """Round ``X`` (n, 2) onto the lattice ``t + z @ B`` and refit ``t, B`` by least squares.
+
+    ``B`` is (2, 2) for a 2-D lattice, (1, 2) for a 1-D one. Repeats round -> refit until
+    the rounding no longer changes (at most 5 times). Returns ``(z, B, t, residual)`` with
+    ``z`` (n, 2) int (second column zero in 1-D), or ``None`` when the points do not pin down a lattice of that dimension
+    (all on one site or one line of sites, or the refit basis collapses).
+    """
+    dim = len(B)
+    n = len(X)
+    z_old = None
+    for _ in range(_ROUNDS):
+        if dim == 2:
+            z = np.rint((X - t) @ np.linalg.inv(B))
+        else:
+            z = np.rint((X - t) @ B[0] / float(B[0] @ B[0]))[:, None]
+        if z_old is not None and np.array_equal(z, z_old):
+            break                                               # t, B already fit this z
+        D = np.hstack([np.ones((n, 1)), z])                     # (n, 1 + dim)
+        coef, _, rank, _ = np.linalg.lstsq(D, X, rcond=None)
+        if rank < 1 + dim:
+            return None
+        t, B, z_old = coef[0], coef[1:], z
+        if dim == 2 and abs(np.linalg.det(B)) < 0.05 * np.prod(np.linalg.norm(B, axis=1)):
+            return None
+    z = z_old
+    resid = X - D @ coef
+    rms = float(np.sqrt((resid ** 2).sum(axis=1).mean()))
+    B2 = B if dim == 2 else np.vstack([B, np.zeros(2)])
+    zz = z.astype(np.int64) if dim == 2 else np.hstack([z, np.zeros_like(z)]).astype(np.int64)
+    return zz, B2, t, rms / _shortest_vector(B2)
+
+
+def _consistency(z: np.ndarray, n: int) -> tuple[float, tuple[int, int, int]]:
+    """Best fraction of residues ``a`` with ``a ≡ p z_a1 + q z_a2 + r (mod n)``, and ``(p, q, r)``.
+
+    Tries every ``(p, q)`` in ``Z_n²`` (``p = 0`` or ``q = 0`` only, when that coordinate is
+    constant); for each, ``r`` is the most common value of ``a - p z_a1 - q z_a2``.
+    Ties go to the smallest ``p``, then ``q``, then ``r``.
+    """
+    a = np.arange(n)
+    zm = np.mod(z, n)
+    ps = np.arange(n) if np.ptp(zm[:, 0]) else np.zeros(1, dtype=np.int64)
+    qs = np.arange(n) if np.ptp(zm[:, 1]) else np.zeros(1, dtype=np.int64)
+    P, Q = np.repeat(ps, len(qs)), np.tile(qs, len(ps))                 # (m,)
+    v = (a[None, :] - P[:, None] * zm[None, :, 0] - Q[:, None] * zm[None, :, 1]) % n  # (m, n)
+    counts = np.bincount((np.arange(len(P))[:, None] * n + v).ravel(), minlength=len(P) * n)
+    counts = counts.reshape(len(P), n)
+    row = int(np.argmax(counts.max(axis=1)))
+    r = int(np.argmax(counts[row]))
+    return counts[row, r] / n, (int(P[row]), int(Q[row]), r)
+
+
+def grid_score(E) -> GridFit:
+    """Score how well ``E`` (n, 2) is a lattice consistent with addition mod n.
+
+    Method. Centre ``E`` and scale it to RMS radius 1. Candidate lattice vectors are the
+    ~8 shortest distinct difference vectors between points; each candidate alone (a 1-D
+    lattice) and each pair that is not near-parallel (``|sin angle| > 0.3``) gives a
+    starting basis. From it, round ``z = (E - E_0) B⁻¹`` to integers, refit offset and
+    basis by least squares given ``z``, and re-round, twice. Keep the candidate with the
+    highest ``fit * consistency`` (see :class:`GridFit`); consistency, the costly part, is
+    only computed for candidates whose ``fit`` can still beat the best score so far.
+
+    The set of candidates depends only on the geometry, and the best ``z`` is unique up
+    to a lattice automorphism, so the score is invariant to similarity transforms of
+    ``E`` and to relabelling ``a -> k a mod n`` (``p, q`` change, the score does not).
+    """
+    E = check_embedding(E)
+    n = len(E)
+    X, centre, scale = _normalise(E)
+    cand = _candidate_vectors(X)
+    bases = [c[None, :] for c in cand]                           # 1-D lattices
+    for i in range(len(cand)):
+        for j in range(i + 1, len(cand)):
+            u, w = cand[i], cand[j]
+            if abs(u[0] * w[1] - u[1] * w[0]) > _MIN_SIN * np.hypot(*u) * np.hypot(*w):
+                bases.append(np.vstack([u, w]))
+    fits = []
+    for B in bases:
+        res = _lattice_fit(X, B, X[0])
+        if res is not None:
+            fits.append((max(0.0, 1.0 - 2.0 * res[3]), res))
+    fits.sort(key=lambda f: -f[0])                               # stable: ties keep order
+    best = None
+    for fit, (z, B, t, resid) in fits:
+        if best is not None and fit <= best[0]:
+            break                                                # consistency <= 1
+        cons, pqr = _consistency(z, n)
+        if best is None or fit * cons > best[0]:
+            best = (fit * cons, fit, cons, pqr, z, B, t, resid)
+    if best is None:  # unreachable for valid input: the shortest difference always fits 1-D
+        raise RuntimeError("grid_score found no lattice candidate")
+    score, fit, cons, pqr, z, B, t, resid = best
+    return GridFit(score=float(score), basis=_frozen(B * scale), z=_frozen(z), pqr=pqr,
+                   fit=float(fit), consistency=float(cons),
+                   offset=_frozen(centre + t * scale), residual=float(resid))
+
+
+# ---------------------------------------------------------------------------- classify
+
+
+def _check_threshold(name, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _decide(c: float, g: float, ct: float, gt: float) -> str:
+    if c >= ct and (g < gt or c >= g):
+        return "circle"
+    if g >= gt:
+        return "grid"
+    return "other"
+
+
+def scores(E, circle_threshold: float = CIRCLE_THRESHOLD,
+           grid_threshold: float = GRID_THRESHOLD) -> dict:
+    """Both scores and the class of ``E`` (n, 2), as one table row.
+
+    Keys: ``circle_score``, ``circle_k``, ``grid_score``, ``class`` (see :func:`classify`).
+    """
+    ct = _check_threshold("circle_threshold", circle_threshold)
+    gt = _check_threshold("grid_threshold", grid_threshold)
+    c, g = circle_score(E), grid_score(E)
+    return {"circle_score": c.score, "circle_k": c.k, "grid_score": g.score,
+            "class": _decide(c.score, g.score, ct, gt)}
+
+
+def classify(E, circle_threshold: float = CIRCLE_THRESHOLD,
+             grid_threshold: float = GRID_THRESHOLD) -> str:
+    """``"circle"``, ``"grid"`` or ``"other"`` for the embedding ``E`` (n, 2).
+
+    A shape passes if its score reaches its threshold (defaults :data:`CIRCLE_THRESHOLD`
+    0.8, :data:`GRID_THRESHOLD` 0.6). If both pass, the higher score wins, a tie going to
+    "circle" (only tiny ``n`` makes both exact: for n = 3 an equilateral triangle is both;
+    for n = 4 a square is a circle but not a consistent grid).
+    """
+    return scores(E, circle_threshold, grid_threshold)["class"]
+
+
+def classify_many(E_batch, circle_threshold: float = CIRCLE_THRESHOLD,
+                  grid_threshold: float = GRID_THRESHOLD) -> list[str]:
+    """:func:`classify` for each of ``R`` embeddings in ``E_batch`` (R, n, 2): a list of R classes."""
+    if isinstance(E_batch, (str, bytes)) or E_batch is None:
+        raise ValueError(f"E_batch must be an (R, n, 2) array, got {type(E_batch).__name__}")
+    try:
+        arr = np.asarray(E_batch)
+    except Exception as exc:
+        raise ValueError(f"E_batch must be an (R, n, 2) array of numbers: {exc}") from None
+    if arr.ndim != 3:
+        raise ValueError(f"E_batch must have shape (R, n, 2), got shape {arr.shape}")
+    return [classify(E, circle_threshold, grid_threshold) for E in arr]
