@@ -208,7 +208,8 @@ def embedding_gallery(E: np.ndarray, titles: list[str], cols: int = 4) -> go.Fig
                            f"yaxis{ax}": {"range": [-e, e], "scaleanchor": f"x{ax}"}})
     fig.update_xaxes(showticklabels=False, showgrid=False, zerolinecolor="#ccc")
     fig.update_yaxes(showticklabels=False, showgrid=False, zerolinecolor="#ccc")
-    return _style(fig, 250 * rows + 40)
+    fig.update_annotations(font_size=12 if cols <= 4 else 11)
+    return _style(fig, (250 if cols <= 4 else 160) * rows + 40)
 
 
 # ---------------------------------------------------------------- curves
