@@ -8,9 +8,9 @@ bash scripts/setup.sh
 export MODADD_BOOK_BUILD=1          # plotly figures use the site's one local plotly.js
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 start=$(date +%s)
-# The execution cache keys on a chapter's own code only. A change to the package (or to
-# the pinned requirements) can change any output, so it empties the cache.
-src_hash=$(find src -name '*.py' -print0 | sort -z | xargs -0 cat requirements.txt | sha256sum | cut -d' ' -f1)
+# The execution cache keys on a chapter's own code only. A change to the package, to the
+# pinned requirements or to the benchmark results can change any output: empty the cache.
+src_hash=$(find src benchmarks/results -name '*.py' -o -name '*.json' | sort | xargs cat requirements.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat _build/.modadd-src.sha256 2>/dev/null)" != "$src_hash" ]; then
   [ -d _build/.jupyter_cache ] && echo "[book] src/ or requirements changed: re-executing every chapter"
   rm -rf _build/.jupyter_cache _build/.doctrees

@@ -84,3 +84,21 @@ def test_class_fractions():
     row = f[(f.wd == 0) & (f["class"] == "circle")].iloc[0]
     assert row["count"] == 2 and row["runs"] == 3 and row["fraction"] == pytest.approx(2 / 3)
     assert f.groupby("wd")["fraction"].sum().tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_command_line_sweep_writes_a_table(tmp_path):
+    import subprocess
+    import sys
+
+    import pandas as pd
+    out = tmp_path / "t.csv"
+    cmd = [sys.executable, "-m", "modadd", "sweep", "--recipe", "circle", "--seeds", "2",
+           "--vary", "weight_decay=0,1", "--steps", "30", "--cache", str(tmp_path / "c"), "--out", str(out)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    t = pd.read_csv(out)
+    assert len(t) == 4 and set(t["weight_decay"]) == {0, 1} and set(t["seed"]) == {0, 1}
+    assert {"class", "circle_score", "grid_score", "val_acc", "train_loss"} <= set(t.columns)
+    assert "4 runs" in r.stdout
+    bad = subprocess.run(cmd[:4] + ["--vary", "wd=1"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "unknown sweep key 'wd'" in bad.stderr

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from . import REPO_ROOT
 from .model import Params
 from .train import RunConfig, train
 
@@ -45,9 +46,8 @@ def default_cache_dir() -> Path:
     """``$MODADD_CACHE``, else ``_build/sweep_cache`` in a source checkout, else ~/.cache/modadd."""
     if os.environ.get("MODADD_CACHE"):
         return Path(os.environ["MODADD_CACHE"])
-    repo = Path(__file__).resolve().parents[2]
-    if (repo / "pyproject.toml").exists() and (repo / "src" / "modadd").exists():
-        return repo / "_build" / "sweep_cache"
+    if REPO_ROOT is not None:
+        return REPO_ROOT / "_build" / "sweep_cache"
     return Path.home() / ".cache" / "modadd"
 
 

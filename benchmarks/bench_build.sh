@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Build and test timings. Run alone: bash benchmarks/bench_build.sh
+# Writes benchmarks/results/build.json: cold book build (empty _build/ and empty sweep
+# cache: every chapter executed, every sweep trained), unchanged rebuild, and the whole
+# test command after that. Takes several minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh >/dev/null
+t() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>&1; python3 -c "print(round($(date +%s.%N) - $s, 1))"; }
+rm -rf _build
+cold=$(t bash scripts/book.sh)
+warm=$(t bash scripts/book.sh)
+tests=$(t bash scripts/test.sh)
+size=$(du -sk _build/html | cut -f1)
+largest=$(find _build/html -name '*.html' -printf '%s %P\n' | sort -n | tail -1)
+mkdir -p benchmarks/results
+python3 - "$cold" "$warm" "$tests" "$size" "$largest" <<'PY'
+import json, sys, datetime, os
+cold, warm, tests, size, largest = sys.argv[1:]
+b, name = largest.split(" ", 1)
+res = {"date": datetime.date.today().isoformat(), "cores": os.cpu_count(),
+       "cold_build_s": float(cold), "unchanged_rebuild_s": float(warm), "test_command_s": float(tests),
+       "site_size_mb": round(int(size) / 1024, 1), "largest_page": name, "largest_page_mb": round(int(b) / 2**20, 2)}
+json.dump(res, open("benchmarks/results/build.json", "w"), indent=2)
+print(json.dumps(res, indent=2))
+PY
