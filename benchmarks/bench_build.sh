@@ -6,11 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
-t() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>&1; python3 -c "print(round($(date +%s.%N) - $s, 1))"; }
+t() {  # seconds a command takes; a failing command fails the benchmark
+  local s; s=$(date +%s.%N)
+  "$@" >/dev/null 2>&1 || { echo "[bench_build] failed: $*" >&2; return 1; }
+  python3 -c "print(round($(date +%s.%N) - $s, 1))"
+}
 rm -rf _build
-cold=$(t bash scripts/book.sh)
-warm=$(t bash scripts/book.sh)
-tests=$(t bash scripts/test.sh)
+cold=$(t bash scripts/book.sh) || exit 1
+warm=$(t bash scripts/book.sh) || exit 1
+tests=$(t bash scripts/test.sh) || exit 1
 size=$(du -sk _build/html | cut -f1)
 largest=$(find _build/html -name '*.html' -printf '%s %P\n' | sort -n | tail -1)
 mkdir -p benchmarks/results

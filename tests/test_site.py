@@ -542,3 +542,45 @@ def test_the_book_has_each_feature():
     assert ANIMATED_PAGES, "no page has an animated figure"
     assert MATH_PAGES, "no page has math"
     assert EXERCISE_PAGES, "no page has exercises"
+
+
+# ---------------------------------------------------------------------------------------
+# static checks of the built files (no browser)
+# ---------------------------------------------------------------------------------------
+MAX_PAGE_BYTES = 5 * 2**20
+
+
+def test_no_page_is_heavier_than_5_mb():
+    assert (SITE / "index.html").is_file(), NOT_BUILT
+    heavy = {p.relative_to(SITE).as_posix(): p.stat().st_size for p in SITE.rglob("*.html")
+             if p.stat().st_size > MAX_PAGE_BYTES}
+    assert not heavy, f"pages over 5 MB: {heavy}"
+
+
+def test_internal_links_resolve():
+    """Every relative link and anchor in a book page points at a file (and id) that exists."""
+    assert (SITE / "index.html").is_file(), NOT_BUILT
+    ids_cache: dict[Path, set[str]] = {}
+
+    def ids(path: Path) -> set[str]:
+        if path not in ids_cache:
+            ids_cache[path] = set(re.findall(r'\bid="([^"]+)"', path.read_text(errors="replace")))
+        return ids_cache[path]
+
+    broken, checked = [], 0
+    for page in [p for p in PAGES if p != NO_PAGES] + ["search.html", "genindex.html"]:
+        src = SITE / page
+        for href in re.findall(r'<a [^>]*href="([^"]+)"', src.read_text(errors="replace")):
+            u = urlparse(href)
+            if u.scheme or href.startswith(("mailto:", "javascript:", "//")):
+                continue
+            target = (src.parent / u.path).resolve() if u.path else src
+            if target.is_dir():
+                target = target / "index.html"
+            checked += 1
+            if not target.is_file():
+                broken.append(f"{page}: {href} (no file)")
+            elif u.fragment and target.suffix == ".html" and u.fragment not in ids(target):
+                broken.append(f"{page}: {href} (no id {u.fragment!r})")
+    assert checked > 20, f"only {checked} internal links found: is the site built?"
+    assert not broken, "broken internal links:\n  " + "\n  ".join(broken)
