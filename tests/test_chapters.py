@@ -13,6 +13,8 @@ import jupytext
 import pytest
 import yaml
 
+from modadd.classroom import chapters
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,12 +29,7 @@ def toc_files():
     return [ROOT / (f if f.endswith(".md") else f + ".md") for f in files]
 
 
-def is_notebook(path: Path) -> bool:
-    text = path.read_text()
-    return text.startswith("---") and "kernelspec:" in text.split("---")[1]
-
-
-CHAPTERS = [p for p in toc_files() if is_notebook(p)]
+CHAPTERS = chapters(ROOT)
 
 
 def run_nbval(md: Path, tmp_path: Path) -> subprocess.CompletedProcess:

@@ -1,4 +1,8 @@
-"""Command line: ``python -m modadd sweep ...`` runs sweeps too large for a notebook.
+"""Command line: sweeps too large for a notebook, and the classroom tools.
+
+    python -m modadd sweep ...       train (or load) a grid of runs, write a table
+    python -m modadd student --out DIR [--solutions]   student notebooks (nbgrader markup)
+    python -m modadd grade FILE.ipynb ...             execute and score submitted notebooks
 
 Example (16 seeds × 4 weight decays × 2 init scales, 10,000 steps each)::
 
@@ -49,7 +53,27 @@ def main(argv=None) -> int:
     sw.add_argument("--batch-size", type=int, default=64)
     sw.add_argument("--cache", default=None, help="cache folder (default: _build/sweep_cache)")
     sw.add_argument("--out", default="sweep.csv", help="CSV table, one row per run")
+    st = sub.add_parser("student", help="write each chapter as a student notebook (nbgrader markup)")
+    st.add_argument("--out", default="student", help="folder for the .ipynb files")
+    st.add_argument("--solutions", action="store_true", help="keep the answers (the teacher's version)")
+    gr = sub.add_parser("grade", help="execute submitted notebooks and score their checks")
+    gr.add_argument("notebooks", nargs="+")
     args = ap.parse_args(argv)
+
+    if args.command == "student":
+        from .classroom import write_student_notebooks
+        for path in write_student_notebooks(args.out, solutions=args.solutions):
+            print(path)
+        return 0
+    if args.command == "grade":
+        from .classroom import grade
+        try:
+            for nb in args.notebooks:
+                print(grade(nb))
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        return 0
 
     from .sweep import results_table, run_sweep
     try:

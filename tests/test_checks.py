@@ -1,0 +1,60 @@
+"""The checkers pass the reference solutions and fail typical wrong answers helpfully."""
+import numpy as np
+
+from modadd import checks
+
+
+def leak_ok(held_out, N):
+    held = np.asarray(held_out).reshape(N, N)
+    return (held & ~held.T).sum() / held.sum()
+
+
+def pizza_ok(E, a, b, k):
+    E = E - E.mean(0)
+    N = len(E)
+    s = E[a] + E[b]
+    th0 = np.angle(E[0, 0] + 1j * E[0, 1])
+    doubled = np.angle((s[..., 0] + 1j * s[..., 1]) ** 2) - 2 * th0
+    m = np.round(doubled / (2 * np.pi) * N).astype(int) % N
+    return (m * pow(k, -1, N)) % N
+
+
+def test_reference_solutions_pass(capsys):
+    assert checks.check_leak_fraction(leak_ok).passed
+    assert checks.check_count_parameters(lambda n, hidden, bias: 2 * n + 2 * hidden + hidden * n
+                                         + (hidden + n if bias else 0)).passed
+    assert checks.check_pizza_answer(pizza_ok).passed
+    out = capsys.readouterr().out
+    assert out.count("[modadd check]") == 3 and "passed" in out
+
+
+def test_not_yet_is_reported_not_raised(capsys):
+    def stub(*args):
+        raise NotImplementedError()
+    for check in (checks.check_leak_fraction, checks.check_count_parameters, checks.check_pizza_answer):
+        r = check(stub)
+        assert r.status == "not yet" and not r
+    assert "still raises NotImplementedError" in capsys.readouterr().out
+
+
+def test_wrong_answers_say_what_differs(capsys):
+    # counts every held-out pair whose mirror is held out, the opposite of the question
+    r = checks.check_leak_fraction(lambda h, N: float((np.reshape(h, (N, N)) & np.reshape(h, (N, N)).T).sum()
+                                                      / np.sum(h)))
+    assert r.status == "failed" and "case 1 (unordered split, N=17): expected 0.0, got 1.0" in r.message
+    # forgets that biases are absent when bias=False
+    r = checks.check_count_parameters(lambda n, hidden, bias: 2 * n + 2 * hidden + hidden * n + hidden + n)
+    assert r.status == "failed" and "n=17, hidden=64, bias=False" in r.message and "expected 1250" in r.message
+    # returns a float
+    r = checks.check_count_parameters(lambda n, hidden, bias: 1331.0)
+    assert r.status == "failed"
+    # forgets to divide by k
+    r = checks.check_pizza_answer(lambda E, a, b, k: pizza_ok(E, a, b, 1))
+    assert r.status == "failed" and "N=17, k=5" in r.message
+    # wrong shape
+    r = checks.check_pizza_answer(lambda E, a, b, k: pizza_ok(E, a, b, k)[:3])
+    assert "shape (3,)" in r.message
+    # a crash inside the student's function is reported, not raised
+    r = checks.check_leak_fraction(lambda h, N: 1 / 0)
+    assert r.status == "failed" and "ZeroDivisionError" in r.message
+    assert not checks.check_leak_fraction("not a function")
