@@ -6,6 +6,9 @@
   points at it; Sphinx loads it only on pages with math.
 * ipywidgets: the book shows no static widgets (a widget without a kernel is dead), so the
   CDN scripts myst-nb would add for widget state are switched off in ``_config.yml``.
+
+It also publishes every chapter as a notebook, in full and as a student version
+(``modadd.classroom``), under ``notebooks/``, with links at the top of each chapter.
 """
 from __future__ import annotations
 
@@ -36,8 +39,21 @@ def _page_context(app, pagename, templatename, context, doctree):
             seen.add(key)
             unique.append(js)
     context["script_files"][:] = unique      # in place: later add_js_file calls append to it
+    stem = pagename.rsplit("/", 1)[-1]
+    if stem in _notebook_stems(app):
+        up = "../" * pagename.count("/")
+        links = (f'<p class="modadd-downloads">Run this chapter yourself: download it as a notebook '
+                 f'(<a href="{up}notebooks/{stem}.ipynb" download>{stem}.ipynb</a>, or the '
+                 f'<a href="{up}notebooks/student/{stem}.ipynb" download>student version</a> with '
+                 f'the answers removed).</p>')
+        context["body"] = body.replace("</h1>", "</h1>\n" + links, 1)
     if "plotly-graph-div" in body:
         app.add_js_file("vendor/plotly.min.js")   # called here, it is added to this page only
+
+
+def _notebook_stems(app) -> set[str]:
+    from modadd.classroom import chapters
+    return {p.stem for p in chapters(Path(app.confdir))}
 
 
 def _copy_assets(app, exception):
@@ -47,6 +63,13 @@ def _copy_assets(app, exception):
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(PLOTLY_JS, dest / "plotly.min.js")
     shutil.copytree(MATHJAX, dest / "mathjax", dirs_exist_ok=True)
+    import jupytext
+    from modadd.classroom import chapters, write_student_notebooks
+    nbdir = Path(app.outdir) / "notebooks"
+    nbdir.mkdir(exist_ok=True)
+    for ch in chapters(Path(app.confdir)):
+        jupytext.write(jupytext.read(ch), nbdir / f"{ch.stem}.ipynb")
+    write_student_notebooks(nbdir / "student", root=Path(app.confdir))
 
 
 def setup(app):
