@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -158,7 +159,7 @@ def test_exact_2d_lattice_is_a_grid(n, width):
 def test_relabelled_2d_lattice_is_a_grid_with_other_p_q(k):
     n = 17
     E = relabel(lattice(z_grid(n, 4)), k)
-    fit = check_exact_grid(E, n)
+    check_exact_grid(E, n)
     assert classify(E) == "grid"
 
 
@@ -320,7 +321,7 @@ def test_fits_are_read_only():
     fit = grid_score(lattice(z_grid(17, 4)))
     with pytest.raises(ValueError):
         fit.z[0, 0] = 5
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         fit.score = 0.0
 
 

@@ -309,7 +309,7 @@ def class_fraction_figure(fr, x: str, col: str | None = None, row: str | None = 
                 sub = sub[sub[row] == r]
             if col:
                 sub = sub[sub[col] == c]
-            for k, cls in enumerate(CLASS_COLORS):
+            for cls in CLASS_COLORS:
                 s = sub[sub["class"] == cls].set_index(x).reindex(xs)
                 fig.add_trace(go.Scatter(
                     x=[str(v) for v in xs], y=s["fraction"], mode="lines+markers", name=cls,

@@ -105,7 +105,7 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
     cache.mkdir(parents=True, exist_ok=True)
     paths = [cache / f"{run_key(c, steps)}.npz" for c in configs]
     todo = {}
-    for i, (c, p) in enumerate(zip(configs, paths)):
+    for i, p in enumerate(paths):
         if not p.exists() and p not in todo.values():
             todo[i] = p
     groups: dict = {}
