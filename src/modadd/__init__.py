@@ -2,7 +2,8 @@
 
 Modules, one idea each: ``data`` (the task and its split), ``model`` (the network and its
 exact gradients), ``train`` (the one batched trainer), ``structure`` (circle and grid
-scores), ``sweep`` (many runs, cached), ``plots`` (every figure), ``live`` (Jupyter
+scores), ``forces`` (clustering, alignment and repulsion forces fitted to the true
+gradient), ``sweep`` (many runs, cached), ``plots`` (every figure), ``live`` (Jupyter
 controls).
 """
 from pathlib import Path

@@ -340,3 +340,40 @@ def metric_by_class_figure(table, metric: str = "val_acc", by: str | None = None
     fig.update_layout(showlegend=False)
     fig.update_yaxes(title_text=y_title or metric)
     return _style(fig, 380, title)
+
+
+# ---------------------------------------------------------------- forces
+def _arrow_segments(E: np.ndarray, F: np.ndarray, scale: float):
+    """x, y arrays drawing a segment from each point of E along F*scale (None-separated)."""
+    xs, ys = [], []
+    for (x, y), (u, v) in zip(E, F * scale):
+        xs += [x, x + u, None]
+        ys += [y, y + v, None]
+    return xs, ys
+
+
+def force_arrows(E: np.ndarray, true_force: np.ndarray, predicted: np.ndarray,
+                 title: str | None = None, names=("−gradient (true)", "predicted force")) -> go.Figure:
+    """Embeddings E (n, 2) with two arrows each: the true negative gradient and a model's
+    force, both scaled by one common factor so their lengths compare."""
+    n = len(E)
+    longest = max(np.linalg.norm(true_force, axis=1).max(), np.linalg.norm(predicted, axis=1).max(), 1e-12)
+    scale = 0.25 * _extent(E) / longest
+    fig = go.Figure()
+    for F, name, color, width in ((true_force, names[0], "#222222", 2.5), (predicted, names[1], "#d9641e", 2)):
+        xs, ys = _arrow_segments(E, F, scale)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line=dict(color=color, width=width),
+                                 hoverinfo="skip"))
+        tips = E + F * scale
+        fig.add_trace(go.Scatter(x=tips[:, 0], y=tips[:, 1], mode="markers", showlegend=False,
+                                 marker=dict(size=5, color=color), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=E[:, 0], y=E[:, 1], mode="markers+text", text=[str(a) for a in range(n)],
+                             textposition="top center", showlegend=False,
+                             marker=dict(size=10, color=residue_colors(n), line=dict(width=1, color="#222")),
+                             hovertemplate="E_%{text}<extra></extra>"))
+    e = _extent(E) * 1.3
+    fig.update_xaxes(range=[-e, e], zeroline=True, zerolinecolor="#ccc", showgrid=False, constrain="domain")
+    fig.update_yaxes(range=[-e, e], zeroline=True, zerolinecolor="#ccc", showgrid=False, scaleanchor="x",
+                     constrain="domain")
+    fig.update_layout(legend=dict(orientation="h", y=-0.08))
+    return _style(fig, 460, title)

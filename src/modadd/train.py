@@ -186,6 +186,40 @@ def unordered_pairs(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack([ii, jj], 1), torch.where(ii == jj, 1.0, 2.0)
 
 
+def pair_weights(configs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The unordered pairs and each run's training and validation weights on them.
+
+    Args:
+        configs: a :class:`RunConfig` or a list of M of them, all with the same n.
+
+    Returns:
+        ``(pairs, labels, w_train, w_val, has_val)``: pairs (U, 2) with a <= b, labels (U,)
+        ``(a + b) mod n``, w_train (M, U) = ``mult * (1 - val)`` normalised to sum 1 per run
+        (``mult`` is 2 for a != b, 1 for a == b, so the loss equals the mean over ordered
+        training pairs), w_val (M, U) likewise on the held-out pairs (all zero for a run
+        with no validation pairs), has_val (M,) bool.
+    """
+    if isinstance(configs, RunConfig):
+        configs = [configs]
+    configs = list(configs)
+    if not configs or not all(isinstance(c, RunConfig) for c in configs):
+        raise ValueError("configs must be a RunConfig or a non-empty list of RunConfig")
+    ns = sorted({c.model.n for c in configs})
+    if len(ns) != 1:
+        raise ValueError(f"all runs must share n, got n in {ns}")
+    n = ns[0]
+    pairs, mult = unordered_pairs(n)
+    iu = pairs[:, 0] * n + pairs[:, 1]     # positions in the ordered (n*n) layout
+    val = torch.stack([validation_mask(n, c.val_fraction, c.seed)[iu] for c in configs]).float()
+    w_train = mult * (1 - val)
+    w_train = w_train / w_train.sum(1, keepdim=True)
+    w_val = mult * val
+    has_val = w_val.sum(1) > 0
+    w_val = w_val / w_val.sum(1, keepdim=True).clamp_min(1)
+    labels = pairs.sum(1) % n
+    return pairs, labels, w_train, w_val, has_val
+
+
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -223,15 +257,7 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     M, n = len(configs), configs[0].model.n
 
     params = init_params([c.model for c in configs], [c.seed for c in configs])
-    pairs, mult = unordered_pairs(n)
-    iu = pairs[:, 0] * n + pairs[:, 1]     # positions in the ordered (n*n) layout
-    val = torch.stack([validation_mask(n, c.val_fraction, c.seed)[iu] for c in configs]).float()
-    w_train = mult * (1 - val)
-    w_train = w_train / w_train.sum(1, keepdim=True)
-    w_val = mult * val
-    has_val = w_val.sum(1) > 0
-    w_val = w_val / w_val.sum(1, keepdim=True).clamp_min(1)
-    labels = pairs.sum(1) % n
+    pairs, labels, w_train, w_val, has_val = pair_weights(configs)
 
     # One flat vector holds every parameter of every model; Params fields are views into it.
     tensors = params.tensors()
