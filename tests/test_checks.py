@@ -58,3 +58,19 @@ def test_wrong_answers_say_what_differs(capsys):
     r = checks.check_leak_fraction(lambda h, N: 1 / 0)
     assert r.status == "failed" and "ZeroDivisionError" in r.message
     assert not checks.check_leak_fraction("not a function")
+
+
+def clustering_ok(S, labels, sigma):
+    d = S[None, :, :] - S[:, None, :]                       # d[p, q] = s_q - s_p
+    same = labels[:, None] == labels[None, :]
+    w = np.exp(-(d ** 2).sum(-1) / (2 * sigma ** 2)) * same
+    return (w[..., None] * d).sum(1)
+
+
+def test_clustering_checker_both_ways():
+    assert checks.check_clustering_force(clustering_ok).passed
+    # pulls toward every sum, whatever its answer: wrong
+    wrong = checks.check_clustering_force(lambda S, y, s: clustering_ok(S, np.zeros_like(y), s))
+    assert wrong.status == "failed" and "case 1" in wrong.message
+    # pushes instead of pulls
+    assert not checks.check_clustering_force(lambda S, y, s: -clustering_ok(S, y, s))

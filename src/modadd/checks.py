@@ -120,3 +120,23 @@ def check_pizza_answer(fn) -> CheckResult:
         cases.append((f"N={N}, k={k}, all pairs", (_circle(N, k, phase), a.ravel(), b.ravel(), k)))
     return _run_cases("pizza_answer", fn, cases, lambda E, a, b, k: (a + b) % len(E),
                       same=lambda g, w: np.shape(g) == np.shape(w) and np.array_equal(np.asarray(g), w))
+
+
+# ---------------------------------------------------------------- chapter 4
+def check_clustering_force(fn) -> CheckResult:
+    """Chapter 4: ``clustering_force(S, labels, sigma)`` for one model: S (U, 2) sum vectors,
+    labels (U,) answers; returns (U, 2), the windowed pull of each sum toward the sums with
+    the same answer, ``f_p = sum_{q: y_q = y_p} exp(-|s_q - s_p|^2 / (2 sigma^2)) (s_q - s_p)``."""
+    import torch
+
+    from .forces import clustering_force
+
+    def reference(S, labels, sigma):
+        return clustering_force(torch.as_tensor(S)[None], torch.as_tensor(labels), sigma)[0].numpy()
+
+    rng = np.random.default_rng(4)
+    cases = []
+    for U, k, sigma in [(6, 2, 1.0), (20, 5, 0.5), (45, 9, 2.0), (10, 10, 0.7)]:
+        cases.append((f"{U} sums, {k} answers, sigma={sigma}",
+                      (rng.normal(size=(U, 2)), rng.integers(0, k, U), sigma)))
+    return _run_cases("clustering_force", fn, cases, reference)
