@@ -358,7 +358,7 @@ def force_arrows(E: np.ndarray, true_force: np.ndarray, predicted: np.ndarray,
     force, both scaled by one common factor so their lengths compare."""
     n = len(E)
     longest = max(np.linalg.norm(true_force, axis=1).max(), np.linalg.norm(predicted, axis=1).max(), 1e-12)
-    scale = 0.25 * _extent(E) / longest
+    scale = 0.35 * _extent(E) / longest
     fig = go.Figure()
     for F, name, color, width in ((true_force, names[0], "#222222", 2.5), (predicted, names[1], "#d9641e", 2)):
         xs, ys = _arrow_segments(E, F, scale)
