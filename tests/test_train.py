@@ -132,3 +132,20 @@ def test_sweep_configs():
 def test_run_config_row_is_flat():
     row = replace(GRID_RECIPE, wd_bias=0.0).row()
     assert row["n"] == 17 and row["lr"] == GRID_RECIPE.lr and row["effective_wd_b1"] == 0.0
+
+
+def test_bias_free_steps_hold_biases_at_zero_then_release_them():
+    runs = [replace(GRID_RECIPE, bias_free_steps=50), replace(GRID_RECIPE, seed=1),
+            replace(CIRCLE_RECIPE, bias_free_steps=50)]
+    h = train(runs, steps=120, record_every=10, progress=False)
+    steps = list(h.steps)
+    held, after = steps.index(50), steps.index(60)
+    b1 = h.params.b1
+    assert (b1[0, :held + 1] == 0).all(), "zero from the start up to and including step 50"
+    assert (b1[0, after] != 0).any(), "trained after step 50"
+    assert (b1[1, 0] != 0).any(), "a run without bias_free_steps keeps its initial biases"
+    assert (b1[2] == 0).all(), "a model without biases never gets any"
+    alone = train(replace(GRID_RECIPE, seed=1), steps=120, record_every=10, progress=False)
+    assert np.allclose(alone.embeddings[0], h.embeddings[1], atol=1e-5), "others are unaffected"
+    with pytest.raises(ValueError, match="bias_free_steps must be a non-negative integer, got bias_free_steps=-1"):
+        RunConfig(bias_free_steps=-1)

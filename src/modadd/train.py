@@ -65,6 +65,8 @@ class RunConfig:
         wd_bias: weight decay on the biases b1, b2.
         betas: Adam's (beta1, beta2); shared by all runs in a batch.
         eps: Adam's epsilon; shared by all runs in a batch.
+        bias_free_steps: for a model with biases, hold b1 and b2 at zero (untrained) for
+            this many first steps, then train them (0: train them from the start).
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -77,6 +79,7 @@ class RunConfig:
     wd_bias: float | None = None
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
+    bias_free_steps: int = 0
 
     def __post_init__(self):
         if not isinstance(self.model, ModelConfig):
@@ -94,6 +97,9 @@ class RunConfig:
             if not b < 1:
                 raise ValueError(f"betas must lie in [0, 1), got betas={self.betas!r}")
         _check_number("eps", self.eps, 0.0, allow_lo=False)
+        k = self.bias_free_steps
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
+            raise ValueError(f"bias_free_steps must be a non-negative integer, got bias_free_steps={k!r}")
 
     def decays(self) -> dict[str, float]:
         """Effective weight decay of each parameter tensor."""
@@ -258,6 +264,11 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
 
     params = init_params([c.model for c in configs], [c.seed for c in configs])
     pairs, labels, w_train, w_val, has_val = pair_weights(configs)
+    free_until = [c.bias_free_steps if c.model.bias else 0 for c in configs]
+    for m, k in enumerate(free_until):
+        if k:                                   # biases start at zero and stay there until step k
+            params.b1[m] = 0.0
+            params.b2[m] = 0.0
 
     # One flat vector holds every parameter of every model; Params fields are views into it.
     tensors = params.tensors()
@@ -277,6 +288,19 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     lr = torch.cat(lr).to(device)
     decay = torch.cat(decay).to(device)   # AdamW's decoupled decay: p <- p * (1 - lr * wd)
     m1, m2 = torch.zeros_like(flat), torch.zeros_like(flat)
+
+    def bias_gate(step):
+        """1 everywhere but on the biases of models still bias-free at this step (None: all 1)."""
+        held = [m for m, k in enumerate(free_until) if step < k]
+        if not held:
+            return None
+        gate = Params(*(torch.ones_like(t) for t in tensors))
+        gate.b1[held] = 0.0
+        gate.b2[held] = 0.0
+        return torch.cat([t.reshape(-1) for t in gate.tensors()]).to(device)
+
+    gate_changes = {0} | set(free_until)
+    gate = None
     beta1, beta2 = configs[0].betas
     eps = configs[0].eps
     pairs, labels = pairs.to(device), labels.to(device)
@@ -306,7 +330,7 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
                file=sys.stderr, unit="step", desc=f"training {M} model{'s' * (M > 1)}")
     t0 = time.perf_counter()
     def loop():
-        nonlocal first_bad
+        nonlocal first_bad, gate
         for step in range(steps + 1):
             recording = step in rec_index
             for c in chunks:
@@ -327,6 +351,10 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
                     hist[k][:, rec_index[step]] = getattr(views, k).detach().cpu()
             if step == steps:
                 break
+            if step in gate_changes:
+                gate = bias_gate(step)
+            if gate is not None:
+                grad.mul_(gate)               # zero gradient: Adam leaves held biases at zero
             t = step + 1
             m1.mul_(beta1).add_(grad, alpha=1 - beta1)
             m2.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
