@@ -11,7 +11,7 @@ from modadd.forces import (FORCE_NAMES, affine_part, alignment_force, clustering
                            embedding_forces, explained_over_history, fit_forces,
                            pair_gradients, repulsion_force, shuffled_labels, to_embeddings,
                            window_scale)
-from modadd.model import Params, init_params, loss_and_grads, sum_vectors
+from modadd.model import Params, loss_and_grads, sum_vectors
 from modadd.train import CIRCLE_RECIPE, GRID_RECIPE, pair_weights, train, unordered_pairs
 
 torch.set_num_threads(1)
@@ -214,7 +214,6 @@ def test_fit_recovers_coefficients_through_an_affine_field():
     pairs, mult = unordered_pairs(n)
     labels = pairs.sum(1) % n
     E = lattice_like_embeddings(n=n)
-    S = sum_vectors(E, pairs)
     basis = embedding_forces(E, pairs, labels, ("clustering", "alignment"), sigma=1.0)
     A = torch.tensor([[1.5, -0.2], [0.4, 0.9]], dtype=torch.float64)
     aff = E @ A.T + torch.tensor([0.3, 0.1], dtype=torch.float64)

@@ -12,6 +12,7 @@ It also publishes every chapter as a notebook, in full and as a student version
 """
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -51,9 +52,15 @@ def _page_context(app, pagename, templatename, context, doctree):
         app.add_js_file("vendor/plotly.min.js")   # called here, it is added to this page only
 
 
-def _notebook_stems(app) -> set[str]:
+@functools.lru_cache(maxsize=None)
+def _notebook_chapters(confdir: str) -> tuple[Path, ...]:
+    """The toc's notebook chapters, read once per build (asked for on every page)."""
     from modadd.classroom import chapters
-    return {p.stem for p in chapters(Path(app.confdir))}
+    return tuple(chapters(Path(confdir)))
+
+
+def _notebook_stems(app) -> set[str]:
+    return {p.stem for p in _notebook_chapters(str(app.confdir))}
 
 
 def _copy_assets(app, exception):
@@ -64,10 +71,10 @@ def _copy_assets(app, exception):
     shutil.copy2(PLOTLY_JS, dest / "plotly.min.js")
     shutil.copytree(MATHJAX, dest / "mathjax", dirs_exist_ok=True)
     import jupytext
-    from modadd.classroom import chapters, write_student_notebooks
+    from modadd.classroom import write_student_notebooks
     nbdir = Path(app.outdir) / "notebooks"
     nbdir.mkdir(exist_ok=True)
-    for ch in chapters(Path(app.confdir)):
+    for ch in _notebook_chapters(str(app.confdir)):
         jupytext.write(jupytext.read(ch), nbdir / f"{ch.stem}.ipynb")
     write_student_notebooks(nbdir / "student", root=Path(app.confdir))
 

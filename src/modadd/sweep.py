@@ -104,10 +104,11 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     paths = [cache / f"{run_key(c, steps)}.npz" for c in configs]
-    todo = {}
+    todo, queued = {}, set()                 # a config listed twice is trained once
     for i, p in enumerate(paths):
-        if not p.exists() and p not in todo.values():
+        if not p.exists() and p not in queued:
             todo[i] = p
+            queued.add(p)
     groups: dict = {}
     for i in todo:
         c = configs[i]

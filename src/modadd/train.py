@@ -260,7 +260,7 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
             raise ValueError(f"all runs in a batch must share {key}, got {sorted(vals)}")
     record = _record_steps(steps, record_every)
     device = torch.device(device) if device is not None else default_device()
-    M, n = len(configs), configs[0].model.n
+    M = len(configs)
 
     params = init_params([c.model for c in configs], [c.seed for c in configs])
     pairs, labels, w_train, w_val, has_val = pair_weights(configs)
