@@ -11,7 +11,7 @@ from modadd.forces import (FORCE_NAMES, affine_part, alignment_force, clustering
                            embedding_forces, explained_over_history, fit_forces,
                            pair_gradients, repulsion_force, shuffled_labels, to_embeddings,
                            window_scale)
-from modadd.model import Params, loss_and_grads, sum_vectors
+from modadd.model import Params, loss_and_grads
 from modadd.train import CIRCLE_RECIPE, GRID_RECIPE, pair_weights, train, unordered_pairs
 
 torch.set_num_threads(1)
