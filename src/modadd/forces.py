@@ -218,15 +218,65 @@ def _distances(S) -> torch.Tensor:
 
 
 def _displacement_sum(S, K) -> torch.Tensor:
-    """``sum_q K[m, p, q] (s_q - s_p)`` for all p: (M, U, 2)."""
-    return torch.bmm(K, S) - K.sum(-1, keepdim=True) * S
+    """``sum_q K[..., p, q] (s_q - s_p)`` for all p: (..., U, 2)."""
+    return K @ S - K.sum(-1, keepdim=True) * S
+
+
+def _answer_groups(labels: torch.Tensor) -> torch.Tensor:
+    """(L, G) indices of the pairs of each of the L answers, padded with -1 to G = the largest group.
+
+    Clustering and alignment only act between sums with the *same* answer, so they are
+    computed group by group: L * G^2 interactions instead of U^2. For all unordered pairs
+    of an odd n, L = n and G = (n + 1) / 2, so the cost is about n^3 / 4, not n^4 / 4.
+    """
+    key = labels.numpy().tobytes()
+    idx = _GROUPS.get(key)
+    if idx is None:
+        lab = labels.numpy()
+        order = np.argsort(lab, kind="stable")
+        _, starts, counts = np.unique(lab[order], return_index=True, return_counts=True)
+        pos = np.arange(len(lab)) - np.repeat(starts, counts)
+        idx = torch.full((len(counts), int(counts.max())), -1, dtype=torch.long)
+        idx[torch.from_numpy(np.repeat(np.arange(len(counts)), counts)), torch.from_numpy(pos)] = \
+            torch.from_numpy(order)
+        if len(_GROUPS) > 16:
+            _GROUPS.clear()
+        _GROUPS[key] = idx
+    return idx
+
+
+_GROUPS: dict[bytes, torch.Tensor] = {}   # labels -> groups (a simulation asks thousands of times)
+
+
+def _within_answers(S, labels, w, pairwise) -> torch.Tensor:
+    """Apply ``pairwise(S_g, w_g)`` to each answer's sums and put the results back: (M, U, 2).
+
+    ``S_g`` (M, L, G, 2) holds the sums of each answer, ``w_g`` (M, L, G) their weights
+    (0 for padding, so padding neither pulls nor is kept); ``pairwise`` returns the force
+    on every member of the group from the members of the same group.
+    """
+    idx = _answer_groups(labels)
+    real = idx >= 0
+    safe = idx.clamp_min(0)
+    S_g = S[:, safe]
+    w_g = w[:, safe] * real
+    f_g = pairwise(S_g, w_g)
+    out = torch.zeros_like(S)
+    out[:, idx[real]] = f_g[:, real]
+    return out
 
 
 def _window(S, sigma) -> torch.Tensor:
+    """``K_sigma(|s_q - s_p|)`` for all p, q: (M, ..., U, U) for S (M, ..., U, 2), sigma (M,)."""
+    shape = S.shape[:-1] + S.shape[-2:-1]
     if sigma is None:
-        return torch.ones(S.shape[0], S.shape[1], S.shape[1], dtype=S.dtype)
-    d2 = _distances(S).square()
-    return torch.exp(-d2 / (2 * sigma[:, None, None] ** 2))
+        return torch.ones(shape, dtype=S.dtype)
+    if S.ndim > 3:     # many small groups: plain differences are faster than cdist
+        d2 = (S.unsqueeze(-2) - S.unsqueeze(-3)).square().sum(-1)
+    else:
+        d2 = _distances(S).square()
+    sig = sigma.reshape(-1, *([1] * (len(shape) - 1)))
+    return torch.exp(-d2 / (2 * sig ** 2))
 
 
 def clustering_force(S, labels, sigma="auto", *, weights=None) -> torch.Tensor:
@@ -243,7 +293,9 @@ def clustering_force(S, labels, sigma="auto", *, weights=None) -> torch.Tensor:
     a sum from the other answers near it, not from far-away copies of its own answer (in a
     grid one answer sits at several lattice points). Windowed, ``f_p = sigma^2 grad_{s_p} sum_{q: y_q = y_p} w_q
     K_sigma(|s_q - s_p|)``: each sum climbs the local density of its own answer's sums.
-    O(U^2) time and memory per model.
+    Computed answer by answer: O(L G^2) per model for L answers of at most G pairs each
+    (about n^3 / 4 for all pairs of an odd n). ``sigma="auto"`` costs O(U^2) on top
+    (:func:`window_scale`); pass a number to avoid it.
 
     Args:
         S: (M, U, 2) sum vectors. labels: (U,) answers.
@@ -256,8 +308,8 @@ def clustering_force(S, labels, sigma="auto", *, weights=None) -> torch.Tensor:
     labels = _check_labels(labels, S.shape[1])
     w = _check_weights(weights, S.shape[0], S.shape[1], S.dtype)
     sigma = _check_sigma(sigma, S, labels, w)
-    same = (labels[:, None] == labels[None, :]).to(S.dtype)
-    return _displacement_sum(S, _window(S, sigma) * same * w[:, None, :])
+    return _within_answers(S, labels, w,
+                           lambda S_g, w_g: _displacement_sum(S_g, _window(S_g, sigma) * w_g[..., None, :]))
 
 
 def repulsion_force(S, labels, sigma="auto", *, weights=None) -> torch.Tensor:
@@ -311,7 +363,8 @@ def alignment_force(S, labels, *, weights=None, self_power: float = 0.0, other_p
 
     Measured on trained runs (see the chapter), ``self_power = 0`` explains more of the
     gradient than 1 or -1, axial clearly more than directional; ``other_power`` matters
-    little. A sum at the origin feels and exerts no alignment.
+    little. A sum at the origin feels and exerts no alignment. Computed answer by answer,
+    like :func:`clustering_force`: O(L G^2) per model.
 
     Args:
         S: (M, U, 2). labels: (U,). weights: (U,) or (M, U) ``w_q``, default 1.
@@ -324,18 +377,21 @@ def alignment_force(S, labels, *, weights=None, self_power: float = 0.0, other_p
     for name, v in (("self_power", self_power), ("other_power", other_power)):
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
             raise ValueError(f"{name} must be a finite number, got {name}={v!r}")
-    r = S.norm(dim=-1)                                                 # (M, U)
-    nz = r > 0
-    u = torch.where(nz.unsqueeze(-1), S / torch.where(nz, r, 1.0).unsqueeze(-1), 0.0)
-    cos = torch.bmm(u, u.transpose(1, 2))                              # cos(theta_q - theta_p)
-    sin = u[..., 0:1] * u[:, None, :, 1] - u[..., 1:2] * u[:, None, :, 0]   # sin(theta_q - theta_p)
-    half_sin2 = sin * cos                                              # (1/2) sin 2(theta_q - theta_p)
-    same = (labels[:, None] == labels[None, :]).to(S.dtype)
-    rq = torch.where(nz, torch.where(nz, r, 1.0) ** other_power, 0.0)
-    torque = (half_sin2 * same * (w * rq)[:, None, :]).sum(-1)         # (M, U)
-    rp = torch.where(nz, r, 1.0) ** self_power
-    t = torch.stack([-u[..., 1], u[..., 0]], -1)
-    return (rp * torque).unsqueeze(-1) * t
+
+    def pairwise(S_g, w_g):                                            # (M, L, G, 2), (M, L, G)
+        r = S_g.norm(dim=-1)
+        nz = r > 0
+        u = torch.where(nz.unsqueeze(-1), S_g / torch.where(nz, r, 1.0).unsqueeze(-1), 0.0)
+        cos = u @ u.transpose(-1, -2)                                  # cos(theta_q - theta_p)
+        sin = u[..., :, None, 0] * u[..., None, :, 1] - u[..., :, None, 1] * u[..., None, :, 0]
+        half_sin2 = sin * cos                                          # (1/2) sin 2(theta_q - theta_p)
+        rq = torch.where(nz, torch.where(nz, r, 1.0) ** other_power, 0.0)
+        torque = (half_sin2 * (w_g * rq)[..., None, :]).sum(-1)
+        rp = torch.where(nz, r, 1.0) ** self_power
+        t = torch.stack([-u[..., 1], u[..., 0]], -1)
+        return (rp * torque).unsqueeze(-1) * t
+
+    return _within_answers(S, labels, w, pairwise)
 
 
 FORCES = {
