@@ -74,3 +74,22 @@ def test_clustering_checker_both_ways():
     assert wrong.status == "failed" and "case 1" in wrong.message
     # pushes instead of pulls
     assert not checks.check_clustering_force(lambda S, y, s: -clustering_ok(S, y, s))
+
+
+def gauge_ok(E):
+    X = np.asarray(E, float) - np.mean(E, 0)
+    ev, V = np.linalg.eigh(X.T @ X / len(X))
+    return X @ V @ np.diag(ev ** -0.5) @ V.T
+
+
+def test_affine_gauge_checker_both_ways():
+    assert checks.check_affine_gauge(gauge_ok).passed
+    # Cholesky whitening: mean 0 and identity covariance too, but it turns the shape
+    chol = checks.check_affine_gauge(lambda E: np.linalg.solve(
+        np.linalg.cholesky(np.cov(np.asarray(E).T, bias=True)), (E - np.mean(E, 0)).T).T)
+    assert chol.status == "failed" and "case 1 (17 points, stretched and shifted)" in chol.message
+    # forgets to centre
+    assert not checks.check_affine_gauge(lambda E: gauge_ok(E) + np.mean(E, 0))
+    # only fixes the size
+    size = checks.check_affine_gauge(lambda E: (E - np.mean(E, 0)) / np.sqrt(np.mean(np.square(E - np.mean(E, 0)))))
+    assert size.status == "failed"

@@ -140,3 +140,24 @@ def check_clustering_force(fn) -> CheckResult:
         cases.append((f"{U} sums, {k} answers, sigma={sigma}",
                       (rng.normal(size=(U, 2)), rng.integers(0, k, U), sigma)))
     return _run_cases("clustering_force", fn, cases, reference)
+
+
+# ---------------------------------------------------------------- chapter 5
+def check_affine_gauge(fn) -> CheckResult:
+    """Chapter 5: ``affine_gauge(E)`` for one system: E (n, 2) positions; returns (n, 2),
+    ``(E - mean) C^{-1/2}`` with ``C`` the 2x2 covariance (divided by n) and ``C^{-1/2}`` its
+    symmetric inverse square root, so the result has mean 0 and covariance the identity."""
+    import torch
+
+    from .particles import fix_gauge
+
+    def reference(E):
+        return fix_gauge(torch.as_tensor(E, dtype=torch.float64)[None], "affine")[0].numpy()
+
+    rng = np.random.default_rng(5)
+    stretched = rng.normal(size=(17, 2)) @ np.array([[3.0, 1.0], [0.0, 0.3]]) + [4.0, -2.0]
+    cases = [("17 points, stretched and shifted", (stretched,)),
+             ("a round cloud of 31 points", (rng.normal(size=(31, 2)),)),
+             ("an ellipse of 13 points", (_circle(13, 1) * [2.0, 0.5],)),
+             ("5 points, tilted", (rng.normal(size=(5, 2)) @ np.array([[1.0, 0.9], [0.9, 1.0]]),))]
+    return _run_cases("affine_gauge", fn, cases, reference)

@@ -76,6 +76,8 @@ def _per_system(name, value, M, lo=None) -> torch.Tensor:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return torch.full((M,), _real(name, value, lo), dtype=torch.float64)
     vals = [_real(f"{name}[{i}]", v, lo) for i, v in enumerate(np.asarray(value, dtype=object).reshape(-1))]
+    if M == 1 and len(vals) > 1:
+        raise ValueError(f"{name} lists {len(vals)} values: give one seed per system, e.g. seed=range({len(vals)})")
     if len(vals) not in (1, M):
         raise ValueError(f"{name} must be a number or one per system (M={M}), got {len(vals)} values")
     return torch.tensor(vals * (M if len(vals) == 1 else 1), dtype=torch.float64)
@@ -224,8 +226,6 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
     M = len(seeds)
     clu = _per_system("clustering", clustering, M, lo=0.0)
     ali = _per_system("alignment", alignment, M, lo=0.0)
-    if len(seeds) == 1 and max(len(clu), len(ali)) > 1:
-        raise ValueError("give one seed per system when clustering or alignment lists several values")
     eta = _real("step_size", step_size, positive=True)
     steps = _int("steps", steps, 1)
     rep = _real("repulsion", repulsion, lo=0.0)

@@ -231,7 +231,7 @@ def curves(h: History, run: int = 0, title: str | None = None) -> go.Figure:
 
 
 # ---------------------------------------------------------------- animation
-def _animate(fig: go.Figure, names: list[str], duration: int = 120) -> go.Figure:
+def _animate(fig: go.Figure, names: list[str], duration: int = 120, prefix: str = "step ") -> go.Figure:
     """Add a play/pause button and a slider over ``fig.frames`` (named by ``names``)."""
     play = dict(frame=dict(duration=duration, redraw=True), transition=dict(duration=0),
                 fromcurrent=True, mode="immediate")
@@ -242,7 +242,7 @@ def _animate(fig: go.Figure, names: list[str], duration: int = 120) -> go.Figure
                               dict(label="❚❚ pause", method="animate",
                                    args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])])],
         sliders=[dict(active=len(names) - 1, x=0.22, len=0.78, y=-0.04, yanchor="top", pad=dict(t=0),
-                      currentvalue=dict(prefix="step ", xanchor="right", font=dict(size=13)),
+                      currentvalue=dict(prefix=prefix, xanchor="right", font=dict(size=13)),
                       steps=[dict(label=nm, method="animate",
                                   args=[[nm], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                                    transition=dict(duration=0))]) for nm in names])])
@@ -283,6 +283,67 @@ def training_animation(h: History, run: int = 0, frames: int = 40, title: str | 
     fig.update_layout(_ranges(E[-1]))
     fig.frames = frame_list
     return _animate(fig, names)
+
+
+def _embedding_trace(E: np.ndarray, colors: list[str]) -> go.Scatter:
+    n = len(E)
+    return go.Scatter(x=E[:, 0], y=E[:, 1], mode="markers+text", text=[str(r) for r in range(n)],
+                      textposition="top center", textfont=dict(size=10, color="#222"), showlegend=False,
+                      marker=dict(size=10, color=colors, line=dict(width=1, color="#222")),
+                      hovertemplate="%{text}: (%{x:.3f}, %{y:.3f})<extra></extra>")
+
+
+def embedding_animation(panels: list, frames: int = 40, title: str | None = None) -> go.Figure:
+    """Several point clouds side by side, animated together.
+
+    ``panels`` is a list of ``(title, steps, E)`` with ``steps`` (T,) and ``E`` (T, n, 2),
+    e.g. a trained network's embeddings (``History.steps``, ``History.E[:, run]``) and a
+    particle system (``Simulation.steps``, ``Simulation.E[:, m]``). Frame k shows every
+    panel at the same *fraction* of its run (spaced geometrically, denser early, where
+    most change happens), so runs of different lengths play together; each panel keeps
+    its own axes. The figure opens on the last frame.
+    """
+    if not panels:
+        raise ValueError("panels must hold at least one (title, steps, E) triple")
+    data = []
+    for i, (name, steps, E) in enumerate(panels):
+        steps, E = np.asarray(steps), np.asarray(E, dtype=float)
+        if E.ndim != 3 or E.shape[-1] != 2 or len(steps) != len(E):
+            raise ValueError(f"panel {i} ({name!r}): need steps (T,) and E (T, n, 2), got "
+                             f"{steps.shape} and {E.shape}")
+        data.append((name, steps, E))
+    n = data[0][2].shape[1]
+    colors = residue_colors(n)
+    fig = make_subplots(rows=1, cols=len(data), subplot_titles=[d[0] for d in data], horizontal_spacing=0.06)
+    for j in range(len(data)):
+        ax = "" if j == 0 else str(j + 1)
+        fig.update_yaxes(scaleanchor=f"x{ax}", row=1, col=j + 1)
+    fig.update_xaxes(showgrid=False, zeroline=True, zerolinecolor="#ccc", constrain="domain")
+    fig.update_yaxes(showgrid=False, zeroline=True, zerolinecolor="#ccc", constrain="domain")
+    fracs = np.unique(np.concatenate([[0.0], np.geomspace(1e-2, 1, frames - 1)]))
+    names, frame_list = [], []
+    for f in fracs:
+        traces, layout, label = [], {}, []
+        for j, (name, steps, E) in enumerate(data):
+            i = int(np.argmin(np.abs(steps - f * steps[-1])))
+            traces.append(_embedding_trace(E[i], colors))
+            e = _extent(E[i] - E[i].mean(0)) * 1.1
+            c = E[i].mean(0)
+            ax = "" if j == 0 else str(j + 1)
+            layout[f"xaxis{ax}"] = {"range": [c[0] - e, c[0] + e]}
+            layout[f"yaxis{ax}"] = {"range": [c[1] - e, c[1] + e]}
+            label.append(str(int(steps[i])))
+        nm = " · ".join(label)
+        if nm in names:
+            continue
+        names.append(nm)
+        frame_list.append(go.Frame(name=nm, data=traces, traces=list(range(len(data))), layout=layout))
+    for j, tr in enumerate(frame_list[-1].data):
+        fig.add_trace(tr, row=1, col=j + 1)
+    fig.update_layout(frame_list[-1].layout)
+    fig.frames = frame_list
+    _style(fig, 470, title)
+    return _animate(fig, names, prefix="step " if len(data) == 1 else "steps ")
 
 
 # ---------------------------------------------------------------- sweeps

@@ -1,0 +1,193 @@
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from modadd import live, particles, plots
+from modadd.forces import alignment_force, clustering_force, repulsion_force, to_embeddings
+from modadd.model import sum_vectors
+from modadd.particles import ParticleBlowUp, fix_gauge, particle_repulsion, simulate, spacing
+from modadd.structure import classify
+from modadd.train import unordered_pairs
+
+torch.set_num_threads(1)
+
+
+# ---------------------------------------------------------------- the forces it calls
+
+
+def dense_same_answer(S, labels, w, sigma):
+    """Clustering and alignment written as plain loops over all pairs of sums (O(U^2))."""
+    M, U, _ = S.shape
+    clu = torch.zeros_like(S)
+    ali = torch.zeros_like(S)
+    for m in range(M):
+        for p in range(U):
+            sp = S[m, p]
+            rp = sp.norm()
+            tp = torch.stack([-sp[1], sp[0]]) / rp
+            for q in range(U):
+                if labels[q] != labels[p]:
+                    continue
+                d = S[m, q] - sp
+                clu[m, p] += w[q] * math.exp(-float(d @ d) / (2 * sigma ** 2)) * d
+                dth = math.atan2(S[m, q, 1], S[m, q, 0]) - math.atan2(sp[1], sp[0])
+                ali[m, p] += w[q] * S[m, q].norm() * 0.5 * math.sin(2 * dth) * tp
+    return clu, ali
+
+
+@pytest.mark.parametrize("n", [5, 6])          # odd n: equal answer groups; even n: unequal (padding)
+def test_grouped_forces_equal_the_all_pairs_formulas(n):
+    g = torch.Generator().manual_seed(n)
+    E = torch.randn(2, n, 2, generator=g, dtype=torch.float64)
+    pairs, mult = unordered_pairs(n)
+    labels = pairs.sum(1) % n
+    S = sum_vectors(E, pairs)
+    w = (mult / n).double()
+    clu, ali = dense_same_answer(S, labels, w, 0.7)
+    assert torch.allclose(clustering_force(S, labels, 0.7, weights=w), clu, atol=1e-12)
+    assert torch.allclose(alignment_force(S, labels, weights=w), ali, atol=1e-12)
+
+
+def test_particle_repulsion_is_the_repulsion_between_sums_sharing_a_member():
+    n = 7
+    g = torch.Generator().manual_seed(0)
+    E = torch.randn(1, n, 2, generator=g, dtype=torch.float64)
+    pairs, _ = unordered_pairs(n)
+    # chapter 4's repulsion between ordered pairs (a, b) and (a, c), b != c, summed onto E
+    a_idx, b_idx = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    ordered = torch.stack([a_idx.flatten(), b_idx.flatten()], 1)
+    F = torch.zeros(1, n, 2, dtype=torch.float64)
+    for a in range(n):
+        rows = ordered[ordered[:, 0] == a]
+        S = sum_vectors(E, rows)
+        f = repulsion_force(S, rows[:, 1].clone(), 0.8)     # "labels" b: all different
+        F += to_embeddings(f, rows, n)
+    sigma = torch.tensor([0.8], dtype=torch.float64)
+    assert torch.allclose(F, n * n * particle_repulsion(E, sigma), atol=1e-12)
+
+
+# ---------------------------------------------------------------- the gauge
+
+
+def test_gauges():
+    g = torch.Generator().manual_seed(1)
+    E = torch.randn(3, 11, 2, generator=g, dtype=torch.float64) @ torch.tensor([[3.0, 1.0], [0.0, 0.2]],
+                                                                                dtype=torch.float64) + 5
+    A = fix_gauge(E, "affine")
+    assert torch.allclose(A.mean(1), torch.zeros(3, 2, dtype=torch.float64), atol=1e-12)
+    cov = A.transpose(1, 2) @ A / 11
+    assert torch.allclose(cov, torch.eye(2, dtype=torch.float64).expand(3, 2, 2), atol=1e-10)
+    Sc = fix_gauge(E, "scale")
+    assert torch.allclose(Sc.square().mean((1, 2)), torch.ones(3, dtype=torch.float64))
+    # the affine gauge commutes with rotations: it favours no direction
+    c, s = math.cos(0.4), math.sin(0.4)
+    R = torch.tensor([[c, -s], [s, c]], dtype=torch.float64)
+    assert torch.allclose(fix_gauge(E @ R, "affine"), A @ R, atol=1e-10)
+
+
+# ---------------------------------------------------------------- the simulation
+
+
+def test_simulation_is_reproducible_and_records_history():
+    a = simulate(11, 1.0, 1.0, steps=60, seed=[3, 4], record_every=20)
+    b = simulate(11, 1.0, 1.0, steps=60, seed=[3, 4], record_every=20)
+    assert np.array_equal(a.E, b.E)
+    assert a.E.shape == (4, 2, 11, 2) and list(a.steps) == [0, 20, 40, 60]
+    assert not np.array_equal(a.E[-1, 0], a.E[-1, 1])           # different seeds, different systems
+    one = simulate(11, 1.0, 1.0, steps=60, seed=4, record_every=20)
+    assert np.allclose(one.E[:, 0], a.E[:, 1], atol=1e-6)       # a batch is its systems side by side
+
+
+def test_strengths_per_system_and_table():
+    s = simulate(9, [1.0, 0.0], [0.0, 2.0], steps=5, seed=[0, 0])
+    t = s.table()
+    assert list(t.clustering) == [1.0, 0.0] and list(t.alignment) == [0.0, 2.0]
+    assert set(t["class"]) <= {"circle", "grid", "other"} and len(t) == 2
+
+
+def test_clustering_alone_grows_grids_alignment_grows_circles():
+    s = simulate(17, 1.0, [0.0] * 6 + [3.0] * 6, steps=1000, seed=list(range(6)) * 2, record_every=1000)
+    cls = s.table()["class"].tolist()
+    assert cls[6:].count("circle") == 6
+    assert cls[:6].count("grid") >= 4 and "circle" not in cls[:6]
+
+
+def test_start_from_given_positions():
+    start = np.random.default_rng(0).normal(size=(13, 2))
+    s = simulate(13, 1.0, 0.0, steps=3, start=start)
+    assert np.allclose(s.E[0, 0], fix_gauge(torch.from_numpy(start)[None], "affine")[0].float().numpy(), atol=1e-6)
+
+
+def test_collapse_without_the_gauge_and_blow_up_error():
+    # only the mean fixed: clustering shrinks everything toward a point
+    s = simulate(11, 1.0, 0.0, steps=400, gauge="none")
+    assert np.abs(s.final).max() < 1e-3 * np.abs(s.E[0]).max()
+    # only the size fixed: alignment flattens everything onto a line
+    s = simulate(11, 0.0, 3.0, steps=400, gauge="scale")
+    ev = np.linalg.eigvalsh(np.cov(s.final[0].T))
+    assert ev[0] < 1e-3 * ev[1]
+    with pytest.raises(ParticleBlowUp, match=r"blew up by step \d+ .*try a smaller step_size than 10"):
+        simulate(17, 1.0, 5.0, step_size=10, steps=300, gauge="none")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(n=1), "n"),
+    (dict(n=2), "at least 3"),
+    (dict(n=11, step_size=0.0), "step_size must be > 0"),
+    (dict(n=11, step_size=float("nan")), "step_size must be a finite number"),
+    (dict(n=11, steps=0), "steps must be an integer >= 1"),
+    (dict(n=11, alignment=-1.0), "alignment must be >= 0"),
+    (dict(n=11, clustering=float("inf")), "clustering must be a finite number"),
+    (dict(n=11, seed=-2), "seed must be an integer >= 0"),
+    (dict(n=11, seed=[]), "non-empty"),
+    (dict(n=11, seed=[0, 1], alignment=[1.0, 2.0, 3.0]), "one per system"),
+    (dict(n=11, alignment=[1.0, 2.0]), "one seed per system"),
+    (dict(n=11, gauge="whiten"), "gauge must be one of"),
+    (dict(n=11, window=0), "window must be > 0"),
+    (dict(n=11, repulsion=-0.5), "repulsion must be >= 0"),
+    (dict(n=11, record_every=0), "record_every"),
+    (dict(n=11, start=np.zeros((11, 2))), "one point"),
+    (dict(n=11, start=np.zeros((5, 2))), r"start must have shape"),
+])
+def test_bad_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        simulate(**kwargs)
+
+
+def test_spacing():
+    assert spacing(4) == pytest.approx(math.sqrt(math.pi))
+
+
+# ---------------------------------------------------------------- figures and controls
+
+
+def test_embedding_animation_plays_panels_together():
+    s = simulate(11, 1.0, 2.0, steps=200, record_every=10)
+    t = simulate(11, 1.0, 0.0, steps=50, record_every=5)
+    fig = plots.embedding_animation([("A", s.steps, s.E[:, 0]), ("B", t.steps, t.E[:, 0])], frames=12)
+    assert len(fig.data) == 2 and len(fig.frames) > 5
+    last = fig.frames[-1]
+    assert last.name == "200 · 50"
+    assert np.allclose(last.data[0].x, s.E[-1, 0, :, 0]) and np.allclose(last.data[1].x, t.E[-1, 0, :, 0])
+    with pytest.raises(ValueError, match="panel 0"):
+        plots.embedding_animation([("bad", s.steps, s.E[:, 0, :, 0])])
+
+
+def test_particle_controls(monkeypatch, capsys):
+    shown = []
+    monkeypatch.setattr(live, "display", shown.append)
+    box = live.particle_controls(n=11, steps=100)
+    ali, eta = box.children[0].children[0].children
+    ali.value = 2.0
+    sim = box.simulate()
+    assert sim.alignment[0] == 2.0 and len(shown) == 1 and isinstance(shown[0], go.Figure)
+    assert classify(sim.final[0]) in shown[0].layout.title.text
+
+    def boom(*a, **k):
+        raise ParticleBlowUp("the particle simulation blew up by step 50; try a smaller step_size than 9")
+    monkeypatch.setattr(live, "simulate", boom)
+    assert box.simulate() is None
+    assert "Simulation stopped: the particle simulation blew up by step 50" in capsys.readouterr().out
