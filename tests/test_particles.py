@@ -118,7 +118,7 @@ def test_clustering_alone_grows_grids_alignment_grows_circles():
 def test_start_from_given_positions():
     start = np.random.default_rng(0).normal(size=(13, 2))
     s = simulate(13, 1.0, 0.0, steps=3, start=start)
-    assert np.allclose(s.E[0, 0], fix_gauge(torch.from_numpy(start)[None], "affine")[0].float().numpy(), atol=1e-6)
+    assert np.allclose(s.E[0, 0], fix_gauge(torch.from_numpy(start)[None], "affine")[0].numpy(), atol=1e-12)
 
 
 def test_collapse_without_the_gauge_and_blow_up_error():

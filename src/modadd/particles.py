@@ -247,7 +247,7 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
     use_clu, use_ali = bool((clu > 0).any()), bool((ali > 0).any())
     clu3, ali3 = clu[:, None, None], ali[:, None, None]
 
-    rec_steps, rec = [0], [E.to(torch.float32).clone()]
+    rec_steps, rec = [0], [E.clone()]
     # Far-apart sums give window values exp(-d^2 / 2 sigma^2) below 1e-308: subnormal
     # floats, on which CPU arithmetic is ~100x slower. Flush them to zero while simulating.
     torch.set_flush_denormal(True)
@@ -267,7 +267,7 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
             E = fix_gauge(E, gauge)
             if t % record_every == 0 or t == steps:
                 rec_steps.append(t)
-                rec.append(E.to(torch.float32).clone())
+                rec.append(E.clone())
     finally:
         torch.set_flush_denormal(False)
     return Simulation(n=n, seeds=np.array(seeds), clustering=clu.numpy(), alignment=ali.numpy(),

@@ -386,6 +386,31 @@ def class_fraction_figure(fr, x: str, col: str | None = None, row: str | None = 
     return _style(fig, 300 * len(rows) + 90, title)
 
 
+def beside(figs: list, widths: list[float] | None = None, title: str | None = None) -> go.Figure:
+    """Single-panel figures side by side in one figure (their traces, axis titles and ranges).
+
+    A legend entry is kept once per name, so figures that share trace names (like two
+    :func:`class_fraction_figure` panels) share one legend.
+    """
+    if not figs:
+        raise ValueError("beside needs at least one figure")
+    fig = make_subplots(rows=1, cols=len(figs), column_widths=widths, shared_yaxes=True,
+                        horizontal_spacing=0.04)
+    seen = set()
+    for j, f in enumerate(figs):
+        for tr in f.data:
+            tr = go.Figure(tr).data[0]
+            if tr.name in seen:
+                tr.showlegend = False
+            elif tr.showlegend is not False:
+                seen.add(tr.name)
+            fig.add_trace(tr, row=1, col=j + 1)
+        fig.update_xaxes(title_text=f.layout.xaxis.title.text, type=f.layout.xaxis.type, row=1, col=j + 1)
+        fig.update_yaxes(range=f.layout.yaxis.range, row=1, col=j + 1)
+    fig.update_yaxes(title_text=figs[0].layout.yaxis.title.text, row=1, col=1)
+    return _style(fig, max(f.layout.height or 400 for f in figs), title)
+
+
 def metric_by_class_figure(table, metric: str = "val_acc", by: str | None = None,
                            title: str | None = None, y_title: str | None = None) -> go.Figure:
     """Every run as a dot: ``metric`` for each structure class (optionally split by ``by``)."""
