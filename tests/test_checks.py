@@ -93,3 +93,20 @@ def test_affine_gauge_checker_both_ways():
     # only fixes the size
     size = checks.check_affine_gauge(lambda E: (E - np.mean(E, 0)) / np.sqrt(np.mean(np.square(E - np.mean(E, 0)))))
     assert size.status == "failed"
+
+
+def rho_ok(E, W1, b1, pairs):
+    pre = (E[pairs[:, 0]] + E[pairs[:, 1]]) @ W1
+    return float(np.sqrt(np.mean(b1 ** 2)) / np.sqrt(np.mean(pre ** 2)))
+
+
+def test_relative_bias_checker_both_ways():
+    assert checks.check_relative_bias(rho_ok).passed
+    # uses only one member of each pair
+    one = checks.check_relative_bias(lambda E, W1, b1, p: float(np.sqrt(np.mean(b1 ** 2))
+                                                                 / np.sqrt(np.mean((E[p[:, 0]] @ W1) ** 2))))
+    assert one.status == "failed" and "case 1 (n=17, H=64" in one.message
+    # forgets the square roots
+    assert not checks.check_relative_bias(lambda E, W1, b1, p: rho_ok(E, W1, b1, p) ** 2)
+    # returns an array, not a number
+    assert "shape" in checks.check_relative_bias(lambda E, W1, b1, p: np.array([rho_ok(E, W1, b1, p)])).message

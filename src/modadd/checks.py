@@ -161,3 +161,27 @@ def check_affine_gauge(fn) -> CheckResult:
              ("an ellipse of 13 points", (_circle(13, 1) * [2.0, 0.5],)),
              ("5 points, tilted", (rng.normal(size=(5, 2)) @ np.array([[1.0, 0.9], [0.9, 1.0]]),))]
     return _run_cases("affine_gauge", fn, cases, reference)
+
+
+# ---------------------------------------------------------------- chapter 6
+def check_relative_bias(fn) -> CheckResult:
+    """Chapter 6: ``relative_bias(E, W1, b1, pairs)`` for one network: E (n, 2), W1 (2, H),
+    b1 (H,), pairs (U, 2); returns ``RMS(b1) / RMS(s_p W1)``, the second RMS over all pairs
+    ``p = (a, b)`` (``s_p = E_a + E_b``) and hidden units."""
+    from .train import unordered_pairs
+
+    def reference(E, W1, b1, pairs):
+        pre = (E[pairs[:, 0]] + E[pairs[:, 1]]) @ W1
+        return float(np.sqrt(np.mean(b1 ** 2)) / np.sqrt(np.mean(pre ** 2)))
+
+    rng = np.random.default_rng(6)
+    cases = []
+    for n, H, scale in [(17, 64, 1.0), (5, 3, 0.1), (11, 8, 3.0)]:
+        pairs = unordered_pairs(n)[0].numpy()
+        cases.append((f"n={n}, H={H}, all unordered pairs",
+                      (rng.normal(size=(n, 2)), rng.normal(size=(2, H)), scale * rng.normal(size=H), pairs)))
+    cases.append(("n=7, H=4, a few ordered pairs",
+                  (rng.normal(size=(7, 2)), rng.normal(size=(2, 4)), rng.normal(size=4),
+                   np.array([[0, 1], [1, 0], [3, 3], [6, 2]]))))
+    return _run_cases("relative_bias", fn, cases, reference,
+                      same=lambda g, w: np.ndim(g) == 0 and math.isclose(float(g), w, rel_tol=1e-6))
