@@ -42,9 +42,9 @@ import numpy as np
 import torch
 
 from .data import check_n
-from .forces import alignment_force, clustering_force, to_embeddings
+from .forces import alignment_force, clustering_force, repulsion_force, to_embeddings
 from .model import sum_vectors
-from .train import unordered_pairs
+from .train import _check_number, unordered_pairs
 
 GAUGES = ("affine", "scale", "none")
 _RUNAWAY = 1e6      # a particle farther than this from the centre (in start units) is a blow-up
@@ -55,13 +55,9 @@ class ParticleBlowUp(RuntimeError):
     """The simulation produced NaN/inf or a runaway radius."""
 
 
-def _real(name, value, lo=None, positive=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {name}={value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {name}={value!r}")
-    if lo is not None and value < lo:
-        raise ValueError(f"{name} must be >= {lo}, got {name}={value!r}")
+def _real(name, value, lo=0.0, positive=False) -> float:
+    """``value`` as a float, checked by the trainer's rule (finite, >= lo, or > lo)."""
+    _check_number(name, value, lo, allow_lo=not positive)
     return float(value)
 
 
@@ -115,9 +111,8 @@ def particle_repulsion(E: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     ``sum_{b, c} K (E_b - E_c) = 0``), at a cost of n^2 instead of n^4. E (M, n, 2),
     sigma (M,).
     """
-    D = E[:, :, None, :] - E[:, None, :, :]
-    K = torch.exp(-D.square().sum(-1) / (2 * sigma[:, None, None] ** 2))
-    return (K.unsqueeze(-1) * D).sum(2) / E.shape[1]
+    n = E.shape[1]
+    return repulsion_force(E, torch.arange(n), sigma) / n     # every particle its own "answer"
 
 
 @dataclass(frozen=True)
