@@ -17,8 +17,9 @@ if [ "$(cat _build/.modadd-src.sha256 2>/dev/null)" != "$src_hash" ]; then
   mkdir -p _build && echo "$src_hash" > _build/.modadd-src.sha256
 fi
 # Sphinx does not notice a change to the book's own extension: re-read and re-write all
-# pages (without re-executing chapters) when it or the configuration changed.
-conf_hash=$(cat _config.yml _toc.yml book/_ext/*.py | sha256sum | cut -d' ' -f1)
+# pages (without re-executing chapters) when it, the configuration or a BOOK_* variable
+# (launch buttons, book/_ext/launch_buttons.py) changed.
+conf_hash=$( (cat _config.yml _toc.yml book/_ext/*.py; env | grep '^BOOK_' | sort || true) | sha256sum | cut -d' ' -f1)
 if [ "$(cat _build/.modadd-conf.sha256 2>/dev/null)" != "$conf_hash" ]; then
   rm -rf _build/.doctrees _build/html
   mkdir -p _build && echo "$conf_hash" > _build/.modadd-conf.sha256
