@@ -8,8 +8,8 @@ import torch
 from modadd import live, particles, plots
 from modadd.forces import alignment_force, clustering_force, repulsion_force, to_embeddings
 from modadd.model import sum_vectors
-from modadd.particles import ParticleBlowUp, fix_gauge, particle_repulsion, simulate, spacing
-from modadd.structure import classify
+from modadd.particles import EXACT_UP_TO, ParticleBlowUp, fix_gauge, random_start, simulate, spacing
+from modadd.structure import classify, grid_score
 from modadd.train import unordered_pairs
 
 torch.set_num_threads(1)
@@ -51,22 +51,61 @@ def test_grouped_forces_equal_the_all_pairs_formulas(n):
     assert torch.allclose(alignment_force(S, labels, weights=w), ali, atol=1e-12)
 
 
-def test_particle_repulsion_is_the_repulsion_between_sums_sharing_a_member():
-    n = 7
-    g = torch.Generator().manual_seed(0)
-    E = torch.randn(1, n, 2, generator=g, dtype=torch.float64)
-    pairs, _ = unordered_pairs(n)
-    # chapter 4's repulsion between ordered pairs (a, b) and (a, c), b != c, summed onto E
-    a_idx, b_idx = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
-    ordered = torch.stack([a_idx.flatten(), b_idx.flatten()], 1)
-    F = torch.zeros(1, n, 2, dtype=torch.float64)
-    for a in range(n):
-        rows = ordered[ordered[:, 0] == a]
-        S = sum_vectors(E, rows)
-        f = repulsion_force(S, rows[:, 1].clone(), 0.8)     # "labels" b: all different
-        F += to_embeddings(f, rows, n)
-    sigma = torch.tensor([0.8], dtype=torch.float64)
-    assert torch.allclose(F, n * n * particle_repulsion(E, sigma), atol=1e-12)
+def _sums(n, M, seed=0):
+    E = fix_gauge(random_start(n, range(seed, seed + M)))
+    pairs, mult = unordered_pairs(n)
+    return sum_vectors(E, pairs), pairs.sum(1) % n, (mult / n).double()
+
+
+@pytest.mark.parametrize("n, M", [(17, 3), (31, 1), (59, 1)])
+def test_mesh_repulsion_matches_the_exact_sum_over_all_pairs(n, M):
+    S, labels, w = _sums(n, M)
+    sigma = 0.7 * spacing(n)
+    exact = repulsion_force(S, labels, sigma, weights=w)
+    mesh = repulsion_force(S, labels, sigma, weights=w, method="mesh")
+    rel = (mesh - exact).norm(dim=(1, 2)) / exact.norm(dim=(1, 2))
+    assert (rel < 0.01).all(), rel                   # the documented accuracy: within 1%
+    finer = repulsion_force(S, labels, sigma, weights=w, method="mesh", cells_per_sigma=6)
+    assert ((finer - exact).norm(dim=(1, 2)) / exact.norm(dim=(1, 2)) < rel / 2).all()
+
+
+def test_mesh_repulsion_pushes_are_equal_and_opposite():
+    S, labels, w = _sums(23, 2, seed=5)
+    for method in ("exact", "mesh"):
+        f = repulsion_force(S, labels, 0.5, weights=w, method=method)
+        total = (w[None, :, None] * f).sum(1)              # sum_p w_p f_p: every pair cancels
+        assert total.abs().max() < 1e-12 * f.abs().max(), method
+    one = torch.tensor([[[0.3, -1.1], [2.0, 0.5]]], dtype=torch.float64)
+    far = repulsion_force(one, torch.tensor([0, 1]), 0.1, method="mesh")   # 2 sums, 20 sigma apart
+    assert far.abs().max() < 1e-12                     # beyond the window: no push, no self-push
+
+
+def test_mesh_repulsion_bad_arguments():
+    S, labels, w = _sums(11, 2)
+    with pytest.raises(ValueError, match="method must be 'exact' or 'mesh'"):
+        repulsion_force(S, labels, 0.5, method="fft")
+    with pytest.raises(ValueError, match="one window scale"):
+        repulsion_force(S, labels, torch.tensor([0.5, 0.6], dtype=torch.float64), method="mesh")
+    with pytest.raises(ValueError, match="cells_per_sigma must be a number >= 1"):
+        repulsion_force(S, labels, 0.5, method="mesh", cells_per_sigma=0.5)
+
+
+def test_simulation_sums_the_repulsion_exactly_for_small_n_on_a_mesh_above():
+    assert simulate(EXACT_UP_TO, steps=2).repulsion_method == "exact"
+    assert simulate(EXACT_UP_TO + 2, steps=2).repulsion_method == "mesh"
+    assert simulate(11, steps=2, repulsion=0).repulsion_method == "off"
+    # one step by hand: the three forces of chapter 4, moved onto the particles, then the gauge
+    n = 13
+    s = simulate(n, 0.8, 1.7, step_size=0.05, steps=1, seed=4, repulsion=0.6, repulsion_window=0.9)
+    E = torch.from_numpy(s.E[0])
+    pairs, mult = unordered_pairs(n)
+    labels, w = pairs.sum(1) % n, (mult / n).double()
+    S = sum_vectors(E, pairs)
+    f = (0.8 * clustering_force(S, labels, 1.5 * spacing(n), weights=w)
+         + 1.7 * alignment_force(S, labels, weights=w)
+         + 0.6 * repulsion_force(S, labels, 0.9 * spacing(n), weights=w))
+    want = fix_gauge(E + 0.05 * to_embeddings(f, pairs, n, w))
+    assert torch.allclose(torch.from_numpy(s.E[1]), want, atol=1e-12)
 
 
 # ---------------------------------------------------------------- the gauge
@@ -113,6 +152,12 @@ def test_clustering_alone_grows_grids_alignment_grows_circles():
     cls = s.table()["class"].tolist()
     assert cls[6:].count("circle") == 6
     assert cls[:6].count("grid") >= 4 and "circle" not in cls[:6]
+    # two-dimensional grids: the median grid needs at least 4 parallel lattice lines
+    lines = [grid_score(E).lines for E, c in zip(s.final[:6], cls[:6]) if c == "grid"]
+    assert np.median(lines) >= 4, lines
+    # without the repulsion the same starts give thin grids (a line and a point or two)
+    thin = simulate(17, 1.0, 0.0, steps=1000, seed=range(6), record_every=1000, repulsion=0)
+    assert np.median([grid_score(E).lines for E in thin.final]) <= 2
 
 
 def test_start_from_given_positions():
@@ -123,10 +168,10 @@ def test_start_from_given_positions():
 
 def test_collapse_without_the_gauge_and_blow_up_error():
     # only the mean fixed: clustering shrinks everything toward a point
-    s = simulate(11, 1.0, 0.0, steps=400, gauge="none")
+    s = simulate(11, 1.0, 0.0, steps=400, gauge="none", repulsion=0)
     assert np.abs(s.final).max() < 1e-3 * np.abs(s.E[0]).max()
     # only the size fixed: alignment flattens everything onto a line
-    s = simulate(11, 0.0, 3.0, steps=400, gauge="scale")
+    s = simulate(11, 0.0, 3.0, steps=400, gauge="scale", repulsion=0)
     ev = np.linalg.eigvalsh(np.cov(s.final[0].T))
     assert ev[0] < 1e-3 * ev[1]
     with pytest.raises(ParticleBlowUp, match=r"blew up by step \d+ .*try a smaller step_size than 10"):
@@ -148,6 +193,7 @@ def test_collapse_without_the_gauge_and_blow_up_error():
     (dict(n=11, gauge="whiten"), "gauge must be one of"),
     (dict(n=11, window=0), "window must be > 0"),
     (dict(n=11, repulsion=-0.5), "repulsion must be >= 0"),
+    (dict(n=11, repulsion_window=0), "repulsion_window must be > 0"),
     (dict(n=11, record_every=0), "record_every"),
     (dict(n=11, start=np.zeros((11, 2))), "one point"),
     (dict(n=11, start=np.zeros((5, 2))), r"start must have shape"),

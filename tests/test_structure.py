@@ -138,6 +138,7 @@ def test_exact_line_is_a_grid(n):
     E = lattice(z_line(n))
     fit = check_exact_grid(E, n)
     assert not fit.basis[1].any() and not fit.z[:, 1].any() and fit.pqr[1] == 0
+    assert fit.lines == 1                                       # all points on one lattice line
     assert np.isclose(abs(fit.basis[0] @ BASIS[0]), BASIS[0] @ BASIS[0])
     assert classify(E) == "grid"
     # A line relabelled a -> 3a mod n is still an equally spaced, consistent line.
@@ -151,6 +152,7 @@ def test_exact_2d_lattice_is_a_grid(n, width):
     E = lattice(z_grid(n, width))
     fit = check_exact_grid(E, n)
     assert abs(np.linalg.det(fit.basis)) == pytest.approx(abs(np.linalg.det(BASIS)))
+    assert fit.lines == min(width, math.ceil(n / width))       # the rows or the columns
     assert classify(E) == "grid"
     assert circle_score(E).score < CIRCLE_THRESHOLD
 

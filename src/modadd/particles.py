@@ -3,34 +3,47 @@
 n particles ``E_a`` in the plane stand for the embeddings. Each step:
 
 1. form every sum vector ``s_ab = E_a + E_b`` (all unordered pairs; answer ``(a + b) mod n``);
-2. compute chapter 4's forces on the sums, :func:`modadd.forces.clustering_force` and
-   :func:`modadd.forces.alignment_force` (called, not re-implemented), with the weights
-   ``w_ab`` = the number of ordered pairs (1 or 2) over n, so that each answer's weights
-   sum to 1, and move them onto the particles with :func:`modadd.forces.to_embeddings`;
-3. optionally add a *repulsion* between particles (see :func:`particle_repulsion`);
-4. move: ``E <- E + step_size * (clustering * F_clu + alignment * F_ali + repulsion * F_rep)``;
-5. fix the *gauge* (see below).
+2. compute chapter 4's three forces on the sums (:func:`modadd.forces.clustering_force`,
+   :func:`modadd.forces.alignment_force`, :func:`modadd.forces.repulsion_force`; called,
+   not re-implemented), with the weights ``w_ab`` = the number of ordered pairs (1 or 2)
+   over n, so that each answer's weights sum to 1, and move them onto the particles with
+   :func:`modadd.forces.to_embeddings`;
+3. move: ``E <- E + step_size * (clustering * F_clu + alignment * F_ali + repulsion * F_rep)``;
+4. fix the *gauge* (see below).
 
-**The gauge.** Clustering and alignment only ever pull sums together; on their own they
-shrink everything to a point (clustering) or flatten it onto a line (alignment). What stops
-a trained network's embeddings from doing that is the rest of the loss: sums of different
-answers must stay apart. This module's stand-in is an explicit, documented step, not a
-force: with a first layer (and biases) a network can undo any invertible affine map of its
-embeddings (chapter 4), so only the shape *modulo affine maps* carries information, and we
-choose the representative with mean 0 and identity covariance (``gauge="affine"``, the
-default: subtract the mean, multiply by the inverse square root of the 2x2 covariance).
-That makes a collapse to a point or a line impossible, and does nothing else: it commutes
-with rotations and reflections, so it favours no direction. ``gauge="scale"`` only fixes
-the mean and the overall size and ``gauge="none"`` only the mean; the chapter uses them to
-show what the full gauge prevents.
+**What stops a collapse: the gauge and the repulsion.** Clustering and alignment only ever
+pull sums together; on their own they shrink everything to a point (clustering) or flatten
+it onto a line (alignment). What stops a trained network's embeddings from doing that is
+the rest of the loss: sums of different answers must stay apart. This module has two
+stand-ins for it, each documented and measured in chapter 5:
+
+* the **gauge**, a step, not a force: with a first layer (and biases) a network can undo
+  any invertible affine map of its embeddings (chapter 4), so only the shape *modulo
+  affine maps* carries information, and we choose the representative with mean 0 and
+  identity covariance (``gauge="affine"``, the default: subtract the mean, multiply by the
+  inverse square root of the 2x2 covariance). That makes a collapse to a point or a line
+  impossible, and does nothing else: it commutes with rotations and reflections, so it
+  favours no direction. ``gauge="scale"`` only fixes the mean and the overall size and
+  ``gauge="none"`` only the mean; the chapter uses them to show what the full gauge
+  prevents;
+* the **repulsion** between sums with *different* answers (chapter 4's third force, with
+  its own, narrower window ``repulsion_window``). The gauge alone still allows "thin"
+  shapes, most points on one line and one or two off it (a covariance of the identity
+  does not need more); the repulsion spreads the sums, and with them the particles, over
+  the plane. On all pairs of sums it costs O(n^4) per step, so for n > 23 it is computed
+  by the particle-mesh method (``method="mesh"`` of
+  :func:`modadd.forces.repulsion_force`, within 1% of the exact field, O(n^2) plus a mesh
+  of about n cells); for n <= 23 exactly. The choice depends on n only, never on how many
+  systems are simulated together, so a seed gives the same system alone or in a batch.
 
 The clustering window is ``sigma = window * sqrt(4 pi / n)``: ``sqrt(4 pi / n)`` is the
 spacing of n points spread evenly over a disc with unit variance per coordinate (radius 2),
-the size of the normalised embedding.
+the size of the normalised embedding. The repulsion's is ``repulsion_window`` times that.
 
 Cost per step: clustering and alignment act only within each answer (n answers of
-``(n + 1) / 2`` pairs for odd n), about ``n^3 / 2`` interactions; the repulsion is
-``n^2``. The formulas are this book's own (see :mod:`modadd.forces`), not the paper's.
+``(n + 1) / 2`` pairs for odd n), about ``n^3 / 2`` interactions; the repulsion is n^4 / 4
+exact (n <= 23) or about n^2 on the mesh. The formulas are this book's own (see
+:mod:`modadd.forces`), not the paper's.
 """
 from __future__ import annotations
 
@@ -42,7 +55,7 @@ import numpy as np
 import torch
 
 from .data import check_n
-from .forces import alignment_force, clustering_force, repulsion_force, to_embeddings
+from .forces import _alignment, _clustering, _repulsion, _repulsion_mesh, _to_embeddings
 from .model import sum_vectors
 from .train import _check_number, unordered_pairs
 
@@ -101,28 +114,16 @@ def fix_gauge(E: torch.Tensor, gauge: str = "affine") -> torch.Tensor:
     return E @ inv_sqrt
 
 
-def particle_repulsion(E: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """``F_a = (1/n) sum_c K_sigma(|E_a - E_c|) (E_a - E_c)``: particles push each other apart.
-
-    Why this is a repulsion between *sums*: the sums ``s_ab`` and ``s_ac`` (b != c) always
-    have different answers, and ``s_ab - s_ac = E_b - E_c``. Chapter 4's repulsion
-    (:func:`modadd.forces.repulsion_force`) restricted to such pairs of sums, moved onto
-    the embeddings, is exactly n times this field (the shared member ``a`` feels
-    ``sum_{b, c} K (E_b - E_c) = 0``), at a cost of n^2 instead of n^4. E (M, n, 2),
-    sigma (M,).
-    """
-    n = E.shape[1]
-    return repulsion_force(E, torch.arange(n), sigma) / n     # every particle its own "answer"
-
-
 @dataclass(frozen=True)
 class Simulation:
     """The recorded history of M particle systems.
 
     Attributes:
         n: particles per system. seeds: (M,) seed of each system's random start.
-        clustering, alignment: (M,) strengths. repulsion, step_size, window: shared settings.
-        gauge: see :func:`fix_gauge`. sigma: the clustering window (and repulsion range).
+        clustering, alignment: (M,) strengths. repulsion, step_size: shared settings.
+        window, repulsion_window: the windows in units of :func:`spacing`; sigma and
+        repulsion_sigma the same in absolute units. repulsion_method: "exact" or "mesh".
+        gauge: see :func:`fix_gauge`.
         steps: (T,) recorded steps (0 = the gauge-fixed start). E: (T, M, n, 2) positions.
     """
 
@@ -133,8 +134,11 @@ class Simulation:
     repulsion: float
     step_size: float
     window: float
+    repulsion_window: float
+    repulsion_method: str
     gauge: str
     sigma: float
+    repulsion_sigma: float
     steps: np.ndarray
     E: np.ndarray
 
@@ -184,10 +188,16 @@ def _check_start(start, n, M) -> torch.Tensor:
     return start
 
 
+REPULSION = 0.3          # default repulsion strength (chapter 5 measures why)
+REPULSION_WINDOW = 0.7   # default repulsion window, in units of spacing(n)
+EXACT_UP_TO = 23         # the repulsion is summed exactly up to this n, on a mesh above
+
+
 def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, steps: int = 1000,
-             seed=0, *, repulsion: float = 0.0, window: float = 1.5, gauge: str = "affine",
+             seed=0, *, repulsion: float = REPULSION, window: float = 1.5,
+             repulsion_window: float = REPULSION_WINDOW, gauge: str = "affine",
              start=None, record_every: int | None = None) -> Simulation:
-    """Move n particles by clustering and alignment forces alone (plus the gauge step).
+    """Move n particles by clustering, alignment and repulsion alone (plus the gauge step).
 
     Args:
         n: number of particles (residues), >= 3.
@@ -196,8 +206,10 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
         steps: number of steps, >= 1.
         seed: an integer, or a sequence of M integers: M independent systems, simulated
             together (numbers in ``clustering``/``alignment`` broadcast over them).
-        repulsion: strength >= 0 of :func:`particle_repulsion` (0: off).
-        window: clustering window (and repulsion range) in units of :func:`spacing`.
+        repulsion: strength >= 0 of the repulsion between sums with different answers
+            (0: off).
+        window: clustering window in units of :func:`spacing`.
+        repulsion_window: repulsion window in units of :func:`spacing`.
         gauge: "affine" (default), "scale" or "none"; see :func:`fix_gauge`.
         start: optional (n, 2) or (M, n, 2) start positions (e.g. a network's initial
             embeddings) instead of the seeded random start.
@@ -225,6 +237,7 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
     steps = _int("steps", steps, 1)
     rep = _real("repulsion", repulsion, lo=0.0)
     window = _real("window", window, positive=True)
+    repulsion_window = _real("repulsion_window", repulsion_window, positive=True)
     if gauge not in GAUGES:
         raise ValueError(f"gauge must be one of {GAUGES}, got gauge={gauge!r}")
     if record_every is None:
@@ -235,9 +248,11 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
     E = fix_gauge(E, "affine" if gauge == "none" else gauge)   # a common scale for every gauge
     pairs, mult = unordered_pairs(n)
     labels = pairs.sum(1) % n
-    w = (mult / n).to(torch.float64)
-    sig = spacing(n) * window
+    w = (mult / n).to(torch.float64).expand(M, -1)
+    sig, rsig = spacing(n) * window, spacing(n) * repulsion_window
     sigma = torch.full((M,), sig, dtype=torch.float64)
+    rsigma = torch.full((M,), rsig, dtype=torch.float64)
+    method = "exact" if n <= EXACT_UP_TO else "mesh"
     limit = _RUNAWAY * float(E.abs().max())
     use_clu, use_ali = bool((clu > 0).any()), bool((ali > 0).any())
     clu3, ali3 = clu[:, None, None], ali[:, None, None]
@@ -249,14 +264,15 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
     try:
         for t in range(1, steps + 1):
             S = sum_vectors(E, pairs)
-            F = torch.zeros_like(E)
+            f = torch.zeros_like(S)
             if use_clu:
-                F += clu3 * to_embeddings(clustering_force(S, labels, sigma, weights=w), pairs, n, w)
+                f += clu3 * _clustering(S, labels, w, sigma)
             if use_ali:
-                F += ali3 * to_embeddings(alignment_force(S, labels, weights=w), pairs, n, w)
+                f += ali3 * _alignment(S, labels, w)
             if rep > 0:
-                F += rep * particle_repulsion(E, sigma)
-            E = E + eta * F
+                f += rep * (_repulsion(S, labels, w, rsigma) if method == "exact"
+                            else _repulsion_mesh(S, labels, w, rsigma, 3.0))
+            E = E + eta * _to_embeddings(f, pairs, n, w)
             if t % _CHECK_EVERY == 0 or t == steps:
                 _check_blow_up(E, t, eta, limit)
             E = fix_gauge(E, gauge)
@@ -266,8 +282,9 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
     finally:
         torch.set_flush_denormal(False)
     return Simulation(n=n, seeds=np.array(seeds), clustering=clu.numpy(), alignment=ali.numpy(),
-                      repulsion=rep, step_size=eta, window=window, gauge=gauge, sigma=sig,
-                      steps=np.array(rec_steps), E=torch.stack(rec).numpy())
+                      repulsion=rep, step_size=eta, window=window, repulsion_window=repulsion_window,
+                      repulsion_method=method if rep > 0 else "off", gauge=gauge, sigma=sig,
+                      repulsion_sigma=rsig, steps=np.array(rec_steps), E=torch.stack(rec).numpy())
 
 
 def _check_blow_up(E, t, eta, limit):

@@ -187,6 +187,20 @@ class GridFit:
     offset: np.ndarray
     residual: float
 
+    @property
+    def lines(self) -> int:
+        """The fewest parallel lattice lines that hold every point: 1 for points on one
+        line, 2 for a line plus points on one parallel line, about sqrt(n) for a square
+        patch of a 2-D lattice. Tries every lattice direction ``(u1, u2)`` with
+        ``|u1|, |u2| <= 3``; a line in direction ``u`` is a value of ``u2 z1 - u1 z2``."""
+        z = np.asarray(self.z)
+        best = len(z)
+        for u1 in range(-3, 4):
+            for u2 in range(0, 4):
+                if (u2 > 0 or u1 > 0) and math.gcd(u1, u2) == 1:
+                    best = min(best, len(np.unique(u2 * z[:, 0] - u1 * z[:, 1])))
+        return best
+
 
 def _frozen(a: np.ndarray) -> np.ndarray:
     a = np.array(a)
