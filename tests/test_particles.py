@@ -88,6 +88,10 @@ def test_mesh_repulsion_bad_arguments():
         repulsion_force(S, labels, torch.tensor([0.5, 0.6], dtype=torch.float64), method="mesh")
     with pytest.raises(ValueError, match="cells_per_sigma must be a number >= 1"):
         repulsion_force(S, labels, 0.5, method="mesh", cells_per_sigma=0.5)
+    far = S.clone()
+    far[:, 0] = 1e4                                     # one sum 20,000 windows away
+    with pytest.raises(ValueError, match=r"span 1e\+04.*exceed the limit.*method='exact'"):
+        repulsion_force(far, labels, 0.5, method="mesh")
 
 
 def test_simulation_sums_the_repulsion_exactly_for_small_n_on_a_mesh_above():
@@ -176,6 +180,9 @@ def test_collapse_without_the_gauge_and_blow_up_error():
     assert ev[0] < 1e-3 * ev[1]
     with pytest.raises(ParticleBlowUp, match=r"blew up by step \d+ .*try a smaller step_size than 10"):
         simulate(17, 1.0, 5.0, step_size=10, steps=300, gauge="none")
+    # on the mesh (n > 23) a runaway is caught before its mesh would fill the memory
+    with pytest.raises(ParticleBlowUp, match=r"blew up by step \d+ .*try a smaller step_size than 50"):
+        simulate(29, 1.0, 5.0, step_size=50, steps=300, gauge="none")
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -397,6 +397,7 @@ def _repulsion(S, labels, w, sigma) -> torch.Tensor:
 
 
 _CUTOFF = 5.0   # the mesh window is cut at this many sigma (exp(-12.5) ~ 4e-6)
+_MESH_CELLS = 1 << 25   # at most this many mesh cells over all models (~270 MB per array)
 _MESH_KERNELS: dict[tuple, torch.Tensor] = {}
 
 
@@ -439,6 +440,10 @@ def _repulsion_mesh(S, labels, w, sigmas, cells_per_sigma: float) -> torch.Tenso
     lo = S.amin(1) - pad * h                                          # (M, 2) mesh corner
     extent = float((S.amax(1) - S.amin(1)).max())
     G = _fft_size(16 * math.ceil((extent / h + 2 * pad + 2) / 16))   # stable sizes: kernel reuse
+    if M * G * G > _MESH_CELLS:
+        raise ValueError(f"method='mesh': the sums span {extent:.3g}, {extent / sigma:.3g} window widths; "
+                         f"{M} mesh(es) of {G}x{G} cells exceed the limit of {_MESH_CELLS:,} cells "
+                         "(use method='exact' or a wider window)")
     u = (S - lo[:, None]) / h
     i = u.floor()
     fx, fy = (u - i).unbind(-1)

@@ -269,9 +269,14 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
                 f += clu3 * _clustering(S, labels, w, sigma)
             if use_ali:
                 f += ali3 * _alignment(S, labels, w)
-            if rep > 0:
-                f += rep * (_repulsion(S, labels, w, rsigma) if method == "exact"
-                            else _repulsion_mesh(S, labels, w, rsigma, 3.0))
+            if rep > 0 and method == "exact":
+                f += rep * _repulsion(S, labels, w, rsigma)
+            elif rep > 0:
+                try:
+                    f += rep * _repulsion_mesh(S, labels, w, rsigma, 3.0)
+                except ValueError as exc:      # the sums spread too far for a mesh
+                    raise ParticleBlowUp(f"the particle simulation blew up by step {t} ({exc}); "
+                                         f"try a smaller step_size than {eta:g}") from None
             E = E + eta * _to_embeddings(f, pairs, n, w)
             if t % _CHECK_EVERY == 0 or t == steps:
                 _check_blow_up(E, t, eta, limit)
