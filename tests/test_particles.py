@@ -142,6 +142,10 @@ def test_simulation_is_reproducible_and_records_history():
     assert not np.array_equal(a.E[-1, 0], a.E[-1, 1])           # different seeds, different systems
     one = simulate(11, 1.0, 1.0, steps=60, seed=4, record_every=20)
     assert np.allclose(one.E[:, 0], a.E[:, 1], atol=1e-6)       # a batch is its systems side by side
+    # also on the mesh (n > 23), where a batch shares one mesh size
+    batch = simulate(29, 1.0, 1.0, steps=300, seed=[3, 4, 5], record_every=100)
+    alone = simulate(29, 1.0, 1.0, steps=300, seed=4, record_every=100)
+    assert batch.repulsion_method == "mesh" and np.abs(batch.E[:, 1] - alone.E[:, 0]).max() < 1e-9
 
 
 def test_strengths_per_system_and_table():

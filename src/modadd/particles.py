@@ -34,7 +34,8 @@ stand-ins for it, each documented and measured in chapter 5:
   by the particle-mesh method (``method="mesh"`` of
   :func:`modadd.forces.repulsion_force`, within 1% of the exact field, O(n^2) plus a mesh
   of about n cells); for n <= 23 exactly. The choice depends on n only, never on how many
-  systems are simulated together, so a seed gives the same system alone or in a batch.
+  systems are simulated together, so a seed gives the same system alone or in a batch (on
+  the mesh a batch shares one mesh size, which moves positions only by rounding, ~1e-15).
 
 The clustering window is ``sigma = window * sqrt(4 pi / n)``: ``sqrt(4 pi / n)`` is the
 spacing of n points spread evenly over a disc with unit variance per coordinate (radius 2),
