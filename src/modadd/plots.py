@@ -136,6 +136,15 @@ def _extent(E: np.ndarray) -> float:
     return float(np.abs(E).max()) * 1.15 + 1e-6
 
 
+def _embedding_trace(E: np.ndarray, colors: list[str], size: int = 10) -> go.Scatter:
+    """One embedding (n, 2) as labelled points coloured by residue (markers ``size`` px)."""
+    n = len(E)
+    return go.Scatter(x=E[:, 0], y=E[:, 1], mode="markers+text", text=[str(r) for r in range(n)],
+                      textposition="top center", textfont=dict(size=size, color="#222"), showlegend=False,
+                      marker=dict(size=size, color=colors, line=dict(width=size / 10, color="#222")),
+                      hovertemplate="E_%{text}<br>(%{x:.3f}, %{y:.3f})<extra></extra>")
+
+
 def _panel_traces(E: np.ndarray, xs: np.ndarray, cls: np.ndarray, n: int) -> list:
     """Traces of the two panels for one model: embeddings, region heatmap, sum vectors."""
     cols = residue_colors(n)
@@ -143,12 +152,7 @@ def _panel_traces(E: np.ndarray, xs: np.ndarray, cls: np.ndarray, n: int) -> lis
     a, b = pairs[:, 0].numpy(), pairs[:, 1].numpy()
     S = E[a] + E[b]
     ans = (a + b) % n
-    emb = go.Scatter(
-        x=E[:, 0], y=E[:, 1], mode="markers+text", text=[str(r) for r in range(n)],
-        textposition="top center", textfont=dict(size=11, color="#222"),
-        marker=dict(size=11, color=cols, line=dict(width=1, color="#222")),
-        customdata=np.arange(n), hovertemplate="E_%{customdata}<br>(%{x:.3f}, %{y:.3f})<extra></extra>",
-        showlegend=False)
+    emb = _embedding_trace(E, cols, size=11)
     bg = go.Heatmap(x=xs, y=xs, z=cls, colorscale=residue_colorscale(n, 0.55), zmin=-0.5, zmax=n - 0.5,
                     showscale=False, hovertemplate="predicts %{z}<extra></extra>")
     sums = go.Scatter(
@@ -197,11 +201,7 @@ def embedding_gallery(E: np.ndarray, titles: list[str], cols: int = 4) -> go.Fig
     colors = residue_colors(n)
     for k in range(R):
         r, c = divmod(k, cols)
-        fig.add_trace(go.Scatter(
-            x=E[k, :, 0], y=E[k, :, 1], mode="markers+text", text=[str(i) for i in range(n)],
-            textposition="top center", textfont=dict(size=9), showlegend=False,
-            marker=dict(size=8, color=colors, line=dict(width=0.8, color="#222")),
-            hovertemplate="E_%{text}<extra></extra>"), row=r + 1, col=c + 1)
+        fig.add_trace(_embedding_trace(E[k], colors, size=8), row=r + 1, col=c + 1)
         e = _extent(E[k])
         ax = "" if k == 0 else str(k + 1)
         fig.update_layout({f"xaxis{ax}": {"range": [-e, e]},
@@ -283,14 +283,6 @@ def training_animation(h: History, run: int = 0, frames: int = 40, title: str | 
     fig.update_layout(_ranges(E[-1]))
     fig.frames = frame_list
     return _animate(fig, names)
-
-
-def _embedding_trace(E: np.ndarray, colors: list[str]) -> go.Scatter:
-    n = len(E)
-    return go.Scatter(x=E[:, 0], y=E[:, 1], mode="markers+text", text=[str(r) for r in range(n)],
-                      textposition="top center", textfont=dict(size=10, color="#222"), showlegend=False,
-                      marker=dict(size=10, color=colors, line=dict(width=1, color="#222")),
-                      hovertemplate="%{text}: (%{x:.3f}, %{y:.3f})<extra></extra>")
 
 
 def embedding_animation(panels: list, frames: int = 40, title: str | None = None) -> go.Figure:
@@ -453,10 +445,7 @@ def force_arrows(E: np.ndarray, true_force: np.ndarray, predicted: np.ndarray,
         tips = E + F * scale
         fig.add_trace(go.Scatter(x=tips[:, 0], y=tips[:, 1], mode="markers", showlegend=False,
                                  marker=dict(size=5, color=color), hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=E[:, 0], y=E[:, 1], mode="markers+text", text=[str(a) for a in range(n)],
-                             textposition="top center", showlegend=False,
-                             marker=dict(size=10, color=residue_colors(n), line=dict(width=1, color="#222")),
-                             hovertemplate="E_%{text}<extra></extra>"))
+    fig.add_trace(_embedding_trace(E, residue_colors(n)))
     e = _extent(E) * 1.3
     fig.update_xaxes(range=[-e, e], zeroline=True, zerolinecolor="#ccc", showgrid=False, constrain="domain")
     fig.update_yaxes(range=[-e, e], zeroline=True, zerolinecolor="#ccc", showgrid=False, scaleanchor="x",
