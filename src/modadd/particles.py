@@ -56,7 +56,8 @@ import numpy as np
 import torch
 
 from .data import check_n
-from .forces import _alignment, _clustering, _repulsion, _repulsion_mesh, _to_embeddings
+from .forces import (MESH_CELLS_PER_SIGMA, _alignment, _clustering, _repulsion, _repulsion_mesh,
+                     _to_embeddings)
 from .model import sum_vectors
 from .train import _check_number, unordered_pairs
 
@@ -274,7 +275,7 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
                 f += rep * _repulsion(S, labels, w, rsigma)
             elif rep > 0:
                 try:
-                    f += rep * _repulsion_mesh(S, labels, w, rsigma, 3.0)
+                    f += rep * _repulsion_mesh(S, labels, w, rsigma, MESH_CELLS_PER_SIGMA)
                 except ValueError as exc:      # the sums spread too far for a mesh
                     raise ParticleBlowUp(f"the particle simulation blew up by step {t} ({exc}); "
                                          f"try a smaller step_size than {eta:g}") from None
