@@ -231,7 +231,7 @@ def default_device() -> torch.device:
 
 
 def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool = True,
-          progress: bool | None = None, device=None) -> History:
+          progress: bool | None = None, device=None, init: Params | None = None) -> History:
     """Train M models with full-batch AdamW, one step for all of them at a time.
 
     Args:
@@ -244,6 +244,9 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
         progress: True/False forces the progress bar on/off; None shows it only on runs
             that last more than a few seconds.
         device: torch device; default CUDA if available, else CPU.
+        init: start from these parameters (M models, any float dtype: the run keeps it,
+            e.g. float64 to compare with another float64 implementation) instead of the
+            seeded initialisation; the seeds still choose the train/validation split.
 
     Raises:
         ValueError: bad arguments, or runs in one batch that disagree on shapes or betas.
@@ -263,6 +266,12 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     M = len(configs)
 
     params = init_params([c.model for c in configs], [c.seed for c in configs])
+    if init is not None:
+        if not isinstance(init, Params) or [t.shape for t in init.tensors()] != [t.shape for t in params.tensors()]:
+            raise ValueError("init must be a Params with the shapes the configs give: "
+                             + ", ".join(f"{k} {tuple(t.shape)}" for k, t in zip(Params.NAMES, params.tensors())))
+        params = Params(*(t.detach().clone() for t in init.tensors()))
+    dtype = params.E.dtype
     pairs, labels, w_train, w_val, has_val = pair_weights(configs)
     free_until = [c.bias_free_steps if c.model.bias else 0 for c in configs]
     for m, k in enumerate(free_until):
@@ -281,8 +290,8 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     for name, t in zip(Params.NAMES, tensors):
         per_model = t.numel() // M
         frozen = name in ("b1", "b2")
-        lrs = torch.tensor([0.0 if (frozen and not c.model.bias) else c.lr for c in configs])
-        wds = torch.tensor([c.decays()[name] for c in configs])
+        lrs = torch.tensor([0.0 if (frozen and not c.model.bias) else c.lr for c in configs], dtype=dtype)
+        wds = torch.tensor([c.decays()[name] for c in configs], dtype=dtype)
         lr.append(lrs.repeat_interleave(per_model))
         decay.append((1 - lrs * wds).repeat_interleave(per_model))
     lr = torch.cat(lr).to(device)
@@ -304,18 +313,18 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     beta1, beta2 = configs[0].betas
     eps = configs[0].eps
     pairs, labels = pairs.to(device), labels.to(device)
-    w_train, w_val = w_train.to(device), w_val.to(device)
+    w_train, w_val = w_train.to(device, dtype), w_val.to(device, dtype)
 
     T = len(record)
     keep = Params.NAMES if record_params else ("E",)
-    hist = {k: torch.empty((M, T) + getattr(params, k).shape[1:]) for k in keep}
-    metrics = torch.empty((4, M, T))
+    hist = {k: torch.empty((M, T) + getattr(params, k).shape[1:], dtype=dtype) for k in keep}
+    metrics = torch.empty((4, M, T), dtype=dtype)
     first_bad = torch.full((M,), -1, dtype=torch.long, device=device)
     rec_index = {s: i for i, s in enumerate(record)}
     # Large batches run in chunks of CHUNK models: the activations of a chunk stay in
     # cache, which on a 2-core CPU is faster than one huge batched product.
     chunks = [slice(i, min(i + CHUNK, M)) for i in range(0, M, CHUNK)]
-    loss = torch.empty(M, device=device)
+    loss = torch.empty(M, device=device, dtype=dtype)
 
     def check(upto):
         bad = (first_bad >= 0).nonzero().flatten().tolist()
