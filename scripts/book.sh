@@ -8,9 +8,10 @@ bash scripts/setup.sh
 export MODADD_BOOK_BUILD=1          # plotly figures use the site's one local plotly.js
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 start=$(date +%s)
-# The execution cache keys on a chapter's own code only. A change to the package, to the
+# The execution cache keys on a chapter's own code only. A change to the package (its Python or
+# the live widget's JavaScript, which pages embed), to the
 # pinned requirements or to the benchmark results can change any output: empty the cache.
-src_hash=$(find src benchmarks/results -name '*.py' -o -name '*.json' | sort | xargs cat requirements.txt | sha256sum | cut -d' ' -f1)
+src_hash=$(find src benchmarks/results -name '*.py' -o -name '*.json' -o -name '*.js' | sort | xargs cat requirements.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat _build/.modadd-src.sha256 2>/dev/null)" != "$src_hash" ]; then
   [ -d _build/.jupyter_cache ] && echo "[book] src/ or requirements changed: re-executing every chapter"
   rm -rf _build/.jupyter_cache _build/.doctrees

@@ -4,8 +4,12 @@
   loaded only on pages that contain a plotly figure.
 * MathJax 3 (``book/_vendor/mathjax``, vendored from npm): Sphinx's ``mathjax_path``
   points at it; Sphinx loads it only on pages with math.
-* ipywidgets: the book shows no static widgets (a widget without a kernel is dead), so the
-  CDN scripts myst-nb would add for widget state are switched off in ``_config.yml``.
+* The live widget (:mod:`modadd.widget`, an anywidget): pages that carry widget state get
+  require.js, ``@jupyter-widgets/html-manager``'s ``embed-amd.js`` and a script pointing
+  require.js at anywidget's front-end module, all from ``_static/vendor/widgets/``
+  (``nb_ipywidgets_js`` in ``_config.yml``; ``book/_vendor/widgets/`` holds them, and
+  anywidget's module is copied from the installed Python package so the two match). The
+  widget then runs in the page, with no kernel and no other host.
 
 It also publishes every chapter as a notebook, in full and as a student version
 (``modadd.classroom``), under ``notebooks/``, with links at the top of each chapter.
@@ -23,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 MATHJAX = HERE.parent / "_vendor" / "mathjax"
+WIDGETS = HERE.parent / "_vendor" / "widgets"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
@@ -70,6 +75,10 @@ def _copy_assets(app, exception):
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(PLOTLY_JS, dest / "plotly.min.js")
     shutil.copytree(MATHJAX, dest / "mathjax", dirs_exist_ok=True)
+    shutil.copytree(WIDGETS, dest / "widgets", dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.md"))
+    import anywidget
+    (dest / "widgets" / "anywidget").mkdir(exist_ok=True)
+    shutil.copy2(Path(anywidget.__file__).parent / "nbextension" / "index.js", dest / "widgets" / "anywidget" / "index.js")
     import jupytext
     from modadd.classroom import write_student_notebooks
     nbdir = Path(app.outdir) / "notebooks"

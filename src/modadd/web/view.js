@@ -1,0 +1,565 @@
+// ---------------------------------------------------------------------------------------
+// view.js: the live widget's view (DOM, canvas, controls). It is concatenated after
+// core.js into ONE ES module (the anywidget's _esm; see modadd/widget.py), so it imports
+// nothing and uses core.js's names directly. The same module runs in Jupyter (the state
+// flows back to Python through the model) and on the static site (html-manager, no
+// kernel: model.save_changes() does nothing there).
+//
+// Testing contract: the root element has class "modadd-live", data-kind = "training" or
+// "particles", data-step = the steps done so far; a button data-action="play" starts it.
+//
+// What this view uses from core.js (note to core.js's author: please provide exactly these,
+// or tell the lead what differs):
+//   new Trainer(cfg), cfg = {n, hidden, bias, init, embed_init, embed_scale, lr, wd_embed,
+//       wd_weights, wd_bias, betas, eps, val_fraction, seed}; throws Error on a bad value.
+//     .n, .step (AdamW steps done), .E (Float64Array n*2, current, row-major)
+//     .train(k) -> {error: string|null}: k AdamW steps, stops early on a non-finite loss
+//     .metrics() -> {trainLoss, valLoss, trainAcc, valAcc} (NaN val* when no validation)
+//     .pairs: all unordered pairs [[a, b], ...] (a <= b); .isValidation: bool per pair
+//     .sums() -> Float64Array (U*2): E_a + E_b for every unordered pair, in .pairs order
+//     .parameters() -> {W1 (2*H), b1 (H) or null, W2 (H*n), b2 (n) or null, hidden: H}
+//     .setHyper(cfg): new lr / decays for the next steps (Adam moments kept)
+//   new ParticleSystem(cfg, start|null), cfg = {n, clustering, alignment, repulsion,
+//       step_size, window, repulsion_window, gauge, seed}; start: Float64Array n*2 or null
+//       (then a seeded random start); the gauge is applied to the start, as simulate does.
+//     .n, .step, .E (Float64Array n*2), .run(k) -> {error: string|null}, .setForces(cfg)
+// ---------------------------------------------------------------------------------------
+
+const VIEW_CSS = `
+.modadd-live { --ml-fg: var(--pst-color-text-base, var(--jp-ui-font-color1, #222));
+  --ml-bg: var(--pst-color-background, var(--jp-layout-color0, #fff));
+  --ml-muted: var(--pst-color-text-muted, var(--jp-ui-font-color2, #666));
+  --ml-border: var(--pst-color-border, var(--jp-border-color1, #ccc));
+  --ml-accent: var(--pst-color-primary, var(--jp-brand-color1, #1f5fbf));
+  color: var(--ml-fg); background: var(--ml-bg); font: 13px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  border: 1px solid var(--ml-border); border-radius: 6px; padding: 10px; margin: 0.5em 0 1em; max-width: 100%; box-sizing: border-box; }
+.modadd-live * { box-sizing: border-box; }
+.modadd-live .ml-panels { display: flex; flex-wrap: wrap; gap: 10px; }
+.modadd-live figure { margin: 0; flex: 1 1 240px; min-width: 0; max-width: 340px; }
+.modadd-live figcaption { font-size: 12px; color: var(--ml-muted); text-align: center; }
+.modadd-live canvas { width: 100%; height: auto; display: block; border: 1px solid var(--ml-border); border-radius: 4px; }
+.modadd-live .ml-controls { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 4px 14px; margin: 10px 0 6px; }
+.modadd-live .ml-control { display: flex; align-items: center; gap: 6px; min-width: 0; }
+.modadd-live .ml-control label { flex: 0 0 auto; min-width: 92px; }
+.modadd-live .ml-control input[type=range] { flex: 1 1 auto; min-width: 60px; accent-color: var(--ml-accent); }
+.modadd-live .ml-control output { flex: 0 0 52px; text-align: right; font-variant-numeric: tabular-nums; }
+.modadd-live input[type=number], .modadd-live select { width: 92px; background: var(--ml-bg); color: var(--ml-fg); border: 1px solid var(--ml-border); border-radius: 3px; padding: 1px 3px; }
+.modadd-live .ml-buttons { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin: 6px 0; }
+.modadd-live button { font: inherit; padding: 3px 12px; border-radius: 4px; border: 1px solid var(--ml-border); background: var(--ml-bg); color: var(--ml-fg); cursor: pointer; }
+.modadd-live button[data-action=play] { border-color: var(--ml-accent); }
+.modadd-live button:disabled { opacity: 0.45; cursor: default; }
+.modadd-live button:focus-visible, .modadd-live input:focus-visible, .modadd-live select:focus-visible { outline: 2px solid var(--ml-accent); outline-offset: 1px; }
+.modadd-live .ml-status { font-variant-numeric: tabular-nums; color: var(--ml-fg); min-height: 1.4em; }
+.modadd-live .ml-status.ml-error { color: #c0392b; font-weight: 600; }
+.modadd-live .ml-note { font-size: 12px; color: var(--ml-muted); margin: 2px 0 0; }
+`;
+
+// ------------------------------------------------------------------ colours (plots.py's)
+// Python's colorsys.hls_to_rgb, so residue r gets exactly modadd.plots.residue_colors(n)[r].
+function _hlsValue(m1, m2, hue) {
+  hue = ((hue % 1) + 1) % 1;
+  if (hue < 1 / 6) return m1 + (m2 - m1) * hue * 6;
+  if (hue < 0.5) return m2;
+  if (hue < 2 / 3) return m1 + (m2 - m1) * (2 / 3 - hue) * 6;
+  return m1;
+}
+export function residueRGB(r, n) {
+  const h = r / n, l = 0.47, s = 0.80;
+  const m2 = l <= 0.5 ? l * (1 + s) : l + s - l * s, m1 = 2 * l - m2;
+  return [_hlsValue(m1, m2, h + 1 / 3), _hlsValue(m1, m2, h), _hlsValue(m1, m2, h - 1 / 3)]
+    .map((v) => Math.round(v * 255));
+}
+export function residueHex(r, n) {
+  return "#" + residueRGB(r, n).map((v) => v.toString(16).padStart(2, "0")).join("");
+}
+
+// ------------------------------------------------------------------ decision regions
+/**
+ * The class the network predicts at every pixel of a W x Hpx image of the plane, exactly
+ * (not sampled per pixel): along one row y is fixed, so each hidden unit
+ * relu(x W1[0,j] + y W1[1,j] + b1[j]) switches on or off at one x, and between those H
+ * breakpoints the logits are linear in x. Sweep the row, keep the logits' slope and
+ * intercept, and take the argmax at each pixel: O(H log H + (H + W) n) per row instead
+ * of O(W H n).
+ *
+ * W1: Float64Array (2*H, row-major (2, H)); b1: Float64Array(H) or null; W2: (H*n,
+ * row-major (H, n)); b2: (n) or null. Pixel (i, k) is the point x0 + (i + 0.5) dx,
+ * y0 - (k + 0.5) dy (row 0 at the top). out: Uint16Array(W*Hpx) of classes.
+ */
+export function decisionRegions(W1, b1, W2, b2, n, H, x0, y0, dx, dy, W, Hpx, out) {
+  const slope = new Float64Array(n), icpt = new Float64Array(n);
+  const bx = new Float64Array(H), order = new Int32Array(H);
+  for (let k = 0; k < Hpx; k++) {
+    const y = y0 - (k + 0.5) * dy;
+    const xs = x0 + 0.5 * dx;
+    // logits at the row's first pixel, and which units are on there
+    for (let c = 0; c < n; c++) { slope[c] = 0; icpt[c] = b2 ? b2[c] : 0; }
+    let nb = 0;
+    for (let j = 0; j < H; j++) {
+      const a = W1[j], cst = W1[H + j] * y + (b1 ? b1[j] : 0);
+      const on = a * xs + cst > 0;
+      if (on) {
+        for (let c = 0; c < n; c++) { const w = W2[j * n + c]; slope[c] += a * w; icpt[c] += cst * w; }
+      }
+      if (a !== 0) {
+        const xb = -cst / a;                      // the unit switches at x = xb
+        if (xb > xs) { bx[j] = xb; order[nb++] = j; }
+      }
+    }
+    const idx = Array.prototype.slice.call(order, 0, nb).sort((p, q) => bx[p] - bx[q]);
+    let next = 0;
+    for (let i = 0; i < W; i++) {
+      const x = x0 + (i + 0.5) * dx;
+      while (next < nb && bx[idx[next]] <= x) {      // crossing unit j's hinge: toggle it
+        const j = idx[next++], a = W1[j], cst = W1[H + j] * y + (b1 ? b1[j] : 0);
+        const sgn = a > 0 ? 1 : -1;                   // a > 0: off -> on; a < 0: on -> off
+        for (let c = 0; c < n; c++) { const w = W2[j * n + c]; slope[c] += sgn * a * w; icpt[c] += sgn * cst * w; }
+      }
+      let best = 0, bv = -Infinity;
+      for (let c = 0; c < n; c++) { const v = slope[c] * x + icpt[c]; if (v > bv) { bv = v; best = c; } }
+      out[k * W + i] = best;
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ small DOM helpers
+function _el(tag, attrs = {}, children = []) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "text") e.textContent = v;
+    else if (k.startsWith("data-") || k.startsWith("aria-") || k === "role" || k === "for") e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  for (const c of children) e.appendChild(c);
+  return e;
+}
+let _uid = 0;
+/** A labelled control. spec: {key, label, type: "range"|"log"|"int"|"check"|"select",
+ *  min, max, step, value, options, fmt, help}. Returns {row, get(), set(v), input}. */
+function _control(spec, onChange) {
+  const id = `modadd-live-${++_uid}-${spec.key}`;
+  const row = _el("div", { className: "ml-control" });
+  const label = _el("label", { for: id, text: spec.label });
+  if (spec.help) label.title = spec.help;
+  let input, out = null, get, set;
+  const fmt = spec.fmt || ((v) => String(v));
+  if (spec.type === "check") {
+    input = _el("input", { type: "checkbox", id, checked: !!spec.value });
+    get = () => input.checked; set = (v) => { input.checked = !!v; };
+    row.append(input, label);
+  } else if (spec.type === "select") {
+    input = _el("select", { id });
+    for (const [v, text] of spec.options) input.appendChild(_el("option", { value: v, text }));
+    input.value = spec.value;
+    get = () => input.value; set = (v) => { input.value = v; };
+    row.append(label, input);
+  } else if (spec.type === "int") {
+    input = _el("input", { type: "number", id, min: spec.min, max: spec.max, step: 1, value: spec.value });
+    const clamp = (v) => Math.min(spec.max, Math.max(spec.min, Math.round(Number.isFinite(v) ? v : spec.value)));
+    get = () => clamp(Number(input.value)); set = (v) => { input.value = clamp(v); };
+    input.addEventListener("change", () => { input.value = get(); });
+    row.append(label, input);
+  } else {                    // "range" (linear) or "log" (slider moves log10 of the value)
+    const log = spec.type === "log";
+    const toPos = (v) => (log ? Math.log10(v) : v);
+    input = _el("input", { type: "range", id, min: toPos(spec.min), max: toPos(spec.max), step: spec.step,
+                           value: toPos(spec.value) });
+    out = _el("output", { for: id });
+    get = () => { const p = Number(input.value); return log ? Number(Math.pow(10, p).toPrecision(3)) : p; };
+    set = (v) => { input.value = toPos(v); out.textContent = fmt(get()); };
+    input.addEventListener("input", () => { out.textContent = fmt(get()); input.setAttribute("aria-valuetext", fmt(get())); });
+    out.textContent = fmt(get());
+    input.setAttribute("aria-valuetext", fmt(get()));
+    row.append(label, input, out);
+  }
+  input.addEventListener(spec.type === "range" || spec.type === "log" ? "input" : "change", () => onChange(spec.key, get()));
+  return { row, get, set, input };
+}
+
+function _palette(root) {
+  const cs = getComputedStyle(root);
+  const fg = cs.color || "#222";
+  const bgRaw = cs.backgroundColor;
+  const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?/.exec(bgRaw || "");
+  let bg = [255, 255, 255];
+  if (m && (m[4] === undefined || Number(m[4]) > 0)) bg = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const dark = 0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2] < 128;
+  return { fg, bg, dark, bgCss: `rgb(${bg.join(",")})`, grid: dark ? "rgba(255,255,255,0.22)" : "rgba(0,0,0,0.18)" };
+}
+
+/** A square plot on a canvas: data coordinates centred on the origin, extent e. */
+class _Square {
+  constructor(px, caption) {
+    this.px = px;
+    this.canvas = _el("canvas", { width: px, height: px, role: "img", "aria-label": caption });
+    this.fig = _el("figure", {}, [this.canvas, _el("figcaption", { text: caption })]);
+    this.ctx = this.canvas.getContext("2d");
+    this.extent = 1;
+  }
+  fit(maxAbs) {                 // grow at once, shrink slowly: the view does not jitter
+    const want = Math.max(1e-9, maxAbs * 1.15);
+    if (want > this.extent || want < 0.6 * this.extent) this.extent = want > this.extent ? want : 0.8 * this.extent + 0.2 * want;
+  }
+  X(x) { return (x / this.extent + 1) * 0.5 * this.px; }
+  Y(y) { return (1 - y / this.extent) * 0.5 * this.px; }
+  axes(pal) {
+    const c = this.ctx, h = this.px / 2;
+    c.strokeStyle = pal.grid; c.lineWidth = 1;
+    c.beginPath(); c.moveTo(0, h); c.lineTo(this.px, h); c.moveTo(h, 0); c.lineTo(h, this.px); c.stroke();
+  }
+  points(E, n, pal, { labels = true, radius = 5 } = {}) {
+    const c = this.ctx;
+    c.font = "11px system-ui, sans-serif"; c.textAlign = "center"; c.textBaseline = "bottom";
+    for (let a = 0; a < n; a++) {
+      const x = this.X(E[2 * a]), y = this.Y(E[2 * a + 1]);
+      c.beginPath(); c.arc(x, y, radius, 0, 2 * Math.PI);
+      c.fillStyle = residueHex(a, n); c.fill();
+      c.lineWidth = 1; c.strokeStyle = pal.fg; c.stroke();
+      if (labels) { c.fillStyle = pal.fg; c.fillText(String(a), x, y - radius - 1); }
+    }
+  }
+}
+
+/** Mini-curves of loss (log scale) and train/validation accuracy over steps. */
+class _Curves {
+  constructor(w, h) {
+    this.w = w; this.h = h;
+    this.canvas = _el("canvas", { width: w, height: h, role: "img", "aria-label": "loss and accuracy curves" });
+    this.fig = _el("figure", {}, [this.canvas, _el("figcaption", { text: "loss (log scale) and accuracy: train solid, validation dashed" })]);
+    this.ctx = this.canvas.getContext("2d");
+    this.clear();
+  }
+  clear() { this.rows = []; }
+  push(step, m) { this.rows.push([step, m.trainLoss, m.valLoss, m.trainAcc, m.valAcc]); if (this.rows.length > 4000) this.rows = this.rows.filter((_, i) => i % 2 === 0); }
+  draw(pal) {
+    const c = this.ctx, W = this.w, H = this.h, half = W / 2, pad = 22;
+    c.fillStyle = pal.bgCss; c.fillRect(0, 0, W, H);
+    c.fillStyle = pal.fg; c.font = "11px system-ui, sans-serif"; c.textAlign = "left"; c.textBaseline = "top";
+    c.fillText("loss", 4, 2); c.fillText("accuracy", half + 4, 2);
+    const rows = this.rows; if (rows.length < 2) return;
+    const smax = rows[rows.length - 1][0] || 1;
+    let lo = Infinity, hi = -Infinity;
+    for (const r of rows) for (const v of [r[1], r[2]]) if (v > 0 && Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    if (!(hi > lo)) { hi = lo * 10 || 1; lo = hi / 10; }
+    const L0 = Math.log10(lo), L1 = Math.log10(hi);
+    const line = (x0, w, col, f, dash) => {
+      c.strokeStyle = col; c.setLineDash(dash ? [4, 3] : []); c.lineWidth = 1.5; c.beginPath();
+      let started = false;
+      for (const r of rows) {
+        const v = f(r); if (!Number.isFinite(v)) continue;
+        const X = x0 + 4 + (w - 8) * r[0] / smax, Y = pad + (H - pad - 4) * (1 - v);
+        if (!started) { c.moveTo(X, Y); started = true; } else c.lineTo(X, Y);
+      }
+      c.stroke(); c.setLineDash([]);
+    };
+    const lossY = (v) => (v > 0 ? (Math.log10(v) - L0) / (L1 - L0 || 1) : NaN);
+    const TR = pal.dark ? "#6fa8ff" : "#1f5fbf", VA = pal.dark ? "#ff9a5c" : "#d9541e";
+    line(0, half, TR, (r) => lossY(r[1]), false);
+    line(0, half, VA, (r) => lossY(r[2]), true);
+    line(half, half, TR, (r) => r[3], false);
+    line(half, half, VA, (r) => r[4], true);
+    const last = rows[rows.length - 1];
+    c.fillStyle = pal.fg; c.textAlign = "right";
+    c.fillText(`${last[1].toPrecision(3)}`, half - 4, 2);
+    c.fillText(`${Math.round(100 * last[3])}%` + (Number.isFinite(last[4]) ? ` / ${Math.round(100 * last[4])}%` : ""), W - 4, 2);
+  }
+}
+
+// ------------------------------------------------------------------ the run loop
+/**
+ * Drives a simulation with requestAnimationFrame: `advance(k)` does k steps (returns false
+ * to stop), `draw()` paints. Speed = steps per frame. Nothing runs until play is pressed
+ * (no autoplay, which also respects reduced motion).
+ */
+class _Loop {
+  constructor(advance, draw, onState) {
+    this.advance = advance; this.draw = draw; this.onState = onState;
+    this.running = false; this.speed = 10; this.frame = null;
+  }
+  play() {
+    if (this.running) return;
+    this.running = true; this.onState(true);
+    const tick = () => {
+      if (!this.running) return;
+      const ok = this.advance(this.speed);
+      this.draw();
+      if (ok === false) { this.pause(); return; }
+      this.frame = requestAnimationFrame(tick);
+    };
+    this.frame = requestAnimationFrame(tick);
+  }
+  pause() {
+    if (this.frame !== null) cancelAnimationFrame(this.frame);
+    this.frame = null;
+    if (this.running) { this.running = false; this.onState(false); }
+  }
+}
+
+const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+
+function _buttons(handlers) {
+  const bar = _el("div", { className: "ml-buttons" });
+  const b = {};
+  for (const [action, text, title] of [["play", "\u25B6 Play", "start (space)"], ["pause", "\u275A\u275A Pause", "pause"],
+                                       ["step", "Step", "one frame of steps"], ["reset", "Reset", "start again from the seed"]]) {
+    b[action] = _el("button", { type: "button", text, title, "data-action": action });
+    b[action].addEventListener("click", handlers[action]);
+    bar.appendChild(b[action]);
+  }
+  b.pause.disabled = true;
+  return { bar, b };
+}
+
+function _syncBack(model, fields) {
+  // In Jupyter this sends the state to Python; without a kernel it is a no-op.
+  try { for (const [k, v] of Object.entries(fields)) model.set(k, v); model.save_changes(); } catch (e) { /* no kernel */ }
+}
+
+function _nested(E, n) { const out = []; for (let a = 0; a < n; a++) out.push([E[2 * a], E[2 * a + 1]]); return out; }
+
+// ------------------------------------------------------------------ training widget
+function renderTraining(model, el, root) {
+  const st = Object.assign({}, TRAINING_DEFAULTS, model.get("settings") || {});
+  const PRESETS = st.presets;
+  const PX = 300, RES = 150;                   // canvas pixels; decision image RES x RES, scaled up
+  const emb = new _Square(PX, "embeddings E_a, coloured by residue a");
+  const dec = new _Square(PX, "sums E_a + E_b over the predicted class: training pairs filled, held-out pairs as rings");
+  const curves = new _Curves(PX * 2 + 10, 120);
+  const status = _el("div", { className: "ml-status", role: "status", "aria-live": "polite" });
+  const img = document.createElement("canvas"); img.width = RES; img.height = RES;
+  const ictx = img.getContext("2d"); const idata = ictx.createImageData(RES, RES);
+  let regions = new Uint16Array(RES * RES);
+  let run = null, error = null, lastSync = 0, lastRec = -1;
+
+  function build() {
+    error = null;
+    try { run = new Trainer(trainerConfig(st)); } catch (e) { run = null; error = String(e.message || e); }
+    curves.clear(); lastRec = -1; record(); emb.extent = dec.extent = 1e-9;
+  }
+  function record() {
+    if (!run) return;
+    const s = run.step;
+    if (s === lastRec) return;
+    lastRec = s; curves.push(s, run.metrics());
+  }
+  function advance(k) {
+    if (!run || error) return false;
+    const every = Math.max(1, Math.round(k / 4));
+    for (let done = 0; done < k; done += every) {
+      const r = run.train(Math.min(every, k - done));
+      if (r && r.error) { error = r.error; break; }
+      record();
+    }
+    const now = performance.now();
+    if (now - lastSync > 1000) { lastSync = now; sync(); }
+    return !error;
+  }
+  function sync() { if (run) _syncBack(model, { step: run.step, embeddings: _nested(run.E, run.n) }); }
+  function draw() {
+    const pal = _palette(root);
+    root.dataset.step = String(run ? run.step : 0);
+    for (const sq of [emb, dec]) { sq.ctx.fillStyle = pal.bgCss; sq.ctx.fillRect(0, 0, sq.px, sq.px); }
+    if (!run) { status.textContent = error || ""; status.classList.toggle("ml-error", !!error); return; }
+    const n = run.n, E = run.E;
+    // embeddings panel
+    let m = 0; for (let i = 0; i < 2 * n; i++) m = Math.max(m, Math.abs(E[i]));
+    emb.fit(m); emb.axes(pal); emb.points(E, n, pal);
+    // decision panel: regions at pixel resolution, then the sums
+    const sums = run.sums();                    // Float64Array (U*2), all unordered pairs
+    let ms = 0; for (let i = 0; i < sums.length; i++) ms = Math.max(ms, Math.abs(sums[i]));
+    dec.fit(ms);
+    const e = dec.extent, d = (2 * e) / RES;
+    const P = run.parameters();
+    decisionRegions(P.W1, P.b1, P.W2, P.b2, n, P.hidden, -e, e, d, d, RES, RES, regions);
+    const mix = 0.55, bg = pal.bg, lut = [];
+    for (let c = 0; c < n; c++) lut.push(residueRGB(c, n).map((v, i) => Math.round(v * (1 - mix) + bg[i] * mix)));
+    const px = idata.data;
+    for (let i = 0; i < RES * RES; i++) { const col = lut[regions[i]]; px[4 * i] = col[0]; px[4 * i + 1] = col[1]; px[4 * i + 2] = col[2]; px[4 * i + 3] = 255; }
+    ictx.putImageData(idata, 0, 0);
+    dec.ctx.imageSmoothingEnabled = false;
+    dec.ctx.drawImage(img, 0, 0, dec.px, dec.px);
+    dec.axes(pal);
+    if (st.hinges) drawHinges(dec, P, pal);
+    const c = dec.ctx, pairs = run.pairs, isVal = run.isValidation;
+    for (let u = 0; u < pairs.length; u++) {
+      const x = dec.X(sums[2 * u]), y = dec.Y(sums[2 * u + 1]), col = residueHex((pairs[u][0] + pairs[u][1]) % n, n);
+      c.beginPath(); c.arc(x, y, isVal[u] ? 4.5 : 3.5, 0, 2 * Math.PI);
+      if (isVal[u]) { c.lineWidth = 2.2; c.strokeStyle = pal.fg; c.stroke(); c.lineWidth = 1.2; c.strokeStyle = col; c.stroke(); }
+      else { c.fillStyle = col; c.fill(); c.lineWidth = 0.8; c.strokeStyle = pal.fg; c.stroke(); }
+    }
+    curves.draw(pal);
+    const mtr = run.metrics();
+    status.classList.toggle("ml-error", !!error);
+    status.textContent = error ? `Stopped at step ${run.step}: ${error}` :
+      `step ${run.step} \u00b7 train loss ${mtr.trainLoss.toPrecision(3)} \u00b7 train acc ${Math.round(100 * mtr.trainAcc)}%` +
+      (Number.isFinite(mtr.valAcc) ? ` \u00b7 validation acc ${Math.round(100 * mtr.valAcc)}%` : " \u00b7 no validation pairs");
+  }
+  function drawHinges(sq, P, pal) {
+    const c = sq.ctx, e = sq.extent, H = P.hidden;
+    c.save(); c.strokeStyle = pal.dark ? "rgba(255,255,255,0.55)" : "rgba(0,0,0,0.45)"; c.lineWidth = 0.8;
+    c.beginPath();
+    for (let j = 0; j < H; j++) {                  // {x : x . W1[:, j] + b1[j] = 0}
+      const a = P.W1[j], b = P.W1[H + j], k = P.b1 ? P.b1[j] : 0;
+      if (Math.abs(b) > Math.abs(a)) { c.moveTo(sq.X(-e), sq.Y((-k + a * e) / b)); c.lineTo(sq.X(e), sq.Y((-k - a * e) / b)); }
+      else if (a !== 0) { c.moveTo(sq.X((-k + b * e) / a), sq.Y(-e)); c.lineTo(sq.X((-k - b * e) / a), sq.Y(e)); }
+    }
+    c.stroke(); c.restore();
+  }
+
+  const loop = new _Loop(advance, draw, (running) => { btn.b.play.disabled = running; btn.b.pause.disabled = !running; if (!running) sync(); });
+  const btn = _buttons({
+    play: () => loop.play(),
+    pause: () => loop.pause(),
+    step: () => { loop.pause(); advance(loop.speed); draw(); sync(); },
+    reset: () => { loop.pause(); build(); draw(); sync(); },
+  });
+  const restartKeys = new Set(["n", "seed", "val_fraction", "preset", "bias"]);
+  const controls = {};
+  function onChange(key, value) {
+    if (key === "speed") { loop.speed = SPEEDS[value]; return; }
+    if (key === "preset") { Object.assign(st, PRESETS[value]); controls.bias.set(st.bias); controls.lr.set(st.lr); controls.weight_decay.set(st.weight_decay); }
+    st[key] = value;
+    if (key === "hinges") { draw(); return; }
+    if (restartKeys.has(key)) { const was = loop.running; loop.pause(); build(); draw(); sync(); if (was) loop.play(); }
+    else if (run) { run.setHyper(trainerConfig(st)); }     // lr and decays act on the running network
+  }
+  const specs = [
+    { key: "preset", label: "start from", type: "select", value: st.preset,
+      options: [["circle", "circle recipe"], ["grid", "grid recipe"]],
+      help: "circle recipe: no biases, Glorot-uniform weights, embeddings U(\u00b10.2), lr 3e-3; grid recipe: biases, PyTorch's default init, embeddings N(0, 0.05\u00b2), lr 1e-2" },
+    { key: "n", label: "N (modulus)", type: "range", min: 7, max: 97, step: 1, value: st.n },
+    { key: "seed", label: "seed", type: "int", min: 0, max: 999999, value: st.seed },
+    { key: "val_fraction", label: "validation fraction", type: "range", min: 0, max: 0.9, step: 0.05, value: st.val_fraction, fmt: (v) => v.toFixed(2) },
+    { key: "weight_decay", label: "weight decay", type: "range", min: 0, max: 3, step: 0.05, value: st.weight_decay, fmt: (v) => v.toFixed(2) },
+    { key: "lr", label: "learning rate", type: "log", min: 1e-4, max: 1e-1, step: 0.05, value: st.lr, fmt: (v) => v.toExponential(1) },
+    { key: "speed", label: "steps per frame", type: "range", min: 0, max: SPEEDS.length - 1, step: 1, value: SPEEDS.indexOf(10), fmt: (i) => String(SPEEDS[i]) },
+    { key: "bias", label: "biases", type: "check", value: st.bias, help: "trainable b1, b2 (off: fixed at 0)" },
+    { key: "hinges", label: "ReLU hinge lines", type: "check", value: st.hinges, help: "the lines x\u00b7W1[:, j] + b1[j] = 0 where hidden unit j switches" },
+  ];
+  const grid = _el("div", { className: "ml-controls" });
+  for (const spec of specs) { const c = _control(spec, onChange); controls[spec.key] = c; grid.appendChild(c.row); }
+  const note = _el("p", { className: "ml-note", text:
+    "Changing N, the seed, the validation fraction, the recipe or the biases starts a new run; weight decay and learning rate act on the running one." });
+  root.append(_el("div", { className: "ml-panels" }, [emb.fig, dec.fig]), curves.fig, grid, btn.bar, status, note);
+  build(); draw();
+  return () => loop.pause();
+}
+
+// The recipes' settings come from Python (modadd.widget.recipe_presets: the trainer's
+// CIRCLE_RECIPE and GRID_RECIPE) in settings.presets; the view keeps no copy of its own.
+const TRAINING_DEFAULTS = { preset: "circle", n: 17, seed: 0, val_fraction: 0.2, hinges: false };
+
+function trainerConfig(st) {
+  return { n: st.n, hidden: st.hidden, bias: st.bias, init: st.init, embed_init: st.embed_init, embed_scale: st.embed_scale,
+           lr: st.lr, wd_embed: st.weight_decay, wd_weights: st.weight_decay, wd_bias: st.weight_decay,
+           betas: [0.9, 0.999], eps: 1e-8, val_fraction: st.val_fraction, seed: st.seed };
+}
+
+// ------------------------------------------------------------------ particles widget
+const PARTICLE_DEFAULTS = { n: 17, seed: 0, clustering: 1.0, alignment: 1.0, repulsion: 0.3, step_size: 0.1,
+                            window: 1.5, repulsion_window: 0.7, same_start: false, network_seed: 0 };
+
+function renderParticles(model, el, root) {
+  const st = Object.assign({}, PARTICLE_DEFAULTS, model.get("settings") || {});
+  const same = !!st.same_start;
+  if (same) root.dataset.mode = "same-start";
+  const PX = 300;
+  const net = same ? new _Square(PX, "the network's embeddings (trained by gradient descent)") : null;
+  const par = new _Square(PX, same ? "particles from the same start (moved by the forces alone)" : "particles, coloured by residue");
+  const status = _el("div", { className: "ml-status", role: "status", "aria-live": "polite" });
+  let sys = null, trainer = null, error = null, lastSync = 0;
+  function build() {
+    error = null;
+    try {
+      let start = null;
+      if (same) {
+        trainer = new Trainer(trainerConfig(Object.assign({}, TRAINING_DEFAULTS, st.presets[st.preset],
+                                                        { n: st.n, seed: st.seed, val_fraction: 0 })));
+        start = Float64Array.from(trainer.E);
+      }
+      sys = new ParticleSystem(particleConfig(st), start);
+    } catch (e) { sys = null; error = String(e.message || e); }
+    par.extent = 1e-9; if (net) net.extent = 1e-9;
+  }
+  function advance(k) {
+    if (!sys || error) return false;
+    const r = sys.run(k);
+    if (r && r.error) { error = r.error; return false; }
+    if (trainer) { const q = trainer.train(k * st.network_steps_per_step); if (q && q.error) { error = `network: ${q.error}`; return false; } }
+    const now = performance.now();
+    if (now - lastSync > 1000) { lastSync = now; sync(); }
+    return true;
+  }
+  function sync() { if (sys) _syncBack(model, { step: sys.step, embeddings: _nested(sys.E, sys.n) }); }
+  function draw() {
+    const pal = _palette(root);
+    root.dataset.step = String(sys ? sys.step : 0);
+    for (const sq of net ? [net, par] : [par]) { sq.ctx.fillStyle = pal.bgCss; sq.ctx.fillRect(0, 0, sq.px, sq.px); }
+    if (!sys) { status.textContent = error || ""; status.classList.toggle("ml-error", !!error); return; }
+    const n = sys.n;
+    let m = 0; for (let i = 0; i < 2 * n; i++) m = Math.max(m, Math.abs(sys.E[i]));
+    par.fit(m); par.axes(pal); par.points(sys.E, n, pal);
+    if (net && trainer) {
+      let mt = 0; for (let i = 0; i < 2 * n; i++) mt = Math.max(mt, Math.abs(trainer.E[i]));
+      net.fit(mt); net.axes(pal); net.points(trainer.E, n, pal);
+    }
+    status.classList.toggle("ml-error", !!error);
+    status.textContent = error ? `Stopped at step ${sys.step}: ${error}` :
+      `particle step ${sys.step}` + (trainer ? ` \u00b7 network step ${trainer.step}` : "");
+  }
+  const loop = new _Loop(advance, draw, (running) => { btn.b.play.disabled = running; btn.b.pause.disabled = !running; if (!running) sync(); });
+  loop.speed = 5;
+  const btn = _buttons({
+    play: () => loop.play(), pause: () => loop.pause(),
+    step: () => { loop.pause(); advance(loop.speed); draw(); sync(); },
+    reset: () => { loop.pause(); build(); draw(); sync(); },
+  });
+  const restartKeys = new Set(["n", "seed", "preset"]);
+  function onChange(key, value) {
+    if (key === "speed") { loop.speed = SPEEDS[value]; return; }
+    st[key] = value;
+    if (restartKeys.has(key)) { const was = loop.running; loop.pause(); build(); draw(); sync(); if (was) loop.play(); }
+    else if (sys) sys.setForces(particleConfig(st));
+  }
+  st.network_steps_per_step = st.network_steps_per_step || 10;
+  const specs = [
+    { key: "n", label: "N (particles)", type: "range", min: 7, max: same ? 59 : 41, step: 1, value: st.n },
+    { key: "seed", label: "seed", type: "int", min: 0, max: 999999, value: st.seed },
+    ...(same ? [{ key: "preset", label: "network recipe", type: "select", value: st.preset || "circle",
+                  options: [["circle", "circle recipe"], ["grid", "grid recipe"]] }] : []),
+    { key: "alignment", label: "alignment", type: "range", min: 0, max: 5, step: 0.05, value: st.alignment, fmt: (v) => v.toFixed(2) },
+    { key: "clustering", label: "clustering", type: "range", min: 0, max: 3, step: 0.05, value: st.clustering, fmt: (v) => v.toFixed(2) },
+    { key: "repulsion", label: "repulsion", type: "range", min: 0, max: 1, step: 0.05, value: st.repulsion, fmt: (v) => v.toFixed(2) },
+    { key: "step_size", label: "step size", type: "log", min: 1e-3, max: 1, step: 0.05, value: st.step_size, fmt: (v) => v.toPrecision(2) },
+    { key: "speed", label: "steps per frame", type: "range", min: 0, max: SPEEDS.length - 1, step: 1, value: SPEEDS.indexOf(5), fmt: (i) => String(SPEEDS[i]) },
+  ];
+  const grid = _el("div", { className: "ml-controls" });
+  for (const spec of specs) grid.appendChild(_control(spec, onChange).row);
+  const note = _el("p", { className: "ml-note", text: same
+    ? `Both start from the network's initial embeddings (the particles after the gauge step). Each frame the particles take "steps per frame" steps and the network ${st.network_steps_per_step} times as many AdamW steps; the two clocks are not comparable.`
+    : "N and the seed start a new system; the force strengths and the step size act on the running one." });
+  root.append(_el("div", { className: "ml-panels" }, net ? [net.fig, par.fig] : [par.fig]), grid, btn.bar, status, note);
+  build(); draw();
+  return () => loop.pause();
+}
+
+function particleConfig(st) {
+  return { n: st.n, clustering: st.clustering, alignment: st.alignment, repulsion: st.repulsion, step_size: st.step_size,
+           window: st.window, repulsion_window: st.repulsion_window, gauge: "affine", seed: st.seed };
+}
+
+// ------------------------------------------------------------------ entry point
+export default {
+  render({ model, el }) {
+    if (!document.getElementById("modadd-live-css")) {
+      const style = document.createElement("style"); style.id = "modadd-live-css"; style.textContent = VIEW_CSS;
+      document.head.appendChild(style);
+    }
+    const kind = model.get("kind");
+    const root = _el("div", { className: "modadd-live", "data-kind": kind, "data-step": "0" });
+    el.appendChild(root);
+    const cleanup = kind === "particles" ? renderParticles(model, el, root) : renderTraining(model, el, root);
+    return () => { cleanup(); root.remove(); };
+  },
+};
