@@ -8,21 +8,8 @@
 // Testing contract: the root element has class "modadd-live", data-kind = "training" or
 // "particles", data-step = the steps done so far; a button data-action="play" starts it.
 //
-// What this view uses from core.js (note to core.js's author: please provide exactly these,
-// or tell the lead what differs):
-//   new Trainer(cfg), cfg = {n, hidden, bias, init, embed_init, embed_scale, lr, wd_embed,
-//       wd_weights, wd_bias, betas, eps, val_fraction, seed}; throws Error on a bad value.
-//     .n, .step (AdamW steps done), .E (Float64Array n*2, current, row-major)
-//     .train(k) -> {error: string|null}: k AdamW steps, stops early on a non-finite loss
-//     .metrics() -> {trainLoss, valLoss, trainAcc, valAcc} (NaN val* when no validation)
-//     .pairs: all unordered pairs [[a, b], ...] (a <= b); .isValidation: bool per pair
-//     .sums() -> Float64Array (U*2): E_a + E_b for every unordered pair, in .pairs order
-//     .parameters() -> {W1 (2*H), b1 (H) or null, W2 (H*n), b2 (n) or null, hidden: H}
-//     .setHyper(cfg): new lr / decays for the next steps (Adam moments kept)
-//   new ParticleSystem(cfg, start|null), cfg = {n, clustering, alignment, repulsion,
-//       step_size, window, repulsion_window, gauge, seed}; start: Float64Array n*2 or null
-//       (then a seeded random start); the gauge is applied to the start, as simulate does.
-//     .n, .step, .E (Float64Array n*2), .run(k) -> {error: string|null}, .setForces(cfg)
+// From core.js it uses Trainer.fromConfig (step, steps, diverged, evaluate, set, E/W1/b1/
+// W2/b2, split), predictGrid, Particles (step, steps, blownUp, set, E) and randomStart.
 // ---------------------------------------------------------------------------------------
 
 const VIEW_CSS = `
@@ -36,6 +23,7 @@ const VIEW_CSS = `
 .modadd-live * { box-sizing: border-box; }
 .modadd-live .ml-panels { display: flex; flex-wrap: wrap; gap: 10px; }
 .modadd-live figure { margin: 0; flex: 1 1 240px; min-width: 0; max-width: 340px; }
+.modadd-live figure.ml-wide { max-width: 690px; margin-top: 8px; }
 .modadd-live figcaption { font-size: 12px; color: var(--ml-muted); text-align: center; }
 .modadd-live canvas { width: 100%; height: auto; display: block; border: 1px solid var(--ml-border); border-radius: 4px; }
 .modadd-live .ml-controls { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 4px 14px; margin: 10px 0 6px; }
@@ -71,56 +59,6 @@ export function residueRGB(r, n) {
 }
 export function residueHex(r, n) {
   return "#" + residueRGB(r, n).map((v) => v.toString(16).padStart(2, "0")).join("");
-}
-
-// ------------------------------------------------------------------ decision regions
-/**
- * The class the network predicts at every pixel of a W x Hpx image of the plane, exactly
- * (not sampled per pixel): along one row y is fixed, so each hidden unit
- * relu(x W1[0,j] + y W1[1,j] + b1[j]) switches on or off at one x, and between those H
- * breakpoints the logits are linear in x. Sweep the row, keep the logits' slope and
- * intercept, and take the argmax at each pixel: O(H log H + (H + W) n) per row instead
- * of O(W H n).
- *
- * W1: Float64Array (2*H, row-major (2, H)); b1: Float64Array(H) or null; W2: (H*n,
- * row-major (H, n)); b2: (n) or null. Pixel (i, k) is the point x0 + (i + 0.5) dx,
- * y0 - (k + 0.5) dy (row 0 at the top). out: Uint16Array(W*Hpx) of classes.
- */
-export function decisionRegions(W1, b1, W2, b2, n, H, x0, y0, dx, dy, W, Hpx, out) {
-  const slope = new Float64Array(n), icpt = new Float64Array(n);
-  const bx = new Float64Array(H), order = new Int32Array(H);
-  for (let k = 0; k < Hpx; k++) {
-    const y = y0 - (k + 0.5) * dy;
-    const xs = x0 + 0.5 * dx;
-    // logits at the row's first pixel, and which units are on there
-    for (let c = 0; c < n; c++) { slope[c] = 0; icpt[c] = b2 ? b2[c] : 0; }
-    let nb = 0;
-    for (let j = 0; j < H; j++) {
-      const a = W1[j], cst = W1[H + j] * y + (b1 ? b1[j] : 0);
-      const on = a * xs + cst > 0;
-      if (on) {
-        for (let c = 0; c < n; c++) { const w = W2[j * n + c]; slope[c] += a * w; icpt[c] += cst * w; }
-      }
-      if (a !== 0) {
-        const xb = -cst / a;                      // the unit switches at x = xb
-        if (xb > xs) { bx[j] = xb; order[nb++] = j; }
-      }
-    }
-    const idx = Array.prototype.slice.call(order, 0, nb).sort((p, q) => bx[p] - bx[q]);
-    let next = 0;
-    for (let i = 0; i < W; i++) {
-      const x = x0 + (i + 0.5) * dx;
-      while (next < nb && bx[idx[next]] <= x) {      // crossing unit j's hinge: toggle it
-        const j = idx[next++], a = W1[j], cst = W1[H + j] * y + (b1 ? b1[j] : 0);
-        const sgn = a > 0 ? 1 : -1;                   // a > 0: off -> on; a < 0: on -> off
-        for (let c = 0; c < n; c++) { const w = W2[j * n + c]; slope[c] += sgn * a * w; icpt[c] += sgn * cst * w; }
-      }
-      let best = 0, bv = -Infinity;
-      for (let c = 0; c < n; c++) { const v = slope[c] * x + icpt[c]; if (v > bv) { bv = v; best = c; } }
-      out[k * W + i] = best;
-    }
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------ small DOM helpers
@@ -226,7 +164,7 @@ class _Curves {
   constructor(w, h) {
     this.w = w; this.h = h;
     this.canvas = _el("canvas", { width: w, height: h, role: "img", "aria-label": "loss and accuracy curves" });
-    this.fig = _el("figure", {}, [this.canvas, _el("figcaption", { text: "loss (log scale) and accuracy: train solid, validation dashed" })]);
+    this.fig = _el("figure", { className: "ml-wide" }, [this.canvas, _el("figcaption", { text: "loss (log scale) and accuracy: train solid, validation dashed" })]);
     this.ctx = this.canvas.getContext("2d");
     this.clear();
   }
@@ -264,6 +202,44 @@ class _Curves {
     c.fillText(`${last[1].toPrecision(3)}`, half - 4, 2);
     c.fillText(`${Math.round(100 * last[3])}%` + (Number.isFinite(last[4]) ? ` / ${Math.round(100 * last[4])}%` : ""), W - 4, 2);
   }
+}
+
+// ------------------------------------------------------------------ handles on core.js
+/** The view's handle on a core Trainer: all pairs with their side of the split, the sums. */
+class _Net {
+  constructor(cfg) {
+    const tr = this.tr = Trainer.fromConfig(cfg), n = this.n = tr.n;
+    const held = new Set(tr.split.val.map(([a, b]) => a * n + b));
+    this.pairs = []; this.isValidation = [];
+    for (let a = 0; a < n; a++) for (let b = a; b < n; b++) { this.pairs.push([a, b]); this.isValidation.push(held.has(a * n + b)); }
+    this._sums = new Float64Array(2 * this.pairs.length);
+  }
+  get step() { return this.tr.steps; }
+  get E() { return this.tr.E; }
+  train(k) { this.tr.step(k); return { error: this.tr.diverged }; }
+  metrics() { return this.tr.evaluate(); }
+  sums() {
+    const E = this.tr.E, S = this._sums;
+    this.pairs.forEach(([a, b], u) => { S[2 * u] = E[2 * a] + E[2 * b]; S[2 * u + 1] = E[2 * a + 1] + E[2 * b + 1]; });
+    return S;
+  }
+  setHyper(cfg) { this.tr.set({ lr: cfg.lr, weight_decay: cfg.weight_decay }); }
+}
+
+/** The view's handle on a core Particles system (a seeded random start unless given one). */
+class _Sys {
+  constructor(cfg, start) {
+    this.n = cfg.n;
+    this.ps = new Particles(start || randomStart(cfg.n, cfg.seed), _forces(cfg, true));
+  }
+  get step() { return this.ps.steps; }
+  get E() { return this.ps.E; }
+  run(k) { this.ps.step(k); return { error: this.ps.blownUp }; }
+  setForces(cfg) { this.ps.set(_forces(cfg, false)); }
+}
+function _forces(cfg, all) {
+  const o = { clustering: cfg.clustering, alignment: cfg.alignment, repulsion: cfg.repulsion, step_size: cfg.step_size };
+  return all ? Object.assign(o, { window: cfg.window, repulsion_window: cfg.repulsion_window, gauge: "affine" }) : o;
 }
 
 // ------------------------------------------------------------------ the run loop
@@ -329,12 +305,12 @@ function renderTraining(model, el, root) {
   const status = _el("div", { className: "ml-status", role: "status", "aria-live": "polite" });
   const img = document.createElement("canvas"); img.width = RES; img.height = RES;
   const ictx = img.getContext("2d"); const idata = ictx.createImageData(RES, RES);
-  let regions = new Uint16Array(RES * RES);
+  const regions = new Int32Array(RES * RES), xs = new Float64Array(RES), ys = new Float64Array(RES);
   let run = null, error = null, lastSync = 0, lastRec = -1;
 
   function build() {
     error = null;
-    try { run = new Trainer(trainerConfig(st)); } catch (e) { run = null; error = String(e.message || e); }
+    try { run = new _Net(trainerConfig(st)); } catch (e) { run = null; error = String(e.message || e); }
     curves.clear(); lastRec = -1; record(); emb.extent = dec.extent = 1e-9;
   }
   function record() {
@@ -345,12 +321,9 @@ function renderTraining(model, el, root) {
   }
   function advance(k) {
     if (!run || error) return false;
-    const every = Math.max(1, Math.round(k / 4));
-    for (let done = 0; done < k; done += every) {
-      const r = run.train(Math.min(every, k - done));
-      if (r && r.error) { error = r.error; break; }
-      record();
-    }
+    const r = run.train(k);
+    if (r.error) error = r.error;
+    record();
     const now = performance.now();
     if (now - lastSync > 1000) { lastSync = now; sync(); }
     return !error;
@@ -370,17 +343,20 @@ function renderTraining(model, el, root) {
     let ms = 0; for (let i = 0; i < sums.length; i++) ms = Math.max(ms, Math.abs(sums[i]));
     dec.fit(ms);
     const e = dec.extent, d = (2 * e) / RES;
-    const P = run.parameters();
-    decisionRegions(P.W1, P.b1, P.W2, P.b2, n, P.hidden, -e, e, d, d, RES, RES, regions);
+    for (let i = 0; i < RES; i++) xs[i] = ys[i] = -e + (i + 0.5) * d;
+    predictGrid(run.tr, xs, ys, regions);        // row iy of regions is ys[iy]: bottom row first
     const mix = 0.55, bg = pal.bg, lut = [];
     for (let c = 0; c < n; c++) lut.push(residueRGB(c, n).map((v, i) => Math.round(v * (1 - mix) + bg[i] * mix)));
     const px = idata.data;
-    for (let i = 0; i < RES * RES; i++) { const col = lut[regions[i]]; px[4 * i] = col[0]; px[4 * i + 1] = col[1]; px[4 * i + 2] = col[2]; px[4 * i + 3] = 255; }
+    for (let k = 0; k < RES; k++) {
+      const src = (RES - 1 - k) * RES, dst = k * RES;       // image row 0 is the top
+      for (let i = 0; i < RES; i++) { const col = lut[regions[src + i]], q = 4 * (dst + i); px[q] = col[0]; px[q + 1] = col[1]; px[q + 2] = col[2]; px[q + 3] = 255; }
+    }
     ictx.putImageData(idata, 0, 0);
     dec.ctx.imageSmoothingEnabled = false;
     dec.ctx.drawImage(img, 0, 0, dec.px, dec.px);
     dec.axes(pal);
-    if (st.hinges) drawHinges(dec, P, pal);
+    if (st.hinges) drawHinges(dec, run.tr, pal);
     const c = dec.ctx, pairs = run.pairs, isVal = run.isValidation;
     for (let u = 0; u < pairs.length; u++) {
       const x = dec.X(sums[2 * u]), y = dec.Y(sums[2 * u + 1]), col = residueHex((pairs[u][0] + pairs[u][1]) % n, n);
@@ -396,7 +372,7 @@ function renderTraining(model, el, root) {
       (Number.isFinite(mtr.valAcc) ? ` \u00b7 validation acc ${Math.round(100 * mtr.valAcc)}%` : " \u00b7 no validation pairs");
   }
   function drawHinges(sq, P, pal) {
-    const c = sq.ctx, e = sq.extent, H = P.hidden;
+    const c = sq.ctx, e = sq.extent, H = P.H;
     c.save(); c.strokeStyle = pal.dark ? "rgba(255,255,255,0.55)" : "rgba(0,0,0,0.45)"; c.lineWidth = 0.8;
     c.beginPath();
     for (let j = 0; j < H; j++) {                  // {x : x . W1[:, j] + b1[j] = 0}
@@ -452,16 +428,15 @@ const TRAINING_DEFAULTS = { preset: "circle", n: 17, seed: 0, val_fraction: 0.2,
 
 function trainerConfig(st) {
   return { n: st.n, hidden: st.hidden, bias: st.bias, init: st.init, embed_init: st.embed_init, embed_scale: st.embed_scale,
-           lr: st.lr, wd_embed: st.weight_decay, wd_weights: st.weight_decay, wd_bias: st.weight_decay,
-           betas: [0.9, 0.999], eps: 1e-8, val_fraction: st.val_fraction, seed: st.seed };
+           lr: st.lr, weight_decay: st.weight_decay, val_fraction: st.val_fraction, seed: st.seed };
 }
 
 // ------------------------------------------------------------------ particles widget
-const PARTICLE_DEFAULTS = { n: 17, seed: 0, clustering: 1.0, alignment: 1.0, repulsion: 0.3, step_size: 0.1,
+const VIEW_PARTICLE_DEFAULTS = { n: 17, seed: 0, clustering: 1.0, alignment: 1.0, repulsion: 0.3, step_size: 0.1,
                             window: 1.5, repulsion_window: 0.7, same_start: false, network_seed: 0 };
 
 function renderParticles(model, el, root) {
-  const st = Object.assign({}, PARTICLE_DEFAULTS, model.get("settings") || {});
+  const st = Object.assign({}, VIEW_PARTICLE_DEFAULTS, model.get("settings") || {});
   const same = !!st.same_start;
   if (same) root.dataset.mode = "same-start";
   const PX = 300;
@@ -474,19 +449,19 @@ function renderParticles(model, el, root) {
     try {
       let start = null;
       if (same) {
-        trainer = new Trainer(trainerConfig(Object.assign({}, TRAINING_DEFAULTS, st.presets[st.preset],
+        trainer = new _Net(trainerConfig(Object.assign({}, TRAINING_DEFAULTS, st.presets[st.preset],
                                                         { n: st.n, seed: st.seed, val_fraction: 0 })));
         start = Float64Array.from(trainer.E);
       }
-      sys = new ParticleSystem(particleConfig(st), start);
+      sys = new _Sys(particleConfig(st), start);
     } catch (e) { sys = null; error = String(e.message || e); }
     par.extent = 1e-9; if (net) net.extent = 1e-9;
   }
   function advance(k) {
     if (!sys || error) return false;
     const r = sys.run(k);
-    if (r && r.error) { error = r.error; return false; }
-    if (trainer) { const q = trainer.train(k * st.network_steps_per_step); if (q && q.error) { error = `network: ${q.error}`; return false; } }
+    if (r.error) { error = r.error; return false; }
+    if (trainer) { const q = trainer.train(k * st.network_steps_per_step); if (q.error) { error = `network: ${q.error}`; return false; } }
     const now = performance.now();
     if (now - lastSync > 1000) { lastSync = now; sync(); }
     return true;
@@ -546,7 +521,7 @@ function renderParticles(model, el, root) {
 
 function particleConfig(st) {
   return { n: st.n, clustering: st.clustering, alignment: st.alignment, repulsion: st.repulsion, step_size: st.step_size,
-           window: st.window, repulsion_window: st.repulsion_window, gauge: "affine", seed: st.seed };
+           window: st.window, repulsion_window: st.repulsion_window, seed: st.seed };
 }
 
 // ------------------------------------------------------------------ entry point
