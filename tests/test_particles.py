@@ -1,15 +1,14 @@
 import math
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
 import torch
 
-from modadd import live, particles, plots
+from modadd import plots
 from modadd.forces import alignment_force, clustering_force, repulsion_force, to_embeddings
 from modadd.model import sum_vectors
 from modadd.particles import EXACT_UP_TO, ParticleBlowUp, fix_gauge, random_start, simulate, spacing
-from modadd.structure import classify, grid_score
+from modadd.structure import grid_score
 from modadd.train import unordered_pairs
 
 torch.set_num_threads(1)
@@ -231,20 +230,3 @@ def test_embedding_animation_plays_panels_together():
     assert np.allclose(last.data[0].x, s.E[-1, 0, :, 0]) and np.allclose(last.data[1].x, t.E[-1, 0, :, 0])
     with pytest.raises(ValueError, match="panel 0"):
         plots.embedding_animation([("bad", s.steps, s.E[:, 0, :, 0])])
-
-
-def test_particle_controls(monkeypatch, capsys):
-    shown = []
-    monkeypatch.setattr(live, "display", shown.append)
-    box = live.particle_controls(n=11, steps=100)
-    ali, eta = box.children[0].children[0].children
-    ali.value = 2.0
-    sim = box.simulate()
-    assert sim.alignment[0] == 2.0 and len(shown) == 1 and isinstance(shown[0], go.Figure)
-    assert classify(sim.final[0]) in shown[0].layout.title.text
-
-    def boom(*a, **k):
-        raise ParticleBlowUp("the particle simulation blew up by step 50; try a smaller step_size than 9")
-    monkeypatch.setattr(live, "simulate", boom)
-    assert box.simulate() is None
-    assert "Simulation stopped: the particle simulation blew up by step 50" in capsys.readouterr().out

@@ -3,8 +3,8 @@
 Modules, one idea each: ``data`` (the task and its split), ``model`` (the network and its
 exact gradients), ``train`` (the one batched trainer), ``structure`` (circle and grid
 scores), ``forces`` (clustering, alignment and repulsion forces fitted to the true
-gradient), ``sweep`` (many runs, cached), ``plots`` (every figure), ``live`` (Jupyter
-controls).
+gradient), ``sweep`` (many runs, cached), ``plots`` (every figure), ``widget`` (the live
+widget: training and particles in the browser, in Jupyter and on the site).
 """
 from pathlib import Path
 

@@ -1,0 +1,179 @@
+"""The live widget on the BUILT site, in headless Chromium, with every other host blocked.
+
+Each page that carries widget state (chapters 2 and 5) is opened light and dark: every
+live widget renders with no kernel, does nothing until asked (no autoplay), runs when its
+play button is pressed (``data-step`` grows, the picture changes), its sliders change the
+run, the same settings give the same run, it works from the keyboard, and nothing logs a
+console error or leaves the machine. The module shipped in each page must be the source
+files' (a stale widget cannot be published). Screenshots of each widget after a run land in
+``screenshots/`` beside the page screenshots.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from modadd.widget import bundle
+from test_site import NOT_BUILT, PAGES, SHOTS, SITE, browser, open_page, server  # noqa: F401 (fixtures)
+
+STATE_MIME = "application/vnd.jupyter.widget-state+json"
+
+
+def live_widgets(page: str) -> list[dict]:
+    """The states of the live widgets a built page carries (html-manager's embedded state)."""
+    html = (SITE / page).read_text(errors="replace")
+    out = []
+    for body in re.findall(r'<script type="' + re.escape(STATE_MIME) + r'">(.*?)</script>', html, re.S):
+        for model in json.loads(body)["state"].values():
+            if model.get("model_name") == "AnyModel" and "kind" in model["state"]:
+                out.append(model["state"])
+    return out
+
+
+WIDGET_PAGES = [p for p in PAGES if (SITE / p).is_file() and live_widgets(p)]
+
+
+def test_the_book_has_live_widgets():
+    assert (SITE / "index.html").is_file(), NOT_BUILT
+    kinds = {p: sorted(w["kind"] for w in live_widgets(p)) for p in WIDGET_PAGES}
+    stems = {p.rsplit("/", 1)[-1] for p in kinds}
+    assert any(s.startswith("02_") for s in stems), f"chapter 2 has no live widget: {kinds}"
+    assert any(s.startswith("05_") for s in stems), f"chapter 5 has no live widget: {kinds}"
+    every = [k for ks in kinds.values() for k in ks]
+    assert "training" in every and "particles" in every, kinds
+    assert any(w["settings"].get("same_start") for p in WIDGET_PAGES for w in live_widgets(p)), \
+        "no same-start widget"
+
+
+def test_shipped_module_is_the_source():
+    """A page embeds the widget's module as it was when the chapter executed: it must be
+    today's core.js + view.js, or the build shipped a stale widget."""
+    want = bundle()
+    for page in WIDGET_PAGES:
+        for w in live_widgets(page):
+            assert w["_esm"] == want, (f"{page}: the widget module in the page differs from "
+                                       "src/modadd/web/core.js + view.js: rebuild the book")
+
+
+SNAPSHOT = "root => Array.from(root.querySelectorAll('canvas')).map(c => c.toDataURL()).join('|')"
+
+
+def _roots(page):
+    return page.locator(".modadd-live")
+
+
+def _wait_rendered(page, count: int):
+    page.wait_for_function(f"document.querySelectorAll('.modadd-live').length >= {count}", timeout=30_000)
+
+
+def _set_range(root, label: str, value: float):
+    root.evaluate("""(root, [label, value]) => {
+        const input = Array.from(root.querySelectorAll('input[type=range]'))
+            .find(i => i.labels[0] && i.labels[0].textContent === label);
+        if (!input) throw new Error('no slider labelled ' + label);
+        input.value = value; input.dispatchEvent(new Event('input'));
+    }""", [label, value])
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("path", WIDGET_PAGES or ["<no widget pages>"])
+def test_widgets_run_without_a_kernel(path, dark, server, browser):
+    assert WIDGET_PAGES, NOT_BUILT
+    states = live_widgets(path)
+    context, page, rec = open_page(browser, server, path, dark=dark)
+    try:
+        _wait_rendered(page, len(states))
+        roots = _roots(page)
+        assert roots.count() == len(states)
+        page.wait_for_timeout(800)
+        mark = rec.mark()
+        for i in range(roots.count()):
+            root = roots.nth(i)
+            assert root.get_attribute("data-kind") in ("training", "particles")
+            assert root.get_attribute("data-step") == "0", "the widget ran before play was pressed"
+            before = root.evaluate(SNAPSHOT)
+            root.scroll_into_view_if_needed()
+            root.locator("[data-action=play]").click()
+            root.evaluate("r => new Promise((ok, no) => { const t0 = Date.now(); (function poll() {"
+                          " if (Number(r.dataset.step) >= 50) ok(); else if (Date.now() - t0 > 20000) no(new Error('data-step stuck at ' + r.dataset.step));"
+                          " else setTimeout(poll, 50); })(); })")
+            root.locator("[data-action=pause]").click()
+            assert root.evaluate(SNAPSHOT) != before, "play did not change the picture"
+            status = root.locator(".ml-status").inner_text()
+            assert "Stopped" not in status, status
+            if dark:
+                lum = root.evaluate("r => { const m = getComputedStyle(r).backgroundColor.match(/\\d+/g).map(Number);"
+                                    " return 0.299 * m[0] + 0.587 * m[1] + 0.114 * m[2]; }")
+                assert lum < 100, f"the widget's background is light in dark mode (luminance {lum:.0f})"
+            SHOTS.mkdir(exist_ok=True)
+            name = re.sub(r"\.html$", "", path).replace("/", "__")
+            root.screenshot(path=str(SHOTS / f"{name}__widget{i}{'-dark' if dark else ''}.png"))
+        problems = rec.problems_since(mark)
+        assert not problems, f"{path}: " + "\n  ".join(problems)
+        assert not rec.external(), rec.external()
+    finally:
+        context.close()
+
+
+def _first(kind: str) -> tuple[str, int]:
+    for p in WIDGET_PAGES:
+        for i, w in enumerate(live_widgets(p)):
+            if w["kind"] == kind and not w["settings"].get("same_start"):
+                return p, i
+    raise AssertionError(f"no {kind} widget on the site")
+
+
+@pytest.mark.parametrize("kind,label,value", [("training", "learning rate", -1.5),
+                                              ("particles", "alignment", 4.0)])
+def test_sliders_change_the_run_and_a_setting_gives_one_run(kind, label, value, server, browser):
+    path, index = _first(kind)
+    context, page, rec = open_page(browser, server, path)
+    try:
+        _wait_rendered(page, len(live_widgets(path)))
+        root = _roots(page).nth(index)
+
+        def run_steps():
+            root.locator("[data-action=reset]").click()
+            for _ in range(5):
+                root.locator("[data-action=step]").click()
+            return root.get_attribute("data-step"), root.evaluate(SNAPSHOT)
+
+        step_a, a = run_steps()
+        step_a2, a2 = run_steps()
+        assert int(step_a) > 0 and step_a == step_a2
+        assert a == a2, "the same settings gave a different run"
+        _set_range(root, label, value)
+        _, b = run_steps()
+        assert b != a, f"moving the {label!r} slider did not change the run"
+        assert not rec.problems_since((0, 0, 0, 0))
+    finally:
+        context.close()
+
+
+def test_keyboard_and_labels(server, browser):
+    path, index = _first("training")
+    context, page, rec = open_page(browser, server, path)
+    try:
+        _wait_rendered(page, len(live_widgets(path)))
+        root = _roots(page).nth(index)
+        unlabelled = root.evaluate("""r => Array.from(r.querySelectorAll('input, select'))
+            .filter(i => !(i.labels && i.labels.length) && !i.getAttribute('aria-label')).map(i => i.outerHTML)""")
+        assert not unlabelled, f"controls without a label: {unlabelled}"
+        root.locator("[data-action=play]").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(1000)
+        assert int(root.get_attribute("data-step")) > 0, "Enter on the focused play button did not start it"
+        root.locator("[data-action=pause]").focus()
+        page.keyboard.press("Space")
+        s = root.get_attribute("data-step")
+        page.wait_for_timeout(500)
+        assert root.get_attribute("data-step") == s, "Space on the focused pause button did not stop it"
+        # a slider moved from the keyboard acts too
+        slider = root.get_by_label("N (modulus)")
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        assert root.get_attribute("data-step") == "0", "changing N from the keyboard did not start a new run"
+    finally:
+        context.close()
