@@ -177,3 +177,20 @@ def test_keyboard_and_labels(server, browser):
         assert root.get_attribute("data-step") == "0", "changing N from the keyboard did not start a new run"
     finally:
         context.close()
+
+
+WIDGET_BUDGET = 6 * 2**20
+
+
+def test_the_widget_adds_at_most_6_mb_to_the_site():
+    """What the live widget adds to the built site: its scripts, and its module and state
+    in every file that carries them (pages, and the executed notebooks beside them)."""
+    assert (SITE / "index.html").is_file(), NOT_BUILT
+    scripts = sum(f.stat().st_size for f in (SITE / "_static" / "vendor" / "widgets").rglob("*") if f.is_file())
+    module = len(bundle().encode())
+    copies = 0
+    for f in list(SITE.rglob("*.html")) + list(SITE.rglob("*.ipynb")):
+        copies += f.read_text(errors="replace").count("export function trainSteps")
+    added = scripts + copies * module
+    assert copies >= 3, f"only {copies} copies of the widget module found: is the site built?"
+    assert added <= WIDGET_BUDGET, f"the widget adds {added / 2**20:.1f} MB (scripts {scripts / 2**20:.1f} MB, {copies} module copies)"
