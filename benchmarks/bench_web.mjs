@@ -1,0 +1,53 @@
+// Speed of the JavaScript core (src/modadd/web/core.js) in Node: steps per second for the
+// three cases of issue #13 (training at N = 17 and N = 97, particles at N = 17), printed as
+// JSON. Run from the repository root: node benchmarks/bench_web.mjs
+// Each case is timed for about `seconds` of steps after a warm-up; the best of `repeats`
+// timings is reported (the machine is shared).
+import { Trainer, Particles, randomStart, predictGrid, GRID_RECIPE, PARTICLE_DEFAULTS } from "../src/modadd/web/core.js";
+
+const seconds = Number(process.env.BENCH_SECONDS || 1.0);
+const repeats = 3;
+
+function rate(run, batch) {
+  run(batch);                                   // warm-up (JIT)
+  let best = 0;
+  for (let r = 0; r < repeats; r++) {
+    let steps = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < seconds * 1000) { run(batch); steps += batch; }
+    best = Math.max(best, steps / ((performance.now() - t0) / 1000));
+  }
+  return best;
+}
+
+function trainingRate(n, batch) {
+  const tr = Trainer.fromConfig({ ...GRID_RECIPE, n, seed: 0 });
+  return rate((k) => {
+    if (tr.step(k) < k) throw new Error(tr.diverged);
+  }, batch);
+}
+
+function gridRate(n, px) {
+  const tr = Trainer.fromConfig({ ...GRID_RECIPE, n, seed: 0 });
+  tr.step(200);
+  const xs = Float64Array.from({ length: px }, (_, i) => -4 + (8 * i) / (px - 1));
+  const out = new Int32Array(px * px);
+  return rate(() => predictGrid(tr, xs, xs, out), 1);
+}
+
+function particleRate(n, batch) {
+  const ps = new Particles(randomStart(n, 0), { ...PARTICLE_DEFAULTS, alignment: 0.5 });
+  return rate((k) => {
+    if (ps.step(k) < k) throw new Error(ps.blownUp);
+  }, batch);
+}
+
+const out = {
+  node: process.version,
+  training_n17_steps_per_s: Math.round(trainingRate(17, 50)),
+  training_n97_steps_per_s: Math.round(trainingRate(97, 2) * 10) / 10,
+  particles_n17_steps_per_s: Math.round(particleRate(17, 50)),
+  predict_grid_120px_n17_frames_per_s: Math.round(gridRate(17, 120)),
+  predict_grid_120px_n97_frames_per_s: Math.round(gridRate(97, 120)),
+};
+console.log(JSON.stringify(out, null, 2));
