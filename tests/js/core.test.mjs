@@ -1,0 +1,320 @@
+// Tests of src/modadd/web/core.js, the live widget's JavaScript core.
+// Run from the repository root: node --test tests/js/
+//
+// The comparisons with the Python package use reference runs made by tests/js/reference.py
+// (float64 torch, same initial parameters), run once as a child process with
+// MODADD_PYTHON (default .venv/bin/python). A missing Python or a failing reference run
+// fails these tests; nothing is skipped.
+//
+// Relative error of a tensor: max_i |js_i - py_i| / max(|py_i|, rms(py)), where rms(py) is
+// the root mean square of the reference tensor: each entry is judged against its own size,
+// or against the tensor's typical size when it is smaller than that (entries near zero
+// carry no relative precision). Losses: |js - py| / |py| at every step.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import {
+  trainSteps, Trainer, DivergenceError, initParams, splitPairs, makeRng, predictGrid, CIRCLE_RECIPE,
+  GRID_RECIPE, TRAIN_DEFAULTS, particleSteps, Particles, ParticleBlowUp, randomStart, PARTICLE_DEFAULTS,
+} from "../../src/modadd/web/core.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const TOL = 1e-6;            // training: every loss and every final parameter
+const PARTICLE_TOL = 1e-10;  // particles: every position at every step
+
+let REF;
+before(() => {
+  const python = process.env.MODADD_PYTHON || ".venv/bin/python";
+  const res = spawnSync(python, ["tests/js/reference.py"], {
+    cwd: ROOT, encoding: "utf8", maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, OMP_NUM_THREADS: "1", PYTHONPATH: path.join(ROOT, "src") },
+  });
+  if (res.error || res.status !== 0) {
+    throw new Error(`the Python reference (${python} tests/js/reference.py) failed: ${res.error || res.stderr}`);
+  }
+  REF = JSON.parse(res.stdout);
+});
+
+const flat = (x) => (Array.isArray(x) ? x.flat(Infinity) : [x]);
+
+function relError(js, py) {
+  const a = flat(js), b = flat(py);
+  assert.equal(a.length, b.length, "shapes differ");
+  const rms = Math.sqrt(b.reduce((s, v) => s + v * v, 0) / b.length);
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), rms));
+  return worst;
+}
+
+const deepCopy = (x) => JSON.parse(JSON.stringify(x));
+
+// ------------------------------------------------------------------ training vs Python
+
+test("trainSteps matches modadd.train.train from the same start (every loss, every parameter)", () => {
+  assert.ok(REF.training.length >= 4);
+  const seen = { bias: false, nobias: false, n: new Set(), val: false };
+  for (const c of REF.training) {
+    const o = c.opts;
+    seen[o.bias ? "bias" : "nobias"] = true;
+    seen.n.add(o.n);
+    seen.val ||= c.val.length > 0;
+    const out = trainSteps(c.init, o, REF.steps);
+    assert.equal(out.losses.length, REF.steps);
+    const why = `${c.name} (the reference moves ${c.sensitivity.toExponential(1)} under a 1e-16 nudge of its start)`;
+    for (let i = 0; i < REF.steps; i++) {
+      const err = Math.abs(out.losses[i] - c.train_loss[i]) / Math.abs(c.train_loss[i]);
+      assert.ok(err <= TOL, `${why}: loss before step ${i + 1}: ${out.losses[i]} vs ${c.train_loss[i]} (relative error ${err})`);
+    }
+    assert.deepEqual(Object.keys(out.params).sort(), Object.keys(c.final).sort());
+    for (const k of Object.keys(c.final)) {
+      const err = relError(out.params[k], c.final[k]);
+      assert.ok(err <= TOL, `${why}: final ${k}: relative error ${err}`);
+    }
+    // the per-group decays really differ in these cases (so a group mix-up would show)
+    assert.ok(new Set([o.wd_embed, o.wd_weights, o.wd_bias]).size >= (o.bias ? 3 : 1));
+  }
+  assert.ok(seen.bias && seen.nobias && seen.val && [...seen.n].some((n) => n !== 17), "cases cover the contract");
+});
+
+test("Trainer: continuing runs, held-out metrics and accuracy match the Python history", () => {
+  for (const c of REF.training) {
+    const tr = new Trainer(c.init, { ...c.opts, val: c.val });
+    const losses = [];
+    assert.equal(tr.step(100, losses), 100);
+    for (const k of Object.keys(c.params_100)) {
+      assert.ok(relError(tr.params()[k], c.params_100[k]) <= TOL, `${c.name}: ${k} at step 100`);
+    }
+    assert.equal(tr.step(REF.steps - 100, losses), REF.steps - 100);   // Adam state kept across calls
+    assert.equal(tr.steps, REF.steps);
+    for (let i = 0; i < REF.steps; i++) assert.ok(Math.abs(losses[i] - c.train_loss[i]) <= TOL * c.train_loss[i]);
+    const m = tr.evaluate();
+    const T = REF.steps;
+    assert.ok(Math.abs(m.trainLoss - c.train_loss[T]) <= TOL * c.train_loss[T], `${c.name}: train loss at the end`);
+    assert.ok(Math.abs(m.trainAcc - c.train_acc[T]) <= 1e-12, `${c.name}: train accuracy ${m.trainAcc} vs ${c.train_acc[T]}`);
+    if (c.val.length) {
+      assert.ok(Math.abs(m.valLoss - c.val_loss[T]) <= TOL * c.val_loss[T], `${c.name}: val loss at the end`);
+      assert.ok(Math.abs(m.valAcc - c.val_acc[T]) <= 1e-12, `${c.name}: val accuracy`);
+    } else {
+      assert.ok(Number.isNaN(m.valLoss) && Number.isNaN(m.valAcc) && c.val_loss[T] === null);
+    }
+  }
+});
+
+test("the presets and defaults are the Python package's", () => {
+  assert.deepEqual({ ...CIRCLE_RECIPE }, REF.recipes.CIRCLE_RECIPE);
+  assert.deepEqual({ ...GRID_RECIPE }, REF.recipes.GRID_RECIPE);
+  for (const [k, v] of Object.entries(REF.defaults.train)) assert.deepEqual(TRAIN_DEFAULTS[k], v, `TRAIN_DEFAULTS.${k}`);
+  assert.deepEqual({ ...PARTICLE_DEFAULTS }, REF.defaults.particles);
+});
+
+// ------------------------------------------------------------------ particles vs Python
+
+test("Particles match modadd.particles.simulate from the same start, at every step", () => {
+  const kinds = new Set();
+  for (const c of REF.particles) {
+    const o = c.opts;
+    if (o.clustering > 0) kinds.add("clustering");
+    if (o.alignment > 0) kinds.add("alignment");
+    if (o.repulsion > 0) kinds.add("repulsion");
+    const ps = new Particles(c.start, o);
+    let err = relError(ps.positions(), c.frames[0]);
+    assert.ok(err <= PARTICLE_TOL, `${c.name}: gauge-fixed start, relative error ${err}`);
+    for (let t = 1; t <= REF.particle_steps; t++) {
+      assert.equal(ps.step(1), 1, ps.blownUp);
+      err = relError(ps.positions(), c.frames[t]);
+      assert.ok(err <= PARTICLE_TOL, `${c.name}: step ${t}, relative error ${err}`);
+    }
+    const once = particleSteps(c.start, o, REF.particle_steps);       // the pure entry point
+    assert.ok(relError(once.E, c.frames[REF.particle_steps]) <= PARTICLE_TOL, `${c.name}: particleSteps`);
+    assert.ok(relError(once.start, c.frames[0]) <= PARTICLE_TOL);
+  }
+  assert.deepEqual([...kinds].sort(), ["alignment", "clustering", "repulsion"]);
+  assert.deepEqual([...new Set(REF.particles.map((c) => c.n))].sort(), [11, 17]);
+});
+
+// ------------------------------------------------------------------ helpers
+
+const smallOpts = (over = {}) => ({
+  n: 7, hidden: 8, bias: true, lr: 1e-2, wd_embed: 0.1, wd_weights: 0.2, wd_bias: 0.3, betas: [0.9, 0.999], eps: 1e-8,
+  train: splitPairs(7, 0.2, 0).train, ...over,
+});
+
+test("splitPairs: reproducible, by unordered pair, sizes as in modadd.data", () => {
+  for (const [n, v] of [[7, 0.2], [17, 0.2], [11, 0.5], [5, 0.0], [13, 0.999]]) {
+    const a = splitPairs(n, v, 3), b = splitPairs(n, v, 3);
+    assert.deepEqual(a, b, "same arguments, same split");
+    const U = (n * (n + 1)) / 2;
+    assert.equal(a.train.length + a.val.length, U);
+    const keys = new Set([...a.train, ...a.val].map(([x, y]) => { assert.ok(0 <= x && x <= y && y < n); return x * n + y; }));
+    assert.equal(keys.size, U, "every unordered pair exactly once");
+    const want = Math.min(Math.round(v * U), U - 1);      // no exact .5 ties for these sizes
+    assert.equal(a.val.length, want);
+    assert.ok(a.train.length >= 1);
+  }
+  assert.equal(splitPairs(17, 0.2, 0).val.length, 31);     // round(0.2 * 153) = round(30.6)
+  assert.equal(splitPairs(7, 0.25, 0).val.length, 7);      // round(0.25 * 28) = 7
+  assert.equal(splitPairs(3, 0.25, 0).val.length, 2);      // round(1.5) = 2 (half to even, as Python)
+  assert.equal(splitPairs(5, 1 / 6, 0).val.length, 2);     // round(2.5) = 2
+  assert.notDeepEqual(splitPairs(17, 0.2, 0).val, splitPairs(17, 0.2, 1).val, "another seed, another split");
+});
+
+test("makeRng and initParams: seeded, the Python init families and shapes", () => {
+  const r1 = makeRng(5, 1), r2 = makeRng(5, 1), r3 = makeRng(5, 2);
+  const xs = Array.from({ length: 5 }, () => r1.uniform());
+  assert.deepEqual(xs, Array.from({ length: 5 }, () => r2.uniform()));
+  assert.notDeepEqual(xs, Array.from({ length: 5 }, () => r3.uniform()));
+  assert.ok(xs.every((x) => x >= 0 && x < 1));
+  const rng = makeRng(0);
+  let s = 0, s2 = 0;
+  const N = 20000;
+  for (let i = 0; i < N; i++) { const z = rng.normal(); s += z; s2 += z * z; }
+  assert.ok(Math.abs(s / N) < 0.05 && Math.abs(s2 / N - 1) < 0.05, "normal() has mean 0 and variance 1");
+
+  const p = initParams({ n: 11, hidden: 16, seed: 2 });
+  assert.deepEqual(p, initParams({ n: 11, hidden: 16, seed: 2 }));
+  assert.equal(p.E.length, 11); assert.equal(p.E[0].length, 2);
+  assert.equal(p.W1.length, 2); assert.equal(p.W1[0].length, 16);
+  assert.equal(p.b1.length, 16); assert.equal(p.W2.length, 16); assert.equal(p.W2[0].length, 11); assert.equal(p.b2.length, 11);
+  const bound = (x, b) => flat(x).every((v) => Math.abs(v) <= b);
+  assert.ok(bound(p.W1, 1 / Math.sqrt(2)) && bound(p.b1, 1 / Math.sqrt(2)) && bound(p.W2, 1 / 4) && bound(p.b2, 1 / 4));
+  const g = initParams({ n: 11, hidden: 16, seed: 2, init: "glorot", embed_init: "uniform", embed_scale: 0.2 });
+  assert.ok(bound(g.W1, Math.sqrt(6 / 18)) && bound(g.W2, Math.sqrt(6 / 27)) && bound(g.E, 0.2));
+  assert.ok(flat(g.b1).every((v) => v === 0) && flat(g.b2).every((v) => v === 0));
+  const nb = initParams({ ...CIRCLE_RECIPE, n: 9, seed: 1 });
+  assert.deepEqual(Object.keys(nb), ["E", "W1", "W2"]);
+  const tr = Trainer.fromConfig({ ...GRID_RECIPE, n: 13, seed: 4, val_fraction: 0.3 });
+  assert.deepEqual(tr.split, splitPairs(13, 0.3, 4));
+  assert.deepEqual(tr.params(), initParams({ ...GRID_RECIPE, n: 13, seed: 4 }));
+});
+
+test("trainSteps does not change its input; no biases means no b1/b2; a fresh Adam state per call", () => {
+  const params = initParams({ n: 7, hidden: 8, seed: 0 });
+  const opts = smallOpts();
+  const before = deepCopy(params), optsBefore = deepCopy(opts);
+  const out = trainSteps(params, opts, 20);
+  assert.deepEqual(params, before);
+  assert.deepEqual(opts, optsBefore);
+  assert.equal(out.losses.length, 20);
+  assert.ok(out.losses[19] < out.losses[0], "the loss falls");
+  const twice = trainSteps(trainSteps(params, opts, 10).params, opts, 10);
+  assert.notDeepEqual(twice.params, out.params, "a second call restarts Adam, so 10 + 10 != 20 steps");
+  assert.deepEqual(trainSteps(params, opts, 20), out, "deterministic");
+  assert.deepEqual(trainSteps(params, opts, 0), { params, losses: [] });
+
+  const nb = initParams({ ...CIRCLE_RECIPE, n: 7, hidden: 8, seed: 0 });
+  const res = trainSteps(nb, smallOpts({ bias: false }), 5);
+  assert.deepEqual(Object.keys(res.params), ["E", "W1", "W2"]);
+  const zeros = { ...nb, b1: new Array(8).fill(0), b2: new Array(7).fill(0) };  // Python's Params carry zero biases
+  assert.deepEqual(trainSteps(zeros, smallOpts({ bias: false }), 5), res);
+});
+
+test("divergence is reported, with the step and a suggestion", () => {
+  const params = initParams({ n: 7, hidden: 8, seed: 0 });
+  const opts = smallOpts({ lr: 1e3, wd_embed: 10, wd_weights: 10, wd_bias: 10 });
+  assert.throws(() => trainSteps(params, opts, 500), (e) => {
+    assert.ok(e instanceof DivergenceError);
+    assert.match(e.message, /the training loss became (NaN|Infinity) at step \d+: the run diverged and stopped; try a smaller learning rate than lr=1000/);
+    assert.equal(e.losses.length, e.step);
+    assert.ok(e.losses.every(Number.isFinite));
+    return true;
+  });
+  const tr = new Trainer(params, opts);
+  const done = tr.step(500);
+  assert.ok(done < 500 && tr.diverged && tr.steps === done);
+  const E = Array.from(tr.E);
+  assert.equal(tr.step(10), 0, "a diverged run stays stopped");
+  assert.deepEqual(Array.from(tr.E), E);
+
+  const ps = new Particles(randomStart(11, 0), { step_size: 1e9 });
+  assert.equal(ps.step(5), 0);
+  assert.match(ps.blownUp, /the particle simulation blew up by step 1 \(a radius of .*\); try a smaller step_size than 1000000000/);
+  assert.throws(() => particleSteps(randomStart(11, 0), { step_size: 1e9 }, 3), ParticleBlowUp);
+});
+
+test("bad options give a clear error naming the value and what is allowed", () => {
+  const params = initParams({ n: 7, hidden: 8, seed: 0 });
+  const bad = (over, re, p = params) => assert.throws(() => trainSteps(p, smallOpts(over), 1), re);
+  bad({ lr: -1 }, /opts\.lr must be a finite number > 0, got opts\.lr=-1/);
+  bad({ lr: NaN }, /opts\.lr must be a finite number > 0, got opts\.lr=NaN/);
+  bad({ wd_embed: "0.1" }, /opts\.wd_embed must be a finite number >= 0, got opts\.wd_embed="0\.1"/);
+  bad({ wd_bias: undefined }, /opts\.wd_bias must be a finite number >= 0 \(or give opts\.weight_decay/);
+  bad({ betas: [0.9, 1] }, /opts\.betas\[1\] must be a finite number in \[0, 1\), got opts\.betas\[1\]=1/);
+  bad({ eps: 0 }, /opts\.eps must be a finite number > 0/);
+  bad({ n: 1.5 }, /opts\.n must be an integer >= 2, got opts\.n=1\.5/);
+  bad({ bias: "yes" }, /opts\.bias must be true or false, got opts\.bias="yes"/);
+  bad({ train: [[3, 2]] }, /opts\.train\[0\] must be a pair \[a, b\] of integers with 0 <= a <= b < n=7.*got \[3,2\]/);
+  bad({ train: [[0, 7]] }, /opts\.train\[0\] must be a pair .* got \[0,7\]/);
+  bad({ train: [[0, 1], [0, 1]] }, /opts\.train lists the pair \[0,1\] twice/);
+  bad({ train: [] }, /opts\.train must be a non-empty list of pairs/);
+  bad({ val: [[0, 0]], train: [[0, 0]] }, /opts\.val and opts\.train share the pair \[0, 0\]/);
+  bad({ wd_embeds: 1 }, /opts has an unknown key "wd_embeds"; allowed: n, hidden, bias, lr/);
+  bad({ n: 8 }, /params\.E must be a nested list of shape \(8, 2\)/);
+  bad({ hidden: 9 }, /params\.W1 must be a nested list of shape \(2, 9\)/);
+  bad({}, /params\.E must be .* got params\.E\[1\]\[0\]=NaN/, { ...params, E: params.E.map((r, i) => (i === 1 ? [NaN, 0] : r)) });
+  bad({ bias: false }, /opts\.bias is false but params\.b1 is not all zero/);
+  bad({}, /opts\.bias is true, so params must have b1/, { E: params.E, W1: params.W1, W2: params.W2 });
+  assert.throws(() => trainSteps(params, smallOpts(), -1), /k must be an integer >= 0, got k=-1/);
+  assert.throws(() => splitPairs(17, 1, 0), /val_fraction must be a finite number in \[0, 1\), got val_fraction=1/);
+  assert.throws(() => splitPairs(17, 0.2, -1), /seed must be an integer >= 0, got seed=-1/);
+  assert.throws(() => initParams({ init: "xavier" }), /init must be one of "torch", "glorot", got init="xavier"/);
+  assert.throws(() => Trainer.fromConfig({ learning_rate: 1 }), /cfg has an unknown key "learning_rate"/);
+  assert.throws(() => new Trainer(params, smallOpts()).set({ lr: 0 }), /lr must be a finite number > 0, got lr=0/);
+  const E0 = randomStart(11, 0);
+  assert.throws(() => new Particles(E0, { gauge: "affin" }), /gauge must be one of "affine", "scale", "none", got gauge="affin"/);
+  assert.throws(() => new Particles(E0, { step_size: 0 }), /step_size must be a finite number > 0, got step_size=0/);
+  assert.throws(() => new Particles(E0, { alignment: -1 }), /alignment must be a finite number >= 0, got alignment=-1/);
+  assert.throws(() => new Particles(E0, { n: 12 }), /opts\.n=12 but the start has 11 particles/);
+  assert.throws(() => new Particles(E0, { sigma: 1 }), /opts has an unknown key "sigma"/);
+  assert.throws(() => new Particles([[0, 0], [0, 0], [0, 0]]), /all particles at one point/);
+  assert.throws(() => new Particles([[0, 0], [1, 1]]), /must be an integer >= 3, got .*=2/);
+  assert.throws(() => predictGrid(params, [0, 0], [1]), /xs must be a non-empty increasing list of finite numbers; xs\[1\]=0/);
+});
+
+test("predictGrid equals the argmax of the network's logits at every pixel", () => {
+  for (const [cfg, steps] of [[{ ...GRID_RECIPE, n: 11, hidden: 16, seed: 1 }, 300], [{ ...CIRCLE_RECIPE, n: 13, hidden: 12, seed: 2 }, 300]]) {
+    const tr = Trainer.fromConfig(cfg);
+    tr.step(steps);
+    const p = tr.params(), n = tr.n, H = tr.H;
+    const xs = Array.from({ length: 61 }, (_, i) => -3 + i * 0.1), ys = Array.from({ length: 47 }, (_, i) => -2.3 + i * 0.1);
+    const got = predictGrid(tr, xs, ys);
+    assert.deepEqual(predictGrid(p, xs, ys), got, "nested params give the same picture");
+    let checked = 0, classes = new Set();
+    for (let iy = 0; iy < ys.length; iy++) {
+      for (let ix = 0; ix < xs.length; ix++) {
+        const logits = Array.from({ length: n }, (_, c) => (p.b2 ? p.b2[c] : 0));
+        for (let j = 0; j < H; j++) {
+          const z = xs[ix] * p.W1[0][j] + ys[iy] * p.W1[1][j] + (p.b1 ? p.b1[j] : 0);
+          if (z > 0) for (let c = 0; c < n; c++) logits[c] += z * p.W2[j][c];
+        }
+        const best = logits.indexOf(Math.max(...logits));
+        const k = got[iy * xs.length + ix];
+        classes.add(k);
+        // a different class only where two logits tie to rounding
+        assert.ok(k === best || Math.abs(logits[k] - logits[best]) < 1e-9, `pixel (${ix}, ${iy}): ${k} vs ${best}`);
+        checked++;
+      }
+    }
+    assert.equal(checked, xs.length * ys.length);
+    assert.ok(classes.size > 1, "the picture is not one colour");
+  }
+});
+
+test("Trainer.set and Particles.set change the run between steps", () => {
+  const a = Trainer.fromConfig({ n: 7, hidden: 8, seed: 0 }), b = Trainer.fromConfig({ n: 7, hidden: 8, seed: 0 });
+  a.step(5); b.step(5);
+  assert.deepEqual(a.params(), b.params());
+  b.set({ lr: 0.05, weight_decay: 0 });
+  assert.equal(b.wd_embed, 0); assert.equal(b.wd_bias, 0);
+  a.step(5); b.step(5);
+  assert.notDeepEqual(a.params(), b.params());
+  const E0 = randomStart(11, 3);
+  const p = new Particles(E0), q = new Particles(E0);
+  q.set({ alignment: 1 });
+  p.step(10); q.step(10);
+  assert.notDeepEqual(p.positions(), q.positions());
+  assert.deepEqual(randomStart(11, 3), E0);
+  assert.ok(flat(E0).every((v) => v >= -1 && v < 1));
+});
