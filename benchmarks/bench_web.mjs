@@ -44,6 +44,7 @@ function particleRate(n, batch) {
 
 const out = {
   node: process.version,
+  webassembly_kernels: Boolean(Trainer.fromConfig({}).kern),
   training_n17_steps_per_s: Math.round(trainingRate(17, 50)),
   training_n97_steps_per_s: Math.round(trainingRate(97, 2) * 10) / 10,
   particles_n17_steps_per_s: Math.round(particleRate(17, 50)),

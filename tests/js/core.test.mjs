@@ -53,8 +53,20 @@ const deepCopy = (x) => JSON.parse(JSON.stringify(x));
 
 // ------------------------------------------------------------------ training vs Python
 
-test("trainSteps matches modadd.train.train from the same start (every loss, every parameter)", () => {
+for (const wasm of [true, false]) {
+test(`trainSteps matches modadd.train.train from the same start (every loss, every parameter; ${wasm ? "WebAssembly kernels" : "plain JavaScript"})`, () => {
   assert.ok(REF.training.length >= 4);
+  Trainer.useWasm = wasm;
+  try {
+    assert.equal(Boolean(new Trainer(REF.training[0].init, REF.training[0].opts).kern), wasm, "the engine under test is in use");
+    checkTraining();
+  } finally {
+    Trainer.useWasm = true;
+  }
+});
+}
+
+function checkTraining() {
   const seen = { bias: false, nobias: false, n: new Set(), val: false };
   for (const c of REF.training) {
     const o = c.opts;
@@ -77,7 +89,7 @@ test("trainSteps matches modadd.train.train from the same start (every loss, eve
     assert.ok(new Set([o.wd_embed, o.wd_weights, o.wd_bias]).size >= (o.bias ? 3 : 1));
   }
   assert.ok(seen.bias && seen.nobias && seen.val && [...seen.n].some((n) => n !== 17), "cases cover the contract");
-});
+}
 
 test("Trainer: continuing runs, held-out metrics and accuracy match the Python history", () => {
   for (const c of REF.training) {
@@ -317,4 +329,20 @@ test("Trainer.set and Particles.set change the run between steps", () => {
   assert.notDeepEqual(p.positions(), q.positions());
   assert.deepEqual(randomStart(11, 3), E0);
   assert.ok(flat(E0).every((v) => v >= -1 && v < 1));
+});
+
+test("the WebAssembly kernels and the plain JavaScript agree for every n mod 8, with and without biases", () => {
+  for (let n = 7; n <= 16; n++) {
+    for (const bias of [true, false]) {
+      const cfg = { n, hidden: 12, seed: n, bias, val_fraction: 0.2 };
+      const params = initParams(cfg);
+      const opts = { n, hidden: 12, bias, lr: 1e-2, weight_decay: 0.5, train: splitPairs(n, 0.2, n).train };
+      Trainer.useWasm = false;
+      let js;
+      try { js = trainSteps(params, opts, 30); } finally { Trainer.useWasm = true; }
+      const wa = trainSteps(params, opts, 30);
+      for (let i = 0; i < 30; i++) assert.ok(Math.abs(wa.losses[i] - js.losses[i]) <= 1e-12 * js.losses[i], `n=${n} bias=${bias} step ${i}`);
+      for (const k of Object.keys(js.params)) assert.ok(relError(wa.params[k], js.params[k]) <= 1e-10, `n=${n} bias=${bias} ${k}`);
+    }
+  }
 });

@@ -33,6 +33,11 @@
 // * the stateful `Trainer` and `Particles` classes (no allocation per step, hyperparameters
 //   changeable between steps, divergence / blow-up stops the run with a message).
 //
+// Speed: the two hot loops of a training step (logits, and the gradient through W2) run as
+// a tiny WebAssembly module with SIMD, assembled below from readable instructions, when the
+// engine supports it (Node >= 16, current browsers), else as plain JavaScript; both are
+// tested against Python. benchmarks/bench_web.mjs measures steps per second.
+//
 // Exports (all documented where defined):
 //   trainSteps(params, opts, k) -> {params, losses}      (the tested, pure entry point)
 //   Trainer, DivergenceError, initParams, splitPairs, makeRng, CIRCLE_RECIPE, GRID_RECIPE,
@@ -254,6 +259,132 @@ export function initParams(cfg = {}) {
   return bias ? { E, W1, b1, W2, b2 } : { E, W1, W2 };
 }
 
+// ------------------------------------------------------------------ WebAssembly kernels
+//
+// The two hot loops of the training step, over the classes of one pair, run as
+// WebAssembly with 128-bit SIMD (two float64 lanes) when the engine has it, and as the
+// plain JavaScript below otherwise (same maths, rounding aside; Trainer.useWasm = false
+// forces JavaScript). The module is assembled here from readable instructions (no binary
+// blob, nothing fetched):
+//   logits(lg, h, rows, na, n):  lg[c] = sum_k h[k] W2[row_k][c]      (eight classes at a time)
+//   back(dl, h, rows, dz, na, n, gdelta):  for each active unit k:
+//        dz[k] = sum_c dl[c] W2[row_k][c];  gW2[row_k][c] += h[k] dl[c]
+// Arguments are byte addresses in the Trainer's memory; rows[k] is the byte address of
+// unit k's row of W2, and that row's gradient lies gdelta bytes further.
+
+function coreLeb(v) { const out = []; v >>>= 0; do { let b = v & 0x7f; v >>>= 7; if (v) b |= 0x80; out.push(b); } while (v); return out; }
+function coreSleb(v) {
+  const out = [];
+  for (;;) {
+    const b = v & 0x7f; v >>= 7;
+    if ((v === 0 && !(b & 0x40)) || (v === -1 && (b & 0x40))) { out.push(b); return out; }
+    out.push(b | 0x80);
+  }
+}
+
+function coreWasmBytes() {
+  const I32 = 0x7f, F64 = 0x7c, V128 = 0x7b;
+  const get = (i) => [0x20, ...coreLeb(i)], set = (i) => [0x21, ...coreLeb(i)], tee = (i) => [0x22, ...coreLeb(i)];
+  const i32c = (v) => [0x41, ...coreSleb(v)], f64zero = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
+  const add = [0x6a], shl = [0x74], and = [0x71], ges = [0x4e], fadd = [0xa0], fmul = [0xa2];
+  const f64load = [0x2b, 3, 0], f64store = [0x39, 3, 0], i32load = [0x28, 2, 0];
+  const simd = (op) => [0xfd, ...coreLeb(op)];
+  const vload = (off = 0) => [...simd(0x00), 4, ...coreLeb(off)], vstore = (off = 0) => [...simd(0x0b), 4, ...coreLeb(off)];
+  const splat = simd(0x14), lane = (l) => [...simd(0x21), l], vadd = simd(0xf0), vmul = simd(0xf2);
+  const vzero = [...simd(0x0c), ...new Array(16).fill(0)];
+  const block = [0x02, 0x40], loop = [0x03, 0x40], end = [0x0b], iff = [0x04, 0x40];
+  const br = (d) => [0x0c, d], brif = (d) => [0x0d, d];
+  const at8 = (base, i) => [...get(base), ...get(i), ...i32c(3), ...shl, ...add];   // base + 8 i
+  const at4 = (base, i) => [...get(base), ...get(i), ...i32c(2), ...shl, ...add];   // base + 4 i
+  const inc = (i, by) => [...get(i), ...i32c(by), ...add, ...set(i)];
+  // for (; i < limit; i += by) { body }
+  const forLoop = (i, limit, by, body) => [...block, ...loop, ...get(i), ...get(limit), ...ges, ...brif(1),
+                                           ...body, ...inc(i, by), ...br(0), ...end, ...end];
+
+  const logits = (() => {
+    const [lg, h, rows, na, n, c, k, r, n8, a0, a1, a2, a3, hv, s] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+    const acc = (a, off) => [...get(a), ...get(hv), ...get(r), ...vload(off), ...vmul, ...vadd, ...set(a)];
+    const body = [
+      ...get(n), ...i32c(-8), ...and, ...set(n8), ...i32c(0), ...set(c),
+      ...forLoop(c, n8, 8, [
+        ...vzero, ...set(a0), ...vzero, ...set(a1), ...vzero, ...set(a2), ...vzero, ...set(a3), ...i32c(0), ...set(k),
+        ...forLoop(k, na, 1, [
+          ...at8(h, k), ...f64load, ...splat, ...set(hv),
+          ...at4(rows, k), ...i32load, ...get(c), ...i32c(3), ...shl, ...add, ...set(r),
+          ...acc(a0, 0), ...acc(a1, 16), ...acc(a2, 32), ...acc(a3, 48),
+        ]),
+        ...at8(lg, c), ...tee(r), ...get(a0), ...vstore(0), ...get(r), ...get(a1), ...vstore(16),
+        ...get(r), ...get(a2), ...vstore(32), ...get(r), ...get(a3), ...vstore(48),
+      ]),
+      ...forLoop(c, n, 1, [                                   // the last n mod 8 classes
+        ...i32c(0), ...set(k), ...f64zero, ...set(s),
+        ...forLoop(k, na, 1, [
+          ...get(s), ...at8(h, k), ...f64load, ...at4(rows, k), ...i32load, ...get(c), ...i32c(3), ...shl, ...add,
+          ...f64load, ...fmul, ...fadd, ...set(s),
+        ]),
+        ...at8(lg, c), ...get(s), ...f64store,
+      ]),
+    ];
+    return { params: 5, locals: [[4, I32], [5, V128], [1, F64]], body };
+  })();
+
+  const back = (() => {
+    const [dl, h, rows, dz, na, n, gd, k, cb, r, n2b, addr, hv, z, d, zs, hs, d1] =
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
+    const body = [
+      ...get(n), ...i32c(-2), ...and, ...i32c(3), ...shl, ...set(n2b), ...i32c(0), ...set(k),
+      ...forLoop(k, na, 1, [
+        ...at8(h, k), ...f64load, ...tee(hs), ...splat, ...set(hv),
+        ...at4(rows, k), ...i32load, ...set(r), ...vzero, ...set(z), ...i32c(0), ...set(cb),
+        ...forLoop(cb, n2b, 16, [                              // two classes at a time (cb in bytes)
+          ...get(dl), ...get(cb), ...add, ...vload(), ...set(d),
+          ...get(z), ...get(d), ...get(r), ...get(cb), ...add, ...vload(), ...vmul, ...vadd, ...set(z),
+          ...get(r), ...get(gd), ...add, ...get(cb), ...add, ...tee(addr),
+          ...get(addr), ...vload(), ...get(hv), ...get(d), ...vmul, ...vadd, ...vstore(),
+        ]),
+        ...get(z), ...lane(0), ...get(z), ...lane(1), ...fadd, ...set(zs),
+        ...get(n), ...i32c(1), ...and, ...iff,                 // odd n: the last class
+          ...get(dl), ...get(cb), ...add, ...f64load, ...set(d1),
+          ...get(zs), ...get(d1), ...get(r), ...get(cb), ...add, ...f64load, ...fmul, ...fadd, ...set(zs),
+          ...get(r), ...get(gd), ...add, ...get(cb), ...add, ...tee(addr),
+          ...get(addr), ...f64load, ...get(hs), ...get(d1), ...fmul, ...fadd, ...f64store,
+        ...end,
+        ...at8(dz, k), ...get(zs), ...f64store,
+      ]),
+    ];
+    return { params: 7, locals: [[5, I32], [3, V128], [3, F64]], body };
+  })();
+
+  const funcs = [logits, back], names = ["logits", "back"];
+  const section = (id, bytes) => [id, ...coreLeb(bytes.length), ...bytes];
+  const vec = (items) => [...coreLeb(items.length), ...items.flat()];
+  const str = (t) => vec([...t].map((ch) => [ch.charCodeAt(0)]));
+  const types = vec(funcs.map((f) => [0x60, ...vec(new Array(f.params).fill([I32])), 0]));
+  const imports = vec([[...str("env"), ...str("mem"), 0x02, 0x00, 0x01]]);      // memory env.mem, min 1 page
+  const fns = vec(funcs.map((_, i) => coreLeb(i)));
+  const exps = vec(names.map((nm, i) => [...str(nm), 0x00, ...coreLeb(i)]));
+  const codes = vec(funcs.map((f) => {
+    const b = [...vec(f.locals.map(([cnt, t]) => [...coreLeb(cnt), t])), ...f.body, 0x0b];
+    return [...coreLeb(b.length), ...b];
+  }));
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...section(1, types), ...section(2, imports),
+                         ...section(3, fns), ...section(7, exps), ...section(10, codes)]);
+}
+
+let coreWasmModule;   // undefined: not tried yet; null: not available
+function coreWasm() {
+  if (coreWasmModule === undefined) {
+    coreWasmModule = null;
+    try {
+      const bytes = coreWasmBytes();
+      if (typeof WebAssembly === "object" && WebAssembly.validate(bytes)) coreWasmModule = new WebAssembly.Module(bytes);
+    } catch (e) {
+      coreWasmModule = null;
+    }
+  }
+  return coreWasmModule;
+}
+
 // ------------------------------------------------------------------ the trainer
 
 /** A run whose loss became NaN or infinite. Has .step (the step) and .losses (before it). */
@@ -374,7 +505,27 @@ export class Trainer {
     this.oW2 = this.ob1 + (bias ? H : 0);
     this.ob2 = this.oW2 + H * n;
     this.size = this.ob2 + (bias ? n : 0);
-    const p = new Float64Array(this.size);
+    // p, g and the per-pair scratch live in one WebAssembly memory when the kernels are used
+    const mod = Trainer.useWasm ? coreWasm() : null;
+    const lay = { p: this.size, g: this.size, h: H, lg: n, dl: n, dz: H };
+    let bytes = 0;
+    const at = {};
+    for (const [k, len] of Object.entries(lay)) { at[k] = bytes; bytes += 8 * len; }
+    at.rows = bytes; bytes += 4 * H;
+    let buf;
+    if (mod) {
+      const mem = new WebAssembly.Memory({ initial: Math.ceil((bytes + 16) / 65536) });
+      this.kern = new WebAssembly.Instance(mod, { env: { mem } }).exports;
+      buf = mem.buffer;
+    } else {
+      this.kern = null;
+      buf = new ArrayBuffer(bytes);
+    }
+    this.at = at;
+    const f64 = (k) => new Float64Array(buf, at[k], lay[k]);
+    const p = f64("p");
+    this.g = f64("g"); this.h = f64("h"); this.lg = f64("lg"); this.dl = f64("dl"); this.dz = f64("dz");
+    this.rowsB = new Int32Array(buf, at.rows, H);
     coreMatrix("params.E", params.E, n, 2, p, this.oE);
     coreMatrix("params.W1", params.W1, 2, H, p, this.oW1);
     coreMatrix("params.W2", params.W2, H, n, p, this.oW2);
@@ -392,18 +543,14 @@ export class Trainer {
       }
     }
     this.p = p;
-    this.g = new Float64Array(this.size);
     this.m1 = new Float64Array(this.size);
     this.m2 = new Float64Array(this.size);
     this.betas = o.betas; this.eps = o.eps;
     this.lr = o.lr; this.wd_embed = o.wd_embed; this.wd_weights = o.wd_weights; this.wd_bias = o.wd_bias;
     this.train = corePairTables(o.tr.pa, o.tr.pb, n);
     this.val = corePairTables(o.va.pa, o.va.pb, n);
-    this.h = new Float64Array(H);
     this.act = new Int32Array(H);
     this.rows = new Int32Array(H);
-    this.lg = new Float64Array(n);
-    this.dl = new Float64Array(n);
     this.t = 0;                 // Adam's step counter (= steps done)
     this.steps = 0;
     this.lastLoss = NaN;
@@ -416,6 +563,9 @@ export class Trainer {
     this.W2 = p.subarray(this.oW2, this.oW2 + H * n);
     this.b2 = bias ? p.subarray(this.ob2, this.ob2 + n) : null;
   }
+
+  /** Whether new Trainers use the WebAssembly kernels when the engine supports them. */
+  static useWasm = true;
 
   static fromConfig(cfg = {}) {
     coreObject("cfg", cfg);
@@ -453,10 +603,10 @@ export class Trainer {
   // (ordered-pair weighted); with grad, also the gradient of the loss into this.g.
   _pass(tab, grad) {
     const n = this.n, H = this.H, p = this.p, g = this.g, h = this.h, act = this.act, lg = this.lg, dl = this.dl;
-    const rows = this.rows;
+    const rows = this.rows, kern = this.kern, rowsB = this.rowsB, dz = this.dz, at = this.at;
     const oW1 = this.oW1, oW1b = this.oW1 + H, ob1 = this.ob1, oW2 = this.oW2, ob2 = this.ob2, bias = this.bias;
     const { pa, pb, py, pw, P } = tab;
-    const n8 = n - (n % 8);
+    const n8 = kern ? 0 : n - (n % 8), byteW2 = at.p + 8 * oW2, gdelta = at.g - at.p;
     let loss = 0, acc = 0;
     if (grad) g.fill(0);
     for (let i = 0; i < P; i++) {
@@ -466,10 +616,11 @@ export class Trainer {
       let na = 0;
       for (let j = 0; j < H; j++) {
         const z = bias ? p[ob1 + j] + (x0 * p[oW1 + j] + x1 * p[oW1b + j]) : x0 * p[oW1 + j] + x1 * p[oW1b + j];
-        if (z > 0) { h[na] = z; act[na] = j; rows[na] = oW2 + j * n; na++; }
+        if (z > 0) { h[na] = z; act[na] = j; rows[na] = oW2 + j * n; rowsB[na] = byteW2 + 8 * j * n; na++; }
       }
       // logits = b2 + h W2, eight classes at a time (sums kept in registers)
       let c = 0;
+      if (kern) { kern.logits(at.lg, at.h, at.rows, na, n); c = n; }
       for (; c < n8; c += 8) {
         let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
         for (let k = 0; k < na; k++) {
@@ -501,6 +652,17 @@ export class Trainer {
       if (bias) for (let c2 = 0; c2 < n; c2++) g[ob2 + c2] += dl[c2];
       // back through W2 and the ReLU, four active units at a time
       let dx0 = 0, dx1 = 0, k = 0;
+      if (kern) {
+        kern.back(at.dl, at.h, at.rows, at.dz, na, n, gdelta);
+        for (; k < na; k++) {
+          const j = act[k], z0 = dz[k];
+          g[oW1 + j] += x0 * z0;
+          g[oW1b + j] += x1 * z0;
+          if (bias) g[ob1 + j] += z0;
+          dx0 += z0 * p[oW1 + j];
+          dx1 += z0 * p[oW1b + j];
+        }
+      }
       for (; k + 3 < na; k += 4) {
         const h0 = h[k], h1 = h[k + 1], h2 = h[k + 2], h3 = h[k + 3];
         const r0 = rows[k], r1 = rows[k + 1], r2 = rows[k + 2], r3 = rows[k + 3];
