@@ -267,7 +267,7 @@ export function initParams(cfg = {}) {
 // forces JavaScript). The module is assembled here from readable instructions (no binary
 // blob, nothing fetched):
 //   logits(lg, h, rows, na, n):  lg[c] = sum_k h[k] W2[row_k][c]      (eight classes at a time)
-//   back(dl, h, rows, dz, na, n, gdelta):  for each active unit k:
+//   back(dl, h, rows, dz, na, n, gdelta):  for each active unit k (two at a time):
 //        dz[k] = sum_c dl[c] W2[row_k][c];  gW2[row_k][c] += h[k] dl[c]
 // Arguments are byte addresses in the Trainer's memory; rows[k] is the byte address of
 // unit k's row of W2, and that row's gradient lies gdelta bytes further.
@@ -329,30 +329,39 @@ function coreWasmBytes() {
   })();
 
   const back = (() => {
-    const [dl, h, rows, dz, na, n, gd, k, cb, r, n2b, addr, hv, z, d, zs, hs, d1] =
-      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
-    const body = [
-      ...get(n), ...i32c(-2), ...and, ...i32c(3), ...shl, ...set(n2b), ...i32c(0), ...set(k),
-      ...forLoop(k, na, 1, [
-        ...at8(h, k), ...f64load, ...tee(hs), ...splat, ...set(hv),
-        ...at4(rows, k), ...i32load, ...set(r), ...vzero, ...set(z), ...i32c(0), ...set(cb),
+    const [dl, h, rows, dz, na, n, gd, k, cb, n2b, addr, lim] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+    const r = [12, 13], hv = [14, 15], z = [16, 17], d = 18, hs = [19, 20], zs = [21, 22], d1 = 23;
+    const f64at = (off) => [0x2b, 3, ...coreLeb(off)], i32at = (off) => [0x28, 2, ...coreLeb(off)];
+    const units = (U) => {                                     // U active units at a time, sharing dl
+      const us = [...Array(U).keys()];
+      return [
+        ...us.flatMap((u) => [...at8(h, k), ...f64at(8 * u), ...tee(hs[u]), ...splat, ...set(hv[u]),
+                              ...at4(rows, k), ...i32at(4 * u), ...set(r[u]), ...vzero, ...set(z[u])]),
+        ...i32c(0), ...set(cb),
         ...forLoop(cb, n2b, 16, [                              // two classes at a time (cb in bytes)
           ...get(dl), ...get(cb), ...add, ...vload(), ...set(d),
-          ...get(z), ...get(d), ...get(r), ...get(cb), ...add, ...vload(), ...vmul, ...vadd, ...set(z),
-          ...get(r), ...get(gd), ...add, ...get(cb), ...add, ...tee(addr),
-          ...get(addr), ...vload(), ...get(hv), ...get(d), ...vmul, ...vadd, ...vstore(),
+          ...us.flatMap((u) => [...get(z[u]), ...get(d), ...get(r[u]), ...get(cb), ...add, ...vload(), ...vmul, ...vadd, ...set(z[u])]),
+          ...us.flatMap((u) => [...get(r[u]), ...get(gd), ...add, ...get(cb), ...add, ...tee(addr),
+                                ...get(addr), ...vload(), ...get(hv[u]), ...get(d), ...vmul, ...vadd, ...vstore()]),
         ]),
-        ...get(z), ...lane(0), ...get(z), ...lane(1), ...fadd, ...set(zs),
+        ...us.flatMap((u) => [...get(z[u]), ...lane(0), ...get(z[u]), ...lane(1), ...fadd, ...set(zs[u])]),
         ...get(n), ...i32c(1), ...and, ...iff,                 // odd n: the last class
           ...get(dl), ...get(cb), ...add, ...f64load, ...set(d1),
-          ...get(zs), ...get(d1), ...get(r), ...get(cb), ...add, ...f64load, ...fmul, ...fadd, ...set(zs),
-          ...get(r), ...get(gd), ...add, ...get(cb), ...add, ...tee(addr),
-          ...get(addr), ...f64load, ...get(hs), ...get(d1), ...fmul, ...fadd, ...f64store,
+          ...us.flatMap((u) => [
+            ...get(zs[u]), ...get(d1), ...get(r[u]), ...get(cb), ...add, ...f64load, ...fmul, ...fadd, ...set(zs[u]),
+            ...get(r[u]), ...get(gd), ...add, ...get(cb), ...add, ...tee(addr),
+            ...get(addr), ...f64load, ...get(hs[u]), ...get(d1), ...fmul, ...fadd, ...f64store]),
         ...end,
-        ...at8(dz, k), ...get(zs), ...f64store,
-      ]),
+        ...us.flatMap((u) => [...at8(dz, k), ...get(zs[u]), 0x39, 3, ...coreLeb(8 * u)]),
+      ];
+    };
+    const body = [
+      ...get(n), ...i32c(-2), ...and, ...i32c(3), ...shl, ...set(n2b), ...i32c(0), ...set(k),
+      ...get(na), ...i32c(-2), ...and, ...set(lim),
+      ...forLoop(k, lim, 2, units(2)),
+      ...forLoop(k, na, 1, units(1)),
     ];
-    return { params: 7, locals: [[5, I32], [3, V128], [3, F64]], body };
+    return { params: 7, locals: [[7, I32], [5, V128], [5, F64]], body };
   })();
 
   const funcs = [logits, back], names = ["logits", "back"];
