@@ -6,7 +6,9 @@
 // and every top-level name that is not exported starts with `core` (no clash with the view).
 //
 // What it mirrors, and how closely (tests/js/core.test.mjs checks it against the Python
-// package from the same initial parameters, relative error <= 1e-6 over 300 steps):
+// package from the same initial parameters: relative error <= 1e-6 over 300 steps; the
+// two differ by rounding only, which some stretches of training amplify, in Python alone
+// too: see tests/js/reference.py):
 //
 // * The network of `modadd.model`: x = E_a + E_b, h = ReLU(x W1 + b1), logits = h W2 + b2,
 //   W1 (2, H), W2 (H, n), stored input-major as there. Loss: mean cross-entropy over the
@@ -24,7 +26,7 @@
 //   this file always sums it exactly (O(n^4) per step, so large n is slow here).
 //
 // What is this file's own (the widget's needs, not the Python package's):
-// * the pseudo-random numbers (`makeRng`, xoshiro-free and tiny: mulberry32 streams), so
+// * the pseudo-random numbers (`makeRng`: mulberry32 on a hashed seed and stream), so
 //   `initParams` and `splitPairs` draw from the same families as Python (torch init,
 //   Glorot, normal or uniform embeddings; unordered-pair split with round-half-even size)
 //   but not the same numbers as torch/numpy for the same seed;
@@ -40,8 +42,8 @@
 //
 // Exports (all documented where defined):
 //   trainSteps(params, opts, k) -> {params, losses}      (the tested, pure entry point)
-//   Trainer, DivergenceError, initParams, splitPairs, makeRng, CIRCLE_RECIPE, GRID_RECIPE,
-//   TRAIN_DEFAULTS, predictGrid,
+//   Trainer (Trainer.useWasm = false forces plain JavaScript), DivergenceError, initParams,
+//   splitPairs, makeRng, CIRCLE_RECIPE, GRID_RECIPE, TRAIN_DEFAULTS, predictGrid,
 //   particleSteps(E, opts, k) -> {E, start}, Particles, ParticleBlowUp, randomStart,
 //   spacing, PARTICLE_DEFAULTS, GAUGES, INITS, EMBED_INITS.
 
