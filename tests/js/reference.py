@@ -74,7 +74,11 @@ def clean(x):
 
 def split_of(cfg):
     """(train pairs, validation pairs), unordered a <= b, from the trainer's own weights."""
-    out = train_mod.pair_weights(cfg)
+    if hasattr(train_mod, "pair_weights"):
+        out = train_mod.pair_weights(cfg)
+    else:       # issue #14 may leave the split to modadd.data alone
+        from modadd.data import pair_split
+        out = pair_split(cfg.model.n, [cfg.seed], [cfg.val_fraction])
     if isinstance(out, tuple):
         pairs, _, w_train, w_val = out[:4]
     else:       # modadd.data.PairSplit, with named fields
