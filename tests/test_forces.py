@@ -48,7 +48,7 @@ def test_pair_gradients_sum_to_the_embedding_gradient(cfg):
     assert pairs.shape == (n * (n + 1) // 2, 2) and g.shape == (1, len(pairs), 2)
     assert torch.equal(labels, pairs.sum(1) % n)
     summed = to_embeddings(g, pairs, n)
-    _, _, w, _, _ = pair_weights(cfg)
+    w = pair_weights(cfg).train_weights
     assert torch.allclose(summed, loss_and_grads(p, pairs, labels, w.double()).grads.E, atol=1e-12)
     assert torch.allclose(summed[0], autograd_grad_E(cfg, p), atol=1e-10)
     # held-out pairs carry no gradient
@@ -265,7 +265,7 @@ def test_explained_over_history(grid_history):
     p = h.params_at(0, t)
     p = Params(*(x.double() for x in p.tensors()))
     pairs, labels, g = pair_gradients(p, h.configs[0])
-    _, _, w, _, _ = pair_weights(h.configs[0])
+    w = pair_weights(h.configs[0]).train_weights
     target = -to_embeddings(g, pairs, 17)
     basis = embedding_forces(p.E, pairs, labels, FORCE_NAMES, weights=w.double())
     fit = fit_forces(target, basis, p.E, remove_affine=True)

@@ -100,7 +100,7 @@ def test_simulation_sums_the_repulsion_exactly_for_small_n_on_a_mesh_above():
     # one step by hand: the three forces of chapter 4, moved onto the particles, then the gauge
     n = 13
     s = simulate(n, 0.8, 1.7, step_size=0.05, steps=1, seed=4, repulsion=0.6, repulsion_window=0.9)
-    E = torch.from_numpy(s.E[0])
+    E = torch.from_numpy(s.E[:, 0])
     pairs, mult = unordered_pairs(n)
     labels, w = pairs.sum(1) % n, (mult / n).double()
     S = sum_vectors(E, pairs)
@@ -108,7 +108,7 @@ def test_simulation_sums_the_repulsion_exactly_for_small_n_on_a_mesh_above():
          + 1.7 * alignment_force(S, labels, weights=w)
          + 0.6 * repulsion_force(S, labels, 0.9 * spacing(n), weights=w))
     want = fix_gauge(E + 0.05 * to_embeddings(f, pairs, n, w))
-    assert torch.allclose(torch.from_numpy(s.E[1]), want, atol=1e-12)
+    assert torch.allclose(torch.from_numpy(s.E[:, 1]), want, atol=1e-12)
 
 
 # ---------------------------------------------------------------- the gauge
@@ -137,14 +137,14 @@ def test_simulation_is_reproducible_and_records_history():
     a = simulate(11, 1.0, 1.0, steps=60, seed=[3, 4], record_every=20)
     b = simulate(11, 1.0, 1.0, steps=60, seed=[3, 4], record_every=20)
     assert np.array_equal(a.E, b.E)
-    assert a.E.shape == (4, 2, 11, 2) and list(a.steps) == [0, 20, 40, 60]
-    assert not np.array_equal(a.E[-1, 0], a.E[-1, 1])           # different seeds, different systems
+    assert a.E.shape == (2, 4, 11, 2) and list(a.steps) == [0, 20, 40, 60]
+    assert not np.array_equal(a.E[0, -1], a.E[1, -1])           # different seeds, different systems
     one = simulate(11, 1.0, 1.0, steps=60, seed=4, record_every=20)
-    assert np.allclose(one.E[:, 0], a.E[:, 1], atol=1e-6)       # a batch is its systems side by side
+    assert np.allclose(one.E[0], a.E[1], atol=1e-6)       # a batch is its systems side by side
     # also on the mesh (n > 23), where a batch shares one mesh size
     batch = simulate(29, 1.0, 1.0, steps=300, seed=[3, 4, 5], record_every=100)
     alone = simulate(29, 1.0, 1.0, steps=300, seed=4, record_every=100)
-    assert batch.repulsion_method == "mesh" and np.abs(batch.E[:, 1] - alone.E[:, 0]).max() < 1e-9
+    assert batch.repulsion_method == "mesh" and np.abs(batch.E[1] - alone.E[0]).max() < 1e-9
 
 
 def test_strengths_per_system_and_table():
@@ -176,7 +176,7 @@ def test_start_from_given_positions():
 def test_collapse_without_the_gauge_and_blow_up_error():
     # only the mean fixed: clustering shrinks everything toward a point
     s = simulate(11, 1.0, 0.0, steps=400, gauge="none", repulsion=0)
-    assert np.abs(s.final).max() < 1e-3 * np.abs(s.E[0]).max()
+    assert np.abs(s.final).max() < 1e-3 * np.abs(s.E[:, 0]).max()
     # only the size fixed: alignment flattens everything onto a line
     s = simulate(11, 0.0, 3.0, steps=400, gauge="scale", repulsion=0)
     ev = np.linalg.eigvalsh(np.cov(s.final[0].T))
@@ -223,10 +223,10 @@ def test_spacing():
 def test_embedding_animation_plays_panels_together():
     s = simulate(11, 1.0, 2.0, steps=200, record_every=10)
     t = simulate(11, 1.0, 0.0, steps=50, record_every=5)
-    fig = plots.embedding_animation([("A", s.steps, s.E[:, 0]), ("B", t.steps, t.E[:, 0])], frames=12)
+    fig = plots.embedding_animation([("A", s.steps, s.E[0]), ("B", t.steps, t.E[0])], frames=12)
     assert len(fig.data) == 2 and len(fig.frames) > 5
     last = fig.frames[-1]
     assert last.name == "200 · 50"
-    assert np.allclose(last.data[0].x, s.E[-1, 0, :, 0]) and np.allclose(last.data[1].x, t.E[-1, 0, :, 0])
+    assert np.allclose(last.data[0].x, s.E[0, -1, :, 0]) and np.allclose(last.data[1].x, t.E[0, -1, :, 0])
     with pytest.raises(ValueError, match="panel 0"):
-        plots.embedding_animation([("bad", s.steps, s.E[:, 0, :, 0])])
+        plots.embedding_animation([("bad", s.steps, s.E[0, :, :, 0])])

@@ -8,38 +8,12 @@ pairs and expand each side to both orders.
 """
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-
-def check_n(n) -> int:
-    """Return ``n`` as an int, or raise ``ValueError`` if it is not an integer >= 2."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise ValueError(f"n must be an integer >= 2 (the modulus), got {n!r}")
-    if n < 2:
-        raise ValueError(f"n must be an integer >= 2 (the modulus), got n={n}")
-    return int(n)
-
-
-def check_seed(seed) -> int:
-    """Return ``seed`` as an int, or raise ``ValueError`` if it is not a non-negative integer."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def check_val_fraction(val_fraction) -> float:
-    """Return the validation fraction as a float, or raise if it is not in [0, 1)."""
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real):
-        raise ValueError(f"val_fraction must be a number in [0, 1), got {val_fraction!r}")
-    v = float(val_fraction)
-    if math.isnan(v) or not 0.0 <= v < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got val_fraction={val_fraction!r}")
-    return v
+from .validate import check_n, check_seed, check_val_fraction
 
 
 def all_pairs(n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -106,3 +80,62 @@ def make_dataset(n: int, val_fraction: float = 0.2, seed: int = 0) -> Dataset:
         train_pairs=pairs[~mask], train_labels=labels[~mask],
         val_pairs=pairs[mask], val_labels=labels[mask], val_mask=mask,
     )
+
+
+def unordered_pairs(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pairs a <= b, shape (U, 2), and how many ordered pairs each stands for (1 or 2)."""
+    ii, jj = torch.triu_indices(n, n)
+    return torch.stack([ii, jj], 1), torch.where(ii == jj, 1.0, 2.0)
+
+
+def answers(pairs: torch.Tensor, n: int) -> torch.Tensor:
+    """The answer ``(a + b) mod n`` of every pair (P, 2) -> (P,)."""
+    return pairs.sum(1) % n
+
+
+@dataclass(frozen=True)
+class PairSplit:
+    """The unordered pairs of ``Z_n`` and M runs' training and validation weights on them.
+
+    Attributes:
+        n: the modulus.
+        pairs: (U, 2) the unordered pairs ``a <= b``, U = n (n + 1) / 2.
+        labels: (U,) their answers ``(a + b) mod n``.
+        multiplicity: (U,) how many ordered pairs each stands for: 2 for ``a != b``, 1 for
+            ``a == b``.
+        train_weights: (M, U) ``multiplicity * (1 - held_out)`` normalised to sum 1 per run,
+            so a loss weighted by it equals the mean over the run's ordered training pairs.
+        val_weights: (M, U) the same on the held-out pairs (all zero for a run with none).
+        has_val: (M,) bool, whether the run holds out any pair.
+    """
+
+    n: int
+    pairs: torch.Tensor
+    labels: torch.Tensor
+    multiplicity: torch.Tensor
+    train_weights: torch.Tensor
+    val_weights: torch.Tensor
+    has_val: torch.Tensor
+
+
+def pair_split(n: int, seeds, val_fractions) -> PairSplit:
+    """The split of M runs (one seed and one validation fraction each) on the unordered pairs.
+
+    Run m holds out exactly the pairs :func:`validation_mask` ``(n, val_fractions[m],
+    seeds[m])`` holds out; see :class:`PairSplit`.
+    """
+    n = check_n(n)
+    seeds, val_fractions = list(seeds), list(val_fractions)
+    if not seeds or len(seeds) != len(val_fractions):
+        raise ValueError(f"need one validation fraction per seed and at least one seed, got "
+                         f"{len(seeds)} seeds and {len(val_fractions)} fractions")
+    pairs, mult = unordered_pairs(n)
+    iu = pairs[:, 0] * n + pairs[:, 1]     # positions in the ordered (n*n) layout
+    val = torch.stack([validation_mask(n, v, s)[iu] for s, v in zip(seeds, val_fractions)]).float()
+    w_train = mult * (1 - val)
+    w_train = w_train / w_train.sum(1, keepdim=True)
+    w_val = mult * val
+    has_val = w_val.sum(1) > 0
+    w_val = w_val / w_val.sum(1, keepdim=True).clamp_min(1)
+    return PairSplit(n=n, pairs=pairs, labels=answers(pairs, n), multiplicity=mult,
+                     train_weights=w_train, val_weights=w_val, has_val=has_val)

@@ -14,20 +14,14 @@ tensor program. A single model is a batch of one. Weights are stored input-major
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, fields
 
 import torch
 
-from .data import check_n
+from .validate import check_bool, check_choice, check_n, check_number, check_positive_int
 
 INITS = ("torch", "glorot")
 EMBED_INITS = ("normal", "uniform")
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {name}={value!r}")
 
 
 @dataclass(frozen=True)
@@ -57,17 +51,12 @@ class ModelConfig:
 
     def __post_init__(self):
         check_n(self.n)
-        _positive_int("dim", self.dim)
-        _positive_int("hidden", self.hidden)
-        if not isinstance(self.bias, bool):
-            raise ValueError(f"bias must be True or False, got bias={self.bias!r}")
-        if self.init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got init={self.init!r}")
-        if self.embed_init not in EMBED_INITS:
-            raise ValueError(f"embed_init must be one of {EMBED_INITS}, got embed_init={self.embed_init!r}")
-        s = self.embed_scale
-        if isinstance(s, bool) or not isinstance(s, numbers.Real) or not math.isfinite(s) or s <= 0:
-            raise ValueError(f"embed_scale must be a finite number > 0, got embed_scale={s!r}")
+        check_positive_int("dim", self.dim)
+        check_positive_int("hidden", self.hidden)
+        check_bool("bias", self.bias)
+        check_choice("init", self.init, INITS)
+        check_choice("embed_init", self.embed_init, EMBED_INITS)
+        check_number("embed_scale", self.embed_scale, strict=True)
 
 
 @dataclass
@@ -90,9 +79,6 @@ class Params:
         gives views (no copy), so writing into them writes into this Params."""
         idx = slice(i, i + 1) if isinstance(i, int) else i
         return Params(*(t[idx] for t in self.tensors()))
-
-    def clone(self) -> "Params":
-        return Params(*(t.detach().clone() for t in self.tensors()))
 
 
 def init_params(configs: list[ModelConfig], seeds: list[int]) -> Params:

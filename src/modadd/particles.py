@@ -49,17 +49,17 @@ exact (n <= 23) or about n^2 on the mesh. The formulas are this book's own (see
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .data import check_n
-from .forces import (MESH_CELLS_PER_SIGMA, _alignment, _clustering, _repulsion, _repulsion_mesh,
-                     _to_embeddings)
+from .data import answers, unordered_pairs
+from .forces import (MESH_CELLS_PER_SIGMA, MeshTooLarge, alignment, clustering, repulsion, repulsion_mesh,
+                     spread_to_embeddings)
 from .model import sum_vectors
-from .train import _check_number, unordered_pairs
+from .validate import (check_choice, check_int, check_n, check_number, check_per_system, check_positions,
+                       check_seeds)
 
 GAUGES = ("affine", "scale", "none")
 _RUNAWAY = 1e6      # a particle farther than this from the centre (in start units) is a blow-up
@@ -68,30 +68,6 @@ _CHECK_EVERY = 50   # steps between blow-up checks (and always at the end)
 
 class ParticleBlowUp(RuntimeError):
     """The simulation produced NaN/inf or a runaway radius."""
-
-
-def _real(name, value, lo=0.0, positive=False) -> float:
-    """``value`` as a float, checked by the trainer's rule (finite, >= lo, or > lo)."""
-    _check_number(name, value, lo, allow_lo=not positive)
-    return float(value)
-
-
-def _int(name, value, lo):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {name}={value!r}")
-    return int(value)
-
-
-def _per_system(name, value, M, lo=None) -> torch.Tensor:
-    """A number, or one number per system, as an (M,) float64 tensor."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return torch.full((M,), _real(name, value, lo), dtype=torch.float64)
-    vals = [_real(f"{name}[{i}]", v, lo) for i, v in enumerate(np.asarray(value, dtype=object).reshape(-1))]
-    if M == 1 and len(vals) > 1:
-        raise ValueError(f"{name} lists {len(vals)} values: give one seed per system, e.g. seed=range({len(vals)})")
-    if len(vals) not in (1, M):
-        raise ValueError(f"{name} must be a number or one per system (M={M}), got {len(vals)} values")
-    return torch.tensor(vals * (M if len(vals) == 1 else 1), dtype=torch.float64)
 
 
 def spacing(n: int) -> float:
@@ -126,7 +102,8 @@ class Simulation:
         window, repulsion_window: the windows in units of :func:`spacing`; sigma and
         repulsion_sigma the same in absolute units. repulsion_method: "exact" or "mesh".
         gauge: see :func:`fix_gauge`.
-        steps: (T,) recorded steps (0 = the gauge-fixed start). E: (T, M, n, 2) positions.
+        steps: (T,) recorded steps (0 = the gauge-fixed start). E: (M, T, n, 2) positions,
+        model (system) first, then time, as :attr:`modadd.train.History.embeddings`.
     """
 
     n: int
@@ -147,7 +124,7 @@ class Simulation:
     @property
     def final(self) -> np.ndarray:
         """(M, n, 2) the last positions."""
-        return self.E[-1]
+        return self.E[:, -1]
 
     def table(self):
         """One row per system: seed, strengths, both structure scores and the class
@@ -169,25 +146,6 @@ def random_start(n: int, seeds) -> torch.Tensor:
     """(M, n, 2) float64 start positions, uniform in the square [-1, 1]^2, one seed per system."""
     return torch.stack([torch.rand(n, 2, generator=torch.Generator().manual_seed(int(s)),
                                    dtype=torch.float64) * 2 - 1 for s in seeds])
-
-
-def _check_start(start, n, M) -> torch.Tensor:
-    if isinstance(start, np.ndarray):
-        start = torch.from_numpy(start)
-    if not isinstance(start, torch.Tensor):
-        raise ValueError(f"start must be an (n, 2) or (M, n, 2) array, got {type(start).__name__}")
-    start = start.detach().to(torch.float64)
-    if start.ndim == 2:
-        start = start.unsqueeze(0)
-    if start.ndim != 3 or start.shape[1:] != (n, 2) or start.shape[0] not in (1, M):
-        raise ValueError(f"start must have shape (n, 2) or (M, n, 2) = ({M}, {n}, 2), got {tuple(start.shape)}")
-    if not torch.isfinite(start).all():
-        raise ValueError("start contains NaN or inf")
-    start = start.expand(M, n, 2).clone()
-    spread = (start - start.mean(1, keepdim=True)).abs().amax((1, 2))
-    if (spread <= 1e-12 * start.abs().amax((1, 2)).clamp_min(1e-300)).any():
-        raise ValueError("start has all particles at one point; there is no shape to evolve")
-    return start
 
 
 REPULSION = 0.3          # default repulsion strength (chapter 5 measures why)
@@ -228,58 +186,81 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
     n = check_n(n)
     if n < 3:
         raise ValueError(f"n must be at least 3 for a shape to form, got n={n}")
-    seeds = [seed] if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) else list(seed)
-    if not seeds:
-        raise ValueError("seed must be an integer or a non-empty sequence of integers, got an empty sequence")
-    seeds = [_int(f"seed[{i}]" if len(seeds) > 1 else "seed", s, 0) for i, s in enumerate(seeds)]
+    seeds = check_seeds(seed)
     M = len(seeds)
-    clu = _per_system("clustering", clustering, M, lo=0.0)
-    ali = _per_system("alignment", alignment, M, lo=0.0)
-    eta = _real("step_size", step_size, positive=True)
-    steps = _int("steps", steps, 1)
-    rep = _real("repulsion", repulsion, lo=0.0)
-    window = _real("window", window, positive=True)
-    repulsion_window = _real("repulsion_window", repulsion_window, positive=True)
-    if gauge not in GAUGES:
-        raise ValueError(f"gauge must be one of {GAUGES}, got gauge={gauge!r}")
-    if record_every is None:
-        record_every = max(1, steps // 100)
-    record_every = _int("record_every", record_every, 1)
-
-    E = random_start(n, seeds) if start is None else _check_start(start, n, M)
+    forces = ParticleForces(
+        n, clustering=check_per_system("clustering", clustering, M),
+        alignment=check_per_system("alignment", alignment, M),
+        repulsion=check_number("repulsion", repulsion),
+        sigma=spacing(n) * check_number("window", window, strict=True),
+        repulsion_sigma=spacing(n) * check_number("repulsion_window", repulsion_window, strict=True))
+    eta = check_number("step_size", step_size, strict=True)
+    steps = check_int("steps", steps, 1)
+    check_choice("gauge", gauge, GAUGES)
+    record_every = check_int("record_every", max(1, steps // 100) if record_every is None else record_every, 1)
+    E = random_start(n, seeds) if start is None else check_positions("start", start, n, M)
     E = fix_gauge(E, "affine" if gauge == "none" else gauge)   # a common scale for every gauge
-    pairs, mult = unordered_pairs(n)
-    labels = pairs.sum(1) % n
-    w = (mult / n).to(torch.float64).expand(M, -1)
-    sig, rsig = spacing(n) * window, spacing(n) * repulsion_window
-    sigma = torch.full((M,), sig, dtype=torch.float64)
-    rsigma = torch.full((M,), rsig, dtype=torch.float64)
-    method = "exact" if n <= EXACT_UP_TO else "mesh"
-    limit = _RUNAWAY * float(E.abs().max())
-    use_clu, use_ali = bool((clu > 0).any()), bool((ali > 0).any())
-    clu3, ali3 = clu[:, None, None], ali[:, None, None]
+    rec_steps, rec = _run(E, forces, eta, steps, record_every, gauge)
+    return Simulation(n=n, seeds=np.array(seeds), clustering=forces.clustering.numpy(),
+                      alignment=forces.alignment.numpy(), repulsion=forces.repulsion, step_size=eta,
+                      window=float(window), repulsion_window=float(repulsion_window),
+                      repulsion_method=forces.method if forces.repulsion > 0 else "off", gauge=gauge,
+                      sigma=forces.sigma, repulsion_sigma=forces.repulsion_sigma,
+                      steps=np.array(rec_steps), E=torch.stack(rec, 1).numpy())
 
+
+class ParticleForces:
+    """The force on n particles of M systems: chapter 4's kernels on all their sums.
+
+    ``clustering``, ``alignment``: (M,) strengths; ``repulsion``: one strength; ``sigma``,
+    ``repulsion_sigma``: the windows in absolute units. The weight of a pair is the number
+    of ordered pairs it stands for over n, so each answer's weights sum to 1.
+    """
+
+    def __init__(self, n: int, clustering, alignment, repulsion: float, sigma: float, repulsion_sigma: float):
+        self.n, self.repulsion, self.sigma, self.repulsion_sigma = n, repulsion, sigma, repulsion_sigma
+        self.clustering, self.alignment = clustering, alignment
+        M = len(clustering)
+        self.pairs, mult = unordered_pairs(n)
+        self.labels = answers(self.pairs, n)
+        self.w = (mult / n).to(torch.float64).expand(M, -1)
+        self._sigma = torch.full((M,), sigma, dtype=torch.float64)
+        self._rsigma = torch.full((M,), repulsion_sigma, dtype=torch.float64)
+        self.method = "exact" if n <= EXACT_UP_TO else "mesh"
+
+    def __call__(self, E: torch.Tensor) -> torch.Tensor:
+        """(M, n, 2) the force on every particle at positions E (M, n, 2).
+
+        Raises :class:`modadd.forces.MeshTooLarge` when the sums spread too far for a mesh."""
+        S = sum_vectors(E, self.pairs)
+        f = torch.zeros_like(S)
+        labels, w = self.labels, self.w
+        if (self.clustering > 0).any():
+            f += self.clustering[:, None, None] * clustering(S, labels, w, self._sigma)
+        if (self.alignment > 0).any():
+            f += self.alignment[:, None, None] * alignment(S, labels, w)
+        if self.repulsion > 0 and self.method == "exact":
+            f += self.repulsion * repulsion(S, labels, w, self._rsigma)
+        elif self.repulsion > 0:
+            f += self.repulsion * repulsion_mesh(S, labels, w, self._rsigma, MESH_CELLS_PER_SIGMA)
+        return spread_to_embeddings(f, self.pairs, self.n, w)
+
+
+def _run(E: torch.Tensor, forces: ParticleForces, eta: float, steps: int, record_every: int,
+         gauge: str) -> tuple[list[int], list[torch.Tensor]]:
+    """Euler steps plus the gauge; the recorded steps and positions."""
+    limit = _RUNAWAY * float(E.abs().max())
     rec_steps, rec = [0], [E.clone()]
     # Far-apart sums give window values exp(-d^2 / 2 sigma^2) below 1e-308: subnormal
     # floats, on which CPU arithmetic is ~100x slower. Flush them to zero while simulating.
     torch.set_flush_denormal(True)
     try:
         for t in range(1, steps + 1):
-            S = sum_vectors(E, pairs)
-            f = torch.zeros_like(S)
-            if use_clu:
-                f += clu3 * _clustering(S, labels, w, sigma)
-            if use_ali:
-                f += ali3 * _alignment(S, labels, w)
-            if rep > 0 and method == "exact":
-                f += rep * _repulsion(S, labels, w, rsigma)
-            elif rep > 0:
-                try:
-                    f += rep * _repulsion_mesh(S, labels, w, rsigma, MESH_CELLS_PER_SIGMA)
-                except ValueError as exc:      # the sums spread too far for a mesh
-                    raise ParticleBlowUp(f"the particle simulation blew up by step {t} ({exc}); "
-                                         f"try a smaller step_size than {eta:g}") from None
-            E = E + eta * _to_embeddings(f, pairs, n, w)
+            try:
+                E = E + eta * forces(E)
+            except MeshTooLarge as exc:      # the sums spread too far for a mesh
+                raise ParticleBlowUp(f"the particle simulation blew up by step {t} ({exc}); "
+                                     f"try a smaller step_size than {eta:g}") from None
             if t % _CHECK_EVERY == 0 or t == steps:
                 _check_blow_up(E, t, eta, limit)
             E = fix_gauge(E, gauge)
@@ -288,10 +269,7 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
                 rec.append(E.clone())
     finally:
         torch.set_flush_denormal(False)
-    return Simulation(n=n, seeds=np.array(seeds), clustering=clu.numpy(), alignment=ali.numpy(),
-                      repulsion=rep, step_size=eta, window=window, repulsion_window=repulsion_window,
-                      repulsion_method=method if rep > 0 else "off", gauge=gauge, sigma=sig,
-                      repulsion_sigma=rsig, steps=np.array(rec_steps), E=torch.stack(rec).numpy())
+    return rec_steps, rec
 
 
 def _check_blow_up(E, t, eta, limit):

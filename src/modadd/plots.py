@@ -289,8 +289,8 @@ def embedding_animation(panels: list, frames: int = 40, title: str | None = None
     """Several point clouds side by side, animated together.
 
     ``panels`` is a list of ``(title, steps, E)`` with ``steps`` (T,) and ``E`` (T, n, 2),
-    e.g. a trained network's embeddings (``History.steps``, ``History.E[:, run]``) and a
-    particle system (``Simulation.steps``, ``Simulation.E[:, m]``). Frame k shows every
+    e.g. a trained network's embeddings (``History.steps``, ``History.embeddings[run]``) and a
+    particle system (``Simulation.steps``, ``Simulation.E[m]``). Frame k shows every
     panel at the same *fraction* of its run (spaced geometrically, denser early, where
     most change happens), so runs of different lengths play together; each panel keeps
     its own axes. The figure opens on the last frame.

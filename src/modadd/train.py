@@ -14,12 +14,11 @@ Two implementation choices make it fast, and neither changes the maths:
   with weight 2 for ``a != b``: exactly the ordered-pair loss, at half the cost.
 * All parameters of all models live in one flat vector, so an AdamW step is a handful of
   vector operations; per-model learning rates, per-group weight decays and frozen
-  (bias-free) parameters are per-element vectors of that same length.
+  (bias-free) parameters are per-element vectors of that same length
+  (:mod:`modadd.optim`).
 """
 from __future__ import annotations
 
-import math
-import numbers
 import sys
 import time
 from dataclasses import dataclass, field, fields, replace
@@ -28,25 +27,24 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .data import check_seed, check_val_fraction, validation_mask
+from .data import PairSplit, pair_split, unordered_pairs
 from .model import ModelConfig, Params, init_params, loss_and_grads
+from .optim import adamw_step, bias_mask, flatten, param_groups, per_element, views_of
+from .validate import (check_betas, check_instances, check_non_negative_int, check_number,
+                       check_record_steps, check_same, check_seed, check_val_fraction)
+
+__all__ = ["MODELS_PER_CHUNK", "DivergenceError", "RunConfig", "CIRCLE_RECIPE", "GRID_RECIPE",
+           "History", "unordered_pairs", "pair_weights", "init_params", "default_device", "train",
+           "sweep_configs"]
 
 
-CHUNK = 32
+#: Large batches are trained this many models at a time: the activations of a chunk stay
+#: in cache, which on a 2-core CPU is faster than one huge batched product.
+MODELS_PER_CHUNK = 32
 
 
 class DivergenceError(RuntimeError):
     """A run produced a non-finite loss."""
-
-
-def _check_number(name, value, lo=0.0, allow_lo=True, allow_none=False):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {name}={value!r}")
-    if value < lo or (value == lo and not allow_lo):
-        op = ">=" if allow_lo else ">"
-        raise ValueError(f"{name} must be {op} {lo}, got {name}={value!r}")
 
 
 @dataclass(frozen=True)
@@ -86,20 +84,13 @@ class RunConfig:
             raise ValueError(f"model must be a ModelConfig, got {self.model!r}")
         check_seed(self.seed)
         check_val_fraction(self.val_fraction)
-        _check_number("lr", self.lr, 0.0, allow_lo=False)
-        _check_number("weight_decay", self.weight_decay)
+        check_number("lr", self.lr, strict=True)
+        check_number("weight_decay", self.weight_decay)
         for name in ("wd_embed", "wd_weights", "wd_bias"):
-            _check_number(name, getattr(self, name), allow_none=True)
-        if len(self.betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got betas={self.betas!r}")
-        for b in self.betas:
-            _check_number("betas", b)
-            if not b < 1:
-                raise ValueError(f"betas must lie in [0, 1), got betas={self.betas!r}")
-        _check_number("eps", self.eps, 0.0, allow_lo=False)
-        k = self.bias_free_steps
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
-            raise ValueError(f"bias_free_steps must be a non-negative integer, got bias_free_steps={k!r}")
+            check_number(name, getattr(self, name), allow_none=True)
+        check_betas(self.betas)
+        check_number("eps", self.eps, strict=True)
+        check_non_negative_int("bias_free_steps", self.bias_free_steps)
 
     def decays(self) -> dict[str, float]:
         """Effective weight decay of each parameter tensor."""
@@ -170,64 +161,116 @@ class History:
         return Params(*(x[run, t].unsqueeze(0) for x in self.params.tensors()))
 
 
-def _record_steps(steps: int, record_every) -> list[int]:
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got steps={steps!r}")
-    if isinstance(record_every, numbers.Integral) and not isinstance(record_every, bool):
-        if record_every < 1:
-            raise ValueError(f"record_every must be a positive integer or a list of steps, got {record_every!r}")
-        rec = set(range(0, steps + 1, int(record_every)))
-    else:
-        rec = set(int(s) for s in record_every)
-        bad = [s for s in rec if not 0 <= s <= steps]
-        if bad:
-            raise ValueError(f"recorded steps must lie in [0, steps={steps}], got {sorted(bad)}")
-    rec |= {0, int(steps)}
-    return sorted(rec)
-
-
-def unordered_pairs(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pairs a <= b, shape (U, 2), and how many ordered pairs each stands for (1 or 2)."""
-    ii, jj = torch.triu_indices(n, n)
-    return torch.stack([ii, jj], 1), torch.where(ii == jj, 1.0, 2.0)
-
-
-def pair_weights(configs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def pair_weights(configs) -> PairSplit:
     """The unordered pairs and each run's training and validation weights on them.
 
     Args:
         configs: a :class:`RunConfig` or a list of M of them, all with the same n.
 
     Returns:
-        ``(pairs, labels, w_train, w_val, has_val)``: pairs (U, 2) with a <= b, labels (U,)
-        ``(a + b) mod n``, w_train (M, U) = ``mult * (1 - val)`` normalised to sum 1 per run
-        (``mult`` is 2 for a != b, 1 for a == b, so the loss equals the mean over ordered
-        training pairs), w_val (M, U) likewise on the held-out pairs (all zero for a run
-        with no validation pairs), has_val (M,) bool.
+        :func:`modadd.data.pair_split` of the runs' seeds and validation fractions: a
+        :class:`modadd.data.PairSplit` with fields ``pairs`` (U, 2), ``labels`` (U,),
+        ``multiplicity`` (U,), ``train_weights`` and ``val_weights`` (M, U) and
+        ``has_val`` (M,).
     """
-    if isinstance(configs, RunConfig):
-        configs = [configs]
-    configs = list(configs)
-    if not configs or not all(isinstance(c, RunConfig) for c in configs):
-        raise ValueError("configs must be a RunConfig or a non-empty list of RunConfig")
-    ns = sorted({c.model.n for c in configs})
-    if len(ns) != 1:
-        raise ValueError(f"all runs must share n, got n in {ns}")
-    n = ns[0]
-    pairs, mult = unordered_pairs(n)
-    iu = pairs[:, 0] * n + pairs[:, 1]     # positions in the ordered (n*n) layout
-    val = torch.stack([validation_mask(n, c.val_fraction, c.seed)[iu] for c in configs]).float()
-    w_train = mult * (1 - val)
-    w_train = w_train / w_train.sum(1, keepdim=True)
-    w_val = mult * val
-    has_val = w_val.sum(1) > 0
-    w_val = w_val / w_val.sum(1, keepdim=True).clamp_min(1)
-    labels = pairs.sum(1) % n
-    return pairs, labels, w_train, w_val, has_val
+    configs = check_instances("configs", configs, RunConfig)
+    check_same("n", (c.model.n for c in configs))
+    return pair_split(configs[0].model.n, [c.seed for c in configs], [c.val_fraction for c in configs])
 
 
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _start(configs: list[RunConfig], init: Params | None) -> Params:
+    """The seeded initialisation, or a copy of ``init``; held biases set to zero."""
+    params = init_params([c.model for c in configs], [c.seed for c in configs])
+    if init is not None:
+        if not isinstance(init, Params) or [t.shape for t in init.tensors()] != [t.shape for t in params.tensors()]:
+            raise ValueError("init must be a Params with the shapes the configs give: "
+                             + ", ".join(f"{k} {tuple(t.shape)}" for k, t in zip(Params.NAMES, params.tensors())))
+        params = Params(*(t.detach().clone() for t in init.tensors()))
+    for m, c in enumerate(configs):
+        if c.model.bias and c.bias_free_steps:   # biases start at zero and stay there until then
+            params.b1[m] = 0.0
+            params.b2[m] = 0.0
+    return params
+
+
+class _Recorder:
+    """What :func:`train` keeps: parameters and metrics at the recorded steps, and the first
+    step at which each run's loss was not finite."""
+
+    def __init__(self, configs, record: list[int], like: Params, record_params: bool, device):
+        M, T, dtype = len(configs), len(record), like.E.dtype
+        self.configs = configs
+        self.steps = record
+        self.index = {s: i for i, s in enumerate(record)}
+        self.keep = Params.NAMES if record_params else ("E",)
+        self.params = {k: torch.empty((M, T) + getattr(like, k).shape[1:], dtype=dtype) for k in self.keep}
+        self.metrics = torch.empty((4, M, T), dtype=dtype)   # train/val loss, train/val accuracy
+        self.first_bad = torch.full((M,), -1, dtype=torch.long, device=device)
+
+    def measure(self, c: slice, step: int, out, split: PairSplit) -> None:
+        """The four metrics of the models in chunk ``c`` from their pass ``out``."""
+        right = (out.logits.argmax(-1) == split.labels).float()
+        self.metrics[:, c, self.index[step]] = torch.stack([
+            out.loss, (split.val_weights[c] * out.per_pair_loss).sum(1),
+            (split.train_weights[c] * right).sum(1), (split.val_weights[c] * right).sum(1)]).cpu()
+
+    def watch(self, loss: torch.Tensor, step: int) -> None:
+        self.first_bad = torch.where(~torch.isfinite(loss) & (self.first_bad < 0), step, self.first_bad)
+
+    def check(self, upto: int) -> None:
+        bad = (self.first_bad >= 0).nonzero().flatten().tolist()
+        if bad:
+            i, c = bad[0], self.configs[bad[0]]
+            raise DivergenceError(
+                f"run {i} ({c.describe()}) has a non-finite loss from step "
+                f"{int(self.first_bad[i])} (checked up to step {upto}); "
+                f"try a smaller learning rate (lr={c.lr:g})")
+
+    def keep_params(self, views: Params, step: int) -> None:
+        for k in self.keep:
+            self.params[k][:, self.index[step]] = getattr(views, k).detach().cpu()
+
+    def history(self, has_val: torch.Tensor, final: Params, seconds: float) -> "History":
+        metrics = self.metrics.numpy()
+        nan_val = ~has_val.cpu().numpy()
+        for j in (1, 3):
+            metrics[j][nan_val] = np.nan
+        return History(
+            configs=self.configs, steps=np.array(self.steps),
+            params=Params(**{k: self.params.get(k) for k in Params.NAMES}),
+            train_loss=metrics[0], val_loss=metrics[1], train_acc=metrics[2], val_acc=metrics[3],
+            final=final, seconds=seconds)
+
+
+def _on_device(split: PairSplit, device, dtype) -> PairSplit:
+    return replace(split, pairs=split.pairs.to(device), labels=split.labels.to(device),
+                   train_weights=split.train_weights.to(device, dtype),
+                   val_weights=split.val_weights.to(device, dtype))
+
+
+def _forward_backward(views: Params, grads: Params, split: PairSplit, loss: torch.Tensor,
+                      rec: _Recorder | None, step: int) -> None:
+    """Loss and gradients of every model, chunk by chunk, into ``loss`` and ``grads``;
+    the metrics too when ``rec`` is given (a recorded step)."""
+    M = loss.shape[0]
+    for i in range(0, M, MODELS_PER_CHUNK):
+        c = slice(i, min(i + MODELS_PER_CHUNK, M))
+        out = loss_and_grads(views[c], split.pairs, split.labels, split.train_weights[c])
+        loss[c] = out.loss
+        if rec is not None:
+            rec.measure(c, step, out, split)
+        for g, src in zip(grads[c].tensors(), out.grads.tensors()):
+            g.copy_(src)
+
+
+def _bias_gate(free_until: list[int], step: int, like: Params, device) -> torch.Tensor | None:
+    """The gradient mask at ``step``: 0 on the biases of runs still bias-free (None: none are)."""
+    held = [m for m, k in enumerate(free_until) if step < k]
+    return bias_mask(like, held, device) if held else None
 
 
 def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool = True,
@@ -252,149 +295,54 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
         ValueError: bad arguments, or runs in one batch that disagree on shapes or betas.
         DivergenceError: a run's loss became NaN or infinite (names the run and step).
     """
-    if isinstance(configs, RunConfig):
-        configs = [configs]
-    configs = list(configs)
-    if not configs or not all(isinstance(c, RunConfig) for c in configs):
-        raise ValueError("configs must be a RunConfig or a non-empty list of RunConfig")
+    configs = check_instances("configs", configs, RunConfig)
     for key in ("betas", "eps"):
-        vals = {getattr(c, key) for c in configs}
-        if len(vals) > 1:
-            raise ValueError(f"all runs in a batch must share {key}, got {sorted(vals)}")
-    record = _record_steps(steps, record_every)
+        check_same(key, (getattr(c, key) for c in configs))
+    record = check_record_steps(steps, record_every)
     device = torch.device(device) if device is not None else default_device()
-    M = len(configs)
-
-    params = init_params([c.model for c in configs], [c.seed for c in configs])
-    if init is not None:
-        if not isinstance(init, Params) or [t.shape for t in init.tensors()] != [t.shape for t in params.tensors()]:
-            raise ValueError("init must be a Params with the shapes the configs give: "
-                             + ", ".join(f"{k} {tuple(t.shape)}" for k, t in zip(Params.NAMES, params.tensors())))
-        params = Params(*(t.detach().clone() for t in init.tensors()))
+    params = _start(configs, init)
     dtype = params.E.dtype
-    pairs, labels, w_train, w_val, has_val = pair_weights(configs)
-    free_until = [c.bias_free_steps if c.model.bias else 0 for c in configs]
-    for m, k in enumerate(free_until):
-        if k:                                   # biases start at zero and stay there until step k
-            params.b1[m] = 0.0
-            params.b2[m] = 0.0
-
-    # One flat vector holds every parameter of every model; Params fields are views into it.
-    tensors = params.tensors()
-    sizes = [t.numel() for t in tensors]
-    flat = torch.cat([t.reshape(-1) for t in tensors]).to(device)
-    views = Params(*(v.view(t.shape) for v, t in zip(flat.split(sizes), tensors)))
+    split = _on_device(pair_weights(configs), device, dtype)
+    flat, views = flatten(params, device)         # every parameter of every model, one vector
     grad = torch.zeros_like(flat)
-    gviews = Params(*(v.view(t.shape) for v, t in zip(grad.split(sizes), tensors)))
-    lr, decay = [], []
-    for name, t in zip(Params.NAMES, tensors):
-        per_model = t.numel() // M
-        frozen = name in ("b1", "b2")
-        lrs = torch.tensor([0.0 if (frozen and not c.model.bias) else c.lr for c in configs], dtype=dtype)
-        wds = torch.tensor([c.decays()[name] for c in configs], dtype=dtype)
-        lr.append(lrs.repeat_interleave(per_model))
-        decay.append((1 - lrs * wds).repeat_interleave(per_model))
-    lr = torch.cat(lr).to(device)
-    decay = torch.cat(decay).to(device)   # AdamW's decoupled decay: p <- p * (1 - lr * wd)
+    grads = views_of(grad, params)
+    lr, decay = (v.to(device) for v in per_element(param_groups(configs, dtype), params))
     m1, m2 = torch.zeros_like(flat), torch.zeros_like(flat)
-
-    def bias_gate(step):
-        """1 everywhere but on the biases of models still bias-free at this step (None: all 1)."""
-        held = [m for m, k in enumerate(free_until) if step < k]
-        if not held:
-            return None
-        gate = Params(*(torch.ones_like(t) for t in tensors))
-        gate.b1[held] = 0.0
-        gate.b2[held] = 0.0
-        return torch.cat([t.reshape(-1) for t in gate.tensors()]).to(device)
-
-    gate_changes = {0} | set(free_until)
-    gate = None
-    beta1, beta2 = configs[0].betas
-    eps = configs[0].eps
-    pairs, labels = pairs.to(device), labels.to(device)
-    w_train, w_val = w_train.to(device, dtype), w_val.to(device, dtype)
-
-    T = len(record)
-    keep = Params.NAMES if record_params else ("E",)
-    hist = {k: torch.empty((M, T) + getattr(params, k).shape[1:], dtype=dtype) for k in keep}
-    metrics = torch.empty((4, M, T), dtype=dtype)
-    first_bad = torch.full((M,), -1, dtype=torch.long, device=device)
-    rec_index = {s: i for i, s in enumerate(record)}
-    # Large batches run in chunks of CHUNK models: the activations of a chunk stay in
-    # cache, which on a 2-core CPU is faster than one huge batched product.
-    chunks = [slice(i, min(i + CHUNK, M)) for i in range(0, M, CHUNK)]
-    loss = torch.empty(M, device=device, dtype=dtype)
-
-    def check(upto):
-        bad = (first_bad >= 0).nonzero().flatten().tolist()
-        if bad:
-            i = bad[0]
-            raise DivergenceError(
-                f"run {i} ({configs[i].describe()}) has a non-finite loss from step "
-                f"{int(first_bad[i])} (checked up to step {upto}); "
-                f"try a smaller learning rate (lr={configs[i].lr:g})")
-
+    free_until = [c.bias_free_steps if c.model.bias else 0 for c in configs]
+    gate_changes, gate = {0} | set(free_until), None
+    rec = _Recorder(configs, record, params, record_params, device)
+    loss = torch.empty(len(configs), device=device, dtype=dtype)
     bar = tqdm(total=steps, disable=(progress is False) or steps == 0, delay=0 if progress else 3,
-               file=sys.stderr, unit="step", desc=f"training {M} model{'s' * (M > 1)}")
+               file=sys.stderr, unit="step", desc=f"training {len(configs)} model{'s' * (len(configs) > 1)}")
     t0 = time.perf_counter()
-    def loop():
-        nonlocal first_bad, gate
-        for step in range(steps + 1):
-            recording = step in rec_index
-            for c in chunks:
-                out = loss_and_grads(views[c], pairs, labels, w_train[c])
-                loss[c] = out.loss
-                if recording:
-                    right = (out.logits.argmax(-1) == labels).float()
-                    i = rec_index[step]
-                    metrics[:, c, i] = torch.stack([
-                        out.loss, (w_val[c] * out.per_pair_loss).sum(1),
-                        (w_train[c] * right).sum(1), (w_val[c] * right).sum(1)]).cpu()
-                for g, src in zip(gviews[c].tensors(), out.grads.tensors()):
-                    g.copy_(src)
-            first_bad = torch.where(~torch.isfinite(loss) & (first_bad < 0), step, first_bad)
-            if recording:
-                check(step)
-                for k in keep:
-                    hist[k][:, rec_index[step]] = getattr(views, k).detach().cpu()
-            if step == steps:
-                break
-            if step in gate_changes:
-                gate = bias_gate(step)
-            if gate is not None:
-                grad.mul_(gate)               # zero gradient: Adam leaves held biases at zero
-            t = step + 1
-            m1.mul_(beta1).add_(grad, alpha=1 - beta1)
-            m2.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            flat.mul_(decay)
-            denom = m2.sqrt().div_(math.sqrt(1 - beta2 ** t)).add_(eps)
-            flat.sub_(denom.reciprocal_().mul_(m1).mul_(lr), alpha=1 / (1 - beta1 ** t))
-            if t % 200 == 0:
-                bar.update(200)
-
     # Weight decay drives many activations toward 0, and CPU arithmetic on subnormal floats
     # is ~100x slower: flush them to zero while training (values below 1e-38 change
     # nothing here), and restore the default afterwards (numpy warns under it).
     torch.set_flush_denormal(True)
     try:
-        loop()
+        for step in range(steps + 1):
+            recording = step in rec.index
+            _forward_backward(views, grads, split, loss, rec if recording else None, step)
+            rec.watch(loss, step)
+            if recording:
+                rec.check(step)
+                rec.keep_params(views, step)
+            if step == steps:
+                break
+            if step in gate_changes:
+                gate = _bias_gate(free_until, step, params, device)
+            if gate is not None:
+                grad.mul_(gate)               # zero gradient: Adam leaves held biases at zero
+            adamw_step(flat, grad, m1, m2, step + 1, lr, decay, configs[0].betas, configs[0].eps)
+            if (step + 1) % 200 == 0:
+                bar.update(200)
         bar.update(steps - bar.n)
     finally:
         torch.set_flush_denormal(False)
         bar.close()
     seconds = time.perf_counter() - t0
-    check(steps)
-
-    metrics = metrics.numpy()
-    nan_val = ~has_val.cpu().numpy()
-    for j in (1, 3):
-        metrics[j][nan_val] = np.nan
-    full = {k: hist.get(k) for k in Params.NAMES}
-    return History(
-        configs=configs, steps=np.array(record), params=Params(**full),
-        train_loss=metrics[0], val_loss=metrics[1], train_acc=metrics[2], val_acc=metrics[3],
-        final=Params(*(v.detach().cpu().clone() for v in views.tensors())), seconds=seconds)
+    rec.check(steps)
+    return rec.history(split.has_val, Params(*(v.detach().cpu().clone() for v in views.tensors())), seconds)
 
 
 def sweep_configs(base: RunConfig, seeds=range(1), **grid) -> list[RunConfig]:

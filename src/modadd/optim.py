@@ -1,0 +1,111 @@
+"""The optimiser: AdamW on one flat vector holding every parameter of M models.
+
+Two ideas, each in one visible place:
+
+* **Parameter groups** (:func:`param_groups`), as in nanoGPT's ``configure_optimizers``:
+  the embeddings, the weight matrices and the biases, each with its own weight decay per
+  model (chapter 6 is about them). A model without biases keeps its biases frozen at zero
+  (learning rate 0).
+* **One AdamW step** (:func:`adamw_step`), PyTorch's ``torch.optim.AdamW`` update written
+  out on flat vectors, so that per-model learning rates and per-group decays are just
+  per-element vectors (:func:`per_element`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .model import Params
+
+#: The tensors of each parameter group, in :attr:`Params.NAMES` order within a group.
+GROUPS = {"embeddings": ("E",), "weights": ("W1", "W2"), "biases": ("b1", "b2")}
+
+
+@dataclass(frozen=True)
+class ParamGroup:
+    """One parameter group of M models.
+
+    Attributes:
+        name: "embeddings", "weights" or "biases".
+        tensors: the :class:`~modadd.model.Params` fields in the group.
+        lr: (M,) each model's learning rate on the group (0: frozen).
+        weight_decay: (M,) each model's decoupled weight decay on the group.
+    """
+
+    name: str
+    tensors: tuple[str, ...]
+    lr: torch.Tensor
+    weight_decay: torch.Tensor
+
+
+def param_groups(configs, dtype=torch.float32) -> list[ParamGroup]:
+    """The embeddings, weights and biases of M runs, with each run's lr and weight decay.
+
+    ``configs`` are M :class:`modadd.train.RunConfig`; a run whose model has no biases gets
+    learning rate 0 on them (they stay at zero).
+    """
+    groups = []
+    for name, tensors in GROUPS.items():
+        frozen = name == "biases"
+        lr = torch.tensor([0.0 if (frozen and not c.model.bias) else c.lr for c in configs], dtype=dtype)
+        wd = torch.tensor([c.decays()[tensors[0]] for c in configs], dtype=dtype)
+        groups.append(ParamGroup(name, tensors, lr, wd))
+    return groups
+
+
+def per_element(groups: list[ParamGroup], params: Params) -> tuple[torch.Tensor, torch.Tensor]:
+    """The groups' settings as two vectors as long as :func:`flatten` ``(params)``:
+    the learning rate, and AdamW's decay factor ``1 - lr * weight_decay``."""
+    of = {t: g for g in groups for t in g.tensors}
+    lr, decay = [], []
+    for name, t in zip(Params.NAMES, params.tensors()):
+        g = of[name]
+        per_model = t.numel() // t.shape[0]
+        lr.append(g.lr.repeat_interleave(per_model))
+        decay.append((1 - g.lr * g.weight_decay).repeat_interleave(per_model))
+    return torch.cat(lr), torch.cat(decay)
+
+
+def flatten(params: Params, device=None) -> tuple[torch.Tensor, Params]:
+    """One flat vector (a copy, on ``device``) holding every tensor of ``params``, and a
+    :class:`Params` of views into it: writing through the views writes into the vector."""
+    tensors = params.tensors()
+    flat = torch.cat([t.reshape(-1) for t in tensors]).to(device)
+    return flat, views_of(flat, params)
+
+
+def views_of(flat: torch.Tensor, like: Params) -> Params:
+    """Views into ``flat`` with the shapes of ``like`` (laid out as :func:`flatten`)."""
+    tensors = like.tensors()
+    parts = flat.split([t.numel() for t in tensors])
+    return Params(*(v.view(t.shape) for v, t in zip(parts, tensors)))
+
+
+def bias_mask(like: Params, held: list[int], device=None) -> torch.Tensor:
+    """A flat 0/1 vector laid out as :func:`flatten` ``(like)``: 0 on the biases of the
+    models in ``held``, 1 elsewhere."""
+    mask = Params(*(torch.ones_like(t) for t in like.tensors()))
+    mask.b1[held] = 0.0
+    mask.b2[held] = 0.0
+    return torch.cat([t.reshape(-1) for t in mask.tensors()]).to(device)
+
+
+def adamw_step(p: torch.Tensor, grad: torch.Tensor, m1: torch.Tensor, m2: torch.Tensor, t: int,
+               lr: torch.Tensor, decay: torch.Tensor, betas: tuple[float, float], eps: float) -> None:
+    """One AdamW step, in place, as ``torch.optim.AdamW`` computes it.
+
+    ``p``, ``grad`` and the moments ``m1``, ``m2`` are flat vectors; ``t`` counts steps
+    from 1; ``lr`` and ``decay`` (``1 - lr * weight_decay``) are per-element vectors
+    (:func:`per_element`)::
+
+        m1 <- beta1 m1 + (1 - beta1) g            m2 <- beta2 m2 + (1 - beta2) g^2
+        p  <- decay * p - lr / (1 - beta1^t) * m1 / (sqrt(m2 / (1 - beta2^t)) + eps)
+    """
+    beta1, beta2 = betas
+    m1.mul_(beta1).add_(grad, alpha=1 - beta1)
+    m2.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    p.mul_(decay)
+    denom = m2.sqrt().div_(math.sqrt(1 - beta2 ** t)).add_(eps)
+    p.sub_(denom.reciprocal_().mul_(m1).mul_(lr), alpha=1 / (1 - beta1 ** t))
