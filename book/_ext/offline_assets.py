@@ -12,15 +12,22 @@
   widget then runs in the page, with no kernel and no other host.
 
 It also publishes every chapter as a notebook, in full and as a student version
-(``modadd.classroom``), under ``notebooks/``, with links at the top of each chapter.
+(``modadd.classroom``), under ``notebooks/``, and the course kit (:mod:`modadd.kit`: a wheel
+of ``modadd``, every notebook, the runtime pins and a README) as ``kit/modadd-kit.zip``, both
+when the build starts, so each page can state the kit's size and date. Links at the top of
+each chapter; the introduction's ``<span class="modadd-kit-link">...</span>`` becomes a link
+to the kit. Every downloaded notebook starts with the kit's check cell, including the
+executed ones the theme's download button offers (``_sources/``).
 """
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 from pathlib import Path
 
 import plotly
+from modadd.kit import KIT_NAME, add_check_to_file, build_kit, describe, kit_chapters, write_notebooks
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
@@ -46,22 +53,33 @@ def _page_context(app, pagename, templatename, context, doctree):
             unique.append(js)
     context["script_files"][:] = unique      # in place: later add_js_file calls append to it
     stem = pagename.rsplit("/", 1)[-1]
-    if stem in _notebook_stems(app):
-        up = "../" * pagename.count("/")
+    up = "../" * pagename.count("/")
+    kit = getattr(app, "modadd_kit", None)
+    kit_link = (f'<a class="modadd-kit-link" href="{up}kit/{KIT_NAME}" download>course kit</a> '
+                f'<span class="modadd-kit-info">({kit})</span>')
+    if stem in _notebook_stems(app) and kit:
+        student = (f', or the <a href="{up}notebooks/student/{stem}.ipynb" download>student version</a> '
+                   f'with the answers removed' if stem in app.modadd_student_stems else '')
         links = (f'<p class="modadd-downloads">Run this chapter yourself: download it as a notebook '
-                 f'(<a href="{up}notebooks/{stem}.ipynb" download>{stem}.ipynb</a>, or the '
-                 f'<a href="{up}notebooks/student/{stem}.ipynb" download>student version</a> with '
-                 f'the answers removed).</p>')
-        context["body"] = body.replace("</h1>", "</h1>\n" + links, 1)
+                 f'(<a href="{up}notebooks/{stem}.ipynb" download>{stem}.ipynb</a>{student}). '
+                 f'It runs with the <code>modadd</code> package from the {kit_link}: every chapter, '
+                 f'the package and the two commands that install them.</p>')
+        body = context["body"] = body.replace("</h1>", "</h1>\n" + links, 1)
+    if pagename == app.config.root_doc and kit:
+        marker = re.compile(r'<span class="modadd-kit-link">course kit</span>')
+        if not marker.search(body):
+            logger.warning('page %s lost its <span class="modadd-kit-link">course kit</span> '
+                           'marker: the introduction must link the course kit', pagename)
+        body = context["body"] = marker.sub(lambda m: kit_link, body)
     if "plotly-graph-div" in body:
         app.add_js_file("vendor/plotly.min.js")   # called here, it is added to this page only
 
 
 @functools.lru_cache(maxsize=None)
 def _notebook_chapters(confdir: str) -> tuple[Path, ...]:
-    """The toc's notebook chapters, read once per build (asked for on every page)."""
-    from modadd.classroom import chapters
-    return tuple(chapters(Path(confdir)))
+    """The chapters published as notebooks (those that run without the repository: see
+    :func:`modadd.kit.kit_chapters`), read once per build (asked for on every page)."""
+    return tuple(kit_chapters(Path(confdir)))
 
 
 def _notebook_stems(app) -> set[str]:
@@ -79,16 +97,40 @@ def _copy_assets(app, exception):
     import anywidget
     (dest / "widgets" / "anywidget").mkdir(exist_ok=True)
     shutil.copy2(Path(anywidget.__file__).parent / "nbextension" / "index.js", dest / "widgets" / "anywidget" / "index.js")
-    import jupytext
-    from modadd.classroom import write_student_notebooks
-    nbdir = Path(app.outdir) / "notebooks"
-    nbdir.mkdir(exist_ok=True)
-    for ch in _notebook_chapters(str(app.confdir)):
-        jupytext.write(jupytext.read(ch), nbdir / f"{ch.stem}.ipynb")
-    write_student_notebooks(nbdir / "student", root=Path(app.confdir))
+    # the executed notebooks the theme's download button offers get the check cell too
+    stems = _notebook_stems(app)
+    for nb in (Path(app.outdir) / "_sources").rglob("*.ipynb"):
+        if nb.stem in stems:
+            add_check_to_file(nb)
+
+
+def _write_kit(app):
+    """Write the notebooks and pack the course kit before any page is written."""
+    if app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    nbdir = out / "notebooks"
+    shutil.rmtree(nbdir, ignore_errors=True)         # no notebook of a chapter that left the toc
+    written = write_notebooks(nbdir, root=Path(app.confdir))
+    app.modadd_student_stems = {p.stem for p in written if p.parent.name == "student"}
+    zip_path = build_kit(out / "kit", nbdir, root=Path(app.confdir))
+    app.modadd_kit = describe(zip_path)
+    logger.info("[offline_assets] course kit %s (%s)", zip_path, app.modadd_kit)
+
+
+def _kit_outdated(app, env, added, changed, removed):
+    """Pages that state the kit's size and date are written again when those change."""
+    kit = getattr(app, "modadd_kit", None)
+    if kit is None or getattr(env, "modadd_kit", None) == kit:
+        return []
+    env.modadd_kit = kit
+    stems = _notebook_stems(app)
+    return [d for d in env.found_docs if d == app.config.root_doc or d.rsplit("/", 1)[-1] in stems]
 
 
 def setup(app):
+    app.connect("builder-inited", _write_kit)
+    app.connect("env-get-outdated", _kit_outdated)
     app.connect("html-page-context", _page_context)
     app.connect("build-finished", _copy_assets)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

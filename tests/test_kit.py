@@ -1,0 +1,392 @@
+"""The course kit (issue 21, ``modadd.kit``): built as the site builds it, installed into a
+NEW virtual environment by its README's commands only, its notebooks executed outside the
+repository. One virtual environment serves the whole module (installing it is the cost).
+
+Heavy: run under the CPU lock (``flock /tmp/cpu.lock``), like every test that trains.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import modadd
+from modadd import kit
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD_ONLY = {"jupyter-book", "sphinx-exercise", "sphinx-togglebutton", "nbval", "pytest", "playwright"}
+TIMINGS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _print_timings():
+    """What this module measured, printed at its end (pytest -s shows it)."""
+    yield
+    for k, v in TIMINGS.items():
+        print(f"[kit] {k}: {v:.1f}")
+
+
+def _pins(path: Path) -> dict[str, str]:
+    """``name==version`` lines of a requirements file (its own parse, not modadd.kit's)."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", line)
+        if m:
+            pins[m.group(1).lower().replace("_", "-")] = m.group(2)
+    return pins
+
+
+# ---------------------------------------------------------------- the kit, as the site builds it
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    d = tmp_path_factory.mktemp("site")
+    t = time.perf_counter()
+    written = kit.write_notebooks(d / "notebooks")
+    zip_path = kit.build_kit(d / "kit", d / "notebooks")
+    TIMINGS["write notebooks + build kit (s)"] = time.perf_counter() - t
+    return zip_path, written
+
+
+@pytest.fixture(scope="module")
+def unpacked(built, tmp_path_factory):
+    reader = tmp_path_factory.mktemp("reader")             # a reader's folder, not the repository
+    assert ROOT not in reader.resolve().parents
+    with zipfile.ZipFile(built[0]) as z:
+        z.extractall(reader)
+    return reader / kit.KIT_FOLDER
+
+
+def readme_commands(folder: Path) -> list[str]:
+    """The README's commands: its indented code lines, in order."""
+    return [line.strip() for line in (folder / "README.md").read_text().splitlines()
+            if line.startswith("       ") and line.strip()]
+
+
+def reader_env(folder: Path) -> dict[str, str]:
+    """A reader's shell: no trace of this repository or its .venv, a HOME of their own."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MODADD_", "VIRTUAL_ENV", "PYTHON", "JUPYTER", "IPYTHON"))}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if p and not Path(p).resolve().is_relative_to(ROOT))
+    home = folder.parent / "home"
+    home.mkdir(exist_ok=True)
+    env["HOME"] = str(home)
+    env["OMP_NUM_THREADS"] = "2"
+    return env
+
+
+def sh(command: str, folder: Path, timeout=1800) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", command], cwd=folder, env=reader_env(folder),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def venv(unpacked):
+    """The README's first command, run in the unpacked kit, in a clean environment."""
+    commands = readme_commands(unpacked)
+    assert len(commands) == 2, commands
+    t = time.perf_counter()
+    r = sh(commands[0], unpacked)
+    TIMINGS["README command 1: new venv + install (s)"] = time.perf_counter() - t
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert (unpacked / ".venv" / "bin" / "python").exists()
+    return unpacked / ".venv"
+
+
+def venv_python(venv: Path, code: str) -> str:
+    r = subprocess.run([str(venv / "bin" / "python"), "-c", code], cwd=venv.parent,
+                       env=reader_env(venv.parent), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r.stdout.strip()
+
+
+RUN_CELLS = """
+import json, sys
+import nbformat
+from nbclient import NotebookClient
+nb = nbformat.read(sys.argv[1], as_version=4)
+NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True).execute()
+json.dump([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"], sys.stdout)
+"""
+
+
+def run_cells(venv: Path, sources: list[str], tmp: Path) -> list[list[dict]]:
+    """Execute code cells with nbclient in the kit's environment; their outputs."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    path = tmp / "cells.ipynb"
+    nbformat.write(nb, path)
+    r = subprocess.run([str(venv / "bin" / "python"), "-c", RUN_CELLS, str(path)], cwd=tmp,
+                       env=reader_env(venv.parent), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout)
+
+
+def code_cells(path: Path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+# ---------------------------------------------------------------- contents, no environment needed
+def test_kit_holds_wheel_every_notebook_pins_and_readme(built):
+    zip_path, written = built
+    with zipfile.ZipFile(zip_path) as z:
+        names = {n.split("/", 1)[1] for n in z.namelist()}
+    stems = [p.stem for p in kit.kit_chapters()]
+    assert stems[:6] == ["01_modular_addition", "02_tiny_transformer", "03_grids_and_circles",
+                         "04_clustering_and_alignment", "05_particles", "06_weight_decay"]
+    assert {f"notebooks/{s}.ipynb" for s in stems} <= names
+    assert {f"notebooks/student/{s}.ipynb" for s in stems} <= names      # every chapter has exercises
+    assert {"README.md", "requirements.txt", kit.wheel_name()} <= names
+    assert len([n for n in names if n.endswith(".whl")]) == 1
+    assert len(written) == len([n for n in names if n.endswith(".ipynb")])
+
+
+def test_binder_and_kit_install_the_same_pins(unpacked):
+    kit_pins = _pins(unpacked / "requirements.txt")
+    binder = _pins(ROOT / "binder" / "requirements.txt")
+    assert kit_pins == binder and len(kit_pins) >= 10
+    # the book's own pins: where requirements.txt pins a package too, the version is the same
+    book = _pins(ROOT / "requirements.txt")
+    assert {k: v for k, v in kit_pins.items() if k in book} == {k: book[k] for k in kit_pins if k in book}
+    assert kit_pins["torch"] == "2.13.0"
+    # myst-nb (the chapters' glue) comes with jupyter-book: the kit has the version the book runs
+    assert kit_pins["myst-nb"] == importlib.metadata.version("myst-nb")
+    assert not BUILD_ONLY & set(kit_pins), "the kit installs what the notebooks need, not the build"
+    # every pinned package is one the notebooks or modadd import, or the front end that runs them
+    assert {"numpy", "plotly", "pandas", "ipywidgets", "anywidget", "tqdm", "ipykernel", "jupyterlab"} <= set(kit_pins)
+
+
+def test_every_downloaded_notebook_starts_with_the_check(built):
+    for path in built[1]:
+        cells = code_cells(path)
+        assert kit.CHECK_TAG in cells[0].metadata.get("tags", []), path
+        assert f"needed={modadd.build_id()!r}" in cells[0].source, path
+        assert sum(kit.CHECK_TAG in c.metadata.get("tags", []) for c in cells) == 1
+        later = "\n".join(c.source for c in cells[1:])
+        for reads_the_repository in ("REPO_ROOT", "_build", "benchmarks/", "book/", "../"):
+            assert reads_the_repository not in later, (path.name, reads_the_repository)
+
+
+def test_wheel_is_the_working_tree(built, tmp_path):
+    """Same version and the same hash of every source file as the checkout under test."""
+    with zipfile.ZipFile(built[0]) as z:
+        wheel = tmp_path / kit.wheel_name()
+        wheel.write_bytes(z.read(f"{kit.KIT_FOLDER}/{wheel.name}"))
+    with zipfile.ZipFile(wheel) as w:
+        w.extractall(tmp_path / "wheel")
+        meta = w.read(f"modadd-{modadd.__version__}.dist-info/METADATA").decode()
+    assert re.search(rf"^Version: {re.escape(modadd.__version__)}$", meta, re.M)
+    assert modadd.__version__ == re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M)[1]
+    assert modadd.source_hash(tmp_path / "wheel" / "modadd") == modadd.source_hash()
+    assert sorted((tmp_path / "wheel" / "modadd" / "web").glob("*.js")), "the widget's JavaScript ships"
+
+
+def test_source_hash_changes_with_the_code(tmp_path):
+    copy = tmp_path / "modadd"
+    shutil.copytree(Path(modadd.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert modadd.source_hash(copy) == modadd.source_hash()
+    (copy / "data.py").write_text((copy / "data.py").read_text() + "\n# changed\n")
+    assert modadd.source_hash(copy) != modadd.source_hash()
+    assert re.fullmatch(r"\d+\.\d+\.\d+\+[0-9a-f]{10}", modadd.build_id())
+
+
+def _run_check(source: str):
+    ns: dict = {}
+    exec(compile(source, "check-cell", "exec"), ns)
+
+
+def test_check_cell_in_process(capsys, monkeypatch):
+    """The cell's three outcomes, in this Python (the kernel versions are below)."""
+    _run_check(kit.check_cell_source())
+    assert "the version this notebook was written for" in capsys.readouterr().out
+    with pytest.raises(Exception) as e:
+        _run_check(kit.check_cell_source("0.0.0+0000000000"))
+    assert type(e.value).__name__ == "ModaddSetupError"
+    assert f"needs modadd 0.0.0+0000000000, but this kernel has modadd {modadd.build_id()}" in str(e.value)
+    assert e.value._render_traceback_() == str(e.value).splitlines()
+    source = kit.check_cell_source()
+    monkeypatch.setitem(sys.modules, "modadd", None)             # modadd cannot be imported
+    with pytest.raises(Exception) as e:
+        _run_check(source)
+    assert "needs the modadd package, and this kernel cannot import it" in str(e.value)
+    monkeypatch.undo()
+    assert kit.install_command() in str(e.value) and kit.KIT_NAME in str(e.value)
+
+
+def test_bad_binder_line_is_named(tmp_path):
+    (tmp_path / "binder").mkdir()
+    (tmp_path / "binder" / "requirements.txt").write_text("numpy==2.1.3\nplotly>=6\n")
+    with pytest.raises(ValueError, match=r"'plotly>=6' is not an exact pin; allowed: name==version"):
+        kit.runtime_pins(tmp_path)
+
+
+def test_describe_states_size_and_date(built):
+    text = kit.describe(built[0])
+    size, date = text.split(", ")
+    assert re.fullmatch(r"\d+\.\d MB|\d+ kB", size) and re.fullmatch(r"\d{4}-\d\d-\d\d", date)
+    mb = built[0].stat().st_size / 1e6
+    assert size.endswith("kB") or abs(float(size.split()[0]) - mb) <= 0.05
+
+
+# ---------------------------------------------------------------- the site links the kit
+SITE_CONF = """
+import sys
+sys.path.insert(0, {ext!r})
+extensions = ["myst_nb", "offline_assets"]
+root_doc = "book/intro"
+html_theme = "sphinx_book_theme"
+nb_execution_mode = "off"
+exclude_patterns = ["_build", "src", "binder"]
+"""
+SITE_CHAPTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# A chapter
+
+```{code-cell} ipython3
+from modadd.data import all_pairs
+len(all_pairs(5))
+```
+"""
+
+
+def test_site_links_the_kit_with_size_and_date(tmp_path):
+    """A small Sphinx build with the book's extension: the chapter page and the
+    introduction link the kit with the size and date of the file the site serves."""
+    from sphinx.cmd.build import build_main
+    src = tmp_path / "src"
+    (src / "book").mkdir(parents=True)
+    (src / "binder").mkdir()
+    shutil.copy2(ROOT / "binder" / "requirements.txt", src / "binder" / "requirements.txt")
+    shutil.copy2(ROOT / "pyproject.toml", src / "pyproject.toml")
+    (src / "src").symlink_to(ROOT / "src")
+    (src / "conf.py").write_text(SITE_CONF.format(ext=str(ROOT / "book" / "_ext")))
+    (src / "_toc.yml").write_text("root: book/intro\nchapters:\n  - file: book/ch\n")
+    (src / "book" / "intro.md").write_text(
+        "# Home\n\nGet the <span class=\"modadd-kit-link\">course kit</span>.\n\n```{toctree}\nch\n```\n")
+    (src / "book" / "ch.md").write_text(SITE_CHAPTER)
+    out = tmp_path / "html"
+    assert build_main(["-b", "html", "-q", "-E", "-W", str(src), str(out)]) == 0
+    zip_path = out / "kit" / kit.KIT_NAME
+    info = kit.describe(zip_path)
+    chapter = (out / "book" / "ch.html").read_text()
+    assert f'href="../kit/{kit.KIT_NAME}" download>course kit</a> <span class="modadd-kit-info">({info})</span>' in chapter
+    assert 'href="../notebooks/ch.ipynb" download>' in chapter
+    assert "student version" not in chapter                # ch has no exercises: no student link
+    intro = (out / "book" / "intro.html").read_text()
+    assert f'href="../kit/{kit.KIT_NAME}" download>course kit</a>' in intro and info in intro
+    assert 'class="modadd-kit-link">course kit</span>' not in intro
+    served = code_cells(out / "notebooks" / "ch.ipynb")
+    assert kit.CHECK_TAG in served[0].metadata["tags"] and "all_pairs" in served[1].source
+    with zipfile.ZipFile(zip_path) as z:
+        assert z.read(f"{kit.KIT_FOLDER}/notebooks/ch.ipynb") == (out / "notebooks" / "ch.ipynb").read_bytes()
+
+
+# ---------------------------------------------------------------- a reader's new environment
+def test_kit_installs_this_modadd_and_the_pinned_torch(venv):
+    out = venv_python(venv, "import modadd, torch; print(modadd.build_id(), torch.__version__, modadd.__file__)")
+    bid, torch_version, where = out.split()
+    assert bid == modadd.build_id()
+    assert torch_version.startswith("2.13.0")
+    assert Path(where).resolve().is_relative_to(venv.resolve())       # the wheel, not the checkout
+
+
+def test_every_notebook_import_resolves_in_the_kit(venv, built):
+    mods = set()
+    for path in built[1]:
+        for c in code_cells(path):
+            mods |= set(re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", c.source, re.M))
+    assert {"modadd", "torch", "numpy", "myst_nb"} <= mods
+    missing = venv_python(venv, f"import importlib.util; print([m for m in {sorted(mods)!r} "
+                                "if importlib.util.find_spec(m) is None])")
+    assert missing == "[]"
+
+
+@pytest.mark.parametrize("stem", ["01_modular_addition", "02_tiny_transformer"])
+def test_chapter_runs_from_the_kit_outside_the_repository(venv, unpacked, stem, tmp_path):
+    out = tmp_path / "executed"
+    t = time.perf_counter()
+    r = sh(f".venv/bin/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=900 "
+           f"--output-dir {out} notebooks/{stem}.ipynb", unpacked)
+    TIMINGS[f"execute {stem} from the kit (s)"] = time.perf_counter() - t
+    assert r.returncode == 0, r.stderr[-4000:]
+    cells = code_cells(out / f"{stem}.ipynb")
+    first = "".join(o.get("text", "") for o in cells[0].outputs)
+    assert f"modadd {modadd.build_id()}: the version this notebook was written for" in first
+    assert not [o for c in cells for o in c.outputs if o.output_type == "error"]
+
+
+def test_lab_command_serves_the_notebooks(venv, unpacked):
+    command = readme_commands(unpacked)[1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(["bash", "-c", f"exec {command} --no-browser --ServerApp.ip=127.0.0.1 "
+                             f"--ServerApp.port={port} --ServerApp.token= --ServerApp.password="],
+                            cwd=unpacked, env=reader_env(unpacked),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        listing = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and listing is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/", timeout=5) as r:
+                    listing = json.load(r)
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read()[-3000:]
+                time.sleep(1)
+        assert listing is not None, "JupyterLab did not answer in 120 s"
+        names = {c["name"] for c in listing["content"]}
+        assert {"01_modular_addition.ipynb", "student"} <= names
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab", timeout=10) as r:
+            assert r.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_mismatched_modadd_names_found_and_needed(venv, tmp_path):
+    outputs = run_cells(venv, [kit.check_cell_source("0.0.0+0000000000"), "print('went on')"], tmp_path)
+    [err] = outputs[0]
+    assert err["output_type"] == "error" and err["ename"] == "ModaddSetupError"
+    text = "\n".join(err["traceback"])
+    assert f"This notebook needs modadd 0.0.0+0000000000, but this kernel has modadd {modadd.build_id()}." in text
+    assert "Traceback" not in text and "File " not in text
+
+
+def test_without_modadd_the_first_cell_says_what_to_do(venv, unpacked, tmp_path):
+    first = code_cells(unpacked / "notebooks" / "01_modular_addition.ipynb")[0].source
+    r = sh(".venv/bin/pip uninstall -y -q modadd", unpacked)
+    assert r.returncode == 0, r.stderr
+    try:
+        outputs = run_cells(venv, [first], tmp_path)
+    finally:
+        r = sh(readme_commands(unpacked)[0], unpacked)     # the README's command puts it back
+        assert r.returncode == 0, r.stderr[-3000:]
+    [err] = outputs[0]
+    assert err["output_type"] == "error" and err["ename"] == "ModaddSetupError"
+    text = "\n".join(err["traceback"])
+    assert text.startswith("This notebook needs the modadd package, and this kernel cannot import it.")
+    assert kit.KIT_NAME in text and kit.install_command() in text and kit.LAB_COMMAND in text
+    assert "ModuleNotFoundError" not in text and "Traceback" not in text
+    assert len(text.splitlines()) <= 6
+    assert venv_python(venv, "import modadd; print(modadd.build_id())") == modadd.build_id()
