@@ -243,11 +243,13 @@ def test_describe_states_size_and_date(built):
 SITE_CONF = """
 import sys
 sys.path.insert(0, {ext!r})
-extensions = ["myst_nb", "offline_assets"]
+extensions = ["myst_nb", "offline_assets", "launch_buttons"]
 root_doc = "book/intro"
 html_theme = "sphinx_book_theme"
 nb_execution_mode = "off"
 exclude_patterns = ["_build", "src", "binder"]
+html_theme_options = {{"path_to_docs": "", "use_download_button": True,
+                      "launch_buttons": {{"notebook_interface": "jupyterlab", "binderhub_url": ""}}}}
 """
 SITE_CHAPTER = """---
 jupytext:
@@ -269,9 +271,11 @@ len(all_pairs(5))
 """
 
 
-def test_site_links_the_kit_with_size_and_date(tmp_path):
+def test_site_links_the_kit_with_size_and_date(tmp_path, monkeypatch):
     """A small Sphinx build with the book's extension: the chapter page and the
-    introduction link the kit with the size and date of the file the site serves."""
+    introduction link the kit with the size and date of the file the site serves; every
+    notebook the site offers (with launch buttons, the theme's download too) has the check."""
+    monkeypatch.setenv("BOOK_REPOSITORY_URL", "https://github.com/someone/modadd-book")
     from sphinx.cmd.build import build_main
     src = tmp_path / "src"
     (src / "book").mkdir(parents=True)
@@ -299,6 +303,9 @@ def test_site_links_the_kit_with_size_and_date(tmp_path):
     assert kit.CHECK_TAG in served[0].metadata["tags"] and "all_pairs" in served[1].source
     with zipfile.ZipFile(zip_path) as z:
         assert z.read(f"{kit.KIT_FOLDER}/notebooks/ch.ipynb") == (out / "notebooks" / "ch.ipynb").read_bytes()
+    assert "_sources/book/ch.ipynb" in chapter                # the theme's download button
+    theirs = code_cells(out / "_sources" / "book" / "ch.ipynb")
+    assert kit.CHECK_TAG in theirs[0].metadata["tags"] and "all_pairs" in theirs[1].source
 
 
 # ---------------------------------------------------------------- a reader's new environment

@@ -257,3 +257,20 @@ def describe(path) -> str:
     size = path.stat().st_size
     text = f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
     return f"{text}, {y:04d}-{m:02d}-{d:02d}"
+
+
+def main(argv=None) -> Path:
+    """``python -m modadd.kit --out DIR``: the kit alone, without building the book."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m modadd.kit", description=main.__doc__)
+    ap.add_argument("--out", required=True, help="folder for notebooks/ and modadd-kit.zip")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    write_notebooks(out / "notebooks")
+    path = build_kit(out, out / "notebooks")
+    print(f"{path} ({describe(path)})")
+    return path
+
+
+if __name__ == "__main__":
+    main()
