@@ -1,5 +1,6 @@
 """The checkers pass the reference solutions and fail typical wrong answers helpfully."""
 import numpy as np
+import pytest
 
 from modadd import checks
 
@@ -110,3 +111,88 @@ def test_relative_bias_checker_both_ways():
     assert not checks.check_relative_bias(lambda E, W1, b1, p: rho_ok(E, W1, b1, p) ** 2)
     # returns an array, not a number
     assert "shape" in checks.check_relative_bias(lambda E, W1, b1, p: np.array([rho_ok(E, W1, b1, p)])).message
+
+
+# ---------------------------------------------------------------- graded mode (student notebooks)
+def count_ok(n, hidden, bias):
+    return 2 * n + 2 * hidden + hidden * n + (hidden + n if bias else 0)
+
+
+def test_graded_mode_returns_points_and_prints_the_friendly_lines(capsys):
+    assert checks.check_count_parameters(count_ok, graded=True) == 4.0
+    out = capsys.readouterr().out
+    assert "[modadd check] count_parameters: passed" in out and "4 points of 4" in out
+    # partly right (biases counted even when absent): one point per case it gets right
+    pts = checks.check_count_parameters(lambda n, hidden, bias: count_ok(n, hidden, True), graded=True)
+    assert pts == 2.0 and isinstance(pts, float)
+    out = capsys.readouterr().out
+    assert "count_parameters: failed" in out and "n=17, hidden=64, bias=False" in out and "expected 1250" in out
+    assert "2 of 4 cases passed" in out
+    # the friendly mode reports the same cases
+    r = checks.check_count_parameters(lambda n, hidden, bias: count_ok(n, hidden, True))
+    assert r.status == "failed" and (r.cases_passed, r.cases) == (2, 4) and "expected 1250" in r.message
+
+
+def test_graded_mode_raises_with_the_helpful_message_when_nothing_passes(capsys):
+    def stub(*args):
+        raise NotImplementedError()
+    for check in (checks.check_leak_fraction, checks.check_count_parameters, checks.check_pizza_answer,
+                  checks.check_relative_bias):
+        with pytest.raises(AssertionError, match=r"\[modadd check\] \w+: not yet\n\w+ still raises NotImplementedError"):
+            check(stub, graded=True)
+    with pytest.raises(AssertionError, match=r"case 1 \(n=17, H=64, all unordered pairs\): expected"):
+        checks.check_relative_bias(lambda E, W1, b1, p: rho_ok(E, W1, b1, p) ** 2, graded=True)
+    with pytest.raises(AssertionError, match="ZeroDivisionError"):
+        checks.check_leak_fraction(lambda h, N: 1 / 0, graded=True)
+    with pytest.raises(AssertionError, match="expected a function, got str"):
+        checks.check_leak_fraction("not a function", graded=True)
+    assert capsys.readouterr().out == ""          # the message is in the error, not printed twice
+
+
+def test_graded_mode_keeps_warnings_off_stderr(capsys):
+    # nbgrader counts any stderr output in a test cell as a failure: a warning from the
+    # student's code must not cost the points of the cases that pass
+    def noisy(held_out, N):
+        np.array([1.0]) / np.array([0.0])                       # RuntimeWarning
+        return leak_ok(held_out, N)
+    assert checks.check_leak_fraction(noisy, graded=True) == 4.0
+    assert capsys.readouterr().err == ""
+
+
+def test_hidden_cases_are_other_cases_drawn_from_the_seed(capsys):
+    seen = []
+    def spy(n, hidden, bias):
+        seen.append((n, hidden, bias))
+        return count_ok(n, hidden, bias)
+    assert checks.check_count_parameters(spy, graded=True, hidden_seed=7) == float(checks.HIDDEN_CASES)
+    first, seen[:] = list(seen), []
+    checks.check_count_parameters(spy, graded=True, hidden_seed=7)
+    assert seen == first                                        # reproducible
+    seen[:] = []
+    checks.check_count_parameters(spy)
+    assert not set(first) & set(seen)                           # not the chapter's cases
+    # a lookup table of the chapter's cases earns nothing on the hidden ones
+    table = {args: count_ok(*args) for _, args in checks.CHECKS["check_count_parameters"].cases()}
+    lookup = lambda n, hidden, bias: table.get((n, hidden, bias), 0)   # noqa: E731
+    assert checks.check_count_parameters(lookup, graded=True) == 4.0
+    with pytest.raises(AssertionError, match="hidden, n="):
+        checks.check_count_parameters(lookup, graded=True, hidden_seed=7)
+
+
+@pytest.mark.parametrize("name, answer", [("check_leak_fraction", leak_ok), ("check_count_parameters", count_ok),
+                                          ("check_pizza_answer", pizza_ok), ("check_clustering_force", clustering_ok),
+                                          ("check_affine_gauge", gauge_ok), ("check_relative_bias", rho_ok)])
+def test_reference_answers_pass_every_hidden_draw(name, answer, capsys):
+    check = getattr(checks, name)
+    assert checks.case_count(name) == 4 and checks.case_count(name, hidden=True) == checks.HIDDEN_CASES
+    for seed in range(10):
+        assert check(answer, graded=True, hidden_seed=seed) == checks.HIDDEN_CASES
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="graded must be True or False, got 'yes'"):
+        checks.check_leak_fraction(leak_ok, graded="yes")
+    with pytest.raises(ValueError, match="hidden_seed must be None or an integer >= 0, got -1"):
+        checks.check_leak_fraction(leak_ok, hidden_seed=-1)
+    with pytest.raises(ValueError, match="unknown checker 'check_nothing'; known: check_affine_gauge"):
+        checks.case_count("check_nothing")

@@ -1,67 +1,137 @@
-"""Student notebooks: no answers in them, they run unanswered, and grading tells apart
-the teacher's version (full marks) from a blank one (zero)."""
+"""Student notebooks: one per chapter with exercises, a header with the points, no answers
+or hints in them, nbgrader metadata on every graded cell. (nbgrader itself grades them in
+test_nbgrader.py.)"""
 import subprocess
 import sys
+from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 
-from modadd import classroom
+from modadd import REPO_ROOT, checks, classroom
 
-CHAPTERS_WITH_CHECKS = ["01_modular_addition", "02_tiny_transformer", "03_grids_and_circles"]
+BOOK = REPO_ROOT / "book"
 
 
 @pytest.fixture(scope="module")
 def notebooks(tmp_path_factory):
     blank = tmp_path_factory.mktemp("blank")
     full = tmp_path_factory.mktemp("full")
-    return (classroom.write_student_notebooks(blank), classroom.write_student_notebooks(full, solutions=True))
+    return (classroom.write_student_notebooks(blank, measure=False),
+            classroom.write_student_notebooks(full, solutions=True, measure=False))
 
 
-def test_strip_solution_keeps_indentation():
+def test_strip_solution_and_hidden_tests_keep_the_rest():
     src = "def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n"
     assert classroom.strip_solution(src) == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
     with pytest.raises(ValueError, match="without"):
         classroom.strip_solution("### BEGIN SOLUTION\nx = 1")
+    assert classroom.strip_hidden_tests("# note\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS") == "# note"
+    with pytest.raises(ValueError, match="without"):
+        classroom.strip_hidden_tests("### BEGIN HIDDEN TESTS\nsecret()")
 
 
-def test_student_notebooks_hide_every_answer(notebooks):
+def test_only_chapters_with_exercises_are_assignments(notebooks):
     blank, full = notebooks
-    assert [p.stem for p in blank] == [p.stem for p in full]
-    assert set(CHAPTERS_WITH_CHECKS) <= {p.stem for p in blank}
-    for path in blank:
-        nb = nbformat.read(path, as_version=4)
-        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-        prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-        assert "BEGIN SOLUTION" not in code and "{solution" not in prose
-        assert "held & ~held.T" not in code and "pow(k, -1, N)" not in code
-    nb = nbformat.read([p for p in blank if p.stem == "01_modular_addition"][0], as_version=4)
-    answers = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
-    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    stems = [p.stem for p in blank]
+    assert stems == [p.stem for p in full] == [p.stem for p in sorted(BOOK.glob("0*.md"))]
+    assert {p.stem for p in classroom.chapters()} - set(stems) == {"teacher_guide", "appendix_benchmarks"}
+    with pytest.raises(ValueError, match="teacher_guide.md has no exercises: it is not an assignment"):
+        classroom.student_notebook(BOOK / "teacher_guide.md")
+
+
+def meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in sorted(BOOK.glob("0*.md"))])
+def test_student_notebook_structure(notebooks, stem):
+    blank, full = ({p.stem: nbformat.read(p, as_version=4) for p in group} for group in notebooks)
+    nb, teacher = blank[stem], full[stem]
+    exs = classroom.exercises(BOOK / f"{stem}.md")
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    # no answers, no hints, no hidden cases, no MyST directives, none of the book's own asserts
+    assert "BEGIN SOLUTION" not in code and "HIDDEN TESTS" not in code and "hidden_seed" not in code
+    assert "{solution" not in prose and "{exercise" not in prose and "remove-cell" not in str(nb)
+    assert ".passed" not in code
+    for c in nb.cells:
+        assert "assert checks." not in c.source
+    chapter = jupytext.read(BOOK / f"{stem}.md")
+    model_answers = [m.group(3).strip() for c in chapter.cells if c.cell_type == "markdown"
+                     for m in classroom._SOLUTION_BLOCK.finditer(c.source)]
+    for answer in model_answers:
+        assert answer[:60] not in prose
+    # header: what to do, points (computed), run time honestly unmeasured here
+    head = nb.cells[0].source
+    total = sum(e.points for e in exs)
+    assert head.startswith("# Assignment: ") and f"({total} points, with nbgrader)" in head
+    assert "not measured" in head and "raise NotImplementedError()" in head
+    # graded cells: the points add up; checks are locked and call the graded mode
+    graded = [c for c in nb.cells if meta(c).get("grade")]
+    assert sum(meta(c)["points"] for c in graded) == total
+    ids = [meta(c)["grade_id"] for c in nb.cells if meta(c)]
+    assert len(ids) == len(set(ids))
+    written = [e for e in exs if e.written]
+    implement = [e for e in exs if e.function]
+    assert len(implement) == 1 and len(written) >= 2
+    fn = implement[0].function
+    check = next(c for c in graded if meta(c)["grade_id"] == f"check-{fn}")
+    assert meta(check)["locked"] and meta(check)["points"] == checks.case_count(f"check_{fn}")
+    assert f"checks.check_{fn}({fn}, graded=True)" in check.source and "importlib.reload(checks)" in check.source
+    answers = [c for c in nb.cells if meta(c).get("solution") and c.cell_type == "code"]
     assert len(answers) == 1 and "raise NotImplementedError()" in answers[0].source
-    assert len(graded) == 1 and graded[0].metadata["nbgrader"]["points"] == 1
-    assert graded[0].metadata["nbgrader"]["locked"] is True
+    manual = [c for c in graded if c.cell_type == "markdown"]
+    assert [c.source for c in manual] == [classroom.TEXT_STUB] * len(written)
+    assert all(meta(c)["solution"] and meta(c)["points"] == classroom.WRITTEN_POINTS for c in manual)
+    # the teacher's version: same cells, with the answers, model answers and hidden cases
+    assert [meta(c).get("grade_id") for c in teacher.cells] == [meta(c).get("grade_id") for c in nb.cells]
+    tcode = "\n".join(c.source for c in teacher.cells if c.cell_type == "code")
+    assert "### BEGIN SOLUTION" in tcode and "### BEGIN HIDDEN TESTS" in tcode
+    assert f"hidden_seed={classroom.HIDDEN_SEED}" in tcode
+    tmanual = [c.source for c in teacher.cells if meta(c).get("grade") and c.cell_type == "markdown"]
+    assert tmanual and all(s != classroom.TEXT_STUB and s in model_answers for s in tmanual)
 
 
-@pytest.mark.parametrize("stem", CHAPTERS_WITH_CHECKS)
-def test_blank_runs_and_scores_zero_solutions_score_full(notebooks, stem):
-    blank, full = ({p.stem: p for p in group} for group in notebooks)
-    g0 = classroom.grade(blank[stem])
-    assert g0.max_points >= 1 and g0.points == 0
-    assert set(g0.checks.values()) == {"not yet"}, g0       # ran, said "not yet", did not crash
-    g1 = classroom.grade(full[stem])
-    assert g1.points == g1.max_points == g0.max_points, g1
+def test_header_states_measured_times(tmp_path):
+    ch = BOOK / "01_modular_addition.md"
+    # a book build's jupyter-cache with a record of the chapter
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    (tmp_path / "_toc.yml").write_text((REPO_ROOT / "_toc.yml").read_text())
+    cache = get_cache(tmp_path / "_build" / ".jupyter_cache")
+    cache.cache_notebook_bundle(CacheBundleIn(nbformat.v4.new_notebook(), str(ch), data={"execution_seconds": 83.4}),
+                                check_validity=False)
+    secs, when = classroom.chapter_run_time(ch, tmp_path)
+    assert secs == 83.4
+    head = classroom.student_notebook(ch, run_time=4.6, root=tmp_path).cells[0].source
+    assert "took 5 s on the machine that wrote this notebook (measured)" in head
+    assert f"Executing the whole chapter took 83 s when the book was last built ({when:%Y-%m-%d})" in head
+    assert classroom.chapter_run_time(ch, tmp_path / "nowhere") is None
+    head = classroom.student_notebook(ch, root=tmp_path / "nowhere").cells[0].source
+    assert "no book build was found" in head and "was not measured" in head
 
 
-def test_command_line(tmp_path, notebooks):
-    blank, _ = notebooks
-    r = subprocess.run([sys.executable, "-m", "modadd", "student", "--out", str(tmp_path / "s")],
+def test_measured_run_time_is_real():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(0.5)")])
+    assert 0.5 <= classroom.measure_run_time(nb) < 30
+
+
+def test_command_line(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "modadd", "student", "--out", str(tmp_path / "s"), "--no-timing"],
                        capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0 and "01_modular_addition.ipynb" in r.stdout
-    ch1 = [p for p in blank if p.stem == "01_modular_addition"][0]
-    r = subprocess.run([sys.executable, "-m", "modadd", "grade", str(ch1)], capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 0 and "0 / 1 points" in r.stdout and "leak_fraction: not yet" in r.stdout
+    assert r.returncode == 0, r.stderr
+    assert "01_modular_addition.ipynb" in r.stdout and "teacher_guide" not in r.stdout
+    assert len(r.stdout.split()) == len(list(BOOK.glob("0*.md")))
+    r = subprocess.run([sys.executable, "-m", "modadd", "student", "--out", str(tmp_path / "t"), "--no-timing",
+                        "--hidden-seed", "-3"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "hidden_seed must be an integer >= 0, got -3" in r.stderr
     r = subprocess.run([sys.executable, "-m", "modadd", "grade", str(tmp_path / "missing.ipynb")],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "no such notebook" in r.stderr
+    odd = tmp_path / "homework.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), odd)
+    r = subprocess.run([sys.executable, "-m", "modadd", "grade", str(odd)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "cannot tell which chapter homework.ipynb answers" in r.stderr
+    assert "01_modular_addition.ipynb" in r.stderr

@@ -1,8 +1,8 @@
 """Command line: sweeps too large for a notebook, and the classroom tools.
 
     python -m modadd sweep ...       train (or load) a grid of runs, write a table
-    python -m modadd student --out DIR [--solutions]   student notebooks (nbgrader markup)
-    python -m modadd grade FILE.ipynb ...             execute and score submitted notebooks
+    python -m modadd student --out DIR [--solutions]   assignment notebooks for nbgrader
+    python -m modadd grade FILE.ipynb ...             score submissions with nbgrader's autograde
 
 Example (16 seeds × 4 weight decays × 2 init scales, 10,000 steps each)::
 
@@ -10,7 +10,9 @@ Example (16 seeds × 4 weight decays × 2 init scales, 10,000 steps each)::
         --vary weight_decay=0,0.3,1,3 --vary embed_scale=0.05,0.2 --out sweep.csv
 
 Finished runs are cached on disk (see modadd.sweep); running the same command again
-trains only what is missing, so an interrupted sweep can simply be restarted.
+trains only what is missing, so an interrupted sweep can simply be restarted. Add
+``--workers K`` to train on K local worker processes, or ``--scheduler tcp://HOST:PORT``
+to send the batches to a running Dask cluster (see modadd.cluster).
 """
 from __future__ import annotations
 
@@ -38,7 +40,39 @@ def _vary(spec: str):
     if "=" not in spec:
         raise argparse.ArgumentTypeError(f"--vary takes KEY=V1,V2,..., got {spec!r}")
     key, values = spec.split("=", 1)
-    return key.strip(), [_value(v) for v in values.split(",") if v.strip()]
+    key, vals = key.strip(), [_value(v) for v in values.split(",") if v.strip()]
+    if not key:
+        raise argparse.ArgumentTypeError(f"--vary takes KEY=V1,V2,... with a key, got {spec!r}")
+    if not vals:
+        raise argparse.ArgumentTypeError(f"--vary {key}= needs at least one value, got {spec!r}")
+    dupes = sorted({repr(v) for i, v in enumerate(vals) if v in vals[:i]})
+    if dupes:
+        raise argparse.ArgumentTypeError(f"--vary {key} lists a value twice ({', '.join(dupes)}), got {spec!r}")
+    return key, vals
+
+
+def _count(name: str, least: int = 1):
+    """An argparse type: an integer >= ``least``, named in the error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} takes an integer >= {least}, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{name} takes an integer >= {least}, got {value}")
+        return value
+    return parse
+
+
+def _address(text: str) -> str:
+    """A scheduler address: PROTOCOL://HOST:PORT (or HOST:PORT, meaning tcp)."""
+    import re
+    t = text.strip()
+    m = re.fullmatch(r"(?:([a-z]+)://)?(\[[0-9a-fA-F:]+\]|[^\s:/\[\]]+):(\d+)", t)
+    if not m or not 0 < int(m.group(3)) < 65536:
+        raise argparse.ArgumentTypeError(
+            f"--scheduler takes a Dask scheduler address like tcp://HOST:PORT, got {text!r}")
+    return t if m.group(1) else f"tcp://{t}"
 
 
 def main(argv=None) -> int:
@@ -46,45 +80,92 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="command", required=True)
     sw = sub.add_parser("sweep", help="train (or load from the cache) a grid of runs; write a table")
     sw.add_argument("--recipe", choices=sorted(RECIPES), default="grid", help="base configuration")
-    sw.add_argument("--seeds", type=int, default=16, help="seeds 0..SEEDS-1 for every setting")
+    sw.add_argument("--seeds", type=_count("--seeds"), default=16, help="seeds 0..SEEDS-1 for every setting")
     sw.add_argument("--vary", type=_vary, action="append", default=[],
                     help="KEY=V1,V2,... over a RunConfig or ModelConfig field (repeatable)")
-    sw.add_argument("--steps", type=int, default=10_000)
-    sw.add_argument("--batch-size", type=int, default=64)
+    sw.add_argument("--steps", type=_count("--steps"), default=10_000, help="training steps of every run")
+    sw.add_argument("--batch-size", type=_count("--batch-size"), default=64,
+                    help="runs trained together (the unit of work on a cluster)")
     sw.add_argument("--cache", default=None, help="cache folder (default: _build/sweep_cache)")
     sw.add_argument("--out", default="sweep.csv", help="CSV table, one row per run")
-    st = sub.add_parser("student", help="write each chapter as a student notebook (nbgrader markup)")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", type=_address, default=None, metavar="tcp://HOST:PORT",
+                       help="send the batches to this running Dask scheduler")
+    where.add_argument("--workers", type=_count("--workers"), default=None, metavar="K",
+                       help="start a local Dask cluster of K worker processes (cores shared among them)")
+    st = sub.add_parser("student", help="write each chapter's exercises as an nbgrader notebook")
     st.add_argument("--out", default="student", help="folder for the .ipynb files")
-    st.add_argument("--solutions", action="store_true", help="keep the answers (the teacher's version)")
-    gr = sub.add_parser("grade", help="execute submitted notebooks and score their checks")
-    gr.add_argument("notebooks", nargs="+")
+    st.add_argument("--solutions", action="store_true",
+                    help="the teacher's version (nbgrader's source: answers and hidden tests)")
+    st.add_argument("--hidden-seed", type=int, default=None,
+                    help="seed of the hidden cases (default: the book's; choose your own)")
+    st.add_argument("--no-timing", action="store_true",
+                    help="do not run each notebook once to state its run time in its header")
+    gr = sub.add_parser("grade", help="score submitted notebooks with nbgrader (generate_assignment, autograde)")
+    gr.add_argument("notebooks", nargs="+", help="files named after their chapter, e.g. 01_modular_addition.ipynb")
+    gr.add_argument("--hidden-seed", type=int, default=None, help="the seed the notebooks were written with")
     args = ap.parse_args(argv)
 
-    if args.command == "student":
-        from .classroom import write_student_notebooks
-        for path in write_student_notebooks(args.out, solutions=args.solutions):
-            print(path)
-        return 0
-    if args.command == "grade":
-        from .classroom import grade
+    if args.command in ("student", "grade"):
+        from . import classroom
+        seed = classroom.HIDDEN_SEED if args.hidden_seed is None else args.hidden_seed
         try:
-            for nb in args.notebooks:
-                print(grade(nb))
+            if args.command == "student":
+                for path in classroom.write_student_notebooks(args.out, solutions=args.solutions,
+                                                              hidden_seed=seed, measure=not args.no_timing):
+                    print(path)
+            else:
+                for g in classroom.grade(args.notebooks, hidden_seed=seed):
+                    print(g)
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         return 0
 
+    return _sweep(args)
+
+
+def _sweep(args) -> int:
+    from pathlib import Path
+
+    def fail(message: str, code: int = 2) -> int:
+        print(f"error: {message}", file=sys.stderr)
+        return code
+
+    keys = [k for k, _ in args.vary]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        return fail(f"--vary gives {', '.join(twice)} more than once; list all values in one --vary KEY=V1,V2,...")
+    out = Path(args.out)
+    if out.is_dir() or not out.parent.is_dir():
+        return fail(f"--out must be a file in an existing folder, got {args.out!r}")
+    if args.cache is not None and Path(args.cache).exists() and not Path(args.cache).is_dir():
+        return fail(f"--cache must be a folder, got {args.cache!r} (a file)")
+
+    from .cluster import ClusterError
     from .sweep import results_table, run_sweep
     try:
         configs = sweep_configs(RECIPES[args.recipe], seeds=range(args.seeds), **dict(args.vary))
+    except (ValueError, TypeError) as e:
+        return fail(str(e))
+    try:
         results = run_sweep(configs, args.steps, cache_dir=args.cache, batch_size=args.batch_size,
-                            progress=True)
+                            progress=True, cluster=args.scheduler or args.workers)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e))
+    except ClusterError as e:
+        return fail(f"{e}\nthe runs received before this are cached; the same command sends only the rest", 1)
+    except KeyboardInterrupt:
+        print("interrupted: the runs finished so far are cached; the same command trains only the rest",
+              file=sys.stderr)
+        return 130
+    for r in results:
+        if r.error is not None:
+            print(f"diverged (its row records it): n={r.config.model.n}, {r.error}", file=sys.stderr)
+    trained = sum(not r.cached for r in results)
+    print(f"trained {trained} runs, loaded {len(results) - trained} from cache")
     table = results_table(results)
-    table.to_csv(args.out, index=False)
+    table.to_csv(out, index=False)
     summary = table.groupby("class").size().to_dict()
     print(f"{len(table)} runs -> {args.out}; classes: {summary}")
     return 0

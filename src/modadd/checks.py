@@ -1,24 +1,38 @@
 """Checkers for the book's implementation exercises.
 
 Each ``check_*`` function takes the student's function, runs it on several inputs, and
-compares with the answer computed by the book's own code. It prints either that every
-case passed or exactly what differs (which input, what was expected, what came back),
-and returns a :class:`CheckResult`. A function that still raises ``NotImplementedError``
-is reported as "not yet", never as a crash, so a student notebook with unanswered
-exercises still runs top to bottom.
+compares with the answer computed by the book's own code. It runs in one of two modes:
 
-Every report starts with a line ``[modadd check] NAME: passed|failed|not yet`` that the
-grader (:mod:`modadd.classroom`) reads from a notebook's outputs.
+* **friendly** (the default; the chapters on the site and in Jupyter): it prints either that
+  every case passed or exactly what differs (which input, what was expected, what came
+  back), and returns a :class:`CheckResult`. A function that still raises
+  ``NotImplementedError`` is reported as "not yet", never as a crash, so a chapter with
+  unanswered exercises still runs top to bottom.
+* **graded** (``graded=True``; the check cells of the student notebooks that
+  :mod:`modadd.classroom` writes): it runs every case and earns one point per case that
+  passes. An answer that earns nothing (unanswered, or wrong on every case) raises an
+  ``AssertionError`` carrying the same message, so nbgrader, which gives a test cell its
+  points unless it raises, scores it 0. An answer that earns something prints the same
+  report and returns its points as a float: nbgrader reads that value as partial credit.
+
+``hidden_seed=S`` replaces the cases printed in the chapter by cases drawn at random (from
+the seed ``S``) from the same family; the student notebooks run them inside nbgrader's
+hidden-tests markup, so a student cannot read them in the released notebook.
+
+Every report starts with a line ``[modadd check] NAME: passed|failed|not yet``.
 """
 from __future__ import annotations
 
 import math
 import traceback
+import warnings
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 MARK = "[modadd check]"
+HIDDEN_CASES = 4          # cases drawn for a hidden check (one point each)
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,8 @@ class CheckResult:
     name: str
     status: str          # "passed", "failed" or "not yet"
     message: str
+    cases_passed: int = 0
+    cases: int = 0
 
     @property
     def passed(self) -> bool:
@@ -35,37 +51,120 @@ class CheckResult:
         return self.passed
 
 
-def _report(name: str, status: str, message: str) -> CheckResult:
-    print(f"{MARK} {name}: {status}")
-    print(message)
-    return CheckResult(name, status, message)
+@dataclass(frozen=True)
+class _Check:
+    name: str                                   # the student's function
+    cases: Callable[[], list]                   # [(label, args), ...] printed in the chapter
+    random_cases: Callable[[np.random.Generator, int], list]   # hidden ones, from a generator
+    reference: Callable                         # the book's answer for args
+    same: Callable | None = None                # same(got, want) -> bool
 
 
-def _run_cases(name: str, fn, cases, expected, same=None) -> CheckResult:
-    """Call ``fn(*args)`` for each case and compare with ``expected(*args)``."""
+CHECKS: dict[str, _Check] = {}                  # check function name -> its definition
+
+
+def _default_same(got, want):
+    return np.shape(got) == np.shape(want) and np.allclose(got, want, atol=1e-6)
+
+
+def case_count(check: str, hidden: bool = False) -> int:
+    """How many cases (so points, in a graded cell) the checker ``check`` (e.g.
+    ``"check_leak_fraction"``) runs: the chapter's cases, or the hidden ones."""
+    if check not in CHECKS:
+        raise ValueError(f"unknown checker {check!r}; known: {', '.join(sorted(CHECKS))}")
+    return HIDDEN_CASES if hidden else len(CHECKS[check].cases())
+
+
+def _one_case(check: _Check, fn, i, label, args):
+    """Run case ``i``: None if it passed, else what differs. NotImplementedError propagates."""
+    want = check.reference(*args)
+    try:
+        got = fn(*args)
+    except NotImplementedError:
+        raise
+    except Exception as e:                           # the student's bug, reported, not raised
+        tb = traceback.format_exception_only(type(e), e)[-1].strip()
+        return f"case {i} ({label}): your function raised {tb}"
+    try:
+        ok = (check.same or _default_same)(got, want)
+    except Exception:
+        ok = False
+    if ok:
+        return None
+    shape = ""
+    if np.shape(got) != np.shape(want):
+        shape = f" (shape {np.shape(got)} instead of {np.shape(want)})"
+    with np.printoptions(threshold=24, edgeitems=3):          # long arrays: their ends only
+        return f"case {i} ({label}): expected {want!r}, got {got!r}{shape}"
+
+
+def _evaluate(check: _Check, fn, hidden_seed) -> CheckResult:
+    name = check.name
+    if hidden_seed is None:
+        cases = check.cases()
+    else:
+        cases = [(f"hidden, {label}", args)
+                 for label, args in check.random_cases(np.random.default_rng(hidden_seed), HIDDEN_CASES)]
     if not callable(fn):
-        return _report(name, "failed", f"expected a function, got {type(fn).__name__}: {fn!r}")
-    same = same or (lambda got, want: np.shape(got) == np.shape(want) and np.allclose(got, want, atol=1e-6))
+        return CheckResult(name, "failed", f"expected a function, got {type(fn).__name__}: {fn!r}", 0, len(cases))
+    failures = []
     for i, (label, args) in enumerate(cases, 1):
-        want = expected(*args)
         try:
-            got = fn(*args)
+            failure = _one_case(check, fn, i, label, args)
         except NotImplementedError:
-            return _report(name, "not yet", f"{name} still raises NotImplementedError: write your code "
-                                             f"in place of it, then run this cell again.")
-        except Exception as e:                       # the student's bug, reported, not raised
-            tb = traceback.format_exception_only(type(e), e)[-1].strip()
-            return _report(name, "failed", f"case {i} ({label}): your function raised {tb}")
-        try:
-            ok = same(got, want)
-        except Exception:
-            ok = False
-        if not ok:
-            shape = ""
-            if np.shape(got) != np.shape(want):
-                shape = f" (shape {np.shape(got)} instead of {np.shape(want)})"
-            return _report(name, "failed", f"case {i} ({label}): expected {want!r}, got {got!r}{shape}")
-    return _report(name, "passed", f"all {len(cases)} cases passed")
+            return CheckResult(name, "not yet", f"{name} still raises NotImplementedError: write your code "
+                                                f"in place of it, then run this cell again.", 0, len(cases))
+        if failure:
+            failures.append((i, failure))
+    ok = len(cases) - len(failures)
+    if not failures:
+        return CheckResult(name, "passed", f"all {len(cases)} cases passed", ok, len(cases))
+    message = failures[0][1]                                 # what differs, for the first failing case
+    if len(failures) > 1:
+        message += "\nalso failed: " + ", ".join(f"case {j} ({cases[j - 1][0]})" for j, _ in failures[1:])
+    message += f"\n{ok} of {len(cases)} cases passed"
+    return CheckResult(name, "failed", message, ok, len(cases))
+
+
+def _run(check: _Check, fn, graded, hidden_seed):
+    if not isinstance(graded, bool):
+        raise ValueError(f"graded must be True or False, got {graded!r}")
+    if hidden_seed is not None and (isinstance(hidden_seed, bool) or not isinstance(hidden_seed, (int, np.integer))
+                                    or hidden_seed < 0):
+        raise ValueError(f"hidden_seed must be None or an integer >= 0, got {hidden_seed!r}")
+    if not graded:
+        r = _evaluate(check, fn, hidden_seed)
+        print(f"{MARK} {r.name}: {r.status}")
+        print(r.message)
+        return r
+    # graded: a warning the student's code raises would reach stderr, which nbgrader
+    # counts as a failed cell; record warnings instead
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        r = _evaluate(check, fn, hidden_seed)
+    if r.cases_passed == 0:
+        raise AssertionError(f"{MARK} {r.name}: {r.status}\n{r.message}")
+    print(f"{MARK} {r.name}: {r.status}")
+    print(r.message)
+    points = "point" if r.cases_passed == 1 else "points"
+    print(f"{r.cases_passed} {points} of {r.cases}")
+    return float(r.cases_passed)
+
+
+def _checker(check: _Check, doc: str):
+    CHECKS["check_" + check.name] = check
+
+    def run(fn, graded: bool = False, hidden_seed: int | None = None):
+        return _run(check, fn, graded, hidden_seed)
+    run.__name__ = run.__qualname__ = "check_" + check.name
+    run.__doc__ = doc + ("\n\nFriendly by default (prints, returns a CheckResult); ``graded=True`` returns "
+                         "the points (one per case passed) or raises AssertionError when there are none; "
+                         "``hidden_seed`` runs cases drawn at random instead of the chapter's.")
+    return run
+
+
+def _is_number(g, w, **tol):
+    return np.ndim(g) == 0 and math.isclose(float(g), w, **tol)
 
 
 # ---------------------------------------------------------------- chapter 1
@@ -74,18 +173,38 @@ def _leak_reference(held_out, N):
     return float((held & ~held.T).sum() / held.sum())
 
 
-def check_leak_fraction(fn) -> CheckResult:
-    """Chapter 1: ``leak_fraction(held_out, N)``, the share of held-out ordered pairs whose
-    mirror ``(b, a)`` is not held out."""
+def _leak_cases():
     from .data import validation_mask
 
     rng = np.random.default_rng(1)
-    cases = [("unordered split, N=17", (validation_mask(17, 0.3, 0).numpy(), 17)),
-             ("naive ordered split, N=7", (rng.random(49) < 0.4, 7)),
-             ("naive ordered split, N=17", (rng.random(289) < 0.2, 17)),
-             ("only (0, 1) held out, N=5", (np.eye(1, 25, 1, dtype=bool).ravel(), 5))]
-    return _run_cases("leak_fraction", fn, cases, _leak_reference,
-                      same=lambda g, w: np.ndim(g) == 0 and math.isclose(float(g), w, abs_tol=1e-9))
+    return [("unordered split, N=17", (validation_mask(17, 0.3, 0).numpy(), 17)),
+            ("naive ordered split, N=7", (rng.random(49) < 0.4, 7)),
+            ("naive ordered split, N=17", (rng.random(289) < 0.2, 17)),
+            ("only (0, 1) held out, N=5", (np.eye(1, 25, 1, dtype=bool).ravel(), 5))]
+
+
+def _leak_random(rng, count):
+    from .data import validation_mask
+
+    out = []
+    for i in range(count):
+        N = int(rng.integers(3, 24))
+        if i % 2:
+            mask = validation_mask(N, 0.3, int(rng.integers(1000))).numpy()
+            label = f"unordered split, N={N}"
+        else:
+            mask = rng.random(N * N) < rng.uniform(0.1, 0.6)
+            mask[rng.integers(N * N)] = True                 # at least one pair held out
+            label = f"naive ordered split, N={N}"
+        out.append((label, (mask, N)))
+    return out
+
+
+check_leak_fraction = _checker(_Check(
+    "leak_fraction", _leak_cases, _leak_random, _leak_reference,
+    same=lambda g, w: _is_number(g, w, abs_tol=1e-9)),
+    """Chapter 1: ``leak_fraction(held_out, N)``, the share of held-out ordered pairs whose
+    mirror ``(b, a)`` is not held out.""")
 
 
 # ---------------------------------------------------------------- chapter 2
@@ -94,13 +213,24 @@ def _count_reference(n, hidden, bias):
     return total + (hidden + n if bias else 0)
 
 
-def check_count_parameters(fn) -> CheckResult:
+def _count_cases():
+    return [(f"n={n}, hidden={h}, bias={b}", (n, h, b))
+            for n, h, b in [(17, 64, True), (17, 64, False), (97, 64, True), (5, 3, False)]]
+
+
+def _count_random(rng, count):
+    out = []
+    for i in range(count):
+        n, h, b = int(rng.integers(2, 200)), int(rng.integers(1, 257)), bool(i % 2)
+        out.append((f"n={n}, hidden={h}, bias={b}", (n, h, b)))
+    return out
+
+
+check_count_parameters = _checker(_Check(
+    "count_parameters", _count_cases, _count_random, _count_reference,
+    same=lambda g, w: isinstance(g, (int, np.integer)) and not isinstance(g, bool) and int(g) == w),
     """Chapter 2: ``count_parameters(n, hidden, bias)``, the number of *trainable*
-    parameters (embeddings of dimension 2; biases count only when ``bias`` is True)."""
-    cases = [(f"n={n}, hidden={h}, bias={b}", (n, h, b))
-             for n, h, b in [(17, 64, True), (17, 64, False), (97, 64, True), (5, 3, False)]]
-    return _run_cases("count_parameters", fn, cases, _count_reference,
-                      same=lambda g, w: isinstance(g, (int, np.integer)) and int(g) == w)
+    parameters (embeddings of dimension 2; biases count only when ``bias`` is True).""")
 
 
 # ---------------------------------------------------------------- chapter 3
@@ -110,78 +240,129 @@ def _circle(N, k, phase=0.3, radius=1.5, centre=(0.2, -0.1)):
     return np.stack([np.cos(th), np.sin(th)], 1) * radius + np.asarray(centre)
 
 
-def check_pizza_answer(fn) -> CheckResult:
+def _pizza_case(N, k, phase, **circle):
+    a, b = np.meshgrid(np.arange(N), np.arange(N), indexing="ij")
+    return (f"N={N}, k={k}, all pairs", (_circle(N, k, phase, **circle), a.ravel(), b.ravel(), k))
+
+
+def _pizza_cases():
+    return [_pizza_case(N, k, phase) for N, k, phase in [(17, 1, 0.0), (17, 5, 1.1), (13, 3, -2.0), (31, 7, 0.4)]]
+
+
+def _pizza_random(rng, count):
+    primes = [5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41]
+    out = []
+    for _ in range(count):
+        N = int(rng.choice(primes))
+        out.append(_pizza_case(N, int(rng.integers(1, N)), float(rng.uniform(-np.pi, np.pi)),
+                               radius=float(rng.uniform(0.5, 3.0)), centre=tuple(rng.normal(size=2))))
+    return out
+
+
+check_pizza_answer = _checker(_Check(
+    "pizza_answer", _pizza_cases, _pizza_random, lambda E, a, b, k: (a + b) % len(E),
+    same=lambda g, w: np.shape(g) == np.shape(w) and np.array_equal(np.asarray(g), w)),
     """Chapter 3: ``pizza_answer(E, a, b, k)`` reads ``(a + b) mod N`` from the doubled angle
     of ``E_a + E_b`` (about the centre of the circle), for embeddings on a circle in the
-    order ``k·a``; ``a`` and ``b`` are integer arrays."""
-    cases = []
-    for N, k, phase in [(17, 1, 0.0), (17, 5, 1.1), (13, 3, -2.0), (31, 7, 0.4)]:
-        a, b = np.meshgrid(np.arange(N), np.arange(N), indexing="ij")
-        cases.append((f"N={N}, k={k}, all pairs", (_circle(N, k, phase), a.ravel(), b.ravel(), k)))
-    return _run_cases("pizza_answer", fn, cases, lambda E, a, b, k: (a + b) % len(E),
-                      same=lambda g, w: np.shape(g) == np.shape(w) and np.array_equal(np.asarray(g), w))
+    order ``k·a``; ``a`` and ``b`` are integer arrays.""")
 
 
 # ---------------------------------------------------------------- chapter 4
-def check_clustering_force(fn) -> CheckResult:
-    """Chapter 4: ``clustering_force(S, labels, sigma)`` for one model: S (U, 2) sum vectors,
-    labels (U,) answers; returns (U, 2), the windowed pull of each sum toward the sums with
-    the same answer, ``f_p = sum_{q: y_q = y_p} exp(-|s_q - s_p|^2 / (2 sigma^2)) (s_q - s_p)``."""
+def _clustering_reference(S, labels, sigma):
     import torch
 
     from .forces import clustering_force
+    return clustering_force(torch.as_tensor(S)[None], torch.as_tensor(labels), sigma)[0].numpy()
 
-    def reference(S, labels, sigma):
-        return clustering_force(torch.as_tensor(S)[None], torch.as_tensor(labels), sigma)[0].numpy()
 
+def _clustering_draw(rng, U, k, sigma):
+    return (f"{U} sums, {k} answers, sigma={sigma}", (rng.normal(size=(U, 2)), rng.integers(0, k, U), sigma))
+
+
+def _clustering_cases():
     rng = np.random.default_rng(4)
-    cases = []
-    for U, k, sigma in [(6, 2, 1.0), (20, 5, 0.5), (45, 9, 2.0), (10, 10, 0.7)]:
-        cases.append((f"{U} sums, {k} answers, sigma={sigma}",
-                      (rng.normal(size=(U, 2)), rng.integers(0, k, U), sigma)))
-    return _run_cases("clustering_force", fn, cases, reference)
+    return [_clustering_draw(rng, U, k, s) for U, k, s in [(6, 2, 1.0), (20, 5, 0.5), (45, 9, 2.0), (10, 10, 0.7)]]
+
+
+def _clustering_random(rng, count):
+    out = []
+    for _ in range(count):
+        U = int(rng.integers(2, 41))
+        out.append(_clustering_draw(rng, U, int(rng.integers(1, U + 1)), round(float(rng.uniform(0.3, 3.0)), 2)))
+    return out
+
+
+check_clustering_force = _checker(_Check(
+    "clustering_force", _clustering_cases, _clustering_random, _clustering_reference),
+    """Chapter 4: ``clustering_force(S, labels, sigma)`` for one model: S (U, 2) sum vectors,
+    labels (U,) answers; returns (U, 2), the windowed pull of each sum toward the sums with
+    the same answer, ``f_p = sum_{q: y_q = y_p} exp(-|s_q - s_p|^2 / (2 sigma^2)) (s_q - s_p)``.""")
 
 
 # ---------------------------------------------------------------- chapter 5
-def check_affine_gauge(fn) -> CheckResult:
-    """Chapter 5: ``affine_gauge(E)`` for one system: E (n, 2) positions; returns (n, 2),
-    ``(E - mean) C^{-1/2}`` with ``C`` the 2x2 covariance (divided by n) and ``C^{-1/2}`` its
-    symmetric inverse square root, so the result has mean 0 and covariance the identity."""
+def _gauge_reference(E):
     import torch
 
     from .particles import fix_gauge
+    return fix_gauge(torch.as_tensor(E, dtype=torch.float64)[None], "affine")[0].numpy()
 
-    def reference(E):
-        return fix_gauge(torch.as_tensor(E, dtype=torch.float64)[None], "affine")[0].numpy()
 
+def _gauge_cases():
     rng = np.random.default_rng(5)
     stretched = rng.normal(size=(17, 2)) @ np.array([[3.0, 1.0], [0.0, 0.3]]) + [4.0, -2.0]
-    cases = [("17 points, stretched and shifted", (stretched,)),
-             ("a round cloud of 31 points", (rng.normal(size=(31, 2)),)),
-             ("an ellipse of 13 points", (_circle(13, 1) * [2.0, 0.5],)),
-             ("5 points, tilted", (rng.normal(size=(5, 2)) @ np.array([[1.0, 0.9], [0.9, 1.0]]),))]
-    return _run_cases("affine_gauge", fn, cases, reference)
+    return [("17 points, stretched and shifted", (stretched,)),
+            ("a round cloud of 31 points", (rng.normal(size=(31, 2)),)),
+            ("an ellipse of 13 points", (_circle(13, 1) * [2.0, 0.5],)),
+            ("5 points, tilted", (rng.normal(size=(5, 2)) @ np.array([[1.0, 0.9], [0.9, 1.0]]),))]
+
+
+def _gauge_random(rng, count):
+    out = []
+    for _ in range(count):
+        n = int(rng.integers(5, 41))
+        A = rng.normal(size=(2, 2)) + 2 * np.eye(2)               # far from singular
+        out.append((f"{n} points, sheared and shifted", (rng.normal(size=(n, 2)) @ A + rng.normal(size=2) * 3,)))
+    return out
+
+
+check_affine_gauge = _checker(_Check(
+    "affine_gauge", _gauge_cases, _gauge_random, _gauge_reference),
+    """Chapter 5: ``affine_gauge(E)`` for one system: E (n, 2) positions; returns (n, 2),
+    ``(E - mean) C^{-1/2}`` with ``C`` the 2x2 covariance (divided by n) and ``C^{-1/2}`` its
+    symmetric inverse square root, so the result has mean 0 and covariance the identity.""")
 
 
 # ---------------------------------------------------------------- chapter 6
-def check_relative_bias(fn) -> CheckResult:
-    """Chapter 6: ``relative_bias(E, W1, b1, pairs)`` for one network: E (n, 2), W1 (2, H),
-    b1 (H,), pairs (U, 2); returns ``RMS(b1) / RMS(s_p W1)``, the second RMS over all pairs
-    ``p = (a, b)`` (``s_p = E_a + E_b``) and hidden units."""
+def _rho_reference(E, W1, b1, pairs):
+    pre = (E[pairs[:, 0]] + E[pairs[:, 1]]) @ W1
+    return float(np.sqrt(np.mean(b1 ** 2)) / np.sqrt(np.mean(pre ** 2)))
+
+
+def _rho_draw(rng, n, H, scale):
     from .train import unordered_pairs
 
-    def reference(E, W1, b1, pairs):
-        pre = (E[pairs[:, 0]] + E[pairs[:, 1]]) @ W1
-        return float(np.sqrt(np.mean(b1 ** 2)) / np.sqrt(np.mean(pre ** 2)))
+    pairs = unordered_pairs(n)[0].numpy()
+    return (f"n={n}, H={H}, all unordered pairs",
+            (rng.normal(size=(n, 2)), rng.normal(size=(2, H)), scale * rng.normal(size=H), pairs))
 
+
+def _rho_cases():
     rng = np.random.default_rng(6)
-    cases = []
-    for n, H, scale in [(17, 64, 1.0), (5, 3, 0.1), (11, 8, 3.0)]:
-        pairs = unordered_pairs(n)[0].numpy()
-        cases.append((f"n={n}, H={H}, all unordered pairs",
-                      (rng.normal(size=(n, 2)), rng.normal(size=(2, H)), scale * rng.normal(size=H), pairs)))
+    cases = [_rho_draw(rng, n, H, scale) for n, H, scale in [(17, 64, 1.0), (5, 3, 0.1), (11, 8, 3.0)]]
     cases.append(("n=7, H=4, a few ordered pairs",
                   (rng.normal(size=(7, 2)), rng.normal(size=(2, 4)), rng.normal(size=4),
                    np.array([[0, 1], [1, 0], [3, 3], [6, 2]]))))
-    return _run_cases("relative_bias", fn, cases, reference,
-                      same=lambda g, w: np.ndim(g) == 0 and math.isclose(float(g), w, rel_tol=1e-6))
+    return cases
+
+
+def _rho_random(rng, count):
+    return [_rho_draw(rng, int(rng.integers(3, 24)), int(rng.integers(2, 65)), float(rng.uniform(0.05, 3.0)))
+            for _ in range(count)]
+
+
+check_relative_bias = _checker(_Check(
+    "relative_bias", _rho_cases, _rho_random, _rho_reference,
+    same=lambda g, w: _is_number(g, w, rel_tol=1e-6)),
+    """Chapter 6: ``relative_bias(E, W1, b1, pairs)`` for one network: E (n, 2), W1 (2, H),
+    b1 (H,), pairs (U, 2); returns ``RMS(b1) / RMS(s_p W1)``, the second RMS over all pairs
+    ``p = (a, b)`` (``s_p = E_a + E_b``) and hidden units.""")

@@ -1,21 +1,44 @@
-"""Student notebooks and grading, in nbgrader's markup.
+"""Student notebooks for nbgrader, the teachers' own grading tool.
 
-In a chapter, an implementation exercise is a code cell whose answer sits between
-``### BEGIN SOLUTION`` and ``### END SOLUTION`` (inside the exercise's solution dropdown
-on the site), followed by a cell that calls a checker from :mod:`modadd.checks`.
+A chapter with exercises is an assignment. Its exercises section (from ``## Exercises`` to
+the end) holds three kinds of exercise: *implement* ones, whose answer is a code cell with
+the answer between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, followed by a cell that
+calls a checker from :mod:`modadd.checks`; and written ones (*explain*, *predict*), whose
+model answer is the exercise's ``{solution}`` dropdown.
 
-* :func:`student_notebook` turns a chapter into a ``.ipynb`` for students: the answer
-  becomes ``raise NotImplementedError()`` (nbgrader's stub), written solutions are removed,
-  and cells carry nbgrader metadata (solution cells, and graded check cells worth 1 point),
-  so a teacher can also load them into nbgrader.
-* :func:`grade` executes a submitted notebook and counts the checks that passed, from the
-  ``[modadd check] NAME: passed`` lines the checkers print.
+:func:`student_notebook` turns a chapter into an nbgrader notebook:
+
+* a header (what to do, how it is graded, how long it takes, measured), the chapter's
+  setup cell, then its exercises only: the chapter itself trains networks for minutes and
+  is read on the site, while the exercises need only the setup, so the notebook runs in
+  seconds;
+* implement exercises: the answer cell is an nbgrader *solution* cell; the check cell
+  becomes a locked *autograded* cell calling the checker with ``graded=True`` (one point
+  per case; it raises when nothing passes), followed by a second autograded cell whose
+  cases sit inside ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``, drawn at
+  random from ``hidden_seed``;
+* written exercises get a *manually graded* answer cell (``WRITTEN_POINTS`` points),
+  graded in nbgrader's formgrader;
+* ``solutions=True`` writes the teacher's version (nbgrader's ``source``: answers, model
+  answers and hidden tests in place); otherwise the student's version, the same notebook
+  as ``nbgrader generate_assignment`` releases (answers replaced by nbgrader's stubs,
+  hidden tests removed). Written solutions and hints are never left in the prose.
+
+:func:`grade` scores submissions by running nbgrader itself (``generate_assignment`` and
+``autograde`` in a temporary course directory), so it cannot disagree with a teacher's
+nbgrader.
 
 Command line: ``python -m modadd student --out DIR`` and ``python -m modadd grade FILE``.
 """
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,17 +47,28 @@ import nbformat
 import yaml
 
 from . import REPO_ROOT
-from .checks import MARK
+from .checks import HIDDEN_CASES, case_count
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
-_SOLUTION_BLOCK = re.compile(r"```\{solution\}.*?\n```[ \t]*(?=\n|$)", re.S)
-_GATE = re.compile(r"```\{solution-(start|end)\}.*?```", re.S)
-_CHECK_LINE = re.compile(re.escape(MARK) + r" (\w+): (passed|failed|not yet)")
+TEXT_STUB = "YOUR ANSWER HERE"                     # nbgrader's stub for a written answer
+HIDDEN_SEED = 2408                                 # default seed of the hidden cases
+WRITTEN_POINTS = 2                                 # points of a written (explain, predict) answer
+# graded cells load the checkers afresh: redefining them in an answer cell changes nothing
+FRESH = ("import importlib\nfrom modadd import checks\n"
+         "checks = importlib.reload(checks)   # the checkers as installed")
+NBGRADER_TIMEOUT = 300                             # seconds a cell may run when grading
+
+_SOLUTION_BLOCK = re.compile(r"```\{solution\} ([\w-]+)\n((?::[^\n]*\n)*)(.*?)\n```[ \t]*(?=\n|$)", re.S)
+_EXERCISE = re.compile(r"```\{exercise\}\n((?::[^\n]*\n)*)(.*?)\n```[ \t]*(?=\n|$)", re.S)
+_GATE_START = re.compile(r"```\{solution-start\}.*?```", re.S)
+_GATE_END = re.compile(r"```\{solution-end\}.*?```", re.S)
+_CHECK_CALL = re.compile(r"checks\.(check_\w+)\((\w+)\);?")
 
 
 def chapters(root: Path | None = None) -> list[Path]:
-    """The notebook chapters listed in ``_toc.yml``, in order."""
+    """The notebook pages listed in ``_toc.yml``, in order."""
     root = Path(root or REPO_ROOT or ".")
     toc = yaml.safe_load((root / "_toc.yml").read_text())
     files = [toc["root"]] + [c["file"] for c in toc.get("chapters", [])]
@@ -43,6 +77,15 @@ def chapters(root: Path | None = None) -> list[Path]:
         text = p.read_text()
         return text.startswith("---") and "kernelspec:" in text.split("---")[1]
     return [p for p in paths if is_notebook(p)]
+
+
+def _has_exercises(nb) -> bool:
+    return any(c.cell_type == "markdown" and "```{exercise}" in c.source for c in nb.cells)
+
+
+def assignments(root: Path | None = None) -> list[Path]:
+    """The chapters that have exercises (not the teacher guide, not the appendix)."""
+    return [p for p in chapters(root) if _has_exercises(jupytext.read(p))]
 
 
 def strip_solution(source: str) -> str:
@@ -62,83 +105,370 @@ def strip_solution(source: str) -> str:
     return "\n".join(out)
 
 
-def student_notebook(chapter: Path, solutions: bool = False) -> nbformat.NotebookNode:
-    """The chapter as a notebook with nbgrader metadata; without the answers unless
-    ``solutions`` (the teacher's version, which :func:`grade` gives full marks)."""
+def strip_hidden_tests(source: str) -> str:
+    """Remove every hidden-tests block, delimiters included (as nbgrader releases it)."""
+    out, skipping = [], False
+    for line in source.splitlines():
+        if line.strip() == BEGIN_HIDDEN:
+            skipping = True
+        elif line.strip() == END_HIDDEN:
+            skipping = False
+        elif not skipping:
+            out.append(line)
+    if skipping:
+        raise ValueError(f"a cell has {BEGIN_HIDDEN!r} without {END_HIDDEN!r}")
+    return "\n".join(out)
+
+
+def _nbgrader(cell, grade_id, *, solution=False, grade=False, points=None, locked=False):
+    meta = {"schema_version": 3, "grade_id": grade_id, "solution": solution, "grade": grade,
+            "locked": locked, "task": False}
+    if points is not None:
+        meta["points"] = points
+    cell.metadata["nbgrader"] = meta
+    return cell
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise of an assignment, with its points (None: not graded)."""
+
+    label: str
+    kind: str          # the exercise's opening words, e.g. "Implement" or "Explain"
+    written: bool      # answered in words (graded by hand) rather than by a function
+    function: str | None = None   # for an implement exercise: the checked function
+    points: int = 0               # automatic (visible + hidden cases) or by hand
+
+
+def _kind(body: str) -> str:
+    m = re.match(r"\s*\*([^*]+)\*", body)
+    return m.group(1).strip(" .") if m else "Exercise"
+
+
+def _title(nb) -> str:
+    for c in nb.cells:
+        m = re.search(r"^# (.+)$", c.source, re.M) if c.cell_type == "markdown" else None
+        if m:
+            return m.group(1).strip()
+    return "this chapter"
+
+
+def chapter_run_time(chapter: Path, root: Path | None = None):
+    """``(seconds, when)`` of the chapter's last execution in the book build's jupyter-cache
+    (``_build/.jupyter_cache``), or None when there is no build or no record of it."""
+    root = Path(root or REPO_ROOT or ".")
+    path = root / "_build" / ".jupyter_cache"
+    if not path.is_dir():
+        return None
+    from jupyter_cache import get_cache
+
+    records = [r for r in get_cache(path).list_cache_records()
+               if Path(r.uri).resolve() == Path(chapter).resolve() and "execution_seconds" in (r.data or {})]
+    if not records:
+        return None
+    last = max(records, key=lambda r: r.created)
+    return float(last.data["execution_seconds"]), last.created
+
+
+def measure_run_time(nb, cwd: Path | None = None, timeout: int = NBGRADER_TIMEOUT) -> float:
+    """Wall-clock seconds to execute a notebook (a copy; errors allowed)."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.from_dict(nb)
+    t = time.perf_counter()
+    NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
+                   resources={"metadata": {"path": str(cwd or Path.cwd())}}).execute()
+    return time.perf_counter() - t
+
+
+def _header(title, exercises, run_time, chapter_time):
+    auto = [e for e in exercises if e.function]
+    written = [e for e in exercises if e.written]
+    total = sum(e.points for e in exercises)
+    lines = [f"# Assignment: {title}", "",
+             "This notebook holds the chapter's exercises; read the chapter itself on the book's site "
+             "(or open its `.md` file in Jupyter) first.", "",
+             "**What to do.** Run the first cell. Write your code where a cell says "
+             "`raise NotImplementedError()`"
+             + (f" ({', '.join('`' + e.function + '`' for e in auto)})" if auto else "")
+             + (f", and your answers in words where a cell says \"{TEXT_STUB}\"" if written else "")
+             + ". Do not edit the check cells: grading runs them as they were released. "
+             "Run every cell, then hand in this notebook.", "",
+             f"**How it is graded** ({total} points, with nbgrader):"]
+    for e in auto:
+        lines.append(f"- `{e.function}`: {e.points} points, one per case: {e.points - HIDDEN_CASES} cases "
+                     f"in the check cell below it (run it as often as you like) and {HIDDEN_CASES} hidden "
+                     "cases of the same kind that run only when your teacher grades. A check that passes "
+                     "no case raises an error and gives 0.")
+    if written:
+        lines.append(f"- {len(written)} written answer{'s' if len(written) > 1 else ''}, "
+                     f"{WRITTEN_POINTS} points each, graded by your teacher.")
+    lines += ["", "**How long it takes.** "
+              + (f"Running every cell of the solved notebook took {run_time:.0f} s on the machine that "
+                 "wrote this notebook (measured); the rest is your thinking time."
+                 if run_time is not None else
+                 "The run time of this notebook was not measured when it was written.")]
+    if chapter_time is not None:
+        secs, when = chapter_time
+        lines.append(f"Executing the whole chapter took {secs:.0f} s when the book was last built "
+                     f"({when:%Y-%m-%d}).")
+    else:
+        lines.append("The chapter's own run time is unknown here: no book build was found "
+                     "(`_build/.jupyter_cache`).")
+    return nbformat.v4.new_markdown_cell("\n".join(lines))
+
+
+def _split_exercises(text, solutions_by_label, solutions, exercises):
+    """Cut a markdown text at its exercises: numbered headings, and an answer cell after
+    each written exercise. Returns the cells."""
+    cells, pos, buf = [], 0, []
+    for m in _EXERCISE.finditer(text):
+        opts, body = m.group(1), m.group(2).strip()
+        label = re.search(r":label:\s*([\w-]+)", opts)
+        label = label.group(1) if label else f"exercise-{len(exercises) + 1}"
+        kind = _kind(body)
+        written = "implement" not in kind.lower()
+        buf.append(text[pos:m.start()])
+        buf.append(f"**Exercise {len(exercises) + 1}.** {body}")
+        pos = m.end()
+        exercises.append(Exercise(label, kind, written, points=WRITTEN_POINTS if written else 0))
+        if written:
+            cells.append(nbformat.v4.new_markdown_cell("".join(buf).strip()))
+            buf = []
+            answer = solutions_by_label.get(label, "").strip() if solutions else TEXT_STUB
+            cells.append(_nbgrader(nbformat.v4.new_markdown_cell(answer or TEXT_STUB), f"written-{label}",
+                                   solution=True, grade=True, points=WRITTEN_POINTS))
+    buf.append(text[pos:])
+    rest = "".join(buf).strip()
+    if rest:
+        cells.append(nbformat.v4.new_markdown_cell(rest))
+    return cells
+
+
+def _build(chapter: Path, solutions: bool, hidden_seed: int):
+    """The notebook (without header) and its exercises."""
+    if isinstance(hidden_seed, bool) or not isinstance(hidden_seed, int) or hidden_seed < 0:
+        raise ValueError(f"hidden_seed must be an integer >= 0, got {hidden_seed!r}")
     chapter = Path(chapter)
     nb = jupytext.read(chapter)
-    cells = []
-    for i, cell in enumerate(nb.cells):
-        meta = {"schema_version": 3, "task": False}
-        if cell.cell_type == "code" and BEGIN in cell.source:
-            meta.update(solution=True, grade=False, locked=False, grade_id=f"{chapter.stem}-answer-{i}")
-            cell.metadata["nbgrader"] = meta
+    if not _has_exercises(nb):
+        raise ValueError(f"{chapter.name} has no exercises: it is not an assignment")
+    solutions_by_label = {}
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            for m in _SOLUTION_BLOCK.finditer(c.source):
+                solutions_by_label[m.group(1)] = m.group(3)
+    start = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## Exercises" in c.source)
+    setup = next(c for c in nb.cells if c.cell_type == "code")
+    setup.metadata.pop("tags", None)
+    cells = [setup]
+    exercises: list[Exercise] = []
+    in_gate = False
+    pending = None                                     # the last implement exercise without a checker yet
+    for i, cell in enumerate(nb.cells[start:], start):
+        cell.metadata.pop("jupytext", None)
+        if cell.cell_type == "markdown":
+            text = cell.source
+            if i == start:
+                text = text[text.index("## Exercises"):]
+            text = _SOLUTION_BLOCK.sub("", text)
+            if in_gate:                                # prose inside a solution: hints, dropped
+                end = _GATE_END.search(text)
+                if not end:
+                    continue
+                text, in_gate = text[end.end():], False
+            gate = _GATE_START.search(text)
+            if gate:
+                text, in_gate = text[:gate.start()], True
+                if _GATE_END.search(cell.source[cell.source.index("{solution-start}"):]):
+                    raise ValueError(f"{chapter.name}: a solution-start and its solution-end in one cell")
+            n = len(exercises)
+            cells += _split_exercises(text, solutions_by_label, solutions, exercises)
+            if len(exercises) > n and not exercises[-1].written:
+                pending = len(exercises) - 1
+            continue
+        if "remove-cell" in cell.metadata.get("tags", []):
+            continue                                   # the book's own checks of its answers
+        if BEGIN in cell.source:
+            m = re.search(r"def (\w+)\(", cell.source)
+            fname = m.group(1) if m else f"answer-{i}"
+            _nbgrader(cell, f"answer-{fname}", solution=True)
             if not solutions:
                 cell.source = strip_solution(cell.source)
-        elif cell.cell_type == "code" and cell.source.startswith("assert checks.check_"):
+            cells.append(cell)
+            continue
+        m = _CHECK_CALL.search(cell.source)
+        if m:
+            check, fname = m.groups()
+            visible = case_count(check)
+            cell.source = f"{FRESH}\nchecks.{check}({fname}, graded=True)"
+            cells.append(_nbgrader(cell, f"check-{fname}", grade=True, points=visible, locked=True))
+            hidden = (f"# {HIDDEN_CASES} hidden cases of the same kind: they run when the notebook is graded\n"
+                      f"{BEGIN_HIDDEN}\n{FRESH}\nchecks.{check}({fname}, graded=True, hidden_seed={hidden_seed})\n"
+                      f"{END_HIDDEN}")
             if not solutions:
-                continue                 # the book asserts its own answer passes; students have none
-        elif cell.cell_type == "code" and "checks.check_" in cell.source:
-            meta.update(solution=False, grade=True, locked=True, points=1, grade_id=f"{chapter.stem}-check-{i}")
-            cell.metadata["nbgrader"] = meta
-        elif cell.cell_type == "markdown" and not solutions:
-            cell.source = _GATE.sub("", _SOLUTION_BLOCK.sub("", cell.source)).strip()
-            if not cell.source:
-                continue
+                hidden = strip_hidden_tests(hidden)
+            cells.append(_nbgrader(nbformat.v4.new_code_cell(hidden), f"hidden-{fname}", grade=True,
+                                   points=HIDDEN_CASES, locked=True))
+            if pending is None:
+                raise ValueError(f"{chapter.name}: a check of {fname} follows no implement exercise")
+            e = exercises[pending]
+            exercises[pending] = Exercise(e.label, e.kind, False, fname, visible + HIDDEN_CASES)
+            pending = None
+            continue
         cells.append(cell)
+    if in_gate:
+        raise ValueError(f"{chapter.name}: a solution-start without its solution-end")
+    missing = [e.label for e in exercises if not e.written and e.function is None]
+    if missing:
+        raise ValueError(f"{chapter.name}: implement exercises without a checker cell: {missing}")
     nb.cells = cells
     nb.metadata.pop("jupytext", None)
+    return nb, exercises
+
+
+def exercises(chapter: Path) -> list[Exercise]:
+    """The chapter's exercises and their points, as its student notebook grades them."""
+    return _build(chapter, True, HIDDEN_SEED)[1]
+
+
+def student_notebook(chapter: Path, solutions: bool = False, hidden_seed: int = HIDDEN_SEED,
+                     run_time: float | None = None, root: Path | None = None) -> nbformat.NotebookNode:
+    """The chapter's assignment notebook, with nbgrader metadata: the student's version, or
+    with ``solutions`` the teacher's (nbgrader's source version). ``run_time``: the measured
+    seconds to run it, stated in the header (None: said to be unmeasured)."""
+    nb, exs = _build(chapter, solutions, hidden_seed)
+    nb.cells.insert(0, _header(_title(jupytext.read(chapter)), exs, run_time, chapter_run_time(chapter, root)))
     return nb
 
 
-def write_student_notebooks(out_dir, solutions: bool = False, root=None) -> list[Path]:
-    """Write one ``.ipynb`` per chapter into ``out_dir``; returns their paths."""
+def write_student_notebooks(out_dir, solutions: bool = False, root=None, hidden_seed: int = HIDDEN_SEED,
+                            measure: bool = True) -> list[Path]:
+    """Write one ``.ipynb`` per assignment into ``out_dir``; returns their paths. ``measure``:
+    execute each solved notebook once to state its run time in the header."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for ch in chapters(root):
+    for ch in assignments(root):
+        run_time = None
+        if measure:
+            run_time = measure_run_time(_build(ch, True, hidden_seed)[0], cwd=ch.parent)
         path = out / (ch.stem + ".ipynb")
-        nbformat.write(student_notebook(ch, solutions), path)
+        nbformat.write(student_notebook(ch, solutions, hidden_seed, run_time, root), path)
         written.append(path)
     return written
 
 
+# ---------------------------------------------------------------- grading, by nbgrader
 @dataclass(frozen=True)
 class Grade:
-    """The outcome of :func:`grade`: each check's status, and the points."""
+    """One submission's score from nbgrader's autograde: points per graded cell (None:
+    waits for a manual grade), automatic points, and what is left to grade by hand."""
 
     notebook: str
-    checks: dict[str, str]
-    points: int
-    max_points: int
+    cells: dict[str, float | None]
+    points: float              # automatic points (and manual ones already given)
+    max_points: float          # everything, written answers included
+    manual_pending: float      # points of written answers that wait for a teacher
 
     def __str__(self):
-        lines = [f"{self.notebook}: {self.points} / {self.max_points} points"]
-        lines += [f"  {name}: {status}" for name, status in self.checks.items()]
+        head = f"{self.notebook}: {self.points:g} / {self.max_points:g} points"
+        if self.manual_pending:
+            head += f" ({self.manual_pending:g} to grade by hand in nbgrader's formgrader)"
+        lines = [head] + [f"  {gid}: {'to grade by hand' if s is None else f'{s:g}'}"
+                          for gid, s in self.cells.items()]
         return "\n".join(lines)
 
 
-def grade(notebook, timeout: int = 600) -> Grade:
-    """Execute a submitted notebook (errors allowed) and score its graded check cells."""
-    from nbclient import NotebookClient
+def nbgrader_command() -> list[str]:
+    """How to run nbgrader with this Python."""
+    return [sys.executable, "-m", "nbgrader"]
 
-    path = Path(notebook)
-    if not path.is_file():
-        raise ValueError(f"no such notebook: {path}")
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    results, points, max_points = {}, 0, 0
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("grade"):
-            continue
-        max_points += meta.get("points", 1)
-        text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
-        found = _CHECK_LINE.findall(text)
-        name = found[0][0] if found else meta.get("grade_id", "check")
-        status = found[0][1] if found else "no result (the cell failed before its check ran)"
-        results[name] = status
-        if status == "passed":
-            points += meta.get("points", 1)
-    return Grade(path.name, results, points, max_points)
+
+def write_course_config(course: Path, timeout: int = NBGRADER_TIMEOUT) -> None:
+    """An ``nbgrader_config.py`` for a course directory: the course root, and a per-cell
+    time limit large enough for the chapters."""
+    Path(course).mkdir(parents=True, exist_ok=True)
+    (Path(course) / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"c.CourseDirectory.root = {str(Path(course).resolve())!r}\n"
+        f"c.ExecutePreprocessor.timeout = {int(timeout)}\n")
+
+
+def nbgrader_env() -> dict:
+    """The environment for nbgrader: this Python's scripts first on PATH (nbgrader runs
+    ``alembic`` from there to set up its gradebook)."""
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def _run_nbgrader(course: Path, *args, timeout=1800):
+    r = subprocess.run(nbgrader_command() + list(args), cwd=course, capture_output=True, text=True,
+                       timeout=timeout, env=nbgrader_env())
+    if r.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    return r
+
+
+def read_grades(course: Path, assignment: str, notebook: str) -> dict[str, Grade]:
+    """Every student's :class:`Grade` for one notebook, from the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    out = {}
+    with Gradebook(f"sqlite:///{Path(course).resolve() / 'gradebook.db'}") as gb:
+        for student in gb.students:
+            try:
+                sub = gb.find_submission_notebook(notebook, assignment, student.id)
+            except Exception:
+                continue
+            cells = {g.name: g.score if not g.needs_manual_grade else None for g in sub.grades}
+            pending = sum(g.max_score for g in sub.grades if g.needs_manual_grade)
+            out[student.id] = Grade(notebook, cells, float(sub.score), float(sub.max_score), float(pending))
+    return out
+
+
+def grade(notebooks, hidden_seed: int = HIDDEN_SEED, root=None, timeout: int = NBGRADER_TIMEOUT,
+          course: Path | None = None) -> list[Grade]:
+    """Score submitted student notebooks with nbgrader: each file must be named after its
+    chapter (``01_modular_addition.ipynb``...). In a temporary course directory (or
+    ``course``), the teacher's version of each chapter goes to ``source/``,
+    ``nbgrader generate_assignment`` releases it, each file becomes one student's
+    submission, and ``nbgrader autograde`` grades them; the scores come from the gradebook.
+    ``hidden_seed`` must be the one the notebooks were written with."""
+    paths = [Path(p) for p in notebooks]
+    for p in paths:
+        if not p.is_file():
+            raise ValueError(f"no such notebook: {p}")
+    known = {ch.stem: ch for ch in assignments(root)}
+    for p in paths:
+        if p.suffix != ".ipynb" or p.stem not in known:
+            raise ValueError(f"cannot tell which chapter {p.name} answers: name it after one of "
+                             f"{', '.join(s + '.ipynb' for s in known)}")
+    tmp = None
+    if course is None:
+        tmp = tempfile.TemporaryDirectory(prefix="modadd-grade-")
+        course = Path(tmp.name)
+    course = Path(course)
+    try:
+        write_course_config(course, timeout)
+        results = [None] * len(paths)
+        for stem in dict.fromkeys(p.stem for p in paths):
+            src = course / "source" / stem
+            src.mkdir(parents=True, exist_ok=True)
+            nbformat.write(student_notebook(known[stem], True, hidden_seed, None, root), src / f"{stem}.ipynb")
+            _run_nbgrader(course, "generate_assignment", stem, "--force")
+            mine = [i for i, p in enumerate(paths) if p.stem == stem]
+            for i in mine:
+                dest = course / "submitted" / f"s{i + 1}" / stem
+                dest.mkdir(parents=True, exist_ok=True)
+                shutil.copy(paths[i], dest / f"{stem}.ipynb")
+            _run_nbgrader(course, "autograde", stem, "--force")
+            grades = read_grades(course, stem, stem)
+            for i in mine:
+                g = grades[f"s{i + 1}"]
+                results[i] = Grade(str(paths[i]), g.cells, g.points, g.max_points, g.manual_pending)
+        return results
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
