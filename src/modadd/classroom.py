@@ -343,9 +343,10 @@ def student_notebook(chapter: Path, solutions: bool = False, hidden_seed: int = 
 
 
 def write_student_notebooks(out_dir, solutions: bool = False, root=None, hidden_seed: int = HIDDEN_SEED,
-                            measure: bool = True) -> list[Path]:
+                            measure: bool = False) -> list[Path]:
     """Write one ``.ipynb`` per assignment into ``out_dir``; returns their paths. ``measure``:
-    execute each solved notebook once to state its run time in the header."""
+    execute each solved notebook once (about 5 s each) to state its run time in the header
+    (``python -m modadd student`` does; otherwise the header says it was not measured)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
