@@ -3,7 +3,6 @@ or hints in them, nbgrader metadata on every graded cell. (nbgrader itself grade
 test_nbgrader.py.)"""
 import subprocess
 import sys
-from pathlib import Path
 
 import jupytext
 import nbformat

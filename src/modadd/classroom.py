@@ -437,6 +437,10 @@ def grade(notebooks, hidden_seed: int = HIDDEN_SEED, root=None, timeout: int = N
     ``nbgrader generate_assignment`` releases it, each file becomes one student's
     submission, and ``nbgrader autograde`` grades them; the scores come from the gradebook.
     ``hidden_seed`` must be the one the notebooks were written with."""
+    import importlib.util
+    if importlib.util.find_spec("nbgrader") is None:
+        raise ValueError("grading needs nbgrader, which is not installed here: "
+                         "pip install nbgrader==0.9.6 (the book's .venv has it)")
     paths = [Path(p) for p in notebooks]
     for p in paths:
         if not p.is_file():
