@@ -188,11 +188,12 @@ def _header(title, exercises, run_time, chapter_time):
     lines = [f"# Assignment: {title}", "",
              "This notebook holds the chapter's exercises; read the chapter itself on the book's site "
              "(or open its `.md` file in Jupyter) first.", "",
-             "**What to do.** Run the first cell. Write your code where a cell says "
+             "**What to do.** Write your code where a cell says "
              "`raise NotImplementedError()`"
              + (f" ({', '.join('`' + e.function + '`' for e in auto)})" if auto else "")
              + (f", and your answers in words where a cell says \"{TEXT_STUB}\"" if written else "")
-             + ". Do not edit the check cells: grading runs them as they were released. "
+             + ". Exercises that say \"run\" use the chapter's code: run it in the chapter and write "
+             "down what you found. Do not edit the check cells: grading runs them as they were released. "
              "Run every cell, then hand in this notebook.", "",
              f"**How it is graded** ({total} points, with nbgrader):"]
     for e in auto:
