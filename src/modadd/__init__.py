@@ -1,10 +1,21 @@
 """modadd: the machinery of the textbook on how a tiny network learns modular addition.
 
-Modules, one idea each: ``data`` (the task and its split), ``model`` (the network and its
-exact gradients), ``train`` (the one batched trainer), ``structure`` (circle and grid
-scores), ``forces`` (clustering, alignment and repulsion forces fitted to the true
-gradient), ``sweep`` (many runs, cached), ``plots`` (every figure), ``widget`` (the live
-widget: training and particles in the browser, in Jupyter and on the site).
+Modules, one idea each, in the order data flows through them:
+
+* ``validate``: every argument check, called at the public entry points only;
+* ``data``: the task, its train/validation split (``PairSplit``) and the unordered pairs;
+* ``model``: the network for a batch of models, and its exact gradients;
+* ``optim``: parameter groups and one AdamW step on a flat vector;
+* ``train``: the one batched trainer (``RunConfig``, ``train``, ``History``);
+* ``structure``: circle and grid scores, and the class of an embedding;
+* ``forces`` (a package: ``fields``, ``kernels``, ``mesh``, ``fit``): clustering,
+  alignment and repulsion forces, and how much of the true gradient they explain;
+* ``particles``: particles moved by those forces alone;
+* ``sweep``: many runs, cached; ``cluster``: sweeps on a Dask cluster;
+* ``plots``: every figure; ``widget``: the live widget (training and particles in the
+  browser, in Jupyter and on the site);
+* ``checks``, ``classroom``, ``kit``: exercise checkers, student notebooks and grading,
+  the course kit.
 """
 from pathlib import Path
 

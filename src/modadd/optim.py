@@ -109,3 +109,31 @@ def adamw_step(p: torch.Tensor, grad: torch.Tensor, m1: torch.Tensor, m2: torch.
     p.mul_(decay)
     denom = m2.sqrt().div_(math.sqrt(1 - beta2 ** t)).add_(eps)
     p.sub_(denom.reciprocal_().mul_(m1).mul_(lr), alpha=1 / (1 - beta1 ** t))
+
+
+class FlatAdamW:
+    """AdamW on every parameter of M models held in one flat vector.
+
+    Attributes:
+        flat, grad: the parameters and their gradient, flat; ``params`` and ``grads`` are
+            :class:`Params` views into them (write gradients through ``grads``).
+        lr, decay: per-element vectors (:func:`per_element` of the groups).
+        m1, m2: Adam's moments. t: steps taken.
+    """
+
+    def __init__(self, params: Params, groups: list[ParamGroup], betas: tuple[float, float],
+                 eps: float, device=None):
+        self.flat, self.params = flatten(params, device)
+        self.grad = torch.zeros_like(self.flat)
+        self.grads = views_of(self.grad, params)
+        self.lr, self.decay = (v.to(device) for v in per_element(groups, params))
+        self.m1, self.m2 = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
+        self.betas, self.eps, self.t = betas, eps, 0
+
+    def step(self, mask: torch.Tensor | None = None) -> None:
+        """One :func:`adamw_step`; ``mask`` (flat, 0/1) first zeroes some gradients, so
+        that Adam leaves those parameters where they are."""
+        if mask is not None:
+            self.grad.mul_(mask)
+        self.t += 1
+        adamw_step(self.flat, self.grad, self.m1, self.m2, self.t, self.lr, self.decay, self.betas, self.eps)

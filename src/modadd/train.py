@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from .data import PairSplit, pair_split, unordered_pairs
 from .model import ModelConfig, Params, init_params, loss_and_grads
-from .optim import adamw_step, bias_mask, flatten, param_groups, per_element, views_of
+from .optim import FlatAdamW, bias_mask, param_groups
 from .validate import (check_betas, check_instances, check_non_negative_int, check_number,
                        check_record_steps, check_same, check_seed, check_val_fraction)
 
@@ -303,11 +303,7 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     params = _start(configs, init)
     dtype = params.E.dtype
     split = _on_device(pair_weights(configs), device, dtype)
-    flat, views = flatten(params, device)         # every parameter of every model, one vector
-    grad = torch.zeros_like(flat)
-    grads = views_of(grad, params)
-    lr, decay = (v.to(device) for v in per_element(param_groups(configs, dtype), params))
-    m1, m2 = torch.zeros_like(flat), torch.zeros_like(flat)
+    opt = FlatAdamW(params, param_groups(configs, dtype), configs[0].betas, configs[0].eps, device)
     free_until = [c.bias_free_steps if c.model.bias else 0 for c in configs]
     gate_changes, gate = {0} | set(free_until), None
     rec = _Recorder(configs, record, params, record_params, device)
@@ -322,18 +318,16 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     try:
         for step in range(steps + 1):
             recording = step in rec.index
-            _forward_backward(views, grads, split, loss, rec if recording else None, step)
+            _forward_backward(opt.params, opt.grads, split, loss, rec if recording else None, step)
             rec.watch(loss, step)
             if recording:
                 rec.check(step)
-                rec.keep_params(views, step)
+                rec.keep_params(opt.params, step)
             if step == steps:
                 break
             if step in gate_changes:
                 gate = _bias_gate(free_until, step, params, device)
-            if gate is not None:
-                grad.mul_(gate)               # zero gradient: Adam leaves held biases at zero
-            adamw_step(flat, grad, m1, m2, step + 1, lr, decay, configs[0].betas, configs[0].eps)
+            opt.step(gate)                    # gate: held biases get no gradient, stay at zero
             if (step + 1) % 200 == 0:
                 bar.update(200)
         bar.update(steps - bar.n)
@@ -342,7 +336,7 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
         bar.close()
     seconds = time.perf_counter() - t0
     rec.check(steps)
-    return rec.history(split.has_val, Params(*(v.detach().cpu().clone() for v in views.tensors())), seconds)
+    return rec.history(split.has_val, Params(*(v.detach().cpu().clone() for v in opt.params.tensors())), seconds)
 
 
 def sweep_configs(base: RunConfig, seeds=range(1), **grid) -> list[RunConfig]:
