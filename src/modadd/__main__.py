@@ -136,6 +136,8 @@ def _sweep(args) -> int:
     twice = sorted({k for k in keys if keys.count(k) > 1})
     if twice:
         return fail(f"--vary gives {', '.join(twice)} more than once; list all values in one --vary KEY=V1,V2,...")
+    if "seed" in keys:
+        return fail("--vary cannot set seed: every setting runs seeds 0..SEEDS-1 of --seeds SEEDS")
     out = Path(args.out)
     if out.is_dir() or not out.parent.is_dir():
         return fail(f"--out must be a file in an existing folder, got {args.out!r}")
@@ -147,7 +149,7 @@ def _sweep(args) -> int:
     try:
         configs = sweep_configs(RECIPES[args.recipe], seeds=range(args.seeds), **dict(args.vary))
     except (ValueError, TypeError) as e:
-        return fail(str(e))
+        return fail(f"--vary: {e}")
     try:
         results = run_sweep(configs, args.steps, cache_dir=args.cache, batch_size=args.batch_size,
                             progress=True, cluster=args.scheduler or args.workers)

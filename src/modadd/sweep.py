@@ -1,11 +1,17 @@
 """Sweeps: many runs, trained in batches, cached on disk run by run.
 
 A run's cache key is a hash of its full configuration, its number of steps and the source
-of the code that trains it (``data.py``, ``model.py``, ``train.py``), so a cached result
-is reused only if retraining would reproduce it. Each finished batch is written at once,
-one file per run, atomically (write to a temporary file, then rename): an interrupted
-sweep (Ctrl-C, a killed process) loses at most the batch in flight, and running the same
-sweep again trains only what is missing.
+of the code that trains it (``data.py``, ``model.py``, ``train.py`` and the modules they
+import), so a cached result is reused only if retraining would reproduce it. Each
+finished batch is written at once, one file per run, atomically (write to a temporary
+file, then rename): an interrupted sweep (Ctrl-C, a killed process) loses at most the
+batches in flight, and running the same sweep again trains only what is missing.
+
+The batches can also run on a Dask cluster (``cluster=``, see :mod:`modadd.cluster`):
+workers return their results and this process writes them into the cache as they
+arrive, so the cluster needs no shared filesystem, and runs already cached are never
+sent. A run whose loss becomes non-finite does not stop the sweep: it is cached as a
+failure (``RunResult.error``) and its table row says so (class ``"diverged"``).
 """
 from __future__ import annotations
 
@@ -22,16 +28,19 @@ from tqdm import tqdm
 
 from . import REPO_ROOT
 from .model import Params
-from .train import RunConfig, train
+from .train import DivergenceError, RunConfig, train
 
-_CODE = ("data.py", "model.py", "train.py")
+#: The source files that determine a run's result (the trainer and what it imports).
+_CODE = ("data.py", "model.py", "train.py", "optim.py", "validate.py")
 
 
 def code_hash() -> str:
     """Hash of the source files that determine a run's result."""
     h = hashlib.sha256()
     for name in _CODE:
-        h.update((Path(__file__).parent / name).read_bytes())
+        path = Path(__file__).parent / name
+        if path.exists():                      # a file that is absent is not imported either
+            h.update(name.encode() + path.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -53,38 +62,87 @@ def default_cache_dir() -> Path:
 
 @dataclass
 class RunResult:
-    """One finished run: its config, final parameters (a batch of one) and final metrics."""
+    """One finished run: its config, final parameters (a batch of one) and final metrics.
+
+    A run that diverged has ``error`` set (the trainer's message), ``final`` None and NaN
+    metrics. ``cached`` says whether it was loaded from the cache rather than trained by
+    this call.
+    """
 
     config: RunConfig
     steps: int
-    final: Params
+    final: Params | None
     train_loss: float
     val_loss: float
     train_acc: float
     val_acc: float
+    error: str | None = None
+    cached: bool = False
 
     @property
     def embeddings(self) -> np.ndarray:
-        """(n, 2) final embeddings."""
+        """(n, 2) final embeddings (NaN for a run that diverged)."""
+        if self.final is None:
+            return np.full((self.config.model.n, self.config.model.dim), np.nan)
         return self.final.E[0].numpy()
 
 
-def _save(path: Path, r: RunResult) -> None:
+def train_batch(configs: list[RunConfig], steps: int, device=None) -> list[dict]:
+    """Train one batch; one result per run, as plain arrays (what a cache file holds).
+
+    A run's result is ``{"E": ..., "W1": ..., "b1": ..., "W2": ..., "b2": ..., "metrics":
+    [train_loss, val_loss, train_acc, val_acc]}``, or ``{"error": message}`` if its loss
+    became non-finite. The trainer stops a whole batch when one run diverges, so such a
+    batch is split in halves and trained again until every diverging run is alone.
+    """
+    try:
+        h = train(configs, steps=steps, record_every=steps or 1, record_params=False,
+                  progress=False, device=device)
+    except DivergenceError as e:
+        if len(configs) == 1:
+            return [{"error": str(e).replace("run 0 (", "run (", 1)}]
+        half = (len(configs) + 1) // 2
+        return train_batch(configs[:half], steps, device) + train_batch(configs[half:], steps, device)
+    out = []
+    for j in range(len(configs)):
+        row = {k: t[j].numpy() for k, t in zip(Params.NAMES, h.final.tensors())}
+        row["metrics"] = np.array([h.train_loss[j, -1], h.val_loss[j, -1],
+                                   h.train_acc[j, -1], h.val_acc[j, -1]], dtype=np.float64)
+        out.append(row)
+    return out
+
+
+def _write(path: Path, result: dict) -> None:
     tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-    np.savez(tmp, **{k: t[0].numpy() for k, t in zip(Params.NAMES, r.final.tensors())},
-             metrics=np.array([r.train_loss, r.val_loss, r.train_acc, r.val_acc]))
+    if "error" in result:
+        np.savez(tmp, error=np.array(str(result["error"])), metrics=np.full(4, np.nan))
+    else:
+        np.savez(tmp, **{k: np.asarray(result[k]) for k in Params.NAMES + ("metrics",)})
     os.replace(tmp, path)                      # atomic: a file is either whole or absent
 
 
-def _load(path: Path, cfg: RunConfig, steps: int) -> RunResult:
+def _load(path: Path, cfg: RunConfig, steps: int, cached: bool = False) -> RunResult:
     with np.load(path) as z:
+        m = [float(v) for v in z["metrics"]]
+        if "error" in z.files:
+            return RunResult(cfg, steps, None, *m, error=str(z["error"]), cached=cached)
         final = Params(*(torch.from_numpy(z[k]).unsqueeze(0) for k in Params.NAMES))
-        m = z["metrics"]
-    return RunResult(cfg, steps, final, *map(float, m))
+    return RunResult(cfg, steps, final, *m, cached=cached)
+
+
+def _batches(configs: list[RunConfig], todo: list[int], batch_size: int) -> list[list[int]]:
+    """Indices of the runs to train, grouped by shape and Adam constants, cut into batches
+    (the same batches in-process and on a cluster, so both give the same numbers)."""
+    groups: dict = {}
+    for i in todo:
+        c = configs[i]
+        groups.setdefault((c.model.n, c.model.dim, c.model.hidden, c.betas, c.eps), []).append(i)
+    return [idx[j:j + batch_size] for idx in groups.values() for j in range(0, len(idx), batch_size)]
 
 
 def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, batch_size: int = 64,
-              progress: bool | None = None, device=None, on_batch=None) -> list[RunResult]:
+              progress: bool | None = None, device=None, on_batch=None, cluster=None,
+              threads: int | None = None) -> list[RunResult]:
     """Results of every config (in order), training only those not in the cache.
 
     Args:
@@ -94,45 +152,62 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
         cache_dir: where results live (default :func:`default_cache_dir`).
         batch_size: models trained together in one batch.
         progress: show a progress bar over runs (None: only if something must be trained).
+        device: torch device of the training (default: CUDA if available, else CPU; on a
+            cluster, each worker's own).
         on_batch: called with the number of runs trained so far after each finished batch.
+        cluster: where batches are trained: None (this process), a Dask scheduler address
+            ``"tcp://HOST:PORT"``, a positive int K (a local Dask cluster of K worker
+            processes, started and stopped here), or a ``distributed.Client``. Nothing is
+            started or contacted when every run is cached. See :mod:`modadd.cluster`.
+        threads: torch threads of each task on a cluster (None: the worker's setting; a
+            local cluster of K workers shares this machine's cores among them).
+
+    Raises:
+        ValueError: bad arguments.
+        modadd.cluster.ClusterError: the cluster cannot be reached, its versions differ
+            from this process's, or a batch failed there. Results received before are kept.
     """
     configs = list(configs)
     if not all(isinstance(c, RunConfig) for c in configs):
         raise ValueError("configs must be a list of RunConfig")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got batch_size={batch_size!r}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got steps={steps!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got threads={threads!r}")
+    steps = int(steps)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     paths = [cache / f"{run_key(c, steps)}.npz" for c in configs]
-    todo, queued = {}, set()                 # a config listed twice is trained once
+    todo, queued = [], set()                 # a config listed twice is trained once
     for i, p in enumerate(paths):
         if not p.exists() and p not in queued:
-            todo[i] = p
+            todo.append(i)
             queued.add(p)
-    groups: dict = {}
-    for i in todo:
-        c = configs[i]
-        groups.setdefault((c.model.n, c.model.dim, c.model.hidden, c.betas, c.eps), []).append(i)
-    batches = [idx[j:j + batch_size] for idx in groups.values() for j in range(0, len(idx), batch_size)]
-    bar = tqdm(total=len(todo), disable=progress is False or not todo, unit="run", file=sys.stderr,
-               desc=f"sweep: training {len(todo)} of {len(configs)} runs")
+    batches = _batches(configs, todo, batch_size)
+    if batches and cluster is not None:
+        from .cluster import train_on_cluster
+        finished = train_on_cluster(cluster, [[configs[i] for i in b] for b in batches], steps,
+                                    device=device, threads=threads)
+    else:
+        finished = ((k, train_batch([configs[i] for i in b], steps, device)) for k, b in enumerate(batches))
+    bar = tqdm(total=len(configs), initial=len(configs) - len(todo), disable=progress is False or not todo,
+               unit="run", file=sys.stderr, desc=f"sweep ({len(todo)} to train)")
     done = 0
     try:
-        for batch in batches:
-            h = train([configs[i] for i in batch], steps=steps, record_every=steps or 1,
-                      record_params=False, progress=False, device=device)
-            for j, i in enumerate(batch):
-                r = RunResult(configs[i], steps, h.final[j],
-                              float(h.train_loss[j, -1]), float(h.val_loss[j, -1]),
-                              float(h.train_acc[j, -1]), float(h.val_acc[j, -1]))
-                _save(paths[i], r)
-            done += len(batch)
-            bar.update(len(batch))
+        for k, results in finished:          # in the order they finish
+            for i, result in zip(batches[k], results):
+                _write(paths[i], result)
+            done += len(batches[k])
+            bar.update(len(batches[k]))
             if on_batch is not None:
                 on_batch(done)
     finally:
         bar.close()
-    return [_load(p, c, steps) for c, p in zip(configs, paths)]
+        if hasattr(finished, "close"):
+            finished.close()                 # a cluster cancels what is still in flight
+    return [_load(p, c, steps, cached=p not in queued) for c, p in zip(configs, paths)]
 
 
 def results_table(results: list[RunResult]):
@@ -146,7 +221,11 @@ def results_table(results: list[RunResult]):
         row = r.config.row()
         row.update(steps=r.steps, train_loss=r.train_loss, val_loss=r.val_loss,
                    train_acc=r.train_acc, val_acc=r.val_acc)
-        row.update(structure.scores(r.embeddings))
+        if r.error is None:
+            row.update(structure.scores(r.embeddings))
+        else:                                # a diverged run: no structure to score
+            row.update(circle_score=np.nan, circle_k=np.nan, grid_score=np.nan, **{"class": "diverged"})
+        row["error"] = r.error or ""
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -1,0 +1,203 @@
+"""Sweeps on a Dask cluster (python -m modadd sweep --workers/--scheduler).
+
+Every cluster here is on loopback (127.0.0.1) and is started and stopped by the test
+itself: a LocalCluster of worker processes, or ``dask scheduler`` and ``dask worker``
+processes ended by their PIDs. Each worker trains with one torch thread, so two workers
+share this machine's two cores. The runs are small (N = 17, a few hundred steps).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from modadd import sweep
+from modadd.__main__ import main
+from modadd.cluster import CONNECT_TIMEOUT_S, ClusterError
+from modadd.train import GRID_RECIPE, sweep_configs
+
+DASK = str(Path(sys.executable).with_name("dask"))
+ENV = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+           PYTHONUNBUFFERED="1")
+STEPS = 300
+#: 6 runs of N = 17; seed 5 with a learning rate far too large diverges (its row says so)
+CONFIGS = sweep_configs(GRID_RECIPE, seeds=range(5)) + [replace(GRID_RECIPE, seed=5, lr=1e30)]
+
+
+def cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "modadd", "sweep", *args], capture_output=True,
+                          text=True, timeout=timeout, env=ENV)
+
+
+def summary(stdout: str) -> str:
+    return next(line for line in stdout.splitlines() if line.startswith("trained "))
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The in-process sweep of CONFIGS: its table as CSV text, and that of its first five
+    runs (the ones that do not diverge) alone."""
+    d = tmp_path_factory.mktemp("reference")
+    res = sweep.run_sweep(CONFIGS, STEPS, cache_dir=d / "cache", batch_size=1, progress=False)
+    assert [r.error is not None for r in res] == [False] * 5 + [True]
+    assert "seed=5, lr=1e+30" in res[5].error
+    return {"all": table_csv(res, d / "t.csv"), "first5": table_csv(res[:5], d / "t5.csv")}
+
+
+def table_csv(results, path) -> str:
+    sweep.results_table(results).to_csv(path, index=False)
+    return Path(path).read_text()
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """End a process this test started, by its PID."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=20)
+
+
+@contextmanager
+def dask_processes(tmp_path, workers=2):
+    """``dask scheduler`` and ``workers`` ``dask worker`` processes (no nanny, one thread each)
+    on 127.0.0.1; yields (address, worker processes); stops them all by PID."""
+    procs = []
+    logs = tmp_path / "dask-logs"
+    logs.mkdir()
+    try:
+        sched_file = tmp_path / "scheduler.json"
+        procs.append(subprocess.Popen(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--scheduler-file", str(sched_file)], env=ENV, stdout=subprocess.DEVNULL,
+            stderr=(logs / "scheduler.log").open("w")))
+        deadline = time.monotonic() + 90
+        while not sched_file.exists() and time.monotonic() < deadline:
+            assert procs[0].poll() is None, (logs / "scheduler.log").read_text()
+            time.sleep(0.1)
+        address = json.loads(sched_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        ws = [subprocess.Popen([DASK, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                                "--host", "127.0.0.1", "--name", f"w{i}"], env=ENV, stdout=subprocess.DEVNULL,
+                               stderr=(logs / f"worker{i}.log").open("w")) for i in range(workers)]
+        procs += ws
+        from distributed import Client
+        with Client(address, set_as_default=False) as c:
+            c.wait_for_workers(workers, timeout=90)
+        yield address, ws
+    finally:
+        for p in reversed(procs):
+            stop(p)
+
+
+def test_local_cluster_gives_the_in_process_table_and_a_rerun_trains_nothing(tmp_path, reference):
+    from distributed import Client, LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as lc, Client(lc, set_as_default=False) as client:
+        pids = list(client.run(os.getpid).values())
+        assert len(pids) == 2 and os.getpid() not in pids          # two worker processes
+        assert set(client.run(lambda: __import__("torch").get_num_threads()).values()) == {1}
+        res = sweep.run_sweep(CONFIGS, STEPS, cache_dir=tmp_path / "c", batch_size=1, progress=False,
+                              cluster=client)
+        assert table_csv(res, tmp_path / "t.csv") == reference["all"]   # same numbers, bit for bit
+        assert not any(r.cached for r in res)
+        trained = []
+        again = sweep.run_sweep(CONFIGS, STEPS, cache_dir=tmp_path / "c", batch_size=1, progress=False,
+                                cluster=client, on_batch=trained.append)
+        assert trained == [] and all(r.cached for r in again)
+        assert table_csv(again, tmp_path / "t2.csv") == reference["all"]
+    for pid in pids:                                                # the workers are gone
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_command_line_with_local_workers(tmp_path, reference):
+    args = ["--recipe", "grid", "--seeds", "5", "--steps", str(STEPS), "--batch-size", "1",
+            "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "t.csv"), "--workers", "2"]
+    r = cli(*args)
+    assert r.returncode == 0, r.stderr
+    assert summary(r.stdout) == "trained 5 runs, loaded 0 from cache"
+    lines = r.stdout.splitlines()
+    assert lines[lines.index("trained 5 runs, loaded 0 from cache") + 1].startswith(f"5 runs -> {tmp_path / 't.csv'}; classes: ")
+    assert (tmp_path / "t.csv").read_text() == reference["first5"]   # same batches, same numbers
+    again = cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert summary(again.stdout) == "trained 0 runs, loaded 5 from cache"
+
+
+def test_killing_a_worker_mid_sweep_still_completes_the_table(tmp_path, reference):
+    from distributed import Client
+    with dask_processes(tmp_path) as (address, workers), Client(address, set_as_default=False) as client:
+        pid_of = client.run(os.getpid)                              # worker address -> PID
+        assert sorted(pid_of.values()) == sorted(p.pid for p in workers)
+        killed = []
+
+        def kill_a_busy_worker(done):
+            if killed:
+                return
+            busy = [w for w, keys in client.processing().items() if keys]
+            assert busy, "a worker has a task when the first batch comes back"
+            os.kill(pid_of[busy[0]], signal.SIGKILL)
+            killed.append(busy[0])
+        res = sweep.run_sweep(CONFIGS, STEPS, cache_dir=tmp_path / "c", batch_size=1, progress=False,
+                              cluster=client, on_batch=kill_a_busy_worker)
+        assert killed and [p.poll() for p in workers].count(None) == 1   # one worker is dead
+        assert table_csv(res, tmp_path / "t.csv") == reference["all"]
+
+
+def test_an_unreachable_scheduler_fails_fast_and_names_it(tmp_path):
+    with socket.socket() as s:                                      # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    t0 = time.monotonic()
+    r = cli("--seeds", "1", "--steps", "10", "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "t.csv"),
+            "--scheduler", address, timeout=120)
+    took = time.monotonic() - t0
+    assert r.returncode == 1 and took < 30, (r.returncode, took)
+    assert f"error: cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_an_interrupted_client_keeps_what_it_received(tmp_path, reference):
+    cache = tmp_path / "c"
+    args = ["--recipe", "grid", "--seeds", "5", "--steps", str(STEPS), "--batch-size", "1",
+            "--cache", str(cache), "--out", str(tmp_path / "t.csv")]
+    with dask_processes(tmp_path) as (address, _):
+        p = subprocess.Popen([sys.executable, "-m", "modadd", "sweep", *args, "--scheduler", address],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+        deadline = time.monotonic() + 120
+        while not list(cache.glob("*.npz")) and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.02)
+        os.kill(p.pid, signal.SIGINT)                               # Ctrl-C after the first result
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 130, (out, err)
+        assert "interrupted: the runs finished so far are cached" in err
+        kept = len(list(cache.glob("*.npz")))
+        assert 1 <= kept < 5, kept
+        again = cli(*args, "--scheduler", address)
+    assert again.returncode == 0, again.stderr
+    assert summary(again.stdout) == f"trained {5 - kept} runs, loaded {kept} from cache"
+    assert (tmp_path / "t.csv").read_text() == reference["first5"]
+
+
+def test_a_version_mismatch_is_reported(tmp_path, monkeypatch):
+    from distributed import Client, LocalCluster
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as lc, Client(lc, set_as_default=False) as client:
+        monkeypatch.setattr(sweep, "code_hash", lambda: "0123456789abcdef")   # this client's code differs
+        with pytest.raises(ClusterError, match=r"version mismatch .*\n.*modadd training code: client "
+                                               r"0123456789abcdef, worker [0-9a-f]{16}"):
+            sweep.run_sweep(CONFIGS[:2], STEPS, cache_dir=tmp_path, progress=False, cluster=client)
+    assert list(tmp_path.glob("*.npz")) == []
