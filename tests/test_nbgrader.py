@@ -21,6 +21,8 @@ import pytest
 
 from modadd import checks, classroom
 
+pytestmark = pytest.mark.slow          # about 2.5 minutes on 2 cores: 28 notebook executions
+
 ASSIGNMENTS = [p.stem for p in classroom.assignments()]
 STUDENTS = ["blank", "solution", "partial", "fake"]
 
