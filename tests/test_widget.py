@@ -4,7 +4,6 @@ speaking the widget protocol over the kernel's channels, as JupyterLab does)."""
 from __future__ import annotations
 
 import math
-import queue
 
 import numpy as np
 import pytest
