@@ -213,6 +213,8 @@ class _Net {
     this.pairs = []; this.isValidation = [];
     for (let a = 0; a < n; a++) for (let b = a; b < n; b++) { this.pairs.push([a, b]); this.isValidation.push(held.has(a * n + b)); }
     this._sums = new Float64Array(2 * this.pairs.length);
+    this.groups = Array.from({ length: n }, () => ({ train: [], val: [] }));   // pair indices by answer
+    this.pairs.forEach(([a, b], u) => this.groups[(a + b) % n][this.isValidation[u] ? "val" : "train"].push(u));
   }
   get step() { return this.tr.steps; }
   get E() { return this.tr.E; }
@@ -306,24 +308,27 @@ function renderTraining(model, el, root) {
   const img = document.createElement("canvas"); img.width = RES; img.height = RES;
   const ictx = img.getContext("2d"); const idata = ictx.createImageData(RES, RES);
   const regions = new Int32Array(RES * RES), xs = new Float64Array(RES), ys = new Float64Array(RES);
-  let run = null, error = null, lastSync = 0, lastRec = -1;
+  let run = null, error = null, lastSync = 0, lastRec = -1, lastEval = 0, metrics = null, colors = [];
 
   function build() {
     error = null;
     try { run = new _Net(trainerConfig(st)); } catch (e) { run = null; error = String(e.message || e); }
-    curves.clear(); lastRec = -1; record(); emb.extent = dec.extent = 1e-9;
+    curves.clear(); lastRec = -1; record(true); emb.extent = dec.extent = 1e-9;
+    colors = run ? Array.from({ length: run.n }, (_, c) => residueHex(c, run.n)) : [];
   }
-  function record() {
-    if (!run) return;
-    const s = run.step;
-    if (s === lastRec) return;
-    lastRec = s; curves.push(s, run.metrics());
+  /** Loss and accuracies for the curves and the status line: a forward pass over all
+   *  pairs, so while running it is taken at most every 100 ms (always when asked). */
+  function record(force) {
+    if (!run || run.step === lastRec) return;
+    const now = performance.now();
+    if (!force && now - lastEval < 100) return;
+    lastEval = now; lastRec = run.step; metrics = run.metrics(); curves.push(run.step, metrics);
   }
   function advance(k) {
     if (!run || error) return false;
     const r = run.train(k);
     if (r.error) error = r.error;
-    record();
+    record(!!error);
     const now = performance.now();
     if (now - lastSync > 1000) { lastSync = now; sync(); }
     return !error;
@@ -337,7 +342,7 @@ function renderTraining(model, el, root) {
     const n = run.n, E = run.E;
     // embeddings panel
     let m = 0; for (let i = 0; i < 2 * n; i++) m = Math.max(m, Math.abs(E[i]));
-    emb.fit(m); emb.axes(pal); emb.points(E, n, pal);
+    emb.fit(m); emb.axes(pal); emb.points(E, n, pal, { labels: n <= 40, radius: n > 40 ? 3.5 : 5 });
     // decision panel: regions at pixel resolution, then the sums
     const sums = run.sums();                    // Float64Array (U*2), all unordered pairs
     let ms = 0; for (let i = 0; i < sums.length; i++) ms = Math.max(ms, Math.abs(sums[i]));
@@ -357,19 +362,33 @@ function renderTraining(model, el, root) {
     dec.ctx.drawImage(img, 0, 0, dec.px, dec.px);
     dec.axes(pal);
     if (st.hinges) drawHinges(dec, run.tr, pal);
-    const c = dec.ctx, pairs = run.pairs, isVal = run.isValidation;
-    for (let u = 0; u < pairs.length; u++) {
-      const x = dec.X(sums[2 * u]), y = dec.Y(sums[2 * u + 1]), col = residueHex((pairs[u][0] + pairs[u][1]) % n, n);
-      c.beginPath(); c.arc(x, y, isVal[u] ? 4.5 : 3.5, 0, 2 * Math.PI);
-      if (isVal[u]) { c.lineWidth = 2.2; c.strokeStyle = pal.fg; c.stroke(); c.lineWidth = 1.2; c.strokeStyle = col; c.stroke(); }
-      else { c.fillStyle = col; c.fill(); c.lineWidth = 0.8; c.strokeStyle = pal.fg; c.stroke(); }
-    }
+    drawSums(dec, sums, pal);
     curves.draw(pal);
-    const mtr = run.metrics();
+    const mtr = metrics;
     status.classList.toggle("ml-error", !!error);
     status.textContent = error ? `Stopped at step ${run.step}: ${error}` :
       `step ${run.step} \u00b7 train loss ${mtr.trainLoss.toPrecision(3)} \u00b7 train acc ${Math.round(100 * mtr.trainAcc)}%` +
       (Number.isFinite(mtr.valAcc) ? ` \u00b7 validation acc ${Math.round(100 * mtr.valAcc)}%` : " \u00b7 no validation pairs");
+  }
+  /** Every sum as a dot of its answer's colour (training pairs) or a ring (held out), one
+   *  path per answer and kind, so a frame costs a few dozen canvas calls even at N = 97. */
+  function drawSums(sq, sums, pal) {
+    const c = sq.ctx, groups = run.groups, small = run.n > 40, r = small ? 2.5 : 3.5, rv = small ? 3.2 : 4.5;
+    const path = (list, rad) => {
+      c.beginPath();
+      for (const u of list) { const x = sq.X(sums[2 * u]), y = sq.Y(sums[2 * u + 1]); c.moveTo(x + rad, y); c.arc(x, y, rad, 0, 2 * Math.PI); }
+    };
+    for (let a = 0; a < run.n; a++) {
+      const g = groups[a];
+      if (g.train.length) {
+        path(g.train, r); c.fillStyle = colors[a]; c.fill();
+        if (!small) { c.lineWidth = 0.8; c.strokeStyle = pal.fg; c.stroke(); }
+      }
+      if (g.val.length) {
+        path(g.val, rv); c.lineWidth = 2.2; c.strokeStyle = pal.fg; c.stroke();
+        c.lineWidth = 1.2; c.strokeStyle = colors[a]; c.stroke();
+      }
+    }
   }
   function drawHinges(sq, P, pal) {
     const c = sq.ctx, e = sq.extent, H = P.H;
@@ -383,11 +402,14 @@ function renderTraining(model, el, root) {
     c.stroke(); c.restore();
   }
 
-  const loop = new _Loop(advance, draw, (running) => { btn.b.play.disabled = running; btn.b.pause.disabled = !running; if (!running) sync(); });
+  const loop = new _Loop(advance, draw, (running) => {
+    btn.b.play.disabled = running; btn.b.pause.disabled = !running;
+    if (!running) { record(true); draw(); sync(); }
+  });
   const btn = _buttons({
     play: () => loop.play(),
     pause: () => loop.pause(),
-    step: () => { loop.pause(); advance(loop.speed); draw(); sync(); },
+    step: () => { loop.pause(); advance(loop.speed); record(true); draw(); sync(); },
     reset: () => { loop.pause(); build(); draw(); sync(); },
   });
   const restartKeys = new Set(["n", "seed", "val_fraction", "preset", "bias"]);
@@ -474,10 +496,10 @@ function renderParticles(model, el, root) {
     if (!sys) { status.textContent = error || ""; status.classList.toggle("ml-error", !!error); return; }
     const n = sys.n;
     let m = 0; for (let i = 0; i < 2 * n; i++) m = Math.max(m, Math.abs(sys.E[i]));
-    par.fit(m); par.axes(pal); par.points(sys.E, n, pal);
+    par.fit(m); par.axes(pal); par.points(sys.E, n, pal, { labels: n <= 40, radius: n > 40 ? 3.5 : 5 });
     if (net && trainer) {
       let mt = 0; for (let i = 0; i < 2 * n; i++) mt = Math.max(mt, Math.abs(trainer.E[i]));
-      net.fit(mt); net.axes(pal); net.points(trainer.E, n, pal);
+      net.fit(mt); net.axes(pal); net.points(trainer.E, n, pal, { labels: n <= 40, radius: n > 40 ? 3.5 : 5 });
     }
     status.classList.toggle("ml-error", !!error);
     status.textContent = error ? `Stopped at step ${sys.step}: ${error}` :
