@@ -25,6 +25,8 @@ from modadd.__main__ import main
 from modadd.cluster import CONNECT_TIMEOUT_S, ClusterError
 from modadd.train import GRID_RECIPE, sweep_configs
 
+pytestmark = pytest.mark.slow              # about a minute in all: clusters take seconds to start
+
 DASK = str(Path(sys.executable).with_name("dask"))
 ENV = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
            PYTHONUNBUFFERED="1")

@@ -100,5 +100,71 @@ def test_command_line_sweep_writes_a_table(tmp_path):
     assert len(t) == 4 and set(t["weight_decay"]) == {0, 1} and set(t["seed"]) == {0, 1}
     assert {"class", "circle_score", "grid_score", "val_acc", "train_loss"} <= set(t.columns)
     assert "4 runs" in r.stdout
+    assert r.stdout.splitlines()[0] == "trained 4 runs, loaded 0 from cache"
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[0] == "trained 0 runs, loaded 4 from cache"
+    assert pd.read_csv(out).equals(t)
     bad = subprocess.run(cmd[:4] + ["--vary", "wd=1"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "unknown sweep key 'wd'" in bad.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seeds", "-3"], "argument --seeds: --seeds takes an integer >= 1, got -3"),
+    (["--seeds", "x"], "argument --seeds: --seeds takes an integer >= 1, got 'x'"),
+    (["--steps", "0"], "argument --steps: --steps takes an integer >= 1, got 0"),
+    (["--batch-size", "0"], "argument --batch-size: --batch-size takes an integer >= 1, got 0"),
+    (["--workers", "0"], "argument --workers: --workers takes an integer >= 1, got 0"),
+    (["--scheduler", "nowhere"], "--scheduler takes a Dask scheduler address like tcp://HOST:PORT, got 'nowhere'"),
+    (["--scheduler", "tcp://127.0.0.1:0"], "got 'tcp://127.0.0.1:0'"),
+    (["--scheduler", "tcp://127.0.0.1:8786", "--workers", "2"], "argument --workers: not allowed with argument --scheduler"),
+    (["--recipe", "nope"], "argument --recipe: invalid choice: 'nope'"),
+    (["--vary", "lr"], "--vary takes KEY=V1,V2,..., got 'lr'"),
+    (["--vary", "lr="], "--vary lr= needs at least one value"),
+    (["--vary", "lr=0.1,1e-1"], "--vary lr lists a value twice (0.1)"),
+    (["--vary", "lr=0.1", "--vary", "lr=0.2"], "--vary gives lr more than once"),
+    (["--vary", "seed=1"], "--vary cannot set seed"),
+    (["--vary", "wd=1"], "--vary: unknown sweep key 'wd'"),
+    (["--vary", "lr=-1"], "--vary: lr must be > 0.0, got lr=-1"),
+    (["--vary", "n=x"], "--vary: n must be an integer >= 2 (the modulus), got 'x'"),
+    (["--out", "/nonexistent-folder/t.csv"], "--out must be a file in an existing folder, got '/nonexistent-folder/t.csv'"),
+])
+def test_bad_command_line_arguments_are_named(tmp_path, capsys, args, message):
+    from modadd.__main__ import main
+    try:
+        rc = main(["sweep", "--steps", "5", "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "t.csv"), *args])
+    except SystemExit as e:                  # argparse's own errors
+        rc = e.code
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "c").exists() and not (tmp_path / "t.csv").exists(), "nothing ran"
+
+
+def test_a_diverging_run_is_recorded_and_does_not_stop_the_sweep(tmp_path):
+    cs = configs(4)
+    cs[1] = replace(cs[1], lr=1e30)          # far too large: its loss overflows at once
+    res = sweep.run_sweep(cs, steps=20, cache_dir=tmp_path, batch_size=4, progress=False)
+    bad = res[1]
+    assert bad.final is None and "seed=1, lr=1e+30" in bad.error and "non-finite loss" in bad.error
+    assert np.isnan([bad.train_loss, bad.val_loss, bad.train_acc, bad.val_acc]).all()
+    assert np.isnan(bad.embeddings).all() and bad.embeddings.shape == (7, 2)
+    for i in (0, 2, 3):                      # the others trained as usual (in smaller batches)
+        assert res[i].error is None
+        direct = train(cs[i], steps=20, progress=False)
+        assert np.allclose(res[i].embeddings, direct.final.E[0].numpy(), atol=1e-5)
+    t = sweep.results_table(res)
+    assert t["class"].tolist()[1] == "diverged" and t["error"].tolist() == ["", bad.error, "", ""]
+    assert t["class"].tolist().count("diverged") == 1 and np.isnan(t["circle_score"][1])
+    trained = []                             # the failure is cached like a result
+    again = sweep.run_sweep(cs, steps=20, cache_dir=tmp_path, on_batch=trained.append, progress=False)
+    assert trained == [] and again[1].error == bad.error and all(r.cached for r in again)
+
+
+def test_train_batch_splits_a_diverging_batch_until_each_failure_is_alone():
+    cs = configs(5)
+    cs[3] = replace(cs[3], lr=1e30)
+    out = sweep.train_batch(cs, 10)
+    assert ["error" in r for r in out] == [False, False, False, True, False]
+    assert out[3]["error"].startswith("run (seed=3, lr=1e+30")
+    assert set(out[0]) == {"E", "W1", "b1", "W2", "b2", "metrics"} and out[0]["E"].shape == (7, 2)
