@@ -28,6 +28,7 @@ from modadd import kit
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_ONLY = {"jupyter-book", "sphinx-exercise", "sphinx-togglebutton", "nbval", "pytest", "playwright"}
 TIMINGS: dict[str, float] = {}
+BUILT_ID: list[str] = []
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -53,10 +54,18 @@ def _pins(path: Path) -> dict[str, str]:
 def built(tmp_path_factory):
     d = tmp_path_factory.mktemp("site")
     t = time.perf_counter()
+    before = modadd.build_id()
     written = kit.write_notebooks(d / "notebooks")
     zip_path = kit.build_kit(d / "kit", d / "notebooks")
     TIMINGS["write notebooks + build kit (s)"] = time.perf_counter() - t
+    assert modadd.build_id() == before, "src/modadd changed while the kit was built: run again"
+    BUILT_ID.append(before)
     return zip_path, written
+
+
+def built_id() -> str:
+    """The working tree's build id when the kit was built (the tree may change later)."""
+    return BUILT_ID[0]
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +92,8 @@ def reader_env(folder: Path) -> dict[str, str]:
     home = folder.parent / "home"
     home.mkdir(exist_ok=True)
     env["HOME"] = str(home)
+    # pip's download cache stays the user's: what it holds is what pip would download again
+    env.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
     env["OMP_NUM_THREADS"] = "2"
     return env
 
@@ -171,7 +182,7 @@ def test_every_downloaded_notebook_starts_with_the_check(built):
     for path in built[1]:
         cells = code_cells(path)
         assert kit.CHECK_TAG in cells[0].metadata.get("tags", []), path
-        assert f"needed={modadd.build_id()!r}" in cells[0].source, path
+        assert f"needed={built_id()!r}" in cells[0].source, path
         assert sum(kit.CHECK_TAG in c.metadata.get("tags", []) for c in cells) == 1
         later = "\n".join(c.source for c in cells[1:])
         for reads_the_repository in ("REPO_ROOT", "_build", "benchmarks/", "book/", "../"):
@@ -188,7 +199,7 @@ def test_wheel_is_the_working_tree(built, tmp_path):
         meta = w.read(f"modadd-{modadd.__version__}.dist-info/METADATA").decode()
     assert re.search(rf"^Version: {re.escape(modadd.__version__)}$", meta, re.M)
     assert modadd.__version__ == re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M)[1]
-    assert modadd.source_hash(tmp_path / "wheel" / "modadd") == modadd.source_hash()
+    assert modadd.source_hash(tmp_path / "wheel" / "modadd") == built_id().split("+")[1]
     assert sorted((tmp_path / "wheel" / "modadd" / "web").glob("*.js")), "the widget's JavaScript ships"
 
 
@@ -312,7 +323,7 @@ def test_site_links_the_kit_with_size_and_date(tmp_path, monkeypatch):
 def test_kit_installs_this_modadd_and_the_pinned_torch(venv):
     out = venv_python(venv, "import modadd, torch; print(modadd.build_id(), torch.__version__, modadd.__file__)")
     bid, torch_version, where = out.split()
-    assert bid == modadd.build_id()
+    assert bid == built_id()
     assert torch_version.startswith("2.13.0")
     assert Path(where).resolve().is_relative_to(venv.resolve())       # the wheel, not the checkout
 
@@ -338,7 +349,7 @@ def test_chapter_runs_from_the_kit_outside_the_repository(venv, unpacked, stem, 
     assert r.returncode == 0, r.stderr[-4000:]
     cells = code_cells(out / f"{stem}.ipynb")
     first = "".join(o.get("text", "") for o in cells[0].outputs)
-    assert f"modadd {modadd.build_id()}: the version this notebook was written for" in first
+    assert f"modadd {built_id()}: the version this notebook was written for" in first
     assert not [o for c in cells for o in c.outputs if o.output_type == "error"]
 
 
@@ -347,8 +358,9 @@ def test_lab_command_serves_the_notebooks(venv, unpacked):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    root = " --allow-root" if os.geteuid() == 0 else ""         # CI runs as root
     proc = subprocess.Popen(["bash", "-c", f"exec {command} --no-browser --ServerApp.ip=127.0.0.1 "
-                             f"--ServerApp.port={port} --ServerApp.token= --ServerApp.password="],
+                             f"--ServerApp.port={port} --IdentityProvider.token={root}"],
                             cwd=unpacked, env=reader_env(unpacked),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -376,7 +388,7 @@ def test_mismatched_modadd_names_found_and_needed(venv, tmp_path):
     [err] = outputs[0]
     assert err["output_type"] == "error" and err["ename"] == "ModaddSetupError"
     text = "\n".join(err["traceback"])
-    assert f"This notebook needs modadd 0.0.0+0000000000, but this kernel has modadd {modadd.build_id()}." in text
+    assert f"This notebook needs modadd 0.0.0+0000000000, but this kernel has modadd {built_id()}." in text
     assert "Traceback" not in text and "File " not in text
 
 
@@ -396,4 +408,4 @@ def test_without_modadd_the_first_cell_says_what_to_do(venv, unpacked, tmp_path)
     assert kit.KIT_NAME in text and kit.install_command() in text and kit.LAB_COMMAND in text
     assert "ModuleNotFoundError" not in text and "Traceback" not in text
     assert len(text.splitlines()) <= 6
-    assert venv_python(venv, "import modadd; print(modadd.build_id())") == modadd.build_id()
+    assert venv_python(venv, "import modadd; print(built_id())") == built_id()
