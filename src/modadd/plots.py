@@ -30,6 +30,7 @@ import torch
 
 from .data import check_n
 from .model import Params, mlp
+from .structure import CLASSES
 from .train import History, unordered_pairs
 
 FONT = dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=13, color="#222")
@@ -339,7 +340,7 @@ def embedding_animation(panels: list, frames: int = 40, title: str | None = None
 
 
 # ---------------------------------------------------------------- sweeps
-CLASS_COLORS = {"circle": "#2a6fdb", "grid": "#d9641e", "other": "#8a8a8a"}
+CLASS_COLORS = dict(zip(CLASSES, ("#2a6fdb", "#d9641e", "#8a8a8a")))  # circle, grid, other
 
 
 def class_fraction_figure(fr, x: str, col: str | None = None, row: str | None = None,

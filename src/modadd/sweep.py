@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from . import REPO_ROOT
 from .model import Params
+from .structure import CLASSES
 from .train import DivergenceError, RunConfig, train
 
 #: The source files that determine a run's result (the trainer and what it imports).
@@ -240,7 +241,7 @@ def wilson_interval(k, n, z: float = 1.96):
     return centre - half, centre + half
 
 
-def class_fractions(table, by: list[str], classes=("circle", "grid", "other")):
+def class_fractions(table, by: list[str], classes=CLASSES):
     """Share of each structure class per setting, with 95% Wilson intervals.
 
     Returns a long table: the ``by`` columns, ``class``, ``count``, ``runs``, ``fraction``,
