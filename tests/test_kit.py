@@ -408,4 +408,4 @@ def test_without_modadd_the_first_cell_says_what_to_do(venv, unpacked, tmp_path)
     assert kit.KIT_NAME in text and kit.install_command() in text and kit.LAB_COMMAND in text
     assert "ModuleNotFoundError" not in text and "Traceback" not in text
     assert len(text.splitlines()) <= 6
-    assert venv_python(venv, "import modadd; print(built_id())") == built_id()
+    assert venv_python(venv, "import modadd; print(modadd.build_id())") == built_id()
