@@ -17,26 +17,8 @@ from pathlib import Path
 
 import torch
 
-from modadd.data import make_dataset
+from modadd.reference import plain_loop  # noqa: F401  (u; bench_widget.py imports it from here)
 from modadd.train import GRID_RECIPE, train
-
-
-def plain_loop(steps: int, seed: int = 0) -> float:
-    """Wall time of the textbook way: nn.Module, autograd, torch.optim.AdamW."""
-    torch.manual_seed(seed)
-    ds = make_dataset(17, 0.2, seed)
-    emb = torch.nn.Embedding(17, 2)
-    net = torch.nn.Sequential(torch.nn.Linear(2, 64), torch.nn.ReLU(), torch.nn.Linear(64, 17))
-    opt = torch.optim.AdamW(list(emb.parameters()) + list(net.parameters()), lr=1e-2, weight_decay=1.0)
-    x0, x1, y = ds.train_pairs[:, 0], ds.train_pairs[:, 1], ds.train_labels
-    torch.set_flush_denormal(True)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(net(emb(x0) + emb(x1)), y).backward()
-        opt.step()
-    torch.set_flush_denormal(False)
-    return time.perf_counter() - t0
 
 
 def main():

@@ -11,6 +11,8 @@ Modules, one idea each, in the order data flows through them:
 * ``forces`` (a package: ``fields``, ``kernels``, ``mesh``, ``fit``): clustering,
   alignment and repulsion forces, and how much of the true gradient they explain;
 * ``particles``: particles moved by those forces alone;
+* ``reference``: the same network the textbook way (nn.Module, autograd,
+  torch.optim.AdamW), the benchmarks' baseline u;
 * ``sweep``: many runs, cached; ``cluster``: sweeps on a Dask cluster;
 * ``plots``: every figure; ``widget``: the live widget (training and particles in the
   browser, in Jupyter and on the site);
