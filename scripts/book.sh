@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 export MODADD_BOOK_BUILD=1          # plotly figures use the site's one local plotly.js
+# The chapters' kernels: an IPython startup file makes plotly use the book's renderer
+# (modadd.plots.use_book_renderer: the site's one local plotly.js, no CDN).
+export IPYTHONDIR="$PWD/_build/ipython"
+mkdir -p "$IPYTHONDIR/profile_default/startup"
+cp scripts/book_kernel_startup.py "$IPYTHONDIR/profile_default/startup/00-modadd-book.py"
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 start=$(date +%s)
 # The execution cache keys on a chapter's own code only. A change to the package (its Python or

@@ -1,8 +1,10 @@
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
-import plotly.io as pio
 import pytest
 
 from modadd import plots
@@ -68,7 +70,7 @@ def test_addition_table_marks_held_out_pairs():
 
 def test_book_renderer_is_offline_and_deterministic(hist):
     fig = plots.training_animation(hist, frames=6)
-    r = pio.renderers["modadd"]
+    r = plots.BookRenderer()
     a = r.to_mimebundle(fig.to_dict())
     b = r.to_mimebundle(fig.to_dict())
     html = a["text/html"]
@@ -77,3 +79,14 @@ def test_book_renderer_is_offline_and_deterministic(hist):
     assert "plotly-graph-div" in html and "Plotly.newPlot" in html
     assert "Plotly.animate" not in html.split("addFrames")[-1], "animations must not autoplay"
     json.dumps(a["application/vnd.plotly.v1+json"])
+
+
+def test_importing_plots_leaves_plotlys_renderer_alone():
+    code = ("import plotly.io as pio; before = pio.renderers.default; import modadd.plots; "
+            "assert pio.renderers.default == before, (before, pio.renderers.default); "
+            "assert 'modadd' not in pio.renderers; "
+            "modadd.plots.use_book_renderer(); print(pio.renderers.default)")
+    env = dict(os.environ, MODADD_BOOK_BUILD="1")      # even in the book build: only the call
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "modadd"

@@ -9,17 +9,17 @@
   slider, which work on the static site with no kernel.
 
 Figures have a white background so they stay readable in the site's dark mode.
-Importing this module registers a plotly renderer ``"modadd"``; when the environment
-variable ``MODADD_BOOK_BUILD`` is set (the book build sets it) it becomes the default and
-emits, beside plotly's JSON, an HTML ``<div>`` that uses the site's one local copy of
-plotly.js. Elsewhere (Jupyter, Binder) plotly's own default renderer is left alone.
+Importing this module changes nothing in plotly. :func:`use_book_renderer` makes the
+book's renderer (:class:`BookRenderer`) plotly's default: beside plotly's JSON it emits an
+HTML ``<div>`` that uses the site's one local copy of plotly.js. The book build calls it in
+every chapter's kernel (an IPython startup file that scripts/book.sh installs); elsewhere
+(Jupyter, Binder) plotly's own default renderer is left alone.
 """
 from __future__ import annotations
 
 import colorsys
 import hashlib
 import json
-import os
 
 import numpy as np
 import plotly.graph_objects as go
@@ -49,8 +49,12 @@ class BookRenderer(MimetypeRenderer):
         return {"application/vnd.plotly.v1+json": json.loads(body), "text/html": html}
 
 
-pio.renderers["modadd"] = BookRenderer()
-if os.environ.get("MODADD_BOOK_BUILD"):
+def use_book_renderer() -> None:
+    """Register :class:`BookRenderer` as plotly's renderer ``"modadd"`` and make it the default.
+
+    The book build's kernels call it (scripts/book_kernel_startup.py); nothing else does.
+    """
+    pio.renderers["modadd"] = BookRenderer()
     pio.renderers.default = "modadd"
 
 
