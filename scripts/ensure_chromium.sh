@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure the system Chromium that tests/test_site.py drives exists (/usr/bin/chromium).
+# Make sure the system Chromium that tests/acceptance/test_site.py drives exists (/usr/bin/chromium).
 # The browser tests never download a browser (no `playwright install`): they use Debian's.
 set -euo pipefail
 CHROMIUM=/usr/bin/chromium

@@ -154,7 +154,7 @@ def loss_and_grads(p: Params, pairs: torch.Tensor, labels: torch.Tensor, weights
     """Loss ``sum_p weights[m, p] * CE(logits[m, p], labels[p])`` and its exact gradients.
 
     Written out by hand (no autograd) so that a whole batch of models takes one short
-    sequence of batched matrix products; ``tests/test_model.py`` checks it against autograd.
+    sequence of batched matrix products; ``tests/unit/test_model.py`` checks it against autograd.
     pairs (P, 2), labels (P,), weights (M, P).
     """
     M, n, d = p.E.shape

@@ -25,7 +25,7 @@ import pytest
 import modadd
 from modadd import kit
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUILD_ONLY = {"jupyter-book", "sphinx-exercise", "sphinx-togglebutton", "nbval", "pytest", "playwright"}
 TIMINGS: dict[str, float] = {}
 BUILT_ID: list[str] = []

@@ -25,7 +25,7 @@ import pytest
 
 from playwright.sync_api import expect, sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
 SHOTS = ROOT / "screenshots"
 CHROMIUM = "/usr/bin/chromium"

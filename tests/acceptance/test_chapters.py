@@ -15,7 +15,7 @@ import yaml
 
 from modadd.classroom import chapters
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def toc_files():
