@@ -11,4 +11,8 @@ cp "$tmp/package/require.js" book/_vendor/widgets/require.js
 rm -rf "$tmp/package"
 tar xzf "$tmp/jupyter-widgets-html-manager-$HTML_MANAGER.tgz" -C "$tmp" package/dist/embed-amd.js
 cp "$tmp/package/dist/embed-amd.js" book/_vendor/widgets/embed-amd.js
+rm -rf "$tmp/package"
+tar xzf "$tmp/jupyter-widgets-html-manager-$HTML_MANAGER.tgz" -C "$tmp" package/dist
+rm -f book/_vendor/widget-fonts/*.woff2
+cp "$tmp"/package/dist/*.woff2 book/_vendor/widget-fonts/
 echo "[vendor_widgets] require.js $REQUIREJS, embed-amd.js $HTML_MANAGER -> book/_vendor/widgets/"

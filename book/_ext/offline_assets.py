@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 MATHJAX = HERE.parent / "_vendor" / "mathjax"
 WIDGETS = HERE.parent / "_vendor" / "widgets"
+WIDGET_FONTS = HERE.parent / "_vendor" / "widget-fonts"   # html-manager's icon fonts (woff2)
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
@@ -97,6 +98,11 @@ def _copy_assets(app, exception):
     import anywidget
     (dest / "widgets" / "anywidget").mkdir(exist_ok=True)
     shutil.copy2(Path(anywidget.__file__).parent / "nbextension" / "index.js", dest / "widgets" / "anywidget" / "index.js")
+    # html-manager's stylesheet asks for its icon fonts relative to the page, under
+    # @jupyter-widgets/html-manager/dist/: put them beside every page that has widgets.
+    for folder in {p.parent for p in Path(app.outdir).rglob("*.html")
+                   if "application/vnd.jupyter.widget-state+json" in p.read_text(errors="replace")}:
+        shutil.copytree(WIDGET_FONTS, folder / "@jupyter-widgets" / "html-manager" / "dist", dirs_exist_ok=True)
     # the executed notebooks the theme's download button offers get the check cell too
     stems = _notebook_stems(app)
     for nb in (Path(app.outdir) / "_sources").rglob("*.ipynb"):

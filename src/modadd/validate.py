@@ -92,6 +92,15 @@ def check_non_negative_int(name: str, value) -> int:
     return int(value)
 
 
+def check_range(name: str, value, lo, hi, *, integer: bool = False):
+    """``value`` as an int (``integer``) or a float in the closed range [lo, hi]."""
+    ok = is_real(value) and math.isfinite(value) and (not integer or float(value).is_integer())
+    if not ok or not lo <= value <= hi:
+        kind = "an integer" if integer else "a number"
+        raise ValueError(f"{name} must be {kind} in [{lo}, {hi}], got {name}={value!r}")
+    return int(value) if integer else float(value)
+
+
 def check_choice(name: str, value, allowed: tuple):
     """``value`` itself, if it is one of ``allowed``."""
     if value not in allowed:

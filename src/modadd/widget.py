@@ -20,13 +20,13 @@ button with ``data-action="play"`` starts it.
 from __future__ import annotations
 
 import hashlib
-import math
-import numbers
 from pathlib import Path
 
 import anywidget
 import numpy as np
 import traitlets
+
+from .validate import check_bool, check_choice, check_range
 
 WEB = Path(__file__).resolve().parent / "web"
 SOURCES = ("core.js", "view.js")
@@ -57,48 +57,36 @@ class LiveWidget(anywidget.AnyWidget):
         return np.asarray(self.embeddings, dtype=float).reshape(-1, 2)
 
 
-def _number(name, value, lo, hi, integer=False):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if integer:
-        ok = ok and float(value).is_integer()
-    if not ok or not lo <= value <= hi:
-        kind = "an integer" if integer else "a number"
-        raise ValueError(f"{name} must be {kind} in [{lo}, {hi}], got {name}={value!r}")
-    return int(value) if integer else float(value)
-
-
 RECIPES = ("circle", "grid")
 
 
-def training_widget(recipe: str = "circle", n: int = 17, seed: int = 0, val_fraction: float = 0.2,
-                    weight_decay: float | None = None, lr: float | None = None,
-                    bias: bool | None = None, hinges: bool = False) -> LiveWidget:
+def training_settings(recipe: str = "circle", n: int = 17, seed: int = 0, val_fraction: float = 0.2,
+                      weight_decay: float | None = None, lr: float | None = None,
+                      bias: bool | None = None, hinges: bool = False) -> dict:
+    """The training widget's settings, checked (see :func:`training_widget`)."""
+    s = dict(preset=check_choice("recipe", recipe, RECIPES), n=check_range("n", n, 7, 97, integer=True),
+             seed=check_range("seed", seed, 0, 999_999, integer=True),
+             val_fraction=check_range("val_fraction", val_fraction, 0.0, 0.9), hinges=check_bool("hinges", hinges))
+    if weight_decay is not None:
+        s["weight_decay"] = check_range("weight_decay", weight_decay, 0.0, 3.0)
+    if lr is not None:
+        s["lr"] = check_range("lr", lr, 1e-4, 1e-1)
+    if bias is not None:
+        s["bias"] = check_bool("bias", bias)
+    presets = recipe_presets()
+    return {**presets[recipe], **s, "presets": presets}
+
+
+def training_widget(*args, **kwargs) -> LiveWidget:
     """The demo's training view, live: embeddings, sums over the decision regions, curves.
 
     ``recipe`` picks the start: "circle" (no biases, Glorot-uniform weights, embeddings
     U(±0.2), lr 3e-3, weight decay 1) or "grid" (biases, PyTorch's default init,
     embeddings N(0, 0.05²), lr 1e-2, weight decay 1), the trainer's ``CIRCLE_RECIPE`` and
-    ``GRID_RECIPE``; the other arguments override it. Ranges are the widget's controls'.
+    ``GRID_RECIPE``; ``n``, ``seed``, ``val_fraction``, ``weight_decay``, ``lr``, ``bias``
+    and ``hinges`` override it, within the ranges of the widget's own controls.
     """
-    if recipe not in RECIPES:
-        raise ValueError(f"recipe must be one of {RECIPES}, got recipe={recipe!r}")
-    s = dict(preset=recipe, n=_number("n", n, 7, 97, True), seed=_number("seed", seed, 0, 999_999, True),
-             val_fraction=_number("val_fraction", val_fraction, 0.0, 0.9), hinges=bool(hinges))
-    if weight_decay is not None:
-        s["weight_decay"] = _number("weight_decay", weight_decay, 0.0, 3.0)
-    if lr is not None:
-        s["lr"] = _number("lr", lr, 1e-4, 1e-1)
-    if bias is not None:
-        if not isinstance(bias, bool):
-            raise ValueError(f"bias must be True or False, got bias={bias!r}")
-        s["bias"] = bias
-    return LiveWidget(kind="training", settings=_with_recipe(s))
-
-
-def _with_recipe(s: dict) -> dict:
-    """Fill in the recipe's settings (what the view's presets hold) under the overrides."""
-    presets = recipe_presets()
-    return {**presets[s["preset"]], **s, "presets": presets}
+    return LiveWidget(kind="training", settings=training_settings(*args, **kwargs))
 
 
 def recipe_presets() -> dict:
@@ -110,21 +98,26 @@ def recipe_presets() -> dict:
             for name, cfg in (("circle", CIRCLE_RECIPE), ("grid", GRID_RECIPE))}
 
 
-def particle_widget(n: int = 17, seed: int = 0, alignment: float = 1.0, clustering: float = 1.0,
-                    repulsion: float | None = None, step_size: float = 0.1, *,
-                    same_start: bool = False, recipe: str = "circle") -> LiveWidget:
-    """The particle simulation, live (exact forces, the affine gauge, as
-    :func:`modadd.particles.simulate`). With ``same_start`` it also trains a network (the
-    ``recipe``) and starts the particles from that network's initial embeddings, side by side.
-    """
+def particle_settings(n: int = 17, seed: int = 0, alignment: float = 1.0, clustering: float = 1.0,
+                      repulsion: float | None = None, step_size: float = 0.1, *,
+                      same_start: bool = False, recipe: str = "circle") -> dict:
+    """The particle widget's settings, checked (see :func:`particle_widget`)."""
     from .particles import REPULSION, REPULSION_WINDOW
-    if recipe not in RECIPES:
-        raise ValueError(f"recipe must be one of {RECIPES}, got recipe={recipe!r}")
-    s = dict(n=_number("n", n, 7, 59 if same_start else 41, True), seed=_number("seed", seed, 0, 999_999, True),
-             alignment=_number("alignment", alignment, 0.0, 5.0),
-             clustering=_number("clustering", clustering, 0.0, 3.0),
-             repulsion=_number("repulsion", REPULSION if repulsion is None else repulsion, 0.0, 1.0),
-             step_size=_number("step_size", step_size, 1e-3, 1.0),
-             window=1.5, repulsion_window=REPULSION_WINDOW, same_start=bool(same_start), preset=recipe,
-             presets=recipe_presets())
-    return LiveWidget(kind="particles", settings=s)
+    same_start = check_bool("same_start", same_start)
+    return dict(n=check_range("n", n, 7, 59 if same_start else 41, integer=True),
+                seed=check_range("seed", seed, 0, 999_999, integer=True),
+                alignment=check_range("alignment", alignment, 0.0, 5.0),
+                clustering=check_range("clustering", clustering, 0.0, 3.0),
+                repulsion=check_range("repulsion", REPULSION if repulsion is None else repulsion, 0.0, 1.0),
+                step_size=check_range("step_size", step_size, 1e-3, 1.0),
+                window=1.5, repulsion_window=REPULSION_WINDOW, same_start=same_start,
+                preset=check_choice("recipe", recipe, RECIPES), presets=recipe_presets())
+
+
+def particle_widget(*args, **kwargs) -> LiveWidget:
+    """The particle simulation, live (exact forces, the affine gauge, as
+    :func:`modadd.particles.simulate`), with the arguments of :func:`particle_settings`.
+    With ``same_start`` it also trains a network (the ``recipe``) and starts the particles
+    from that network's initial embeddings, side by side.
+    """
+    return LiveWidget(kind="particles", settings=particle_settings(*args, **kwargs))

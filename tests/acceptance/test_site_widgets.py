@@ -19,16 +19,22 @@ from modadd.widget import bundle
 from test_site import NOT_BUILT, PAGES, SHOTS, SITE, browser, open_page, server  # noqa: F401 (fixtures)
 
 STATE_MIME = "application/vnd.jupyter.widget-state+json"
+VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 def live_widgets(page: str) -> list[dict]:
-    """The states of the live widgets a built page carries (html-manager's embedded state)."""
+    """The states of the live widgets a built page shows, in page order (html-manager's
+    embedded state, for the models its widget-view outputs display)."""
     html = (SITE / page).read_text(errors="replace")
-    out = []
+    models = {}
     for body in re.findall(r'<script type="' + re.escape(STATE_MIME) + r'">(.*?)</script>', html, re.S):
-        for model in json.loads(body)["state"].values():
-            if model.get("model_name") == "AnyModel" and "kind" in model["state"]:
-                out.append(model["state"])
+        models.update(json.loads(body)["state"])
+    shown = re.findall(r'<script type="' + re.escape(VIEW_MIME) + r'">\s*(\{.*?\})\s*</script>', html, re.S)
+    out = []
+    for view in shown:
+        model = models.get(json.loads(view)["model_id"], {})
+        if model.get("model_name") == "AnyModel" and "kind" in model.get("state", {}):
+            out.append(model["state"])
     return out
 
 
@@ -49,12 +55,16 @@ def test_the_book_has_live_widgets():
 
 def test_shipped_module_is_the_source():
     """A page embeds the widget's module as it was when the chapter executed: it must be
-    today's core.js + view.js, or the build shipped a stale widget."""
+    today's core.js + view.js, or the build shipped a stale widget. A page carries the
+    state of every widget its kernel made, shown or not: only the shown ones may exist."""
     want = bundle()
     for page in WIDGET_PAGES:
         for w in live_widgets(page):
             assert w["_esm"] == want, (f"{page}: the widget module in the page differs from "
                                        "src/modadd/web/core.js + view.js: rebuild the book")
+        html = (SITE / page).read_text(errors="replace")
+        assert html.count("export function trainSteps") == len(live_widgets(page)), \
+            f"{page} carries the module of widgets it does not show"
 
 
 SNAPSHOT = "root => Array.from(root.querySelectorAll('canvas')).map(c => c.toDataURL()).join('|')"
@@ -187,6 +197,7 @@ def test_the_widget_adds_at_most_6_mb_to_the_site():
     in every file that carries them (pages, and the executed notebooks beside them)."""
     assert (SITE / "index.html").is_file(), NOT_BUILT
     scripts = sum(f.stat().st_size for f in (SITE / "_static" / "vendor" / "widgets").rglob("*") if f.is_file())
+    scripts += sum(f.stat().st_size for d in SITE.rglob("@jupyter-widgets") for f in d.rglob("*") if f.is_file())
     module = len(bundle().encode())
     copies = 0
     for f in list(SITE.rglob("*.html")) + list(SITE.rglob("*.ipynb")):
