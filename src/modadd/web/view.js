@@ -26,12 +26,14 @@ const VIEW_CSS = `
 .modadd-live figure.ml-wide { max-width: 690px; margin-top: 8px; }
 .modadd-live figcaption { font-size: 12px; color: var(--ml-muted); text-align: center; }
 .modadd-live canvas { width: 100%; height: auto; display: block; border: 1px solid var(--ml-border); border-radius: 4px; }
-.modadd-live .ml-controls { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 4px 14px; margin: 10px 0 6px; }
+.modadd-live .ml-controls { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 4px 18px; margin: 10px 0 6px; }
 .modadd-live .ml-control { display: flex; align-items: center; gap: 6px; min-width: 0; }
-.modadd-live .ml-control label { flex: 0 0 auto; min-width: 92px; }
+.modadd-live .ml-control label { flex: 0 0 auto; min-width: 112px; }
 .modadd-live .ml-control input[type=range] { flex: 1 1 auto; min-width: 60px; accent-color: var(--ml-accent); }
-.modadd-live .ml-control output { flex: 0 0 52px; text-align: right; font-variant-numeric: tabular-nums; }
-.modadd-live input[type=number], .modadd-live select { width: 92px; background: var(--ml-bg); color: var(--ml-fg); border: 1px solid var(--ml-border); border-radius: 3px; padding: 1px 3px; }
+.modadd-live .ml-control output { flex: 0 0 auto; min-width: 50px; text-align: right; font-variant-numeric: tabular-nums; }
+.modadd-live select { width: auto; }
+.modadd-live input[type=number] { width: 92px; }
+.modadd-live input[type=number], .modadd-live select { min-width: 92px; background: var(--ml-bg); color: var(--ml-fg); border: 1px solid var(--ml-border); border-radius: 3px; padding: 1px 3px; }
 .modadd-live .ml-buttons { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin: 6px 0; }
 .modadd-live button { font: inherit; padding: 3px 12px; border-radius: 4px; border: 1px solid var(--ml-border); background: var(--ml-bg); color: var(--ml-fg); cursor: pointer; }
 .modadd-live button[data-action=play] { border-color: var(--ml-accent); }
