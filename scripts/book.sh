@@ -15,8 +15,9 @@ export PYDEVD_DISABLE_FILE_VALIDATION=1
 start=$(date +%s)
 # The execution cache keys on a chapter's own code only. A change to the package (its Python or
 # the live widget's JavaScript, which pages embed), to the
-# pinned requirements or to the benchmark results can change any output: empty the cache.
-src_hash=$(find src benchmarks/results -name '*.py' -o -name '*.json' -o -name '*.js' | sort | xargs cat requirements.txt | sha256sum | cut -d' ' -f1)
+# pinned requirements, to the kernels' startup file or to the benchmark results can change
+# any output: empty the cache.
+src_hash=$(find src benchmarks/results -name '*.py' -o -name '*.json' -o -name '*.js' | sort | xargs cat requirements.txt scripts/book_kernel_startup.py | sha256sum | cut -d' ' -f1)
 if [ "$(cat _build/.modadd-src.sha256 2>/dev/null)" != "$src_hash" ]; then
   [ -d _build/.jupyter_cache ] && echo "[book] src/ or requirements changed: re-executing every chapter"
   rm -rf _build/.jupyter_cache _build/.doctrees
