@@ -291,6 +291,30 @@ function _buttons(handlers) {
   return { bar, b };
 }
 
+/** A run loop with its play / pause / step / reset buttons. ``refresh`` brings the
+ *  displayed measurements up to date (after a step, or when the loop stops). */
+function _transport({ advance, draw, build, sync, refresh }) {
+  let btn = null;
+  const loop = new _Loop(advance, draw, (running) => {
+    btn.b.play.disabled = running; btn.b.pause.disabled = !running;
+    if (!running) { refresh(); draw(); sync(); }
+  });
+  btn = _buttons({
+    play: () => loop.play(),
+    pause: () => loop.pause(),
+    step: () => { loop.pause(); advance(loop.speed); refresh(); draw(); sync(); },
+    reset: () => { loop.pause(); build(); draw(); sync(); },
+  });
+  return { loop, bar: btn.bar };
+}
+
+/** Start a new run (new N, seed, ...), playing on if it was playing. */
+function _restart(loop, build, draw, sync) {
+  const was = loop.running;
+  loop.pause(); build(); draw(); sync();
+  if (was) loop.play();
+}
+
 function _syncBack(model, fields) {
   // In Jupyter this sends the state to Python; without a kernel it is a no-op.
   try { for (const [k, v] of Object.entries(fields)) model.set(k, v); model.save_changes(); } catch (e) { /* no kernel */ }
@@ -307,9 +331,7 @@ function renderTraining(model, el, root) {
   const dec = new _Square(PX, "sums E_a + E_b over the predicted class: training pairs filled, held-out pairs as rings");
   const curves = new _Curves(PX * 2 + 10, 120);
   const status = _el("div", { className: "ml-status", role: "status", "aria-live": "polite" });
-  const img = document.createElement("canvas"); img.width = RES; img.height = RES;
-  const ictx = img.getContext("2d"); const idata = ictx.createImageData(RES, RES);
-  const regions = new Int32Array(RES * RES), xs = new Float64Array(RES), ys = new Float64Array(RES);
+  const regions = new _Regions(RES);
   let run = null, error = null, lastSync = 0, lastRec = -1, lastEval = 0, metrics = null, colors = [];
 
   function build() {
@@ -349,71 +371,15 @@ function renderTraining(model, el, root) {
     const sums = run.sums();                    // Float64Array (U*2), all unordered pairs
     let ms = 0; for (let i = 0; i < sums.length; i++) ms = Math.max(ms, Math.abs(sums[i]));
     dec.fit(ms);
-    const e = dec.extent, d = (2 * e) / RES;
-    for (let i = 0; i < RES; i++) xs[i] = ys[i] = -e + (i + 0.5) * d;
-    predictGrid(run.tr, xs, ys, regions);        // row iy of regions is ys[iy]: bottom row first
-    const mix = 0.55, bg = pal.bg, lut = [];
-    for (let c = 0; c < n; c++) lut.push(residueRGB(c, n).map((v, i) => Math.round(v * (1 - mix) + bg[i] * mix)));
-    const px = idata.data;
-    for (let k = 0; k < RES; k++) {
-      const src = (RES - 1 - k) * RES, dst = k * RES;       // image row 0 is the top
-      for (let i = 0; i < RES; i++) { const col = lut[regions[src + i]], q = 4 * (dst + i); px[q] = col[0]; px[q + 1] = col[1]; px[q + 2] = col[2]; px[q + 3] = 255; }
-    }
-    ictx.putImageData(idata, 0, 0);
-    dec.ctx.imageSmoothingEnabled = false;
-    dec.ctx.drawImage(img, 0, 0, dec.px, dec.px);
+    regions.paint(dec, run.tr, n, pal);
     dec.axes(pal);
-    if (st.hinges) drawHinges(dec, run.tr, pal);
-    drawSums(dec, sums, pal);
+    if (st.hinges) _drawHinges(dec, run.tr, pal);
+    _drawSums(dec, run, sums, colors, pal);
     curves.draw(pal);
-    const mtr = metrics;
     status.classList.toggle("ml-error", !!error);
-    status.textContent = error ? `Stopped at step ${run.step}: ${error}` :
-      `step ${run.step} \u00b7 train loss ${mtr.trainLoss.toPrecision(3)} \u00b7 train acc ${Math.round(100 * mtr.trainAcc)}%` +
-      (Number.isFinite(mtr.valAcc) ? ` \u00b7 validation acc ${Math.round(100 * mtr.valAcc)}%` : " \u00b7 no validation pairs");
+    status.textContent = _trainingStatus(run, metrics, error);
   }
-  /** Every sum as a dot of its answer's colour (training pairs) or a ring (held out), one
-   *  path per answer and kind, so a frame costs a few dozen canvas calls even at N = 97. */
-  function drawSums(sq, sums, pal) {
-    const c = sq.ctx, groups = run.groups, small = run.n > 40, r = small ? 2.5 : 3.5, rv = small ? 3.2 : 4.5;
-    const path = (list, rad) => {
-      c.beginPath();
-      for (const u of list) { const x = sq.X(sums[2 * u]), y = sq.Y(sums[2 * u + 1]); c.moveTo(x + rad, y); c.arc(x, y, rad, 0, 2 * Math.PI); }
-    };
-    for (let a = 0; a < run.n; a++) {
-      const g = groups[a];
-      if (g.train.length) {
-        path(g.train, r); c.fillStyle = colors[a]; c.fill();
-        if (!small) { c.lineWidth = 0.8; c.strokeStyle = pal.fg; c.stroke(); }
-      }
-      if (g.val.length) {
-        path(g.val, rv); c.lineWidth = 2.2; c.strokeStyle = pal.fg; c.stroke();
-        c.lineWidth = 1.2; c.strokeStyle = colors[a]; c.stroke();
-      }
-    }
-  }
-  function drawHinges(sq, P, pal) {
-    const c = sq.ctx, e = sq.extent, H = P.H;
-    c.save(); c.strokeStyle = pal.dark ? "rgba(255,255,255,0.55)" : "rgba(0,0,0,0.45)"; c.lineWidth = 0.8;
-    c.beginPath();
-    for (let j = 0; j < H; j++) {                  // {x : x . W1[:, j] + b1[j] = 0}
-      const a = P.W1[j], b = P.W1[H + j], k = P.b1 ? P.b1[j] : 0;
-      if (Math.abs(b) > Math.abs(a)) { c.moveTo(sq.X(-e), sq.Y((-k + a * e) / b)); c.lineTo(sq.X(e), sq.Y((-k - a * e) / b)); }
-      else if (a !== 0) { c.moveTo(sq.X((-k + b * e) / a), sq.Y(-e)); c.lineTo(sq.X((-k - b * e) / a), sq.Y(e)); }
-    }
-    c.stroke(); c.restore();
-  }
-
-  const loop = new _Loop(advance, draw, (running) => {
-    btn.b.play.disabled = running; btn.b.pause.disabled = !running;
-    if (!running) { record(true); draw(); sync(); }
-  });
-  const btn = _buttons({
-    play: () => loop.play(),
-    pause: () => loop.pause(),
-    step: () => { loop.pause(); advance(loop.speed); record(true); draw(); sync(); },
-    reset: () => { loop.pause(); build(); draw(); sync(); },
-  });
+  const { loop, bar } = _transport({ advance, draw, build, sync, refresh: () => record(true) });
   const restartKeys = new Set(["n", "seed", "val_fraction", "preset", "bias"]);
   const controls = {};
   function onChange(key, value) {
@@ -421,10 +387,89 @@ function renderTraining(model, el, root) {
     if (key === "preset") { Object.assign(st, PRESETS[value]); controls.bias.set(st.bias); controls.lr.set(st.lr); controls.weight_decay.set(st.weight_decay); }
     st[key] = value;
     if (key === "hinges") { draw(); return; }
-    if (restartKeys.has(key)) { const was = loop.running; loop.pause(); build(); draw(); sync(); if (was) loop.play(); }
+    if (restartKeys.has(key)) _restart(loop, build, draw, sync);
     else if (run) { run.setHyper(trainerConfig(st)); }     // lr and decays act on the running network
   }
-  const specs = [
+  const specs = _trainingSpecs(st);
+  const grid = _el("div", { className: "ml-controls" });
+  for (const spec of specs) { const c = _control(spec, onChange); controls[spec.key] = c; grid.appendChild(c.row); }
+  const note = _el("p", { className: "ml-note", text:
+    "Changing N, the seed, the validation fraction, the recipe or the biases starts a new run; weight decay and learning rate act on the running one." });
+  root.append(_el("div", { className: "ml-panels" }, [emb.fig, dec.fig]), curves.fig, grid, bar, status, note);
+  build(); draw();
+  return () => loop.pause();
+}
+
+/** The status line under the training widget. */
+function _trainingStatus(run, m, error) {
+  if (error) return `Stopped at step ${run.step}: ${error}`;
+  return `step ${run.step} \u00b7 train loss ${m.trainLoss.toPrecision(3)} \u00b7 train acc ${Math.round(100 * m.trainAcc)}%` +
+    (Number.isFinite(m.valAcc) ? ` \u00b7 validation acc ${Math.round(100 * m.valAcc)}%` : " \u00b7 no validation pairs");
+}
+
+/** The decision regions, computed exactly at RES x RES points (core.js's predictGrid) and
+ *  painted, scaled up, as the background of a square panel, in the residue colours
+ *  lightened towards the page's background. */
+class _Regions {
+  constructor(res) {
+    this.res = res;
+    this.img = document.createElement("canvas"); this.img.width = res; this.img.height = res;
+    this.ctx = this.img.getContext("2d"); this.data = this.ctx.createImageData(res, res);
+    this.cls = new Int32Array(res * res); this.xs = new Float64Array(res); this.ys = new Float64Array(res);
+  }
+  paint(sq, tr, n, pal) {
+    const R = this.res, e = sq.extent, d = (2 * e) / R, cls = this.cls, px = this.data.data;
+    for (let i = 0; i < R; i++) this.xs[i] = this.ys[i] = -e + (i + 0.5) * d;
+    predictGrid(tr, this.xs, this.ys, cls);        // row iy of cls is ys[iy]: bottom row first
+    const mix = 0.55, lut = [];
+    for (let c = 0; c < n; c++) lut.push(residueRGB(c, n).map((v, i) => Math.round(v * (1 - mix) + pal.bg[i] * mix)));
+    for (let k = 0; k < R; k++) {
+      const src = (R - 1 - k) * R, dst = k * R;       // image row 0 is the top
+      for (let i = 0; i < R; i++) { const col = lut[cls[src + i]], q = 4 * (dst + i); px[q] = col[0]; px[q + 1] = col[1]; px[q + 2] = col[2]; px[q + 3] = 255; }
+    }
+    this.ctx.putImageData(this.data, 0, 0);
+    sq.ctx.imageSmoothingEnabled = false;
+    sq.ctx.drawImage(this.img, 0, 0, sq.px, sq.px);
+  }
+}
+
+/** Every sum as a dot of its answer's colour (training pairs) or a ring (held out), one
+ *  path per answer and kind, so a frame costs a few dozen canvas calls even at N = 97. */
+function _drawSums(sq, run, sums, colors, pal) {
+  const c = sq.ctx, groups = run.groups, small = run.n > 40, r = small ? 2.5 : 3.5, rv = small ? 3.2 : 4.5;
+  const path = (list, rad) => {
+    c.beginPath();
+    for (const u of list) { const x = sq.X(sums[2 * u]), y = sq.Y(sums[2 * u + 1]); c.moveTo(x + rad, y); c.arc(x, y, rad, 0, 2 * Math.PI); }
+  };
+  for (let a = 0; a < run.n; a++) {
+    const g = groups[a];
+    if (g.train.length) {
+      path(g.train, r); c.fillStyle = colors[a]; c.fill();
+      if (!small) { c.lineWidth = 0.8; c.strokeStyle = pal.fg; c.stroke(); }
+    }
+    if (g.val.length) {
+      path(g.val, rv); c.lineWidth = 2.2; c.strokeStyle = pal.fg; c.stroke();
+      c.lineWidth = 1.2; c.strokeStyle = colors[a]; c.stroke();
+    }
+  }
+}
+
+/** The ReLU hinge lines {x : x . W1[:, j] + b1[j] = 0}, one per hidden unit. */
+function _drawHinges(sq, P, pal) {
+  const c = sq.ctx, e = sq.extent, H = P.H;
+  c.save(); c.strokeStyle = pal.dark ? "rgba(255,255,255,0.55)" : "rgba(0,0,0,0.45)"; c.lineWidth = 0.8;
+  c.beginPath();
+  for (let j = 0; j < H; j++) {
+    const a = P.W1[j], b = P.W1[H + j], k = P.b1 ? P.b1[j] : 0;
+    if (Math.abs(b) > Math.abs(a)) { c.moveTo(sq.X(-e), sq.Y((-k + a * e) / b)); c.lineTo(sq.X(e), sq.Y((-k - a * e) / b)); }
+    else if (a !== 0) { c.moveTo(sq.X((-k + b * e) / a), sq.Y(-e)); c.lineTo(sq.X((-k - b * e) / a), sq.Y(e)); }
+  }
+  c.stroke(); c.restore();
+}
+
+/** The training widget's controls (ranges are what the Python side accepts). */
+function _trainingSpecs(st) {
+  return [
     { key: "preset", label: "start from", type: "select", value: st.preset,
       options: [["circle", "circle recipe"], ["grid", "grid recipe"]],
       help: "circle recipe: no biases, Glorot-uniform weights, embeddings U(\u00b10.2), lr 3e-3; grid recipe: biases, PyTorch's default init, embeddings N(0, 0.05\u00b2), lr 1e-2" },
@@ -437,13 +482,6 @@ function renderTraining(model, el, root) {
     { key: "bias", label: "biases", type: "check", value: st.bias, help: "trainable b1, b2 (off: fixed at 0)" },
     { key: "hinges", label: "ReLU hinge lines", type: "check", value: st.hinges, help: "the lines x\u00b7W1[:, j] + b1[j] = 0 where hidden unit j switches" },
   ];
-  const grid = _el("div", { className: "ml-controls" });
-  for (const spec of specs) { const c = _control(spec, onChange); controls[spec.key] = c; grid.appendChild(c.row); }
-  const note = _el("p", { className: "ml-note", text:
-    "Changing N, the seed, the validation fraction, the recipe or the biases starts a new run; weight decay and learning rate act on the running one." });
-  root.append(_el("div", { className: "ml-panels" }, [emb.fig, dec.fig]), curves.fig, grid, btn.bar, status, note);
-  build(); draw();
-  return () => loop.pause();
 }
 
 // The recipes' settings come from Python (modadd.widget.recipe_presets: the trainer's
@@ -507,22 +545,30 @@ function renderParticles(model, el, root) {
     status.textContent = error ? `Stopped at step ${sys.step}: ${error}` :
       `particle step ${sys.step}` + (trainer ? ` \u00b7 network step ${trainer.step}` : "");
   }
-  const loop = new _Loop(advance, draw, (running) => { btn.b.play.disabled = running; btn.b.pause.disabled = !running; if (!running) sync(); });
+  const { loop, bar } = _transport({ advance, draw, build, sync, refresh: () => {} });
   loop.speed = 5;
-  const btn = _buttons({
-    play: () => loop.play(), pause: () => loop.pause(),
-    step: () => { loop.pause(); advance(loop.speed); draw(); sync(); },
-    reset: () => { loop.pause(); build(); draw(); sync(); },
-  });
   const restartKeys = new Set(["n", "seed", "preset"]);
   function onChange(key, value) {
     if (key === "speed") { loop.speed = SPEEDS[value]; return; }
     st[key] = value;
-    if (restartKeys.has(key)) { const was = loop.running; loop.pause(); build(); draw(); sync(); if (was) loop.play(); }
+    if (restartKeys.has(key)) _restart(loop, build, draw, sync);
     else if (sys) sys.setForces(particleConfig(st));
   }
   st.network_steps_per_step = st.network_steps_per_step || 10;
-  const specs = [
+  const specs = _particleSpecs(st, same);
+  const grid = _el("div", { className: "ml-controls" });
+  for (const spec of specs) grid.appendChild(_control(spec, onChange).row);
+  const note = _el("p", { className: "ml-note", text: same
+    ? `Both start from the network's initial embeddings (the particles after the gauge step). Each frame the particles take "steps per frame" steps and the network ${st.network_steps_per_step} times as many AdamW steps; the two clocks are not comparable.`
+    : "N and the seed start a new system; the force strengths and the step size act on the running one." });
+  root.append(_el("div", { className: "ml-panels" }, net ? [net.fig, par.fig] : [par.fig]), grid, bar, status, note);
+  build(); draw();
+  return () => loop.pause();
+}
+
+/** The particle widget's controls (ranges are what the Python side accepts). */
+function _particleSpecs(st, same) {
+  return [
     { key: "n", label: "N (particles)", type: "range", min: 7, max: same ? 59 : 41, step: 1, value: st.n },
     { key: "seed", label: "seed", type: "int", min: 0, max: 999999, value: st.seed },
     ...(same ? [{ key: "preset", label: "network recipe", type: "select", value: st.preset || "circle",
@@ -533,14 +579,6 @@ function renderParticles(model, el, root) {
     { key: "step_size", label: "step size", type: "log", min: 1e-3, max: 1, step: 0.05, value: st.step_size, fmt: (v) => v.toPrecision(2) },
     { key: "speed", label: "steps per frame", type: "range", min: 0, max: SPEEDS.length - 1, step: 1, value: SPEEDS.indexOf(5), fmt: (i) => String(SPEEDS[i]) },
   ];
-  const grid = _el("div", { className: "ml-controls" });
-  for (const spec of specs) grid.appendChild(_control(spec, onChange).row);
-  const note = _el("p", { className: "ml-note", text: same
-    ? `Both start from the network's initial embeddings (the particles after the gauge step). Each frame the particles take "steps per frame" steps and the network ${st.network_steps_per_step} times as many AdamW steps; the two clocks are not comparable.`
-    : "N and the seed start a new system; the force strengths and the step size act on the running one." });
-  root.append(_el("div", { className: "ml-panels" }, net ? [net.fig, par.fig] : [par.fig]), grid, btn.bar, status, note);
-  build(); draw();
-  return () => loop.pause();
 }
 
 function particleConfig(st) {
