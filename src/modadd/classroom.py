@@ -88,36 +88,34 @@ def assignments(root: Path | None = None) -> list[Path]:
     return [p for p in chapters(root) if _has_exercises(jupytext.read(p))]
 
 
-def strip_solution(source: str) -> str:
-    """Replace every BEGIN/END SOLUTION block by the stub, keeping its indentation."""
+def _strip_blocks(source: str, begin: str, end: str, stub: str | None) -> str:
+    """Remove every ``begin``/``end`` block, delimiters included; put ``stub`` (if any) in
+    its place at the block's indentation."""
     out, skipping = [], False
     for line in source.splitlines():
-        if line.strip() == BEGIN:
-            indent = line[: len(line) - len(line.lstrip())]
-            out += [indent + s for s in STUB.splitlines()]
+        if line.strip() == begin:
+            if stub is not None:
+                indent = line[: len(line) - len(line.lstrip())]
+                out += [indent + s for s in stub.splitlines()]
             skipping = True
-        elif line.strip() == END:
+        elif line.strip() == end:
             skipping = False
         elif not skipping:
             out.append(line)
     if skipping:
-        raise ValueError(f"a cell has {BEGIN!r} without {END!r}")
+        raise ValueError(f"a cell has {begin!r} without {end!r}")
     return "\n".join(out)
+
+
+def strip_solution(source: str) -> str:
+    """Replace every BEGIN/END SOLUTION block by the stub, keeping its indentation."""
+    return _strip_blocks(source, BEGIN, END, STUB)
 
 
 def strip_hidden_tests(source: str) -> str:
     """Remove every hidden-tests block, delimiters included (as nbgrader releases it)."""
-    out, skipping = [], False
-    for line in source.splitlines():
-        if line.strip() == BEGIN_HIDDEN:
-            skipping = True
-        elif line.strip() == END_HIDDEN:
-            skipping = False
-        elif not skipping:
-            out.append(line)
-    if skipping:
-        raise ValueError(f"a cell has {BEGIN_HIDDEN!r} without {END_HIDDEN!r}")
-    return "\n".join(out)
+    return _strip_blocks(source, BEGIN_HIDDEN, END_HIDDEN, None)
+
 
 
 def _nbgrader(cell, grade_id, *, solution=False, grade=False, points=None, locked=False):
