@@ -334,12 +334,12 @@ check_affine_gauge = _checker(_Check(
 
 # ---------------------------------------------------------------- chapter 6
 def _rho_reference(E, W1, b1, pairs):
-    pre = (E[pairs[:, 0]] + E[pairs[:, 1]]) @ W1
-    return float(np.sqrt(np.mean(b1 ** 2)) / np.sqrt(np.mean(pre ** 2)))
+    from .biases import relative_bias
+    return relative_bias(E, W1, b1, pairs)
 
 
 def _rho_draw(rng, n, H, scale):
-    from .train import unordered_pairs
+    from .data import unordered_pairs
 
     pairs = unordered_pairs(n)[0].numpy()
     return (f"n={n}, H={H}, all unordered pairs",

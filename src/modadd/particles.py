@@ -27,7 +27,7 @@ stand-ins for it, each documented and measured in chapter 5:
   ``gauge="none"`` only the mean; the chapter uses them to show what the full gauge
   prevents;
 * the **repulsion** between sums with *different* answers (chapter 4's third force, with
-  its own, narrower window ``repulsion_window``). The gauge alone still allows "thin"
+  its own, narrower window, of width ``repulsion_width``). The gauge alone still allows "thin"
   shapes, most points on one line and one or two off it (a covariance of the identity
   does not need more); the repulsion spreads the sums, and with them the particles, over
   the plane. On all pairs of sums it costs O(n^4) per step, so for n > 23 it is computed
@@ -37,9 +37,13 @@ stand-ins for it, each documented and measured in chapter 5:
   systems are simulated together, so a seed gives the same system alone or in a batch (on
   the mesh a batch shares one mesh size, which moves positions only by rounding, ~1e-15).
 
-The clustering window is ``sigma = window * sqrt(4 pi / n)``: ``sqrt(4 pi / n)`` is the
-spacing of n points spread evenly over a disc with unit variance per coordinate (radius 2),
-the size of the normalised embedding. The repulsion's is ``repulsion_window`` times that.
+**Windows.** Clustering and repulsion are local: each weighs a pair of sums by a Gaussian
+window ``exp(-d^2 / (2 sigma^2))`` of their distance d (:mod:`modadd.forces`). The
+clustering window's width is ``clustering_sigma = clustering_width * spacing(n)``, where
+``spacing(n) = sqrt(4 pi / n)`` is the spacing of n points spread evenly over a disc with
+unit variance per coordinate (radius 2), the size of the normalised embedding; the repulsion's is ``repulsion_sigma =
+repulsion_width * spacing(n)``. So ``*_width`` is a width in units of the spacing (what
+:func:`simulate` takes) and ``*_sigma`` the same width in the plane's units.
 
 Cost per step: clustering and alignment act only within each answer (n answers of
 ``(n + 1) / 2`` pairs for odd n), about ``n^3 / 2`` interactions; the repulsion is n^4 / 4
@@ -99,8 +103,8 @@ class Simulation:
     Attributes:
         n: particles per system. seeds: (M,) seed of each system's random start.
         clustering, alignment: (M,) strengths. repulsion, step_size: shared settings.
-        window, repulsion_window: the windows in units of :func:`spacing`; sigma and
-        repulsion_sigma the same in absolute units. repulsion_method: "exact" or "mesh".
+        clustering_width, repulsion_width: the widths of the two windows in units of
+        :func:`spacing`; clustering_sigma and repulsion_sigma the same in the plane's units. repulsion_method: "exact" or "mesh".
         gauge: see :func:`fix_gauge`.
         steps: (T,) recorded steps (0 = the gauge-fixed start). E: (M, T, n, 2) positions,
         model (system) first, then time, as :attr:`modadd.train.History.embeddings`.
@@ -112,11 +116,11 @@ class Simulation:
     alignment: np.ndarray
     repulsion: float
     step_size: float
-    window: float
-    repulsion_window: float
+    clustering_width: float
+    repulsion_width: float
     repulsion_method: str
     gauge: str
-    sigma: float
+    clustering_sigma: float
     repulsion_sigma: float
     steps: np.ndarray
     E: np.ndarray
@@ -149,13 +153,14 @@ def random_start(n: int, seeds) -> torch.Tensor:
 
 
 REPULSION = 0.3          # default repulsion strength (chapter 5 measures why)
-REPULSION_WINDOW = 0.7   # default repulsion window, in units of spacing(n)
+CLUSTERING_WIDTH = 1.5   # default width of the clustering window, in units of spacing(n)
+REPULSION_WIDTH = 0.7    # default width of the repulsion window, in units of spacing(n)
 EXACT_UP_TO = 23         # the repulsion is summed exactly up to this n, on a mesh above
 
 
 def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, steps: int = 1000,
-             seed=0, *, repulsion: float = REPULSION, window: float = 1.5,
-             repulsion_window: float = REPULSION_WINDOW, gauge: str = "affine",
+             seed=0, *, repulsion: float = REPULSION,
+             clustering_width: float = CLUSTERING_WIDTH, repulsion_width: float = REPULSION_WIDTH, gauge: str = "affine",
              start=None, record_every: int | None = None) -> Simulation:
     """Move n particles by clustering, alignment and repulsion alone (plus the gauge step).
 
@@ -168,8 +173,8 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
             together (numbers in ``clustering``/``alignment`` broadcast over them).
         repulsion: strength >= 0 of the repulsion between sums with different answers
             (0: off).
-        window: clustering window in units of :func:`spacing`.
-        repulsion_window: repulsion window in units of :func:`spacing`.
+        clustering_width: width of the clustering window, in units of :func:`spacing`.
+        repulsion_width: width of the repulsion window, in units of :func:`spacing`.
         gauge: "affine" (default), "scale" or "none"; see :func:`fix_gauge`.
         start: optional (n, 2) or (M, n, 2) start positions (e.g. a network's initial
             embeddings) instead of the seeded random start.
@@ -192,8 +197,8 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
         n, clustering=check_per_system("clustering", clustering, M),
         alignment=check_per_system("alignment", alignment, M),
         repulsion=check_number("repulsion", repulsion),
-        sigma=spacing(n) * check_number("window", window, strict=True),
-        repulsion_sigma=spacing(n) * check_number("repulsion_window", repulsion_window, strict=True))
+        clustering_sigma=spacing(n) * check_number("clustering_width", clustering_width, strict=True),
+        repulsion_sigma=spacing(n) * check_number("repulsion_width", repulsion_width, strict=True))
     eta = check_number("step_size", step_size, strict=True)
     steps = check_int("steps", steps, 1)
     check_choice("gauge", gauge, GAUGES)
@@ -203,28 +208,30 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
     rec_steps, rec = _run(E, forces, eta, steps, record_every, gauge)
     return Simulation(n=n, seeds=np.array(seeds), clustering=forces.clustering.numpy(),
                       alignment=forces.alignment.numpy(), repulsion=forces.repulsion, step_size=eta,
-                      window=float(window), repulsion_window=float(repulsion_window),
+                      clustering_width=float(clustering_width), repulsion_width=float(repulsion_width),
                       repulsion_method=forces.method if forces.repulsion > 0 else "off", gauge=gauge,
-                      sigma=forces.sigma, repulsion_sigma=forces.repulsion_sigma,
+                      clustering_sigma=forces.clustering_sigma, repulsion_sigma=forces.repulsion_sigma,
                       steps=np.array(rec_steps), E=torch.stack(rec, 1).numpy())
 
 
 class ParticleForces:
     """The force on n particles of M systems: chapter 4's kernels on all their sums.
 
-    ``clustering``, ``alignment``: (M,) strengths; ``repulsion``: one strength; ``sigma``,
-    ``repulsion_sigma``: the windows in absolute units. The weight of a pair is the number
+    ``clustering``, ``alignment``: (M,) strengths; ``repulsion``: one strength;
+    ``clustering_sigma``, ``repulsion_sigma``: the windows' widths in the plane's units. The weight of a pair is the number
     of ordered pairs it stands for over n, so each answer's weights sum to 1.
     """
 
-    def __init__(self, n: int, clustering, alignment, repulsion: float, sigma: float, repulsion_sigma: float):
-        self.n, self.repulsion, self.sigma, self.repulsion_sigma = n, repulsion, sigma, repulsion_sigma
+    def __init__(self, n: int, clustering, alignment, repulsion: float, clustering_sigma: float,
+                 repulsion_sigma: float):
+        self.n, self.repulsion = n, repulsion
+        self.clustering_sigma, self.repulsion_sigma = clustering_sigma, repulsion_sigma
         self.clustering, self.alignment = clustering, alignment
         M = len(clustering)
         self.pairs, mult = unordered_pairs(n)
         self.labels = answers(self.pairs, n)
         self.w = (mult / n).to(torch.float64).expand(M, -1)
-        self._sigma = torch.full((M,), sigma, dtype=torch.float64)
+        self._sigma = torch.full((M,), clustering_sigma, dtype=torch.float64)
         self._rsigma = torch.full((M,), repulsion_sigma, dtype=torch.float64)
         self.method = "exact" if n <= EXACT_UP_TO else "mesh"
 

@@ -31,7 +31,8 @@ import torch
 from .data import check_n
 from .model import Params, mlp
 from .structure import CLASSES
-from .train import History, unordered_pairs
+from .data import unordered_pairs
+from .train import History
 
 FONT = dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=13, color="#222")
 CONFIG = {"displaylogo": False, "responsive": True}
@@ -137,7 +138,7 @@ def decision_grid(p: Params, extent: float | np.ndarray, res: int = 61):
 
 
 def _extent(E: np.ndarray) -> float:
-    """Half-width of a square window around the origin that holds all points of E (…, 2)."""
+    """Half-width of a square view around the origin that holds all points of E (…, 2)."""
     return float(np.abs(E).max()) * 1.15 + 1e-6
 
 
@@ -348,10 +349,13 @@ CLASS_COLORS = dict(zip(CLASSES, ("#2a6fdb", "#d9641e", "#8a8a8a")))  # circle, 
 
 
 def class_fraction_figure(fr, x: str, col: str | None = None, row: str | None = None,
-                          title: str | None = None, x_title: str | None = None) -> go.Figure:
+                          title: str | None = None, x_title: str | None = None,
+                          categories: list | None = None) -> go.Figure:
     """Share of circle / grid / other runs (with 95% intervals) against ``x``.
 
-    ``fr`` is :func:`modadd.sweep.class_fractions` output; ``col`` and ``row`` facet it.
+    ``fr`` is :func:`modadd.stats.class_fractions` output; ``col`` and ``row`` facet it.
+    ``x`` is a scale (sorted values joined by lines), unless ``categories`` lists its values:
+    then they are named settings, shown in that order as markers only, labels slanted.
     """
     cols = sorted(fr[col].unique()) if col else [None]
     rows = sorted(fr[row].unique()) if row else [None]
@@ -359,7 +363,7 @@ def class_fraction_figure(fr, x: str, col: str | None = None, row: str | None = 
               for r in rows for c in cols]
     fig = make_subplots(rows=len(rows), cols=len(cols), subplot_titles=titles, shared_yaxes=True,
                         horizontal_spacing=0.03, vertical_spacing=0.12)
-    xs = sorted(fr[x].unique())
+    xs = list(categories) if categories is not None else sorted(fr[x].unique())
     for i, r in enumerate(rows):
         for j, c in enumerate(cols):
             sub = fr
@@ -370,7 +374,8 @@ def class_fraction_figure(fr, x: str, col: str | None = None, row: str | None = 
             for cls in CLASS_COLORS:
                 s = sub[sub["class"] == cls].set_index(x).reindex(xs)
                 fig.add_trace(go.Scatter(
-                    x=[str(v) for v in xs], y=s["fraction"], mode="lines+markers", name=cls,
+                    x=[str(v) for v in xs], y=s["fraction"], name=cls,
+                    mode="markers" if categories is not None else "lines+markers",
                     legendgroup=cls, showlegend=(i == 0 and j == 0),
                     line=dict(color=CLASS_COLORS[cls], width=2), marker=dict(size=7),
                     error_y=dict(type="data", symmetric=False, array=s["hi"] - s["fraction"],
@@ -379,8 +384,39 @@ def class_fraction_figure(fr, x: str, col: str | None = None, row: str | None = 
                     hovertemplate=cls + ": %{customdata[0]} of %{customdata[1]} runs<extra></extra>"),
                     row=i + 1, col=j + 1)
     fig.update_yaxes(range=[-0.03, 1.03], title_text="share of runs", col=1)
-    fig.update_xaxes(title_text=x_title or x, type="category")
-    return _style(fig, 300 * len(rows) + 90, title)
+    fig.update_xaxes(title_text=x_title if x_title is not None else x, type="category")
+    if categories is None:
+        return _style(fig, 300 * len(rows) + 90, title)
+    longest = max(len(str(v)) for v in xs)                 # room for the slanted names
+    fig.update_xaxes(tickangle=-35)
+    _style(fig, 300 * len(rows) + 90 + 4 * longest + 45, title)
+    return fig.update_layout(margin=dict(b=4 * longest + 85))
+
+
+def relative_bias_figure(rho, classes=None, title: str | None = None) -> go.Figure:
+    """How much the biases weigh in the first layer over training: one line per setting.
+
+    ``rho``: a pandas table, one row per setting (its name the index), one column per
+    recorded step, of :func:`modadd.biases.relative_bias` (e.g. its mean over seeds).
+    ``classes``: optional mapping from a setting to the structure class most of its runs
+    end in; its line then takes that class's colour (:data:`CLASS_COLORS`), and dashes
+    tell settings of one class apart. Both axes are logarithmic, so step 0 is left out.
+    """
+    steps = np.asarray(rho.columns, dtype=float)
+    keep = steps > 0
+    dashes = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+    seen: dict = {}                                    # lines drawn so far in each colour
+    fig = go.Figure()
+    for name, values in rho.iterrows():
+        color = CLASS_COLORS.get(None if classes is None else classes[name], "#222222")
+        k = seen[color] = seen.get(color, -1) + 1
+        fig.add_trace(go.Scatter(x=steps[keep], y=np.asarray(values, dtype=float)[keep], mode="lines",
+                                 name=str(name), line=dict(color=color, width=2, dash=dashes[k % len(dashes)])))
+    fig.update_xaxes(title_text="step", type="log")
+    fig.update_yaxes(title_text="ρ = RMS(b₁) / RMS(s W₁)", type="log")
+    fig.update_layout(legend=dict(orientation="h", y=-0.3))
+    _style(fig, 400, title)
+    return fig.update_layout(margin=dict(b=120))
 
 
 def beside(figs: list, widths: list[float] | None = None, title: str | None = None) -> go.Figure:

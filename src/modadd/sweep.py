@@ -28,7 +28,6 @@ from tqdm import tqdm
 
 from . import REPO_ROOT
 from .model import Params
-from .structure import CLASSES
 from .train import DivergenceError, RunConfig, train
 
 #: The source files that determine a run's result (the trainer and what it imports).
@@ -228,33 +227,4 @@ def results_table(results: list[RunResult]):
             row.update(circle_score=np.nan, circle_k=np.nan, grid_score=np.nan, **{"class": "diverged"})
         row["error"] = r.error or ""
         rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def wilson_interval(k, n, z: float = 1.96):
-    """95% Wilson score interval for a proportion k/n (arrays allowed); (lo, hi)."""
-    k, n = np.asarray(k, float), np.asarray(n, float)
-    p = np.where(n > 0, k / np.maximum(n, 1), np.nan)
-    den = 1 + z ** 2 / n
-    centre = (p + z ** 2 / (2 * n)) / den
-    half = z * np.sqrt(p * (1 - p) / n + z ** 2 / (4 * n ** 2)) / den
-    return centre - half, centre + half
-
-
-def class_fractions(table, by: list[str], classes=CLASSES):
-    """Share of each structure class per setting, with 95% Wilson intervals.
-
-    Returns a long table: the ``by`` columns, ``class``, ``count``, ``runs``, ``fraction``,
-    ``lo``, ``hi``.
-    """
-    import pandas as pd
-
-    rows = []
-    for key, g in table.groupby(by, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        for c in classes:
-            k, n = int((g["class"] == c).sum()), len(g)
-            lo, hi = wilson_interval(k, n)
-            rows.append(dict(zip(by, key), **{"class": c, "count": k, "runs": n,
-                                              "fraction": k / n, "lo": float(lo), "hi": float(hi)}))
     return pd.DataFrame(rows)

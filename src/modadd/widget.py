@@ -102,7 +102,7 @@ def particle_settings(n: int = 17, seed: int = 0, alignment: float = 1.0, cluste
                       repulsion: float | None = None, step_size: float = 0.1, *,
                       same_start: bool = False, recipe: str = "circle") -> dict:
     """The particle widget's settings, checked (see :func:`particle_widget`)."""
-    from .particles import REPULSION, REPULSION_WINDOW
+    from .particles import CLUSTERING_WIDTH, REPULSION, REPULSION_WIDTH
     same_start = check_bool("same_start", same_start)
     return dict(n=check_range("n", n, 7, 59 if same_start else 41, integer=True),
                 seed=check_range("seed", seed, 0, 999_999, integer=True),
@@ -110,7 +110,7 @@ def particle_settings(n: int = 17, seed: int = 0, alignment: float = 1.0, cluste
                 clustering=check_range("clustering", clustering, 0.0, 3.0),
                 repulsion=check_range("repulsion", REPULSION if repulsion is None else repulsion, 0.0, 1.0),
                 step_size=check_range("step_size", step_size, 1e-3, 1.0),
-                window=1.5, repulsion_window=REPULSION_WINDOW, same_start=same_start,
+                clustering_width=CLUSTERING_WIDTH, repulsion_width=REPULSION_WIDTH, same_start=same_start,
                 preset=check_choice("recipe", recipe, RECIPES), presets=recipe_presets())
 
 

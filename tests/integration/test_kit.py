@@ -251,56 +251,19 @@ def test_describe_states_size_and_date(built):
 
 
 # ---------------------------------------------------------------- the site links the kit
-SITE_CONF = """
-import sys
-sys.path.insert(0, {ext!r})
-extensions = ["myst_nb", "offline_assets", "launch_buttons"]
-root_doc = "book/intro"
-html_theme = "sphinx_book_theme"
-nb_execution_mode = "off"
-exclude_patterns = ["_build", "src", "binder"]
-html_theme_options = {{"path_to_docs": "", "use_download_button": True,
-                      "launch_buttons": {{"notebook_interface": "jupyterlab", "binderhub_url": ""}}}}
-"""
-SITE_CHAPTER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
-# A chapter
-
-```{code-cell} ipython3
-from modadd.data import all_pairs
-len(all_pairs(5))
-```
-"""
-
-
-def test_site_links_the_kit_with_size_and_date(tmp_path, monkeypatch):
+def test_site_links_the_kit_with_size_and_date(tiny_site, monkeypatch):
     """A small Sphinx build with the book's extension: the chapter page and the
     introduction link the kit with the size and date of the file the site serves; every
     notebook the site offers (with launch buttons, the theme's download too) has the check."""
     monkeypatch.setenv("BOOK_REPOSITORY_URL", "https://github.com/someone/modadd-book")
-    from sphinx.cmd.build import build_main
-    src = tmp_path / "src"
-    (src / "book").mkdir(parents=True)
-    (src / "binder").mkdir()
-    shutil.copy2(ROOT / "binder" / "requirements.txt", src / "binder" / "requirements.txt")
-    shutil.copy2(ROOT / "pyproject.toml", src / "pyproject.toml")
-    (src / "src").symlink_to(ROOT / "src")
-    (src / "conf.py").write_text(SITE_CONF.format(ext=str(ROOT / "book" / "_ext")))
-    (src / "_toc.yml").write_text("root: book/intro\nchapters:\n  - file: book/ch\n")
-    (src / "book" / "intro.md").write_text(
-        "# Home\n\nGet the <span class=\"modadd-kit-link\">course kit</span>.\n\n```{toctree}\nch\n```\n")
-    (src / "book" / "ch.md").write_text(SITE_CHAPTER)
-    out = tmp_path / "html"
-    assert build_main(["-b", "html", "-q", "-E", "-W", str(src), str(out)]) == 0
+    out = tiny_site(
+        "from modadd.data import all_pairs\nlen(all_pairs(5))", ["myst_nb", "offline_assets", "launch_buttons"],
+        conf='root_doc = "book/intro"\nexclude_patterns = ["_build", "src", "binder"]\n', index=None, strict=True,
+        files={"binder/requirements.txt": ROOT / "binder" / "requirements.txt",
+               "pyproject.toml": ROOT / "pyproject.toml", "src": ("link", ROOT / "src"),
+               "_toc.yml": "root: book/intro\nchapters:\n  - file: book/ch\n",
+               "book/intro.md": "# Home\n\nGet the <span class=\"modadd-kit-link\">course kit</span>.\n\n"
+                                "```{toctree}\nch\n```\n"})
     zip_path = out / "kit" / kit.KIT_NAME
     info = kit.describe(zip_path)
     chapter = (out / "book" / "ch.html").read_text()

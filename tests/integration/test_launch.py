@@ -41,56 +41,20 @@ def test_bad_values_are_named(env, match):
         launch_options(env)
 
 
-CHAPTER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
-# A chapter
-
-```{code-cell} ipython3
-1 + 1
-```
-"""
-
-CONF = """
-import sys
-sys.path.insert(0, {ext!r})
-extensions = ["myst_nb", "launch_buttons"]
-html_theme = "sphinx_book_theme"
-nb_execution_mode = "off"
-html_theme_options = {{"path_to_docs": "", "use_download_button": True,
-                      "launch_buttons": {{"notebook_interface": "jupyterlab", "binderhub_url": ""}}}}
-"""
-
-
-def _build(tmp_path, monkeypatch, url):
-    from sphinx.cmd.build import build_main
-    src = tmp_path / "src"
-    (src / "book").mkdir(parents=True)
-    (src / "conf.py").write_text(CONF.format(ext=str(ROOT / "book" / "_ext")))
-    (src / "index.md").write_text("# Home\n\n```{toctree}\nbook/ch\n```\n")
-    (src / "book" / "ch.md").write_text(CHAPTER)
+def _build(tiny_site, monkeypatch, url):
     if url:
         monkeypatch.setenv("BOOK_REPOSITORY_URL", url)
     else:
         monkeypatch.delenv("BOOK_REPOSITORY_URL", raising=False)
-    out = tmp_path / "html"
-    assert build_main(["-b", "html", "-q", "-E", str(src), str(out)]) == 0
+    out = tiny_site("1 + 1", ["myst_nb", "launch_buttons"])
     return (out / "book" / "ch.html").read_text()
 
 
-def test_built_chapter_has_a_binder_button_that_opens_it(tmp_path, monkeypatch):
-    html = _build(tmp_path, monkeypatch, "https://github.com/someone/modadd-book")
+def test_built_chapter_has_a_binder_button_that_opens_it(tiny_site, monkeypatch):
+    html = _build(tiny_site, monkeypatch, "https://github.com/someone/modadd-book")
     assert "https://mybinder.org/v2/gh/someone/modadd-book/main?urlpath=lab/tree/book/ch.md" in html
 
 
-def test_built_chapter_without_an_address_has_no_launch_button(tmp_path, monkeypatch):
-    html = _build(tmp_path, monkeypatch, "")
+def test_built_chapter_without_an_address_has_no_launch_button(tiny_site, monkeypatch):
+    html = _build(tiny_site, monkeypatch, "")
     assert "mybinder" not in html and "v2/gh" not in html

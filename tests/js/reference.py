@@ -49,7 +49,7 @@ PARTICLE_CASES = [
     ("n17_alignment", 17, 1, dict(clustering=0.0, alignment=1.0, repulsion=0.0)),
     ("n17_mixed", 17, 2, dict(clustering=1.0, alignment=0.5, repulsion=0.0, step_size=0.05)),
     ("n11_repulsion", 11, 3, dict(clustering=1.0, alignment=0.3, repulsion=0.3)),
-    ("n17_repulsion_windows", 17, 4, dict(clustering=0.7, alignment=0.2, repulsion=0.5, window=1.2, repulsion_window=0.9)),
+    ("n17_window_widths", 17, 4, dict(clustering=0.7, alignment=0.2, repulsion=0.5, clustering_width=1.2, repulsion_width=0.9)),
     ("n11_gauge_scale", 11, 5, dict(clustering=1.0, alignment=0.5, repulsion=0.3, gauge="scale")),
     ("n11_gauge_none", 11, 6, dict(clustering=1.0, alignment=0.2, repulsion=0.3, gauge="none")),
 ]
@@ -157,8 +157,8 @@ def recipe(cfg):
 
 def defaults():
     sig = inspect.signature(particles_mod.simulate).parameters
-    part = {k: sig[k].default for k in ("clustering", "alignment", "repulsion", "step_size", "window",
-                                         "repulsion_window", "gauge")}
+    part = {k: sig[k].default for k in ("clustering", "alignment", "repulsion", "step_size",
+                                         "clustering_width", "repulsion_width", "gauge")}
     run = train_mod.RunConfig()
     model = {f.name: getattr(run.model, f.name) for f in dataclasses.fields(run.model) if f.name != "dim"}
     train = dict(model, seed=run.seed, val_fraction=run.val_fraction, lr=run.lr, weight_decay=run.weight_decay,

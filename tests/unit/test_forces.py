@@ -9,7 +9,7 @@ from modadd.data import make_dataset
 from modadd.forces import (FORCE_NAMES, affine_part, alignment_force, clustering_force,
                            embedding_forces, explained_over_history, fit_forces,
                            pair_gradients, repulsion_force, shuffled_labels, to_embeddings,
-                           window_scale)
+                           auto_sigma)
 from modadd.model import Params, loss_and_grads
 from modadd.train import CIRCLE_RECIPE, GRID_RECIPE, pair_weights, train, unordered_pairs
 
@@ -144,28 +144,28 @@ def test_clustering_and_repulsion_directions():
     same, diff = torch.tensor([3, 3]), torch.tensor([3, 4])
     assert torch.allclose(clustering_force(S, same, None)[0], torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64))
     assert (clustering_force(S, diff) == 0).all() and (repulsion_force(S, same, 1.0) == 0).all()
-    # the default window is window_scale: here the one distance, 1
+    # the default window width is auto_sigma: here the one distance, 1
     assert torch.allclose(repulsion_force(S, diff), repulsion_force(S, diff, 1.0))
     k = math.exp(-0.5)
     assert torch.allclose(repulsion_force(S, diff, 1.0)[0], torch.tensor([[-k, 0.0], [k, 0.0]], dtype=torch.float64))
 
 
-def test_window_scale():
+def test_auto_sigma():
     # answers alternate along a line with spacing 0.5; same answers repeat on top of each other
     x = torch.tensor([0.0, 0.0, 0.5, 0.5, 1.0, 1.0], dtype=torch.float64)
     S = torch.stack([x, torch.zeros_like(x)], -1).unsqueeze(0)
     labels = torch.tensor([0, 0, 1, 1, 0, 0])
-    assert torch.allclose(window_scale(S, labels), torch.tensor([0.5], dtype=torch.float64))
-    assert torch.allclose(window_scale(S), torch.tensor([0.5], dtype=torch.float64))   # distinct sums
+    assert torch.allclose(auto_sigma(S, labels), torch.tensor([0.5], dtype=torch.float64))
+    assert torch.allclose(auto_sigma(S), torch.tensor([0.5], dtype=torch.float64))   # distinct sums
     # pairs of weight 0 are neither counted nor neighbours
     x = torch.tensor([0.0, 0.5, 1.0, 3.0], dtype=torch.float64)
     S = torch.stack([x, torch.zeros_like(x)], -1).unsqueeze(0)
     labels = torch.tensor([0, 1, 0, 1])
-    assert torch.allclose(window_scale(S, labels), torch.tensor([0.5], dtype=torch.float64))
+    assert torch.allclose(auto_sigma(S, labels), torch.tensor([0.5], dtype=torch.float64))
     w = torch.tensor([1.0, 0.0, 1.0, 1.0])
-    assert torch.allclose(window_scale(S, labels, weights=w), torch.tensor([2.0], dtype=torch.float64))
+    assert torch.allclose(auto_sigma(S, labels, weights=w), torch.tensor([2.0], dtype=torch.float64))
     with pytest.raises(ValueError, match="coincide"):
-        window_scale(torch.zeros(1, 4, 2), torch.tensor([0, 1, 0, 1]))
+        auto_sigma(torch.zeros(1, 4, 2), torch.tensor([0, 1, 0, 1]))
 
 
 def test_shuffled_labels():

@@ -9,7 +9,7 @@ from modadd.forces import alignment_force, clustering_force, repulsion_force, to
 from modadd.model import sum_vectors
 from modadd.particles import EXACT_UP_TO, ParticleBlowUp, fix_gauge, random_start, simulate, spacing
 from modadd.structure import grid_score
-from modadd.train import unordered_pairs
+from modadd.data import unordered_pairs
 
 torch.set_num_threads(1)
 
@@ -83,7 +83,7 @@ def test_mesh_repulsion_bad_arguments():
     S, labels, w = _sums(11, 2)
     with pytest.raises(ValueError, match="method must be 'exact' or 'mesh'"):
         repulsion_force(S, labels, 0.5, method="fft")
-    with pytest.raises(ValueError, match="one window scale"):
+    with pytest.raises(ValueError, match="one window width"):
         repulsion_force(S, labels, torch.tensor([0.5, 0.6], dtype=torch.float64), method="mesh")
     with pytest.raises(ValueError, match="cells_per_sigma must be a number >= 1"):
         repulsion_force(S, labels, 0.5, method="mesh", cells_per_sigma=0.5)
@@ -99,7 +99,7 @@ def test_simulation_sums_the_repulsion_exactly_for_small_n_on_a_mesh_above():
     assert simulate(11, steps=2, repulsion=0).repulsion_method == "off"
     # one step by hand: the three forces of chapter 4, moved onto the particles, then the gauge
     n = 13
-    s = simulate(n, 0.8, 1.7, step_size=0.05, steps=1, seed=4, repulsion=0.6, repulsion_window=0.9)
+    s = simulate(n, 0.8, 1.7, step_size=0.05, steps=1, seed=4, repulsion=0.6, repulsion_width=0.9)
     E = torch.from_numpy(s.E[:, 0])
     pairs, mult = unordered_pairs(n)
     labels, w = pairs.sum(1) % n, (mult / n).double()
@@ -201,9 +201,9 @@ def test_collapse_without_the_gauge_and_blow_up_error():
     (dict(n=11, seed=[0, 1], alignment=[1.0, 2.0, 3.0]), "one per system"),
     (dict(n=11, alignment=[1.0, 2.0]), "one seed per system"),
     (dict(n=11, gauge="whiten"), "gauge must be one of"),
-    (dict(n=11, window=0), "window must be > 0"),
+    (dict(n=11, clustering_width=0), "clustering_width must be > 0"),
     (dict(n=11, repulsion=-0.5), "repulsion must be >= 0"),
-    (dict(n=11, repulsion_window=0), "repulsion_window must be > 0"),
+    (dict(n=11, repulsion_width=0), "repulsion_width must be > 0"),
     (dict(n=11, record_every=0), "record_every"),
     (dict(n=11, start=np.zeros((11, 2))), "one point"),
     (dict(n=11, start=np.zeros((5, 2))), r"start must have shape"),

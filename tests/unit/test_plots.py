@@ -90,3 +90,29 @@ def test_importing_plots_leaves_plotlys_renderer_alone():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "modadd"
+
+
+def test_class_fraction_figure_keeps_named_settings_in_order():
+    import pandas as pd
+
+    from modadd.stats import class_fractions
+    t = pd.DataFrame({"setting": ["zeta", "zeta", "alpha"], "class": ["circle", "grid", "grid"]})
+    order = ["zeta", "alpha"]
+    fig = plots.class_fraction_figure(class_fractions(t, ["setting"]), x="setting", categories=order)
+    assert [list(tr.x) for tr in fig.data] == [order] * 3 and {tr.mode for tr in fig.data} == {"markers"}
+    assert [tr.name for tr in fig.data] == list(plots.CLASS_COLORS)
+    scale = plots.class_fraction_figure(class_fractions(t, ["setting"]), x="setting")
+    assert list(scale.data[0].x) == ["alpha", "zeta"] and scale.data[0].mode == "lines+markers"
+
+
+def test_relative_bias_figure_colours_settings_by_class():
+    import pandas as pd
+
+    rho = pd.DataFrame([[0.0, 2.0, 1.0], [0.0, 0.5, 0.4], [0.0, 0.0, 0.3]],
+                       index=["b", "strong b", "held"], columns=[0, 20, 40])
+    fig = plots.relative_bias_figure(rho, classes={"b": "grid", "strong b": "grid", "held": "circle"})
+    assert [tr.name for tr in fig.data] == ["b", "strong b", "held"]
+    assert [tr.line.color for tr in fig.data] == [plots.CLASS_COLORS[c] for c in ("grid", "grid", "circle")]
+    assert fig.data[0].line.dash != fig.data[1].line.dash            # same colour, told apart
+    assert all(list(tr.x) == [20, 40] for tr in fig.data)            # log axes: no step 0
+    assert fig.layout.xaxis.type == fig.layout.yaxis.type == "log"

@@ -68,24 +68,6 @@ def test_bad_arguments(tmp_path):
         sweep.run_sweep(["x"], steps=5, cache_dir=tmp_path)
 
 
-def test_wilson_interval():
-    lo, hi = sweep.wilson_interval(8, 16)
-    assert lo < 0.5 < hi and abs((lo + hi) / 2 - 0.5) < 1e-12
-    lo, hi = sweep.wilson_interval(16, 16)
-    assert hi == pytest.approx(1.0) and 0.75 < lo < 0.85     # 16/16 is no proof of 100%
-    lo, hi = sweep.wilson_interval(0, 16)
-    assert lo == pytest.approx(0.0, abs=1e-12) and hi < 0.25
-
-
-def test_class_fractions():
-    import pandas as pd
-    t = pd.DataFrame({"wd": [0, 0, 0, 1, 1], "class": ["circle", "grid", "circle", "other", "other"]})
-    f = sweep.class_fractions(t, ["wd"])
-    row = f[(f.wd == 0) & (f["class"] == "circle")].iloc[0]
-    assert row["count"] == 2 and row["runs"] == 3 and row["fraction"] == pytest.approx(2 / 3)
-    assert f.groupby("wd")["fraction"].sum().tolist() == pytest.approx([1.0, 1.0])
-
-
 def test_command_line_sweep_writes_a_table(tmp_path):
     import subprocess
     import sys

@@ -22,7 +22,7 @@ Notation, for M models (the leading axis everywhere), U unordered pairs ``a <= b
 * a force on every sum vector is an (M, U, 2) tensor ``f``; :func:`to_embeddings` moves it
   onto the embeddings by the same chain rule as the gradient:
   ``F_a = sum_{p containing a} w_p f_p`` (twice for ``(a, a)``);
-* ``K_sigma(d) = exp(-d^2 / (2 sigma^2))``, a Gaussian window (sigma = None: no window,
+* ``K_sigma(d) = exp(-d^2 / (2 sigma^2))``, a Gaussian window of width sigma (None: no window,
   ``K = 1``).
 
 Comparing a force model with the gradient (:func:`fit_forces`) removes first the *affine*
@@ -37,7 +37,7 @@ The package, one job per module:
 
 * :mod:`~modadd.forces.fields`: the public force functions, which check their arguments
   once (``clustering_force``, ``alignment_force``, ``repulsion_force``,
-  ``embedding_forces``, ``to_embeddings``, ``window_scale``, ``pair_gradients``);
+  ``embedding_forces``, ``to_embeddings``, ``auto_sigma``, ``pair_gradients``);
 * :mod:`~modadd.forces.kernels`: the same maths unchecked (``clustering``, ``alignment``,
   ``repulsion``, ``spread_to_embeddings``), which the particle simulation calls;
 * :mod:`~modadd.forces.mesh`: the particle-mesh solver for the repulsion;
@@ -46,13 +46,13 @@ The package, one job per module:
 """
 from .fields import (FORCE_NAMES, FORCES, alignment_force, check_force_names, clustering_force,
                      embedding_forces, pair_gradients, repulsion_force, resolve_sigma, shuffled_labels,
-                     to_embeddings, window_scale)
+                     to_embeddings, auto_sigma)
 from .fit import ForceFit, affine_part, explained_over_history, fit_forces
 from .kernels import alignment, clustering, repulsion, spread_to_embeddings
 from .mesh import MESH_CELLS_PER_SIGMA, MeshTooLarge, repulsion_mesh
 
 __all__ = ["FORCE_NAMES", "FORCES", "MESH_CELLS_PER_SIGMA", "MeshTooLarge", "ForceFit",
            "alignment_force", "clustering_force", "repulsion_force", "embedding_forces",
-           "to_embeddings", "window_scale", "pair_gradients", "shuffled_labels", "resolve_sigma",
+           "to_embeddings", "auto_sigma", "pair_gradients", "shuffled_labels", "resolve_sigma",
            "check_force_names", "affine_part", "fit_forces", "explained_over_history",
            "alignment", "clustering", "repulsion", "repulsion_mesh", "spread_to_embeddings"]

@@ -21,14 +21,14 @@ FORCE_NAMES = ("clustering", "alignment", "repulsion")
 
 
 def resolve_sigma(sigma, S, labels, weights) -> torch.Tensor | None:
-    """The window argument as the kernels want it: None, or an (M,) tensor of scales > 0.
+    """The window width as the kernels want it: None, or an (M,) tensor of widths > 0.
 
-    ``sigma`` is None (no window), "auto" (:func:`window_scale` of these sums, answers and
+    ``sigma`` is None (no window), "auto" (:func:`auto_sigma` of these sums, answers and
     weights), a number > 0, or one per model."""
     if sigma is None:
         return None
     if isinstance(sigma, str) and sigma == "auto":
-        return window_scale(S, labels, weights=weights)
+        return auto_sigma(S, labels, weights=weights)
     return check_scales("sigma", sigma, S.shape[0], S.dtype)
 
 
@@ -80,8 +80,9 @@ def to_embeddings(f, pairs: torch.Tensor, n: int, weights=None) -> torch.Tensor:
     return spread_to_embeddings(f, pairs, n, check_pair_weights(weights, M, U, f.dtype))
 
 
-def window_scale(S, labels=None, *, weights=None) -> torch.Tensor:
-    """Default window scale per model (M,): the median distance from a sum to its nearest
+def auto_sigma(S, labels=None, *, weights=None) -> torch.Tensor:
+    """The window width ``sigma="auto"`` stands for, per model (M,): the median distance
+    from a sum to its nearest
     neighbouring sum, over the pairs with weight > 0 (for an even count, the lower of the
     two middle values, as ``torch.median``).
 
@@ -108,7 +109,7 @@ def window_scale(S, labels=None, *, weights=None) -> torch.Tensor:
     scale = torch.nanmedian(torch.where(torch.isinf(nearest), torch.nan, nearest), dim=-1).values
     bad = ~(torch.isfinite(scale) & (scale > 0))
     if bad.any():
-        raise ValueError(f"cannot set a window scale for model(s) {bad.nonzero().flatten().tolist()[:10]}: "
+        raise ValueError(f"cannot set a window width for model(s) {bad.nonzero().flatten().tolist()[:10]}: "
                          "their sum vectors coincide (no sum has a distinct neighbour"
                          f"{' with a different answer' if labels is not None else ''})")
     return scale
@@ -130,11 +131,11 @@ def clustering_force(S, labels, sigma="auto", *, weights=None) -> torch.Tensor:
     K_sigma(|s_q - s_p|)``: each sum climbs the local density of its own answer's sums.
     Computed answer by answer: O(L G^2) per model for L answers of at most G pairs each
     (about n^3 / 4 for all pairs of an odd n). ``sigma="auto"`` costs O(U^2) on top
-    (:func:`window_scale`); pass a number to avoid it.
+    (:func:`auto_sigma`); pass a number to avoid it.
 
     Args:
         S: (M, U, 2) sum vectors. labels: (U,) answers.
-        sigma: None (no window), "auto" (:func:`window_scale`), a number > 0, or (M,).
+        sigma: None (no window), "auto" (:func:`auto_sigma`), a number > 0, or (M,).
         weights: (U,) or (M, U) weights ``w_q`` of the pulling sums; default 1.
     Returns:
         (M, U, 2) the force on every sum vector.
@@ -169,7 +170,7 @@ def repulsion_force(S, labels, sigma="auto", *, weights=None, method: str = "exa
 
     * ``method="exact"``: every pair of sums, O(U^2) time and memory per model, U =
       n(n+1)/2 pairs: cheap for n = 17 (153 pairs), ~n^4/4 for large n.
-    * ``method="mesh"`` (needs one window scale for all models): the push from *all* sums is
+    * ``method="mesh"`` (needs one window width for all models): the push from *all* sums is
       a smoothed density's slope, ``sum_q w_q K (s_p - s_q) = -sigma^2 grad phi(s_p)`` with
       ``phi(x) = sum_q w_q K_sigma(|x - s_q|)``. Spread every sum's weight over the four
       corners of its cell on a square mesh (``cells_per_sigma`` cells per sigma), convolve
@@ -192,7 +193,7 @@ def repulsion_force(S, labels, sigma="auto", *, weights=None, method: str = "exa
     if method != "mesh":
         raise ValueError(f"method must be 'exact' or 'mesh', got method={method!r}")
     if sigma is None or not bool((sigma == sigma[0]).all()):
-        raise ValueError("method='mesh' needs one window scale sigma > 0 shared by all models")
+        raise ValueError("method='mesh' needs one window width sigma > 0 shared by all models")
     if not is_real(cells_per_sigma) or not math.isfinite(cells_per_sigma) or cells_per_sigma < 1:
         raise ValueError(f"cells_per_sigma must be a number >= 1, got cells_per_sigma={cells_per_sigma!r}")
     return repulsion_mesh(S, labels, w, sigma, float(cells_per_sigma))
@@ -267,7 +268,7 @@ def embedding_forces(E, pairs: torch.Tensor, labels, forces=FORCE_NAMES, *, sigm
 
     E (M, n, 2), pairs (U, 2), labels (U,); weights (U,) or (M, U) act both as ``w_q``
     (who pulls) and as ``w_p`` in :func:`to_embeddings` (who is pulled). sigma is shared
-    by the windowed forces (clustering, repulsion); "auto" is :func:`window_scale` of
+    by the windowed forces (clustering, repulsion); "auto" is :func:`auto_sigma` of
     these sums and labels. Returns {name: (M, n, 2)}.
     """
     E = check_tensor("E", E, (3,))

@@ -153,7 +153,7 @@ def explained_over_history(history, run: int, forces=FORCE_NAMES, remove_affine:
         forces: names from ``FORCE_NAMES``.
         remove_affine: compare shapes only (see :func:`fit_forces`).
         shuffle_seed: seed of the label permutation for the baseline.
-        sigma: window of clustering and repulsion: "auto" (:func:`window_scale` with the
+        sigma: width of the clustering and repulsion windows: "auto" (:func:`auto_sigma` with the
             true labels, per step), None, or a number > 0.
 
     Returns:

@@ -3,7 +3,7 @@
 These are what the public functions of :mod:`modadd.forces` compute after checking their
 arguments once, and what the particle simulation (:mod:`modadd.particles`) calls thousands
 of times. Arguments: ``S`` (M, U, 2) float sums, ``labels`` (U,) int answers, ``w`` (M, U)
-pair weights, ``sigma`` None or an (M,) tensor of window scales > 0. Nothing is checked here.
+pair weights, ``sigma`` None or an (M,) tensor of window widths > 0. Nothing is checked here.
 """
 from __future__ import annotations
 

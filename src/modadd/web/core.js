@@ -18,9 +18,10 @@
 //   (E; W1 and W2; b1 and b2): p <- p (1 - lr wd), then Adam with both bias corrections and
 //   eps added after dividing sqrt(v) by sqrt(1 - beta2^t), as torch.optim.AdamW. Without
 //   biases b1 and b2 do not exist (Python keeps them at zero, untrained: the same network).
-// * `modadd.particles.simulate` with the exact repulsion sum: clustering (Gaussian window
-//   sigma = window * spacing(n)), alignment (self_power 0, other_power 1), repulsion between
-//   sums of different answers (its own window), weights mult / n, moved onto the particles
+// * `modadd.particles.simulate` with the exact repulsion sum: clustering (Gaussian window of
+//   width sigma = clustering_width * spacing(n)), alignment (self_power 0, other_power 1),
+//   repulsion between sums of different answers (its own window, of width repulsion_width
+//   * spacing(n)), weights mult / n, moved onto the particles
 //   like `modadd.forces.to_embeddings`, an Euler step, then the gauge. The gauge is applied
 //   once to the start, as `simulate` does. Python sums the repulsion on a mesh for n > 23;
 //   this file always sums it exactly (O(n^4) per step, so large n is slow here).
@@ -284,7 +285,8 @@ function coreSleb(v) {
   }
 }
 
-function coreWasmBytes() {
+/** The instruction encoders the two kernels are written with (WebAssembly opcodes). */
+function coreWasmOps() {
   const I32 = 0x7f, F64 = 0x7c, V128 = 0x7b;
   const get = (i) => [0x20, ...coreLeb(i)], set = (i) => [0x21, ...coreLeb(i)], tee = (i) => [0x22, ...coreLeb(i)];
   const i32c = (v) => [0x41, ...coreSleb(v)], f64zero = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -302,71 +304,83 @@ function coreWasmBytes() {
   // for (; i < limit; i += by) { body }
   const forLoop = (i, limit, by, body) => [...block, ...loop, ...get(i), ...get(limit), ...ges, ...brif(1),
                                            ...body, ...inc(i, by), ...br(0), ...end, ...end];
+  return { I32, F64, V128, get, set, tee, i32c, f64zero, add, shl, and, fadd, fmul, f64load, f64store, i32load,
+           vload, vstore, splat, lane, vadd, vmul, vzero, iff, end, at8, at4, forLoop };
+}
 
-  const logits = (() => {
-    const [lg, h, rows, na, n, c, k, r, n8, a0, a1, a2, a3, hv, s] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
-    const acc = (a, off) => [...get(a), ...get(hv), ...get(r), ...vload(off), ...vmul, ...vadd, ...set(a)];
-    const body = [
-      ...get(n), ...i32c(-8), ...and, ...set(n8), ...i32c(0), ...set(c),
-      ...forLoop(c, n8, 8, [
-        ...vzero, ...set(a0), ...vzero, ...set(a1), ...vzero, ...set(a2), ...vzero, ...set(a3), ...i32c(0), ...set(k),
-        ...forLoop(k, na, 1, [
-          ...at8(h, k), ...f64load, ...splat, ...set(hv),
-          ...at4(rows, k), ...i32load, ...get(c), ...i32c(3), ...shl, ...add, ...set(r),
-          ...acc(a0, 0), ...acc(a1, 16), ...acc(a2, 32), ...acc(a3, 48),
-        ]),
-        ...at8(lg, c), ...tee(r), ...get(a0), ...vstore(0), ...get(r), ...get(a1), ...vstore(16),
-        ...get(r), ...get(a2), ...vstore(32), ...get(r), ...get(a3), ...vstore(48),
+/** logits(lg, h, rows, na, n): lg[c] = sum_k h[k] W2[row_k][c], eight classes at a time. */
+function coreWasmLogits(op) {
+  const { I32, F64, V128, get, set, tee, i32c, f64zero, add, shl, and, fadd, fmul, f64load, f64store, i32load,
+          splat, vload, vstore, vmul, vadd, vzero, at8, at4, forLoop } = op;
+  const [lg, h, rows, na, n, c, k, r, n8, a0, a1, a2, a3, hv, s] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  const acc = (a, off) => [...get(a), ...get(hv), ...get(r), ...vload(off), ...vmul, ...vadd, ...set(a)];
+  const body = [
+    ...get(n), ...i32c(-8), ...and, ...set(n8), ...i32c(0), ...set(c),
+    ...forLoop(c, n8, 8, [
+      ...vzero, ...set(a0), ...vzero, ...set(a1), ...vzero, ...set(a2), ...vzero, ...set(a3), ...i32c(0), ...set(k),
+      ...forLoop(k, na, 1, [
+        ...at8(h, k), ...f64load, ...splat, ...set(hv),
+        ...at4(rows, k), ...i32load, ...get(c), ...i32c(3), ...shl, ...add, ...set(r),
+        ...acc(a0, 0), ...acc(a1, 16), ...acc(a2, 32), ...acc(a3, 48),
       ]),
-      ...forLoop(c, n, 1, [                                   // the last n mod 8 classes
-        ...i32c(0), ...set(k), ...f64zero, ...set(s),
-        ...forLoop(k, na, 1, [
-          ...get(s), ...at8(h, k), ...f64load, ...at4(rows, k), ...i32load, ...get(c), ...i32c(3), ...shl, ...add,
-          ...f64load, ...fmul, ...fadd, ...set(s),
-        ]),
-        ...at8(lg, c), ...get(s), ...f64store,
+      ...at8(lg, c), ...tee(r), ...get(a0), ...vstore(0), ...get(r), ...get(a1), ...vstore(16),
+      ...get(r), ...get(a2), ...vstore(32), ...get(r), ...get(a3), ...vstore(48),
+    ]),
+    ...forLoop(c, n, 1, [                                   // the last n mod 8 classes
+      ...i32c(0), ...set(k), ...f64zero, ...set(s),
+      ...forLoop(k, na, 1, [
+        ...get(s), ...at8(h, k), ...f64load, ...at4(rows, k), ...i32load, ...get(c), ...i32c(3), ...shl, ...add,
+        ...f64load, ...fmul, ...fadd, ...set(s),
       ]),
-    ];
-    return { params: 5, locals: [[4, I32], [5, V128], [1, F64]], body };
-  })();
+      ...at8(lg, c), ...get(s), ...f64store,
+    ]),
+  ];
+  return { params: 5, locals: [[4, I32], [5, V128], [1, F64]], body };
+}
 
-  const back = (() => {
-    const [dl, h, rows, dz, na, n, gd, k, cb, n2b, addr, lim] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-    const r = [12, 13], hv = [14, 15], z = [16, 17], d = 18, hs = [19, 20], zs = [21, 22], d1 = 23;
-    const f64at = (off) => [0x2b, 3, ...coreLeb(off)], i32at = (off) => [0x28, 2, ...coreLeb(off)];
-    const units = (U) => {                                     // U active units at a time, sharing dl
-      const us = [...Array(U).keys()];
-      return [
-        ...us.flatMap((u) => [...at8(h, k), ...f64at(8 * u), ...tee(hs[u]), ...splat, ...set(hv[u]),
-                              ...at4(rows, k), ...i32at(4 * u), ...set(r[u]), ...vzero, ...set(z[u])]),
-        ...i32c(0), ...set(cb),
-        ...forLoop(cb, n2b, 16, [                              // two classes at a time (cb in bytes)
-          ...get(dl), ...get(cb), ...add, ...vload(), ...set(d),
-          ...us.flatMap((u) => [...get(z[u]), ...get(d), ...get(r[u]), ...get(cb), ...add, ...vload(), ...vmul, ...vadd, ...set(z[u])]),
-          ...us.flatMap((u) => [...get(r[u]), ...get(gd), ...add, ...get(cb), ...add, ...tee(addr),
-                                ...get(addr), ...vload(), ...get(hv[u]), ...get(d), ...vmul, ...vadd, ...vstore()]),
-        ]),
-        ...us.flatMap((u) => [...get(z[u]), ...lane(0), ...get(z[u]), ...lane(1), ...fadd, ...set(zs[u])]),
-        ...get(n), ...i32c(1), ...and, ...iff,                 // odd n: the last class
-          ...get(dl), ...get(cb), ...add, ...f64load, ...set(d1),
-          ...us.flatMap((u) => [
-            ...get(zs[u]), ...get(d1), ...get(r[u]), ...get(cb), ...add, ...f64load, ...fmul, ...fadd, ...set(zs[u]),
-            ...get(r[u]), ...get(gd), ...add, ...get(cb), ...add, ...tee(addr),
-            ...get(addr), ...f64load, ...get(hs[u]), ...get(d1), ...fmul, ...fadd, ...f64store]),
-        ...end,
-        ...us.flatMap((u) => [...at8(dz, k), ...get(zs[u]), 0x39, 3, ...coreLeb(8 * u)]),
-      ];
-    };
-    const body = [
-      ...get(n), ...i32c(-2), ...and, ...i32c(3), ...shl, ...set(n2b), ...i32c(0), ...set(k),
-      ...get(na), ...i32c(-2), ...and, ...set(lim),
-      ...forLoop(k, lim, 2, units(2)),
-      ...forLoop(k, na, 1, units(1)),
+/** back(dl, h, rows, dz, na, n, gdelta): dz[k] = sum_c dl[c] W2[row_k][c] and
+ *  gW2[row_k][c] += h[k] dl[c] for each active unit k, two units at a time. */
+function coreWasmBack(op) {
+  const { I32, F64, V128, get, set, tee, i32c, add, shl, and, fadd, fmul, f64load, f64store, splat, lane,
+          vload, vstore, vmul, vadd, vzero, iff, end, at8, at4, forLoop } = op;
+  const [dl, h, rows, dz, na, n, gd, k, cb, n2b, addr, lim] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const r = [12, 13], hv = [14, 15], z = [16, 17], d = 18, hs = [19, 20], zs = [21, 22], d1 = 23;
+  const f64at = (off) => [0x2b, 3, ...coreLeb(off)], i32at = (off) => [0x28, 2, ...coreLeb(off)];
+  const units = (U) => {                                     // U active units at a time, sharing dl
+    const us = [...Array(U).keys()];
+    return [
+      ...us.flatMap((u) => [...at8(h, k), ...f64at(8 * u), ...tee(hs[u]), ...splat, ...set(hv[u]),
+                            ...at4(rows, k), ...i32at(4 * u), ...set(r[u]), ...vzero, ...set(z[u])]),
+      ...i32c(0), ...set(cb),
+      ...forLoop(cb, n2b, 16, [                              // two classes at a time (cb in bytes)
+        ...get(dl), ...get(cb), ...add, ...vload(), ...set(d),
+        ...us.flatMap((u) => [...get(z[u]), ...get(d), ...get(r[u]), ...get(cb), ...add, ...vload(), ...vmul, ...vadd, ...set(z[u])]),
+        ...us.flatMap((u) => [...get(r[u]), ...get(gd), ...add, ...get(cb), ...add, ...tee(addr),
+                              ...get(addr), ...vload(), ...get(hv[u]), ...get(d), ...vmul, ...vadd, ...vstore()]),
+      ]),
+      ...us.flatMap((u) => [...get(z[u]), ...lane(0), ...get(z[u]), ...lane(1), ...fadd, ...set(zs[u])]),
+      ...get(n), ...i32c(1), ...and, ...iff,                 // odd n: the last class
+        ...get(dl), ...get(cb), ...add, ...f64load, ...set(d1),
+        ...us.flatMap((u) => [
+          ...get(zs[u]), ...get(d1), ...get(r[u]), ...get(cb), ...add, ...f64load, ...fmul, ...fadd, ...set(zs[u]),
+          ...get(r[u]), ...get(gd), ...add, ...get(cb), ...add, ...tee(addr),
+          ...get(addr), ...f64load, ...get(hs[u]), ...get(d1), ...fmul, ...fadd, ...f64store]),
+      ...end,
+      ...us.flatMap((u) => [...at8(dz, k), ...get(zs[u]), 0x39, 3, ...coreLeb(8 * u)]),
     ];
-    return { params: 7, locals: [[7, I32], [5, V128], [5, F64]], body };
-  })();
+  };
+  const body = [
+    ...get(n), ...i32c(-2), ...and, ...i32c(3), ...shl, ...set(n2b), ...i32c(0), ...set(k),
+    ...get(na), ...i32c(-2), ...and, ...set(lim),
+    ...forLoop(k, lim, 2, units(2)),
+    ...forLoop(k, na, 1, units(1)),
+  ];
+  return { params: 7, locals: [[7, I32], [5, V128], [5, F64]], body };
+}
 
-  const funcs = [logits, back], names = ["logits", "back"];
+/** A WebAssembly module (bytes) importing memory env.mem and exporting funcs under names. */
+function coreWasmAssemble(funcs, names) {
+  const I32 = 0x7f;
   const section = (id, bytes) => [id, ...coreLeb(bytes.length), ...bytes];
   const vec = (items) => [...coreLeb(items.length), ...items.flat()];
   const str = (t) => vec([...t].map((ch) => [ch.charCodeAt(0)]));
@@ -380,6 +394,12 @@ function coreWasmBytes() {
   }));
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...section(1, types), ...section(2, imports),
                          ...section(3, fns), ...section(7, exps), ...section(10, codes)]);
+}
+
+/** The module of both kernels (see the comment at the top of this section). */
+function coreWasmBytes() {
+  const op = coreWasmOps();
+  return coreWasmAssemble([coreWasmLogits(op), coreWasmBack(op)], ["logits", "back"]);
 }
 
 let coreWasmModule;   // undefined: not tried yet; null: not available
@@ -567,7 +587,7 @@ export class Trainer {
     this.lastLoss = NaN;
     this.lastAcc = NaN;
     this.diverged = null;
-    this._loss = 0; this._acc = 0;
+    this._loss = 0; this._acc = 0; this._dx0 = 0; this._dx1 = 0;
     this.E = p.subarray(this.oE, this.oE + 2 * n);
     this.W1 = p.subarray(this.oW1, this.oW1 + 2 * H);
     this.b1 = bias ? p.subarray(this.ob1, this.ob1 + H) : null;
@@ -612,42 +632,18 @@ export class Trainer {
 
   // One pass over a pair table at the current parameters: sets this._loss and this._acc
   // (ordered-pair weighted); with grad, also the gradient of the loss into this.g.
+  // One pass over a table of pairs: loss and accuracy (this._loss, this._acc), and with
+  // grad the gradient of the weighted loss in this.g.
   _pass(tab, grad) {
-    const n = this.n, H = this.H, p = this.p, g = this.g, h = this.h, act = this.act, lg = this.lg, dl = this.dl;
-    const rows = this.rows, kern = this.kern, rowsB = this.rowsB, dz = this.dz, at = this.at;
-    const oW1 = this.oW1, oW1b = this.oW1 + H, ob1 = this.ob1, oW2 = this.oW2, ob2 = this.ob2, bias = this.bias;
+    const n = this.n, p = this.p, g = this.g, lg = this.lg, dl = this.dl;
     const { pa, pb, py, pw, P } = tab;
-    const n8 = kern ? 0 : n - (n % 8), byteW2 = at.p + 8 * oW2, gdelta = at.g - at.p;
     let loss = 0, acc = 0;
     if (grad) g.fill(0);
     for (let i = 0; i < P; i++) {
       const a2 = 2 * pa[i], b2i = 2 * pb[i], y = py[i], w = pw[i];
       const x0 = p[a2] + p[b2i], x1 = p[a2 + 1] + p[b2i + 1];
-      // hidden layer: the active units (z > 0), their values h and rows of W2
-      let na = 0;
-      for (let j = 0; j < H; j++) {
-        const z = bias ? p[ob1 + j] + (x0 * p[oW1 + j] + x1 * p[oW1b + j]) : x0 * p[oW1 + j] + x1 * p[oW1b + j];
-        if (z > 0) { h[na] = z; act[na] = j; rows[na] = oW2 + j * n; rowsB[na] = byteW2 + 8 * j * n; na++; }
-      }
-      // logits = b2 + h W2, eight classes at a time (sums kept in registers)
-      let c = 0;
-      if (kern) { kern.logits(at.lg, at.h, at.rows, na, n); c = n; }
-      for (; c < n8; c += 8) {
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-        for (let k = 0; k < na; k++) {
-          const hj = h[k], r = rows[k] + c;
-          s0 += hj * p[r]; s1 += hj * p[r + 1]; s2 += hj * p[r + 2]; s3 += hj * p[r + 3];
-          s4 += hj * p[r + 4]; s5 += hj * p[r + 5]; s6 += hj * p[r + 6]; s7 += hj * p[r + 7];
-        }
-        lg[c] = s0; lg[c + 1] = s1; lg[c + 2] = s2; lg[c + 3] = s3;
-        lg[c + 4] = s4; lg[c + 5] = s5; lg[c + 6] = s6; lg[c + 7] = s7;
-      }
-      for (; c < n; c++) {
-        let s0 = 0;
-        for (let k = 0; k < na; k++) s0 += h[k] * p[rows[k] + c];
-        lg[c] = s0;
-      }
-      if (bias) for (let c2 = 0; c2 < n; c2++) lg[c2] = p[ob2 + c2] + lg[c2];
+      const na = this._hidden(x0, x1);
+      this._logits(na);
       // log-softmax, loss, accuracy
       let mx = lg[0], arg = 0;
       for (let c2 = 1; c2 < n; c2++) if (lg[c2] > mx) { mx = lg[c2]; arg = c2; }
@@ -660,60 +656,107 @@ export class Trainer {
       const ws = w / s;
       for (let c2 = 0; c2 < n; c2++) dl[c2] *= ws;
       dl[y] -= w;
-      if (bias) for (let c2 = 0; c2 < n; c2++) g[ob2 + c2] += dl[c2];
-      // back through W2 and the ReLU, four active units at a time
-      let dx0 = 0, dx1 = 0, k = 0;
-      if (kern) {
-        kern.back(at.dl, at.h, at.rows, at.dz, na, n, gdelta);
-        for (; k < na; k++) {
-          const j = act[k], z0 = dz[k];
-          g[oW1 + j] += x0 * z0;
-          g[oW1b + j] += x1 * z0;
-          if (bias) g[ob1 + j] += z0;
-          dx0 += z0 * p[oW1 + j];
-          dx1 += z0 * p[oW1b + j];
-        }
-      }
-      for (; k + 3 < na; k += 4) {
-        const h0 = h[k], h1 = h[k + 1], h2 = h[k + 2], h3 = h[k + 3];
-        const r0 = rows[k], r1 = rows[k + 1], r2 = rows[k + 2], r3 = rows[k + 3];
-        let z0 = 0, z1 = 0, z2 = 0, z3 = 0;
-        for (let c2 = 0; c2 < n; c2++) {
-          const d = dl[c2];
-          z0 += d * p[r0 + c2]; z1 += d * p[r1 + c2]; z2 += d * p[r2 + c2]; z3 += d * p[r3 + c2];
-          g[r0 + c2] += h0 * d; g[r1 + c2] += h1 * d; g[r2 + c2] += h2 * d; g[r3 + c2] += h3 * d;
-        }
-        const j0 = act[k], j1 = act[k + 1], j2 = act[k + 2], j3 = act[k + 3];
-        g[oW1 + j0] += x0 * z0; g[oW1b + j0] += x1 * z0;
-        g[oW1 + j1] += x0 * z1; g[oW1b + j1] += x1 * z1;
-        g[oW1 + j2] += x0 * z2; g[oW1b + j2] += x1 * z2;
-        g[oW1 + j3] += x0 * z3; g[oW1b + j3] += x1 * z3;
-        if (bias) { g[ob1 + j0] += z0; g[ob1 + j1] += z1; g[ob1 + j2] += z2; g[ob1 + j3] += z3; }
-        dx0 += z0 * p[oW1 + j0] + z1 * p[oW1 + j1] + z2 * p[oW1 + j2] + z3 * p[oW1 + j3];
-        dx1 += z0 * p[oW1b + j0] + z1 * p[oW1b + j1] + z2 * p[oW1b + j2] + z3 * p[oW1b + j3];
-      }
-      for (; k < na; k++) {
-        const j = act[k], hj = h[k], row = rows[k];
-        let dz = 0;
-        for (let c2 = 0; c2 < n; c2++) {
-          const d = dl[c2];
-          dz += d * p[row + c2];
-          g[row + c2] += hj * d;
-        }
-        g[oW1 + j] += x0 * dz;
-        g[oW1b + j] += x1 * dz;
-        if (bias) g[ob1 + j] += dz;
-        dx0 += dz * p[oW1 + j];
-        dx1 += dz * p[oW1b + j];
-      }
-      g[a2] += dx0; g[a2 + 1] += dx1;
-      g[b2i] += dx0; g[b2i + 1] += dx1;
+      this._backward(na, x0, x1);
+      g[a2] += this._dx0; g[a2 + 1] += this._dx1;
+      g[b2i] += this._dx0; g[b2i + 1] += this._dx1;
     }
     this._loss = loss;
     this._acc = acc;
   }
 
-  // AdamW on one contiguous block of parameters, as modadd.train / torch.optim.AdamW.
+  // Hidden layer at x = (x0, x1): the active units (z > 0), their values h and rows of W2.
+  // Returns how many are active.
+  _hidden(x0, x1) {
+    const n = this.n, H = this.H, p = this.p, h = this.h, act = this.act, rows = this.rows, rowsB = this.rowsB;
+    const oW1 = this.oW1, oW1b = this.oW1 + H, ob1 = this.ob1, oW2 = this.oW2, bias = this.bias;
+    const byteW2 = this.at.p + 8 * oW2;
+    let na = 0;
+    for (let j = 0; j < H; j++) {
+      const z = bias ? p[ob1 + j] + (x0 * p[oW1 + j] + x1 * p[oW1b + j]) : x0 * p[oW1 + j] + x1 * p[oW1b + j];
+      if (z > 0) { h[na] = z; act[na] = j; rows[na] = oW2 + j * n; rowsB[na] = byteW2 + 8 * j * n; na++; }
+    }
+    return na;
+  }
+
+  // logits = b2 + h W2 into this.lg, eight classes at a time (sums kept in registers).
+  _logits(na) {
+    const n = this.n, p = this.p, h = this.h, rows = this.rows, lg = this.lg, kern = this.kern, at = this.at;
+    const n8 = kern ? 0 : n - (n % 8);
+    let c = 0;
+    if (kern) { kern.logits(at.lg, at.h, at.rows, na, n); c = n; }
+    for (; c < n8; c += 8) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+      for (let k = 0; k < na; k++) {
+        const hj = h[k], r = rows[k] + c;
+        s0 += hj * p[r]; s1 += hj * p[r + 1]; s2 += hj * p[r + 2]; s3 += hj * p[r + 3];
+        s4 += hj * p[r + 4]; s5 += hj * p[r + 5]; s6 += hj * p[r + 6]; s7 += hj * p[r + 7];
+      }
+      lg[c] = s0; lg[c + 1] = s1; lg[c + 2] = s2; lg[c + 3] = s3;
+      lg[c + 4] = s4; lg[c + 5] = s5; lg[c + 6] = s6; lg[c + 7] = s7;
+    }
+    for (; c < n; c++) {
+      let s0 = 0;
+      for (let k = 0; k < na; k++) s0 += h[k] * p[rows[k] + c];
+      lg[c] = s0;
+    }
+    if (this.bias) for (let c2 = 0; c2 < n; c2++) lg[c2] = p[this.ob2 + c2] + lg[c2];
+  }
+
+  // From dlogits (this.dl) back through W2 and the ReLU of the na active units, four at a
+  // time: adds the parameters' gradients to this.g and leaves dL/dx in this._dx0, _dx1.
+  _backward(na, x0, x1) {
+    const n = this.n, H = this.H, p = this.p, g = this.g, h = this.h, act = this.act, dl = this.dl;
+    const rows = this.rows, kern = this.kern, dz = this.dz, at = this.at;
+    const oW1 = this.oW1, oW1b = this.oW1 + H, ob1 = this.ob1, ob2 = this.ob2, bias = this.bias;
+    if (bias) for (let c2 = 0; c2 < n; c2++) g[ob2 + c2] += dl[c2];
+    let dx0 = 0, dx1 = 0, k = 0;
+    if (kern) {
+      kern.back(at.dl, at.h, at.rows, at.dz, na, n, at.g - at.p);
+      for (; k < na; k++) {
+        const j = act[k], z0 = dz[k];
+        g[oW1 + j] += x0 * z0;
+        g[oW1b + j] += x1 * z0;
+        if (bias) g[ob1 + j] += z0;
+        dx0 += z0 * p[oW1 + j];
+        dx1 += z0 * p[oW1b + j];
+      }
+    }
+    for (; k + 3 < na; k += 4) {
+      const h0 = h[k], h1 = h[k + 1], h2 = h[k + 2], h3 = h[k + 3];
+      const r0 = rows[k], r1 = rows[k + 1], r2 = rows[k + 2], r3 = rows[k + 3];
+      let z0 = 0, z1 = 0, z2 = 0, z3 = 0;
+      for (let c2 = 0; c2 < n; c2++) {
+        const d = dl[c2];
+        z0 += d * p[r0 + c2]; z1 += d * p[r1 + c2]; z2 += d * p[r2 + c2]; z3 += d * p[r3 + c2];
+        g[r0 + c2] += h0 * d; g[r1 + c2] += h1 * d; g[r2 + c2] += h2 * d; g[r3 + c2] += h3 * d;
+      }
+      const j0 = act[k], j1 = act[k + 1], j2 = act[k + 2], j3 = act[k + 3];
+      g[oW1 + j0] += x0 * z0; g[oW1b + j0] += x1 * z0;
+      g[oW1 + j1] += x0 * z1; g[oW1b + j1] += x1 * z1;
+      g[oW1 + j2] += x0 * z2; g[oW1b + j2] += x1 * z2;
+      g[oW1 + j3] += x0 * z3; g[oW1b + j3] += x1 * z3;
+      if (bias) { g[ob1 + j0] += z0; g[ob1 + j1] += z1; g[ob1 + j2] += z2; g[ob1 + j3] += z3; }
+      dx0 += z0 * p[oW1 + j0] + z1 * p[oW1 + j1] + z2 * p[oW1 + j2] + z3 * p[oW1 + j3];
+      dx1 += z0 * p[oW1b + j0] + z1 * p[oW1b + j1] + z2 * p[oW1b + j2] + z3 * p[oW1b + j3];
+    }
+    for (; k < na; k++) {
+      const j = act[k], hj = h[k], row = rows[k];
+      let dzk = 0;
+      for (let c2 = 0; c2 < n; c2++) {
+        const d = dl[c2];
+        dzk += d * p[row + c2];
+        g[row + c2] += hj * d;
+      }
+      g[oW1 + j] += x0 * dzk;
+      g[oW1b + j] += x1 * dzk;
+      if (bias) g[ob1 + j] += dzk;
+      dx0 += dzk * p[oW1 + j];
+      dx1 += dzk * p[oW1b + j];
+    }
+    this._dx0 = dx0;
+    this._dx1 = dx1;
+  }
+
   _adamBlock(start, end, lr, wd, alpha, bc2s) {
     const p = this.p, g = this.g, m1 = this.m1, m2 = this.m2, eps = this.eps;
     const beta1 = this.betas[0], beta2 = this.betas[1], c1 = 1 - beta1, c2 = 1 - beta2;
@@ -920,7 +963,7 @@ export function predictGrid(params, xs, ys, out) {
 export const GAUGES = Object.freeze(["affine", "scale", "none"]);
 /** Defaults of modadd.particles.simulate. */
 export const PARTICLE_DEFAULTS = Object.freeze({
-  clustering: 1.0, alignment: 0.0, repulsion: 0.3, step_size: 0.1, window: 1.5, repulsion_window: 0.7,
+  clustering: 1.0, alignment: 0.0, repulsion: 0.3, step_size: 0.1, clustering_width: 1.5, repulsion_width: 0.7,
   gauge: "affine",
 });
 const CORE_RUNAWAY = 1e6;   // a particle farther than this times the start's size is a blow-up
@@ -956,8 +999,8 @@ function coreParticleOptions(opts, n) {
     alignment: coreNumber("alignment", o.alignment, { min: 0 }),
     repulsion: coreNumber("repulsion", o.repulsion, { min: 0 }),
     step_size: coreNumber("step_size", o.step_size, { min: 0, minOpen: true }),
-    window: coreNumber("window", o.window, { min: 0, minOpen: true }),
-    repulsion_window: coreNumber("repulsion_window", o.repulsion_window, { min: 0, minOpen: true }),
+    clustering_width: coreNumber("clustering_width", o.clustering_width, { min: 0, minOpen: true }),
+    repulsion_width: coreNumber("repulsion_width", o.repulsion_width, { min: 0, minOpen: true }),
     gauge: coreChoice("gauge", o.gauge, GAUGES),
   };
 }
@@ -967,7 +1010,7 @@ function coreParticleOptions(opts, n) {
  * the exact repulsion). Buffers are allocated once.
  *
  *   const ps = new Particles(E0, opts);  // E0: n x 2 nested (or flat 2n) start, n >= 3;
- *        // opts {n?, clustering, alignment, repulsion, step_size, window, repulsion_window,
+ *        // opts {n?, clustering, alignment, repulsion, step_size, clustering_width, repulsion_width,
  *        // gauge}, defaults PARTICLE_DEFAULTS. The gauge ("affine" for gauge "none") is
  *        // applied to the start at once, as simulate does before step 1.
  *   ps.step(k)      // k steps; returns the number done (< k after a blow-up)
@@ -1083,7 +1126,7 @@ export class Particles {
     }
     f.fill(0);
     if (clu > 0) {       // f_p += clu sum_{q same answer} w_q K(|s_q - s_p|) (s_q - s_p)
-      const sig = this.window * spacing(n), c = -0.5 / (sig * sig);
+      const sig = this.clustering_width * spacing(n), c = -0.5 / (sig * sig);
       for (let y = 0; y < n; y++) {
         for (let gi = groupStart[y]; gi < groupStart[y + 1]; gi++) {
           const p = groupPairs[gi], px = S[2 * p], py_ = S[2 * p + 1], wp = w[p];
@@ -1123,7 +1166,7 @@ export class Particles {
       }
     }
     if (rep > 0) {       // f_p += rep sum_{q other answer} w_q K(|s_p - s_q|) (s_p - s_q)
-      const sig = this.repulsion_window * spacing(n), c = -0.5 / (sig * sig);
+      const sig = this.repulsion_width * spacing(n), c = -0.5 / (sig * sig);
       for (let p = 0; p < U; p++) {
         const px = S[2 * p], py0 = S[2 * p + 1], yp = py[p], wp = w[p];
         let fx = 0, fy = 0;
@@ -1178,7 +1221,7 @@ export class Particles {
 /**
  * k particle steps from E (n x 2, not changed), as modadd.particles.simulate(n, ...,
  * start=E, steps=k) with the exact repulsion. opts: {n?, clustering, alignment, repulsion,
- * step_size, window, repulsion_window, gauge} (defaults PARTICLE_DEFAULTS).
+ * step_size, clustering_width, repulsion_width, gauge} (defaults PARTICLE_DEFAULTS).
  * Returns {E: the positions after k steps, start: the gauge-fixed start} (nested arrays).
  * Throws RangeError on bad arguments and ParticleBlowUp on a blow-up.
  */

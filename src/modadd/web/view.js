@@ -243,7 +243,7 @@ class _Sys {
 }
 function _forces(cfg, all) {
   const o = { clustering: cfg.clustering, alignment: cfg.alignment, repulsion: cfg.repulsion, step_size: cfg.step_size };
-  return all ? Object.assign(o, { window: cfg.window, repulsion_window: cfg.repulsion_window, gauge: "affine" }) : o;
+  return all ? Object.assign(o, { clustering_width: cfg.clustering_width, repulsion_width: cfg.repulsion_width, gauge: "affine" }) : o;
 }
 
 // ------------------------------------------------------------------ the run loop
@@ -495,7 +495,7 @@ function trainerConfig(st) {
 
 // ------------------------------------------------------------------ particles widget
 const VIEW_PARTICLE_DEFAULTS = { n: 17, seed: 0, clustering: 1.0, alignment: 1.0, repulsion: 0.3, step_size: 0.1,
-                            window: 1.5, repulsion_window: 0.7, same_start: false, network_seed: 0 };
+                            clustering_width: 1.5, repulsion_width: 0.7, same_start: false, network_seed: 0 };
 
 function renderParticles(model, el, root) {
   const st = Object.assign({}, VIEW_PARTICLE_DEFAULTS, model.get("settings") || {});
@@ -583,7 +583,7 @@ function _particleSpecs(st, same) {
 
 function particleConfig(st) {
   return { n: st.n, clustering: st.clustering, alignment: st.alignment, repulsion: st.repulsion, step_size: st.step_size,
-           window: st.window, repulsion_window: st.repulsion_window, seed: st.seed };
+           clustering_width: st.clustering_width, repulsion_width: st.repulsion_width, seed: st.seed };
 }
 
 // ------------------------------------------------------------------ entry point

@@ -1,0 +1,39 @@
+import pandas as pd
+import pytest
+
+from modadd import stats
+from modadd.structure import CLASSES
+
+
+def test_wilson_interval():
+    lo, hi = stats.wilson_interval(8, 16)
+    assert lo < 0.5 < hi and abs((lo + hi) / 2 - 0.5) < 1e-12
+    lo, hi = stats.wilson_interval(16, 16)
+    assert hi == pytest.approx(1.0) and 0.75 < lo < 0.85     # 16/16 is no proof of 100%
+    lo, hi = stats.wilson_interval(0, 16)
+    assert lo == pytest.approx(0.0, abs=1e-12) and hi < 0.25
+
+
+def test_wilson_interval_takes_arrays():
+    lo, hi = stats.wilson_interval([0, 8, 16], [16, 16, 16])
+    assert lo.shape == hi.shape == (3,) and (lo <= hi).all() and lo[0] < lo[1] < lo[2]
+
+
+TABLE = pd.DataFrame({"wd": [1, 1, 0, 0, 0, 1],
+                      "class": ["other", "other", "circle", "grid", "circle", "diverged"]})
+
+
+def test_class_fractions():
+    f = stats.class_fractions(TABLE, ["wd"])
+    row = f[(f.wd == 0) & (f["class"] == "circle")].iloc[0]
+    assert row["count"] == 2 and row["runs"] == 3 and row["fraction"] == pytest.approx(2 / 3)
+    assert f.groupby("wd")["fraction"].sum().tolist() == pytest.approx([1.0, 2 / 3])   # one run diverged
+    assert (f["lo"] <= f["fraction"]).all() and (f["fraction"] <= f["hi"]).all()
+
+
+def test_class_counts_has_every_class_in_order_of_appearance():
+    c = stats.class_counts(TABLE, "wd")
+    assert list(c.columns) == list(CLASSES) and list(c.index) == [1, 0]
+    assert c.loc[0].tolist() == [2, 1, 0] and c.loc[1].tolist() == [0, 0, 2]   # "diverged" is no class
+    share = stats.class_counts(TABLE, "wd", normalize=True)
+    assert share.loc[0].tolist() == pytest.approx([2 / 3, 1 / 3, 0]) and share.loc[1, "other"] == pytest.approx(2 / 3)
