@@ -62,12 +62,12 @@ def main():
 
     one = configs[:1]
     local = [timed(lambda: sweep.train_batch(one, 1))[0] for _ in range(30)]
-    remote = [timed(lambda: client.submit(cluster._task, one, 1, None, 1, pure=False).result())[0]
+    remote = [timed(lambda: client.submit(cluster.worker_task, one, 1, None, 1, pure=False).result())[0]
               for _ in range(30)]
     res["task_inproc_s"] = statistics.median(local)
     res["task_round_trip_s"] = statistics.median(remote)
     res["task_overhead_s"] = res["task_round_trip_s"] - res["task_inproc_s"]
-    t, _ = timed(lambda: client.gather([client.submit(cluster._task, one, 1, None, 1, pure=False)
+    t, _ = timed(lambda: client.gather([client.submit(cluster.worker_task, one, 1, None, 1, pure=False)
                                         for _ in range(200)]))
     res["tasks_200_at_once_s_per_task"] = t / 200
     t0 = time.perf_counter()

@@ -8,6 +8,8 @@ Modules, one idea each, in the order data flows through them:
 * ``optim``: parameter groups and one AdamW step on a flat vector;
 * ``train``: the one batched trainer (``RunConfig``, ``train``, ``History``);
 * ``structure``: circle and grid scores, and the class of an embedding;
+* ``stats``: how often each class forms, with Wilson intervals (sweeps and particles alike);
+* ``biases``: how much the biases weigh in the first layer (chapter 6's relative size);
 * ``forces`` (a package: ``fields``, ``kernels``, ``mesh``, ``fit``): clustering,
   alignment and repulsion forces, and how much of the true gradient they explain;
 * ``particles``: particles moved by those forces alone;
@@ -17,7 +19,7 @@ Modules, one idea each, in the order data flows through them:
 * ``plots``: every figure; ``widget``: the live widget (training and particles in the
   browser, in Jupyter and on the site);
 * ``checks``, ``classroom``, ``kit``: exercise checkers, student notebooks and grading,
-  the course kit.
+  the course kit; ``__main__``: the command line (``python -m modadd sweep|student|grade``).
 """
 from pathlib import Path
 

@@ -32,7 +32,7 @@ import torch
 
 from . import sweep
 
-__all__ = ["ClusterError", "CONNECT_TIMEOUT_S", "versions", "train_on_cluster", "local_cores"]
+__all__ = ["ClusterError", "CONNECT_TIMEOUT_S", "versions", "worker_task", "train_on_cluster", "local_cores"]
 
 #: Seconds to wait for a scheduler before giving up.
 CONNECT_TIMEOUT_S = 10
@@ -56,7 +56,7 @@ def local_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _task(configs, steps: int, device, threads: int | None) -> dict:
+def worker_task(configs, steps: int, device, threads: int | None) -> dict:
     """What a worker runs: one batch, with its versions for the client to check."""
     if threads is not None:
         torch.set_num_threads(threads)
@@ -143,7 +143,7 @@ def train_on_cluster(cluster, batches, steps: int, *, device=None, threads: int 
         mine = versions()
         tag = uuid.uuid4().hex[:8]
         for k, batch in enumerate(batches):
-            f = client.submit(_task, list(batch), steps, device, threads, key=f"modadd-batch-{tag}-{k}")
+            f = client.submit(worker_task, list(batch), steps, device, threads, key=f"modadd-batch-{tag}-{k}")
             futures[f] = k
         for f in as_completed(list(futures), loop=client.loop):
             k = futures.pop(f)

@@ -16,6 +16,7 @@ import yaml
 from modadd.classroom import chapters
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.acceptance
 
 
 def toc_files():
@@ -48,6 +49,7 @@ def test_every_toc_entry_exists():
     assert not missing and len(CHAPTERS) >= 2
 
 
+@pytest.mark.slow                         # minutes a chapter, more on a cold sweep cache
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_chapter_executes_under_nbval(chapter, tmp_path):
     r = run_nbval(chapter, tmp_path)
@@ -55,6 +57,7 @@ def test_chapter_executes_under_nbval(chapter, tmp_path):
     assert " passed" in r.stdout and "failed" not in r.stdout
 
 
+@pytest.mark.slow                         # starts a kernel under nbval
 def test_a_chapter_that_raises_fails(tmp_path):
     bad = tmp_path / "bad.md"
     good_header = CHAPTERS[0].read_text().split("---")[1]

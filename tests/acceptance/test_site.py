@@ -26,6 +26,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.acceptance, pytest.mark.slow]    # the built site in headless Chromium
 SITE = ROOT / "_build" / "html"
 SHOTS = ROOT / "screenshots"
 CHROMIUM = "/usr/bin/chromium"

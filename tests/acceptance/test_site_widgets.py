@@ -18,6 +18,8 @@ import pytest
 from modadd.widget import bundle
 from test_site import NOT_BUILT, PAGES, SHOTS, SITE, browser, open_page, server  # noqa: F401 (fixtures)
 
+pytestmark = [pytest.mark.acceptance, pytest.mark.slow]    # live widgets in headless Chromium
+
 STATE_MIME = "application/vnd.jupyter.widget-state+json"
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 

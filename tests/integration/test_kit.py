@@ -283,6 +283,7 @@ def test_site_links_the_kit_with_size_and_date(tiny_site, monkeypatch):
 
 
 # ---------------------------------------------------------------- a reader's new environment
+@pytest.mark.slow                         # installs the kit into a new virtual environment
 def test_kit_installs_this_modadd_and_the_pinned_torch(venv):
     out = venv_python(venv, "import modadd, torch; print(modadd.build_id(), torch.__version__, modadd.__file__)")
     bid, torch_version, where = out.split()
@@ -291,6 +292,7 @@ def test_kit_installs_this_modadd_and_the_pinned_torch(venv):
     assert Path(where).resolve().is_relative_to(venv.resolve())       # the wheel, not the checkout
 
 
+@pytest.mark.slow                         # installs the kit into a new virtual environment
 def test_every_notebook_import_resolves_in_the_kit(venv, built):
     mods = set()
     for path in built[1]:
@@ -303,6 +305,7 @@ def test_every_notebook_import_resolves_in_the_kit(venv, built):
 
 
 @pytest.mark.parametrize("stem", ["01_modular_addition", "02_tiny_transformer"])
+@pytest.mark.slow                         # installs the kit into a new virtual environment
 def test_chapter_runs_from_the_kit_outside_the_repository(venv, unpacked, stem, tmp_path):
     out = tmp_path / "executed"
     t = time.perf_counter()
@@ -316,6 +319,7 @@ def test_chapter_runs_from_the_kit_outside_the_repository(venv, unpacked, stem, 
     assert not [o for c in cells for o in c.outputs if o.output_type == "error"]
 
 
+@pytest.mark.slow                         # installs the kit into a new virtual environment
 def test_lab_command_serves_the_notebooks(venv, unpacked):
     command = readme_commands(unpacked)[1]
     with socket.socket() as s:
@@ -346,6 +350,7 @@ def test_lab_command_serves_the_notebooks(venv, unpacked):
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow                         # installs the kit into a new virtual environment
 def test_mismatched_modadd_names_found_and_needed(venv, tmp_path):
     outputs = run_cells(venv, [kit.check_cell_source("0.0.0+0000000000"), "print('went on')"], tmp_path)
     [err] = outputs[0]
@@ -355,6 +360,7 @@ def test_mismatched_modadd_names_found_and_needed(venv, tmp_path):
     assert "Traceback" not in text and "File " not in text
 
 
+@pytest.mark.slow                         # installs the kit into a new virtual environment
 def test_without_modadd_the_first_cell_says_what_to_do(venv, unpacked, tmp_path):
     first = code_cells(unpacked / "notebooks" / "01_modular_addition.ipynb")[0].source
     r = sh(".venv/bin/pip uninstall -y -q modadd", unpacked)
