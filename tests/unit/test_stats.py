@@ -37,3 +37,11 @@ def test_class_counts_has_every_class_in_order_of_appearance():
     assert c.loc[0].tolist() == [2, 1, 0] and c.loc[1].tolist() == [0, 0, 2]   # "diverged" is no class
     share = stats.class_counts(TABLE, "wd", normalize=True)
     assert share.loc[0].tolist() == pytest.approx([2 / 3, 1 / 3, 0]) and share.loc[1, "other"] == pytest.approx(2 / 3)
+
+
+def test_class_counts_by_two_columns():
+    t = pd.DataFrame({"n": [31, 31, 59, 59], "forces": ["clu", "ali", "clu", "clu"],
+                      "class": ["grid", "circle", "grid", "other"]})
+    c = stats.class_counts(t, ["n", "forces"], normalize=True)
+    assert list(c.index) == [(31, "clu"), (31, "ali"), (59, "clu")]
+    assert c.loc[(31, "ali"), "circle"] == 1.0 and c.loc[(59, "clu")].tolist() == pytest.approx([0, 0.5, 0.5])
