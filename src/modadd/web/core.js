@@ -587,7 +587,7 @@ export class Trainer {
     this.lastLoss = NaN;
     this.lastAcc = NaN;
     this.diverged = null;
-    this._loss = 0; this._acc = 0; this._dx0 = 0; this._dx1 = 0;
+    this._loss = 0; this._acc = 0; this.dx = new Float64Array(2);
     this.E = p.subarray(this.oE, this.oE + 2 * n);
     this.W1 = p.subarray(this.oW1, this.oW1 + 2 * H);
     this.b1 = bias ? p.subarray(this.ob1, this.ob1 + H) : null;
@@ -635,14 +635,21 @@ export class Trainer {
   // One pass over a table of pairs: loss and accuracy (this._loss, this._acc), and with
   // grad the gradient of the weighted loss in this.g.
   _pass(tab, grad) {
-    const n = this.n, p = this.p, g = this.g, lg = this.lg, dl = this.dl;
+    const n = this.n, H = this.H, p = this.p, g = this.g, lg = this.lg, dl = this.dl, dx = this.dx;
+    const h = this.h, act = this.act, rows = this.rows, rowsB = this.rowsB, bias = this.bias;
+    const oW1 = this.oW1, oW1b = this.oW1 + H, ob1 = this.ob1, oW2 = this.oW2, byteW2 = this.at.p + 8 * oW2;
     const { pa, pb, py, pw, P } = tab;
     let loss = 0, acc = 0;
     if (grad) g.fill(0);
     for (let i = 0; i < P; i++) {
       const a2 = 2 * pa[i], b2i = 2 * pb[i], y = py[i], w = pw[i];
       const x0 = p[a2] + p[b2i], x1 = p[a2 + 1] + p[b2i + 1];
-      const na = this._hidden(x0, x1);
+      // hidden layer: the active units (z > 0), their values h and rows of W2
+      let na = 0;
+      for (let j = 0; j < H; j++) {
+        const z = bias ? p[ob1 + j] + (x0 * p[oW1 + j] + x1 * p[oW1b + j]) : x0 * p[oW1 + j] + x1 * p[oW1b + j];
+        if (z > 0) { h[na] = z; act[na] = j; rows[na] = oW2 + j * n; rowsB[na] = byteW2 + 8 * j * n; na++; }
+      }
       this._logits(na);
       // log-softmax, loss, accuracy
       let mx = lg[0], arg = 0;
@@ -657,25 +664,12 @@ export class Trainer {
       for (let c2 = 0; c2 < n; c2++) dl[c2] *= ws;
       dl[y] -= w;
       this._backward(na, x0, x1);
-      g[a2] += this._dx0; g[a2 + 1] += this._dx1;
-      g[b2i] += this._dx0; g[b2i + 1] += this._dx1;
+      const dx0 = dx[0], dx1 = dx[1];
+      g[a2] += dx0; g[a2 + 1] += dx1;
+      g[b2i] += dx0; g[b2i + 1] += dx1;
     }
     this._loss = loss;
     this._acc = acc;
-  }
-
-  // Hidden layer at x = (x0, x1): the active units (z > 0), their values h and rows of W2.
-  // Returns how many are active.
-  _hidden(x0, x1) {
-    const n = this.n, H = this.H, p = this.p, h = this.h, act = this.act, rows = this.rows, rowsB = this.rowsB;
-    const oW1 = this.oW1, oW1b = this.oW1 + H, ob1 = this.ob1, oW2 = this.oW2, bias = this.bias;
-    const byteW2 = this.at.p + 8 * oW2;
-    let na = 0;
-    for (let j = 0; j < H; j++) {
-      const z = bias ? p[ob1 + j] + (x0 * p[oW1 + j] + x1 * p[oW1b + j]) : x0 * p[oW1 + j] + x1 * p[oW1b + j];
-      if (z > 0) { h[na] = z; act[na] = j; rows[na] = oW2 + j * n; rowsB[na] = byteW2 + 8 * j * n; na++; }
-    }
-    return na;
   }
 
   // logits = b2 + h W2 into this.lg, eight classes at a time (sums kept in registers).
@@ -703,7 +697,7 @@ export class Trainer {
   }
 
   // From dlogits (this.dl) back through W2 and the ReLU of the na active units, four at a
-  // time: adds the parameters' gradients to this.g and leaves dL/dx in this._dx0, _dx1.
+  // time: adds the parameters' gradients to this.g and leaves dL/dx in this.dx.
   _backward(na, x0, x1) {
     const n = this.n, H = this.H, p = this.p, g = this.g, h = this.h, act = this.act, dl = this.dl;
     const rows = this.rows, kern = this.kern, dz = this.dz, at = this.at;
@@ -753,8 +747,8 @@ export class Trainer {
       dx0 += dzk * p[oW1 + j];
       dx1 += dzk * p[oW1b + j];
     }
-    this._dx0 = dx0;
-    this._dx1 = dx1;
+    this.dx[0] = dx0;
+    this.dx[1] = dx1;
   }
 
   _adamBlock(start, end, lr, wd, alpha, bc2s) {
