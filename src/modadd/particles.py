@@ -42,8 +42,9 @@ spacing of n points spread evenly over a disc with unit variance per coordinate 
 the size of the normalised embedding. The repulsion's is ``repulsion_window`` times that.
 
 Cost per step: clustering and alignment act only within each answer (n answers of
-``(n + 1) / 2`` pairs for odd n), about ``n^3 / 2`` interactions; the repulsion is n^4 / 4
-exact (n <= 23) or about n^2 on the mesh. The formulas are this book's own (see
+``(n + 1) / 2`` pairs for odd n), ``n (n + 1)^2 / 4`` same-answer pairs of sums (a sum with
+itself included); the repulsion is exact over all ``n^2 (n + 1)^2 / 4`` pairs (n <= 23)
+or about n^2 on the mesh. The formulas are this book's own (see
 :mod:`modadd.forces`), not the paper's.
 """
 from __future__ import annotations

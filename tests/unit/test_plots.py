@@ -90,3 +90,23 @@ def test_importing_plots_leaves_plotlys_renderer_alone():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "modadd"
+
+
+def test_force_figures(hist):
+    from modadd import forces
+    curve = forces.explained_over_history(hist, 0, forces=("clustering", "alignment"))
+    fig = plots.explained_curves({"a": curve, "b": curve})
+    assert len(fig.data) == 4 and fig.data[0].line.color == plots.FIT_COLOR
+    assert fig.data[1].line.color == plots.BASELINE_COLOR and 0 not in list(fig.data[0].x)
+    law = forces.force_law(hist, bootstrap=10)
+    fig = plots.force_law_figure({"no biases": law})
+    assert {tr.marker.color for tr in fig.data if tr.mode == "markers"} == {plots.FAMILY_COLORS["no biases"]}
+    measured = [tr for tr in fig.data if tr.mode == "markers"]
+    assert len(measured) == 4 and list(measured[0].y) == list(law.kernel("distance").value)
+    hinges = forces.hinge_switching(hist)
+    fig = plots.hinge_switching_figure(hinges)
+    assert len(fig.data) == 3 and fig.data[0].line.color == plots.FAMILY_COLORS["no biases"]
+    with pytest.raises(ValueError, match="curves"):
+        plots.explained_curves({})
+    with pytest.raises(ValueError, match="laws"):
+        plots.force_law_figure({})
