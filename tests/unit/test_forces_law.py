@@ -124,6 +124,8 @@ def test_weight_kernel_is_bilinear_in_the_radii_only_without_biases(hist):
         base = forces.weight_kernel(p, S[:, :5], S[:, 5:9])
         scaled = forces.weight_kernel(p, 2 * S[:, :5], 0.5 * S[:, 5:9])
         assert torch.allclose(scaled, base, atol=1e-10) == homogeneous
+    # opposite directions share no active unit: no interaction at all without biases
+    assert bool((forces.weight_kernel(pc, S[:, :5], -0.7 * S[:, :5]).diagonal(dim1=1, dim2=2) == 0).all())
 
 
 def test_switched_units(hist):
