@@ -206,6 +206,29 @@ def chapter_record(chapter: Path, root: Path | None = None, sweep_cache: Path | 
     return ChapterRun(secs, last.created, match is not None and match.pk == last.pk, trained)
 
 
+def chapter_times(u_seconds: float, root: Path | None = None):
+    """One row per chapter with exercises: its last execution in the book build (seconds,
+    in u, when, sweep runs it trained, whether its code is current), as a pandas table.
+
+    ``u_seconds``: the time unit u (:func:`modadd.reference.plain_loop` of 10,000 steps)
+    measured by the caller on the same machine. A chapter with no record has NaN times.
+    """
+    import pandas as pd
+
+    if isinstance(u_seconds, bool) or not isinstance(u_seconds, (int, float)) or not u_seconds > 0:
+        raise ValueError(f"u_seconds must be a positive number of seconds, got {u_seconds!r}")
+    rows = []
+    for ch in assignments(root):
+        rec = chapter_record(ch, root)
+        rows.append({"chapter": ch.stem,
+                     "seconds": rec.seconds if rec else float("nan"),
+                     "u": rec.seconds / u_seconds if rec else float("nan"),
+                     "executed (UTC)": f"{rec.executed:%Y-%m-%d %H:%M}" if rec else "no record",
+                     "sweep runs trained": rec.runs_trained if rec and rec.runs_trained is not None else -1,
+                     "code current": bool(rec and rec.current)})
+    return pd.DataFrame(rows)
+
+
 def chapter_run_time(chapter: Path, root: Path | None = None):
     """``(seconds, when)`` of the chapter's last execution in the book build's jupyter-cache
     (``_build/.jupyter_cache``), or None when there is no build or no record of it."""
