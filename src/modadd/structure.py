@@ -495,7 +495,8 @@ class LatticeOccupancy:
 
     * ``same``: a training pair lands on the same lattice point with the same answer. A
       network that answers that training pair right answers this one too, whatever it
-      does elsewhere: the pair is answered *by construction*;
+      does elsewhere: the pair is answered *by construction*. (With ``right`` given to
+      :func:`lattice_occupancy`, only training pairs the network does answer right count.);
     * ``other``: training pairs land there, none with this answer: answered wrong by
       construction (only possible where the lattice rule fails);
     * ``empty``: no training pair lands there: training says nothing about it.
@@ -516,7 +517,7 @@ class LatticeOccupancy:
         return float(self.same.mean())
 
 
-def lattice_occupancy(z, val_mask) -> LatticeOccupancy:
+def lattice_occupancy(z, val_mask, right=None) -> LatticeOccupancy:
     """Sort the held-out pairs of a lattice ``z`` (n, 2) into same / other / empty.
 
     Args:
@@ -524,8 +525,12 @@ def lattice_occupancy(z, val_mask) -> LatticeOccupancy:
         val_mask: (n*n,) or (n, n) bool over :func:`modadd.data.all_pairs`, True where
             the pair is held out (:func:`modadd.data.validation_mask`); it needs at least
             one held-out and one training pair.
+        right: optional (n*n,) or (n, n) bool over the same pairs, True where the network
+            answers the pair right. Given, a lattice point counts as occupied only by the
+            training pairs the network answers right: a training pair it gets wrong
+            answers nothing by construction. Only its training entries are read.
 
-    See :class:`LatticeOccupancy`. numpy only; the network plays no part.
+    See :class:`LatticeOccupancy`. numpy only.
     """
     try:
         zz = np.asarray(z)
@@ -546,12 +551,19 @@ def lattice_occupancy(z, val_mask) -> LatticeOccupancy:
     if held.all() or not held.any():
         raise ValueError(f"val_mask must hold out some pairs and train on others, got "
                          f"{int(held.sum())} of {n * n} held out")
+    occupies = ~held
+    if right is not None:
+        ok = np.asarray(right)
+        if ok.dtype != bool or ok.size != n * n:
+            raise ValueError(f"right must be a bool array of n*n = {n * n} entries, got dtype "
+                             f"{ok.dtype} and {ok.size} entries")
+        occupies = occupies & ok.reshape(-1)
     a, b = np.divmod(np.arange(n * n), n)
     _, point = np.unique(zz[a] + zz[b], axis=0, return_inverse=True)
     point = point.reshape(-1)
     y = (a + b) % n
     occupied = np.zeros((point.max() + 1, n), bool)                 # (lattice point, answer)
-    occupied[point[~held], y[~held]] = True
+    occupied[point[occupies], y[occupies]] = True
     v = np.flatnonzero(held)
     same = occupied[point[v], y[v]]
     empty = ~occupied[point[v]].any(axis=1)

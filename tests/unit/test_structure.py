@@ -449,6 +449,23 @@ def test_occupancy_by_hand_on_a_line():
     assert occ.other.all() and occ.answered == 0.0
 
 
+def test_occupancy_counts_only_training_pairs_answered_right():
+    """(0, 2) held out; (1, 1) is the only training pair on lattice point 2. If the network
+    answers (1, 1) wrong, nothing answers (0, 2) by construction: it becomes empty."""
+    n = 7
+    held = np.zeros((n, n), bool)
+    held[0, 2] = held[2, 0] = True
+    right = np.ones((n, n), bool)
+    assert lattice_occupancy(z_line(n), held, right).answered == 1.0
+    right[1, 1] = False
+    occ = lattice_occupancy(z_line(n), held, right)
+    assert occ.empty.all() and occ.answered == 0.0
+    right[0, 2] = False                       # held-out entries are never read
+    assert lattice_occupancy(z_line(n), held, right).answered == 0.0
+    with pytest.raises(ValueError, match="right must be a bool array of n\\*n = 49"):
+        lattice_occupancy(z_line(n), held, np.ones(5, bool))
+
+
 def test_occupancy_accepts_a_fitted_grid_and_rejects_bad_input():
     n = 17
     rng = np.random.default_rng(1)
