@@ -211,7 +211,8 @@ def chapter_times(u_seconds: float, root: Path | None = None):
     in u, when, sweep runs it trained, whether its code is current), as a pandas table.
 
     ``u_seconds``: the time unit u (:func:`modadd.reference.plain_loop` of 10,000 steps)
-    measured by the caller on the same machine. A chapter with no record has NaN times.
+    measured by the caller on the same machine. A chapter with no record has NaN times
+    (and <NA> runs trained, as has one whose sweep cache is not there to look at).
     """
     import pandas as pd
 
@@ -223,10 +224,12 @@ def chapter_times(u_seconds: float, root: Path | None = None):
         rows.append({"chapter": ch.stem,
                      "seconds": rec.seconds if rec else float("nan"),
                      "u": rec.seconds / u_seconds if rec else float("nan"),
-                     "executed (UTC)": f"{rec.executed:%Y-%m-%d %H:%M}" if rec else "no record",
-                     "sweep runs trained": rec.runs_trained if rec and rec.runs_trained is not None else -1,
+                     "executed (UTC)": f"{rec.executed:%Y-%m-%d %H:%M}" if rec else "not recorded",
+                     "sweep runs trained": rec.runs_trained if rec else None,
                      "code current": bool(rec and rec.current)})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out["sweep runs trained"] = out["sweep runs trained"].astype("Int64")      # missing: <NA>
+    return out
 
 
 def chapter_run_time(chapter: Path, root: Path | None = None):
