@@ -425,6 +425,39 @@ def metric_by_class_figure(table, metric: str = "val_acc", by: str | None = None
     return _style(fig, 380, title)
 
 
+def predicted_vs_measured(predictions: dict, measured, hover=None, title: str | None = None,
+                          x_title: str = "predicted", y_title: str = "measured") -> go.Figure:
+    """Each run as a dot at (predicted, measured), one series per predictor, with the
+    diagonal where a prediction is exact.
+
+    ``predictions``: name -> (R,) predicted values (at most two series: the first drawn as
+    grey rings, the second in the grid colour); ``measured``: (R,); ``hover``: (R,) text.
+    """
+    if not predictions or len(predictions) > 2:
+        raise ValueError(f"predictions must hold one or two named series, got {len(predictions)}")
+    y = np.asarray(measured, float)
+    styles = [dict(color="rgba(0,0,0,0)", size=8, line=dict(color=CLASS_COLORS["other"], width=1.5)),
+              dict(color=CLASS_COLORS["grid"], size=7, line=dict(color="#222", width=0.6))]
+    if len(predictions) == 1:
+        styles = styles[1:]
+    fig = go.Figure()
+    lo, hi = 0.0, 1.0
+    for (name, x), style in zip(predictions.items(), styles):
+        x = np.asarray(x, float)
+        if x.shape != y.shape:
+            raise ValueError(f"predictions[{name!r}] has shape {x.shape}, measured has {y.shape}")
+        lo, hi = min(lo, x.min(), y.min()), max(hi, x.max(), y.max())
+        fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name=name, marker=style,
+                                 text=hover, hovertemplate="%{text}<br>predicted %{x:.2f}, measured %{y:.2f}"
+                                 "<extra></extra>" if hover is not None else None))
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="prediction = measurement",
+                             line=dict(color="#222", width=1, dash="dot"), hoverinfo="skip"))
+    fig.update_xaxes(title_text=x_title, range=[lo - 0.03, hi + 0.03], constrain="domain")
+    fig.update_yaxes(title_text=y_title, range=[lo - 0.03, hi + 0.03], scaleanchor="x")
+    fig.update_layout(legend=dict(orientation="h", y=-0.18))
+    return _style(fig, 480, title)
+
+
 # ---------------------------------------------------------------- forces
 def _arrow_segments(E: np.ndarray, F: np.ndarray, scale: float):
     """x, y arrays drawing a segment from each point of E along F*scale (None-separated)."""

@@ -110,3 +110,16 @@ def test_force_figures(hist):
         plots.explained_curves({})
     with pytest.raises(ValueError, match="laws"):
         plots.force_law_figure({})
+
+
+def test_predicted_vs_measured_draws_each_series_and_the_diagonal():
+    pred = {"first": np.array([0.2, 0.5, 0.9]), "second": np.array([0.1, 0.45, 0.8])}
+    fig = plots.predicted_vs_measured(pred, [0.1, 0.4, 0.8], hover=["a", "b", "c"], title="t")
+    names = [tr.name for tr in fig.data]
+    assert names == ["first", "second", "prediction = measurement"]
+    assert list(fig.data[1].x) == [0.1, 0.45, 0.8] and list(fig.data[1].y) == [0.1, 0.4, 0.8]
+    assert fig.data[1].marker.color == plots.CLASS_COLORS["grid"]
+    with pytest.raises(ValueError, match="shape"):
+        plots.predicted_vs_measured({"x": [0.1, 0.2]}, [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="one or two"):
+        plots.predicted_vs_measured({}, [0.1])
