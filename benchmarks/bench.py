@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime, timezone
 import platform
 import time
 from dataclasses import replace
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from modadd.provenance import machine
 from modadd.reference import plain_loop  # noqa: F401  (u; bench_widget.py imports it from here)
 from modadd.train import GRID_RECIPE, train
 
@@ -25,7 +27,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seq-steps", type=int, default=1000, help="steps of each of the 64 sequential runs")
     args = ap.parse_args()
-    res = {"machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads", "torch": torch.__version__}
+    res = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "machine": f"{machine()}, {torch.get_num_threads()} torch threads", "torch": torch.__version__}
 
     train(GRID_RECIPE, steps=200, progress=False)                      # warm-up
     h = train(GRID_RECIPE, steps=10_000, record_every=100, progress=False)

@@ -18,11 +18,12 @@ tests=$(t bash scripts/test.sh) || exit 1
 size=$(du -sk _build/html | cut -f1)
 largest=$(find _build/html -name '*.html' -printf '%s %P\n' | sort -n | tail -1)
 mkdir -p benchmarks/results
-python3 - "$cold" "$warm" "$tests" "$size" "$largest" <<'PY'
+PYTHONPATH=src .venv/bin/python - "$cold" "$warm" "$tests" "$size" "$largest" <<'PY'
 import json, sys, datetime, os
 cold, warm, tests, size, largest = sys.argv[1:]
 b, name = largest.split(" ", 1)
-res = {"date": datetime.date.today().isoformat(), "cores": os.cpu_count(),
+from modadd.provenance import machine
+res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count(), "machine": machine(),
        "cold_build_s": float(cold), "unchanged_rebuild_s": float(warm), "test_command_s": float(tests),
        "site_size_mb": round(int(size) / 1024, 1), "largest_page": name, "largest_page_mb": round(int(b) / 2**20, 2)}
 json.dump(res, open("benchmarks/results/build.json", "w"), indent=2)

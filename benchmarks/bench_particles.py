@@ -8,11 +8,13 @@ Writes benchmarks/results/particles.json.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 import statistics
 import time
 from pathlib import Path
 
 from modadd.particles import simulate
+from modadd.provenance import machine
 
 NS = (17, 31, 59, 97, 113)
 
@@ -27,7 +29,7 @@ def timed(fn, repeat):
 
 
 def main():
-    res = {}
+    res = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
     simulate(17, 1.0, 1.0, steps=20)                       # warm-up
     res["n17_1000_steps_s"] = timed(lambda: simulate(17, 1.0, 1.0, steps=1000), 5)
     for n in NS:

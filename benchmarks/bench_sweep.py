@@ -8,18 +8,20 @@ Writes benchmarks/results/sweep.json.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from modadd.model import ModelConfig
+from modadd.provenance import machine
 from modadd.sweep import run_sweep
 from modadd.train import GRID_RECIPE, sweep_configs, train
 
 
 def main():
-    res = {}
+    res = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
     configs = sweep_configs(GRID_RECIPE, seeds=range(64), weight_decay=[0.0, 0.3, 1.0, 3.0])
     assert len(configs) == 256
     with tempfile.TemporaryDirectory() as cache:

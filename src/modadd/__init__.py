@@ -19,7 +19,9 @@ Modules, one idea each, in the order data flows through them:
 * ``plots``: every figure; ``widget``: the live widget (training and particles in the
   browser, in Jupyter and on the site);
 * ``checks``, ``classroom``, ``kit``: exercise checkers, student notebooks and grading,
-  the course kit; ``__main__``: the command line (``python -m modadd sweep|student|grade``).
+  the course kit; ``__main__``: the command line (``python -m modadd sweep|student|grade``);
+* ``provenance``: when and where a stored measurement was made, and whether the code it
+  describes changed since.
 """
 from pathlib import Path
 

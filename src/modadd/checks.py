@@ -240,22 +240,28 @@ def _circle(N, k, phase=0.3, radius=1.5, centre=(0.2, -0.1)):
     return np.stack([np.cos(th), np.sin(th)], 1) * radius + np.asarray(centre)
 
 
-def _pizza_case(N, k, phase, **circle):
+def _pizza_case(N, k, phase, reflected=False, **circle):
+    """All pairs of a circle in the order ``k·a`` (``reflected``: clockwise, the order
+    ``-k·a``, which the classifier also reports as ``k``)."""
     a, b = np.meshgrid(np.arange(N), np.arange(N), indexing="ij")
-    return (f"N={N}, k={k}, all pairs", (_circle(N, k, phase, **circle), a.ravel(), b.ravel(), k))
+    way = "clockwise" if reflected else "counter-clockwise"
+    return (f"N={N}, k={k}, {way}, all pairs",
+            (_circle(N, -k if reflected else k, phase, **circle), a.ravel(), b.ravel(), k))
 
 
 def _pizza_cases():
-    return [_pizza_case(N, k, phase) for N, k, phase in [(17, 1, 0.0), (17, 5, 1.1), (13, 3, -2.0), (31, 7, 0.4)]]
+    return [_pizza_case(N, k, phase, rev) for N, k, phase, rev in
+            [(17, 1, 0.0, False), (17, 5, 1.1, False), (13, 3, -2.0, True), (31, 7, 0.4, True)]]
 
 
 def _pizza_random(rng, count):
     primes = [5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41]
     out = []
-    for _ in range(count):
+    for i in range(count):
         N = int(rng.choice(primes))
-        out.append(_pizza_case(N, int(rng.integers(1, N)), float(rng.uniform(-np.pi, np.pi)),
-                               radius=float(rng.uniform(0.5, 3.0)), centre=tuple(rng.normal(size=2))))
+        out.append(_pizza_case(N, int(rng.integers(1, N // 2 + 1)), float(rng.uniform(-np.pi, np.pi)),
+                               reflected=bool(i % 2), radius=float(rng.uniform(0.5, 3.0)),
+                               centre=tuple(rng.normal(size=2))))
     return out
 
 
@@ -264,7 +270,9 @@ check_pizza_answer = _checker(_Check(
     same=lambda g, w: np.shape(g) == np.shape(w) and np.array_equal(np.asarray(g), w)),
     """Chapter 3: ``pizza_answer(E, a, b, k)`` reads ``(a + b) mod N`` from the doubled angle
     of ``E_a + E_b`` (about the centre of the circle), for embeddings on a circle in the
-    order ``k·a``; ``a`` and ``b`` are integer arrays.""")
+    order ``k·a``, run either way round: counter-clockwise (angle ``θ_0 + 2πka/N``) or
+    clockwise (``θ_0 - 2πka/N``), as :func:`modadd.structure.circle_score` reports ``k``
+    for both; ``a`` and ``b`` are integer arrays.""")
 
 
 # ---------------------------------------------------------------- chapter 4

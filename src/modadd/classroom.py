@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import jupytext
@@ -151,21 +152,91 @@ def _title(nb) -> str:
     return "this chapter"
 
 
-def chapter_run_time(chapter: Path, root: Path | None = None):
-    """``(seconds, when)`` of the chapter's last execution in the book build's jupyter-cache
-    (``_build/.jupyter_cache``), or None when there is no build or no record of it."""
+@dataclass(frozen=True)
+class ChapterRun:
+    """A chapter's last execution by the book build, as its jupyter-cache recorded it.
+
+    ``seconds``: wall time of the execution; ``executed``: when it finished (UTC, naive, as
+    jupyter-cache stores it); ``current``: whether the executed notebook's code is the
+    chapter's code now (jupyter-cache's own hash); ``runs_trained``: files the execution
+    wrote into the sweep cache (runs it trained rather than loaded), or None when that
+    cache is not there to look at. A cold execution trains every run its sweeps need.
+    """
+
+    seconds: float
+    executed: datetime
+    current: bool
+    runs_trained: int | None
+
+
+def chapter_record(chapter: Path, root: Path | None = None, sweep_cache: Path | None = None) -> ChapterRun | None:
+    """The :class:`ChapterRun` of ``chapter`` in the book build's jupyter-cache
+    (``root/_build/.jupyter_cache``), or None when there is no build or no record of it.
+
+    The record is the latest one of that file, or (for a copy of the book elsewhere, whose
+    paths differ) the one whose code matches the chapter's. ``sweep_cache``: the sweep
+    cache the build used (default :func:`modadd.sweep.default_cache_dir`).
+    """
     root = Path(root or REPO_ROOT or ".")
     path = root / "_build" / ".jupyter_cache"
     if not path.is_dir():
         return None
     from jupyter_cache import get_cache
 
-    records = [r for r in get_cache(path).list_cache_records()
+    cache = get_cache(path)
+    try:
+        match = cache.match_cache_notebook(jupytext.read(chapter))
+    except KeyError:
+        match = None
+    records = [r for r in cache.list_cache_records()
                if Path(r.uri).resolve() == Path(chapter).resolve() and "execution_seconds" in (r.data or {})]
-    if not records:
+    if not records and match is None:
         return None
-    last = max(records, key=lambda r: r.created)
-    return float(last.data["execution_seconds"]), last.created
+    last = max(records, key=lambda r: r.created) if records else match
+    if match is not None and match.created >= last.created:
+        last = match
+    secs = float(last.data["execution_seconds"])
+    if sweep_cache is None:
+        from .sweep import default_cache_dir
+        sweep_cache = default_cache_dir()
+    trained = None
+    if Path(sweep_cache).is_dir():
+        end = last.created.replace(tzinfo=timezone.utc).timestamp()
+        trained = sum(1 for f in Path(sweep_cache).glob("*.npz") if end - secs - 1 <= f.stat().st_mtime <= end + 1)
+    return ChapterRun(secs, last.created, match is not None and match.pk == last.pk, trained)
+
+
+def chapter_times(u_seconds: float, root: Path | None = None):
+    """One row per chapter with exercises: its last execution in the book build (seconds,
+    in u, when, sweep runs it trained, whether its code is current), as a pandas table.
+
+    ``u_seconds``: the time unit u (:func:`modadd.reference.plain_loop` of 10,000 steps)
+    measured by the caller on the same machine. A chapter with no record has NaN times
+    (and <NA> runs trained, as has one whose sweep cache is not there to look at).
+    """
+    import pandas as pd
+
+    if isinstance(u_seconds, bool) or not isinstance(u_seconds, (int, float)) or not u_seconds > 0:
+        raise ValueError(f"u_seconds must be a positive number of seconds, got {u_seconds!r}")
+    rows = []
+    for ch in assignments(root):
+        rec = chapter_record(ch, root)
+        rows.append({"chapter": ch.stem,
+                     "seconds": rec.seconds if rec else float("nan"),
+                     "u": rec.seconds / u_seconds if rec else float("nan"),
+                     "executed (UTC)": f"{rec.executed:%Y-%m-%d %H:%M}" if rec else "not recorded",
+                     "sweep runs trained": rec.runs_trained if rec else None,
+                     "code current": bool(rec and rec.current)})
+    out = pd.DataFrame(rows)
+    out["sweep runs trained"] = out["sweep runs trained"].astype("Int64")      # missing: <NA>
+    return out
+
+
+def chapter_run_time(chapter: Path, root: Path | None = None):
+    """``(seconds, when)`` of the chapter's last execution in the book build's jupyter-cache
+    (``_build/.jupyter_cache``), or None when there is no build or no record of it."""
+    rec = chapter_record(chapter, root)
+    return None if rec is None else (rec.seconds, rec.executed)
 
 
 def measure_run_time(nb, cwd: Path | None = None, timeout: int = NBGRADER_TIMEOUT) -> float:

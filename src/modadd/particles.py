@@ -46,8 +46,9 @@ repulsion_width * spacing(n)``. So ``*_width`` is a width in units of the spacin
 :func:`simulate` takes) and ``*_sigma`` the same width in the plane's units.
 
 Cost per step: clustering and alignment act only within each answer (n answers of
-``(n + 1) / 2`` pairs for odd n), about ``n^3 / 2`` interactions; the repulsion is n^4 / 4
-exact (n <= 23) or about n^2 on the mesh. The formulas are this book's own (see
+``(n + 1) / 2`` pairs for odd n), ``n (n + 1)^2 / 4`` same-answer pairs of sums (a sum with
+itself included); the repulsion is exact over all ``n^2 (n + 1)^2 / 4`` pairs (n <= 23)
+or about n^2 on the mesh. The formulas are this book's own (see
 :mod:`modadd.forces`), not the paper's.
 """
 from __future__ import annotations

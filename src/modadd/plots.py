@@ -461,6 +461,39 @@ def metric_by_class_figure(table, metric: str = "val_acc", by: str | None = None
     return _style(fig, 380, title)
 
 
+def predicted_vs_measured(predictions: dict, measured, hover=None, title: str | None = None,
+                          x_title: str = "predicted", y_title: str = "measured") -> go.Figure:
+    """Each run as a dot at (predicted, measured), one series per predictor, with the
+    diagonal where a prediction is exact.
+
+    ``predictions``: name -> (R,) predicted values (at most two series: the first drawn as
+    grey rings, the second in the grid colour); ``measured``: (R,); ``hover``: (R,) text.
+    """
+    if not predictions or len(predictions) > 2:
+        raise ValueError(f"predictions must hold one or two named series, got {len(predictions)}")
+    y = np.asarray(measured, float)
+    styles = [dict(color="rgba(0,0,0,0)", size=8, line=dict(color=CLASS_COLORS["other"], width=1.5)),
+              dict(color=CLASS_COLORS["grid"], size=7, line=dict(color="#222", width=0.6))]
+    if len(predictions) == 1:
+        styles = styles[1:]
+    fig = go.Figure()
+    lo, hi = 0.0, 1.0
+    for (name, x), style in zip(predictions.items(), styles):
+        x = np.asarray(x, float)
+        if x.shape != y.shape:
+            raise ValueError(f"predictions[{name!r}] has shape {x.shape}, measured has {y.shape}")
+        lo, hi = min(lo, x.min(), y.min()), max(hi, x.max(), y.max())
+        fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name=name, marker=style,
+                                 text=hover, hovertemplate="%{text}<br>predicted %{x:.2f}, measured %{y:.2f}"
+                                 "<extra></extra>" if hover is not None else None))
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="prediction = measurement",
+                             line=dict(color="#222", width=1, dash="dot"), hoverinfo="skip"))
+    fig.update_xaxes(title_text=x_title, range=[lo - 0.03, hi + 0.03], constrain="domain")
+    fig.update_yaxes(title_text=y_title, range=[lo - 0.03, hi + 0.03], scaleanchor="x")
+    fig.update_layout(legend=dict(orientation="h", y=-0.18))
+    return _style(fig, 480, title)
+
+
 # ---------------------------------------------------------------- forces
 def _arrow_segments(E: np.ndarray, F: np.ndarray, scale: float):
     """x, y arrays drawing a segment from each point of E along F*scale (None-separated)."""
@@ -493,3 +526,96 @@ def force_arrows(E: np.ndarray, true_force: np.ndarray, predicted: np.ndarray,
                      constrain="domain")
     fig.update_layout(legend=dict(orientation="h", y=-0.08))
     return _style(fig, 460, title)
+
+
+#: The force figures' colours: what a model predicts in orange (as in :func:`force_arrows`),
+#: its shuffled-answer baseline in grey; the two families in the colour of the structure
+#: each mostly grows (:data:`CLASS_COLORS`): no biases, circles; biases, grids.
+FIT_COLOR = "#d9641e"
+BASELINE_COLOR = "#8a8a8a"
+FAMILY_COLORS = {"no biases": CLASS_COLORS["circle"], "biases": CLASS_COLORS["grid"]}
+
+
+def explained_curves(curves: dict, title: str | None = None) -> go.Figure:
+    """Explained fraction over training, one panel per run, beside its shuffled baseline.
+
+    ``curves`` maps a panel title to :func:`modadd.forces.explained_over_history` output
+    (columns ``step, r2, r2_shuffled``); step 0 is left out (log axis)."""
+    if not isinstance(curves, dict) or not curves:
+        raise ValueError("curves must be a non-empty dict title -> explained_over_history table")
+    fig = make_subplots(rows=1, cols=len(curves), subplot_titles=list(curves), shared_yaxes=True)
+    for j, c in enumerate(curves.values()):
+        c = c[c.step > 0]
+        for col, label, color, dash in (("r2", "clustering + alignment", FIT_COLOR, None),
+                                        ("r2_shuffled", "same, answers shuffled", BASELINE_COLOR, "dash")):
+            fig.add_trace(go.Scatter(x=c.step, y=c[col], name=label, legendgroup=label, showlegend=j == 0,
+                                     line=dict(color=color, dash=dash)), row=1, col=j + 1)
+    fig.update_xaxes(type="log", title_text="step")
+    fig.update_yaxes(title_text="R² of the affine-free gradient", col=1, range=[0, 1])
+    fig.update_layout(legend=dict(orientation="h", y=-0.25))
+    return _style(fig, 380, title).update_layout(margin=dict(t=60 if title else 40))
+
+
+def force_law_figure(laws: dict, title: str | None = None) -> go.Figure:
+    """The measured force law beside the assumed forms (:func:`modadd.forces.force_law`).
+
+    ``laws`` maps a family name ("no biases", "biases") to its :class:`modadd.forces.ForceLaw`;
+    one row of panels per family. Left: the pull toward a partner (> 0) against distance,
+    in units of the window sigma, for partners with the same answer (filled markers) and
+    with a different one (open markers), beside the assumed clustering (dashed) and
+    repulsion (dotted) forms fitted to the same data; right: the turn toward a partner's
+    line against the angle between the two lines, beside the fitted ``sin(2 dtheta) / 2``.
+    Error bars: 95% bootstrap intervals over runs."""
+    if not isinstance(laws, dict) or not laws:
+        raise ValueError("laws must be a non-empty dict family -> ForceLaw")
+    fams = list(laws)
+    titles = [f"{fam}: {what}" for fam in fams for what in ("pull toward a partner", "turn toward its line")]
+    fig = make_subplots(rows=len(fams), cols=2, horizontal_spacing=0.1, vertical_spacing=0.16,
+                        subplot_titles=titles)
+    for i, fam in enumerate(fams):
+        law, color = laws[fam], FAMILY_COLORS.get(fam, "#222222")
+        for j, kind in enumerate(("distance", "angle")):
+            for pair, symbol in (("same answer", "circle"), ("different answer", "circle-open")):
+                k = law.kernel(kind, pair)
+                fig.add_trace(go.Scatter(
+                    x=k.centre, y=k.value, mode="markers", name=pair, legendgroup=pair,
+                    showlegend=i == 0 and j == 0, marker=dict(color=color, size=8, symbol=symbol),
+                    error_y=dict(type="data", symmetric=False, array=k.ci_hi - k.value,
+                                 arrayminus=k.value - k.ci_lo, color=color, thickness=1.2, width=3),
+                    customdata=k["count"], hovertemplate="%{y:.3f} (%{customdata} interactions)<extra></extra>"),
+                    row=i + 1, col=j + 1)
+            x = np.linspace(0, law.kernel(kind).hi.max(), 100)
+            curves = [("assumed form, same answer", "same answer", "dash")]
+            if kind == "distance":
+                curves.append(("assumed form, different answer", "different answer", "dot"))
+            for name, pair, dash in curves:
+                fig.add_trace(go.Scatter(x=x, y=law.assumed_curve(kind, x, pair), mode="lines", name=name,
+                                         legendgroup=name, showlegend=i == 0 and (j == 0),
+                                         line=dict(color=color, dash=dash), hoverinfo="skip"),
+                              row=i + 1, col=j + 1)
+        fig.update_xaxes(title_text="distance / σ", row=i + 1, col=1)
+        fig.update_xaxes(title_text="angle between the two lines (rad)", row=i + 1, col=2)
+        fig.update_yaxes(title_text="strength", row=i + 1, col=1)
+    fig.add_hline(y=0, line=dict(color="#bbb", width=1))
+    fig.update_layout(legend=dict(orientation="h", y=-0.12))
+    return _style(fig, 380 * len(fams) + 60, title).update_layout(margin=dict(t=60 if title else 40))
+
+
+def hinge_switching_figure(table, title: str | None = None) -> go.Figure:
+    """Share of hidden units switched between two sums (:func:`modadd.forces.hinge_switching`),
+    by distance (all pairs: solid; pairs pointing the same way: dotted) and by angle, per family."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, shared_yaxes=True,
+                        subplot_titles=("by distance", "by angle between directions"))
+    for fam, sub in table.groupby("family", sort=False):
+        color = FAMILY_COLORS.get(fam, "#222222")
+        for kind, col, dash in (("distance", 1, None), ("distance, same direction", 1, "dot"), ("angle", 2, None)):
+            k = sub[sub.kind == kind].groupby("centre").switched.mean().reset_index()
+            label = fam if kind != "distance, same direction" else f"{fam}, same direction"
+            fig.add_trace(go.Scatter(x=k.centre, y=k.switched, mode="lines+markers", name=label,
+                                     legendgroup=label, showlegend=kind != "angle",
+                                     line=dict(color=color, dash=dash), marker=dict(size=6)), row=1, col=col)
+    fig.update_xaxes(title_text="distance / σ", row=1, col=1)
+    fig.update_xaxes(title_text="angle (rad)", row=1, col=2)
+    fig.update_yaxes(title_text="share of hidden units switched", range=[0, 1], row=1, col=1)
+    fig.update_layout(legend=dict(orientation="h", y=-0.22))
+    return _style(fig, 380, title).update_layout(margin=dict(t=60 if title else 40))

@@ -448,3 +448,124 @@ def classify_many(E_batch, circle_threshold: float = CIRCLE_THRESHOLD,
     if arr.ndim != 3:
         raise ValueError(f"E_batch must have shape (R, n, 2), got shape {arr.shape}")
     return [classify(E, circle_threshold, grid_threshold) for E in arr]
+
+
+# ---------------------------------------------------------------------------- reading them
+
+
+def doubled_angle_spread(E) -> np.ndarray:
+    """For each answer ``y``: how far (degrees) the doubled angles of its sums spread.
+
+    Centre ``E`` (n, 2) on its centroid and take every ordered pair's sum
+    ``s = E_a + E_b``. On a circle in the order ``k·a`` the sums of one answer lie on one
+    line through the centre, on either side; doubling the angle of ``s`` removes the side
+    (the "Pizza" reading). Returns (n,): for each answer, the largest angle between the
+    doubled angle of one of its sums and their circular mean. 0 for an exact circle;
+    compare with ``360 / n``, the doubled-angle gap between neighbouring answers. A sum at
+    the centre (shorter than 1e-9 of the mean radius) has no angle and is left out; an
+    answer whose doubled angles cancel exactly has spread 180.
+    """
+    E = check_embedding(E)
+    n = len(E)
+    X = E - E.mean(axis=0)
+    a, b = np.divmod(np.arange(n * n), n)
+    S = X[a] + X[b]
+    w = (S[:, 0] + 1j * S[:, 1]) ** 2
+    r = np.abs(w)
+    keep = r > (1e-9 * np.hypot(X[:, 0], X[:, 1]).mean()) ** 2
+    u = np.where(keep, w / np.maximum(r, 1e-300), 0)             # unit doubled phasors
+    y = (a + b) % n
+    out = np.empty(n)
+    for c in range(n):
+        sel = (y == c) & keep
+        m = u[sel].mean() if sel.any() else 0
+        if abs(m) < 1e-12:
+            out[c] = 180.0
+        else:
+            out[c] = float(np.degrees(np.abs(np.angle(u[sel] / m)).max()))
+    return out
+
+
+@dataclass(frozen=True)
+class LatticeOccupancy:
+    """Where a grid puts the held-out pairs, relative to the training pairs.
+
+    Pair ``(a, b)`` lands on the lattice point ``z_a + z_b``. Each held-out ordered pair is
+    exactly one of:
+
+    * ``same``: a training pair lands on the same lattice point with the same answer. A
+      network that answers that training pair right answers this one too, whatever it
+      does elsewhere: the pair is answered *by construction*. (With ``right`` given to
+      :func:`lattice_occupancy`, only training pairs the network does answer right count.);
+    * ``other``: training pairs land there, none with this answer: answered wrong by
+      construction (only possible where the lattice rule fails);
+    * ``empty``: no training pair lands there: training says nothing about it.
+
+    ``pairs`` (V, 2) are the held-out ordered pairs in :func:`modadd.data.all_pairs` order;
+    ``same``, ``other``, ``empty`` are (V,) bool.
+    """
+
+    pairs: np.ndarray
+    same: np.ndarray
+    other: np.ndarray
+    empty: np.ndarray
+
+    @property
+    def answered(self) -> float:
+        """Share of held-out ordered pairs answered by construction (``same``): the
+        validation accuracy predicted from occupancy alone."""
+        return float(self.same.mean())
+
+
+def lattice_occupancy(z, val_mask, right=None) -> LatticeOccupancy:
+    """Sort the held-out pairs of a lattice ``z`` (n, 2) into same / other / empty.
+
+    Args:
+        z: integer lattice coordinates, one row per residue (``GridFit.z``).
+        val_mask: (n*n,) or (n, n) bool over :func:`modadd.data.all_pairs`, True where
+            the pair is held out (:func:`modadd.data.validation_mask`); it needs at least
+            one held-out and one training pair.
+        right: optional (n*n,) or (n, n) bool over the same pairs, True where the network
+            answers the pair right. Given, a lattice point counts as occupied only by the
+            training pairs the network answers right: a training pair it gets wrong
+            answers nothing by construction. Only its training entries are read.
+
+    See :class:`LatticeOccupancy`. numpy only.
+    """
+    try:
+        zz = np.asarray(z)
+    except Exception as exc:
+        raise ValueError(f"z must be an (n, 2) integer array: {exc}") from None
+    if zz.ndim != 2 or zz.shape[1] != 2 or len(zz) < 3:
+        raise ValueError(f"z must have shape (n, 2) with n >= 3, got shape {zz.shape}")
+    if zz.dtype.kind not in "iu":
+        if zz.dtype.kind != "f" or not np.isfinite(zz).all() or not np.array_equal(zz, np.rint(zz)):
+            raise ValueError(f"z must hold integer lattice coordinates, got dtype {zz.dtype}")
+    zz = zz.astype(np.int64)
+    n = len(zz)
+    m = np.asarray(val_mask)
+    if m.dtype != bool or m.size != n * n:
+        raise ValueError(f"val_mask must be a bool array of n*n = {n * n} entries (n = {len(zz)} "
+                         f"residues in z), got dtype {m.dtype} and {m.size} entries")
+    held = m.reshape(-1)
+    if held.all() or not held.any():
+        raise ValueError(f"val_mask must hold out some pairs and train on others, got "
+                         f"{int(held.sum())} of {n * n} held out")
+    occupies = ~held
+    if right is not None:
+        ok = np.asarray(right)
+        if ok.dtype != bool or ok.size != n * n:
+            raise ValueError(f"right must be a bool array of n*n = {n * n} entries, got dtype "
+                             f"{ok.dtype} and {ok.size} entries")
+        occupies = occupies & ok.reshape(-1)
+    a, b = np.divmod(np.arange(n * n), n)
+    _, point = np.unique(zz[a] + zz[b], axis=0, return_inverse=True)
+    point = point.reshape(-1)
+    y = (a + b) % n
+    occupied = np.zeros((point.max() + 1, n), bool)                 # (lattice point, answer)
+    occupied[point[occupies], y[occupies]] = True
+    v = np.flatnonzero(held)
+    same = occupied[point[v], y[v]]
+    empty = ~occupied[point[v]].any(axis=1)
+    return LatticeOccupancy(pairs=_frozen(np.c_[a[v], b[v]]), same=_frozen(same),
+                            other=_frozen(~same & ~empty), empty=_frozen(empty))

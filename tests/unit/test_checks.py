@@ -13,11 +13,31 @@ def leak_ok(held_out, N):
 def pizza_ok(E, a, b, k):
     E = E - E.mean(0)
     N = len(E)
+    z = E[:, 0] + 1j * E[:, 1]                       # points as complex numbers
+    step = np.angle(z[1] / z[0])                     # angle from residue 0 to residue 1
+    if abs(np.angle(np.exp(1j * (step + 2 * np.pi * k / N)))) < abs(np.angle(np.exp(1j * (step - 2 * np.pi * k / N)))):
+        k = -k                                       # the circle runs clockwise
+    s = z[a] + z[b]
+    doubled = np.angle(s ** 2 / z[0] ** 2)           # doubled angle, relative to residue 0's
+    m = np.round(doubled / (2 * np.pi) * N).astype(int) % N   # k (a + b) mod N
+    return (m * pow(k % N, -1, N)) % N               # divide by k mod N
+
+
+def pizza_ccw_only(E, a, b, k):
+    E = E - E.mean(0)
+    N = len(E)
     s = E[a] + E[b]
     th0 = np.angle(E[0, 0] + 1j * E[0, 1])
     doubled = np.angle((s[..., 0] + 1j * s[..., 1]) ** 2) - 2 * th0
     m = np.round(doubled / (2 * np.pi) * N).astype(int) % N
     return (m * pow(k, -1, N)) % N
+
+
+def test_pizza_hidden_cases_include_reflected_circles():
+    cases = checks.CHECKS["check_pizza_answer"].random_cases(np.random.default_rng(0), 4)
+    assert sum("counter-clockwise" not in label for label, _ in cases) == 2
+    assert checks.check_pizza_answer(pizza_ok, hidden_seed=3).passed
+    assert not checks.check_pizza_answer(pizza_ccw_only, hidden_seed=3).passed
 
 
 def test_reference_solutions_pass(capsys):
@@ -55,6 +75,10 @@ def test_wrong_answers_say_what_differs(capsys):
     # wrong shape
     r = checks.check_pizza_answer(lambda E, a, b, k: pizza_ok(E, a, b, k)[:3])
     assert "shape (3,)" in r.message
+    # assumes the circle runs counter-clockwise: right on those, wrong on reflected circles
+    r = checks.check_pizza_answer(pizza_ccw_only)
+    assert r.status == "failed" and r.cases_passed == 2
+    assert "case 3 (N=13, k=3, clockwise, all pairs)" in r.message
     # a crash inside the student's function is reported, not raised
     r = checks.check_leak_fraction(lambda h, N: 1 / 0)
     assert r.status == "failed" and "ZeroDivisionError" in r.message

@@ -134,3 +134,42 @@ def test_command_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "modadd", "grade", str(odd)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "cannot tell which chapter homework.ipynb answers" in r.stderr
     assert "01_modular_addition.ipynb" in r.stderr
+
+
+def test_chapter_record_says_whether_it_is_current_and_what_it_trained(tmp_path):
+    """A record whose notebook is the chapter's code is current, found by content even when
+    the build ran elsewhere (another path); sweep-cache files written during the execution
+    count as runs it trained."""
+    import os
+    import time
+
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    ch = BOOK / "01_modular_addition.md"
+    (tmp_path / "_toc.yml").write_text((REPO_ROOT / "_toc.yml").read_text())
+    (tmp_path / "book").symlink_to(BOOK)
+    sweeps = tmp_path / "sweeps"
+    sweeps.mkdir()
+    cache = get_cache(tmp_path / "_build" / ".jupyter_cache")
+    cache.cache_notebook_bundle(CacheBundleIn(jupytext.read(ch), "/elsewhere/book/01_modular_addition.md",
+                                              data={"execution_seconds": 30.0}), check_validity=False)
+    rec = classroom.chapter_record(ch, tmp_path, sweep_cache=sweeps)
+    assert rec.current and rec.seconds == 30.0 and rec.runs_trained == 0
+    end = rec.executed.replace(tzinfo=classroom.timezone.utc).timestamp()
+    for i, t in enumerate([end - 10, end - 20, end - 100]):          # two inside the 30 s, one before
+        f = sweeps / f"run{i}.npz"
+        f.write_bytes(b"")
+        os.utime(f, (t, t))
+    assert classroom.chapter_record(ch, tmp_path, sweep_cache=sweeps).runs_trained == 2
+    # an older record of the same file, with other code, is not current
+    nb = jupytext.read(ch)
+    nb.cells[1].source += "\nprint('changed')"
+    time.sleep(0.01)
+    cache.cache_notebook_bundle(CacheBundleIn(nb, str(ch), data={"execution_seconds": 5.0}), check_validity=False)
+    rec = classroom.chapter_record(ch, tmp_path, sweep_cache=sweeps)
+    assert rec.seconds == 5.0 and not rec.current
+    times = classroom.chapter_times(2.5, tmp_path)
+    row = times.set_index("chapter").loc["01_modular_addition"]
+    assert row["seconds"] == 5.0 and row["u"] == 2.0 and not row["code current"]
+    with pytest.raises(ValueError, match="u_seconds"):
+        classroom.chapter_times(0, tmp_path)

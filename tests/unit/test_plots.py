@@ -116,3 +116,36 @@ def test_relative_bias_figure_colours_settings_by_class():
     assert fig.data[0].line.dash != fig.data[1].line.dash            # same colour, told apart
     assert all(list(tr.x) == [20, 40] for tr in fig.data)            # log axes: no step 0
     assert fig.layout.xaxis.type == fig.layout.yaxis.type == "log"
+
+
+def test_force_figures(hist):
+    from modadd import forces
+    curve = forces.explained_over_history(hist, 0, forces=("clustering", "alignment"))
+    fig = plots.explained_curves({"a": curve, "b": curve})
+    assert len(fig.data) == 4 and fig.data[0].line.color == plots.FIT_COLOR
+    assert fig.data[1].line.color == plots.BASELINE_COLOR and 0 not in list(fig.data[0].x)
+    law = forces.force_law(hist, bootstrap=10)
+    fig = plots.force_law_figure({"no biases": law})
+    assert {tr.marker.color for tr in fig.data if tr.mode == "markers"} == {plots.FAMILY_COLORS["no biases"]}
+    measured = [tr for tr in fig.data if tr.mode == "markers"]
+    assert len(measured) == 4 and list(measured[0].y) == list(law.kernel("distance").value)
+    hinges = forces.hinge_switching(hist)
+    fig = plots.hinge_switching_figure(hinges)
+    assert len(fig.data) == 3 and fig.data[0].line.color == plots.FAMILY_COLORS["no biases"]
+    with pytest.raises(ValueError, match="curves"):
+        plots.explained_curves({})
+    with pytest.raises(ValueError, match="laws"):
+        plots.force_law_figure({})
+
+
+def test_predicted_vs_measured_draws_each_series_and_the_diagonal():
+    pred = {"first": np.array([0.2, 0.5, 0.9]), "second": np.array([0.1, 0.45, 0.8])}
+    fig = plots.predicted_vs_measured(pred, [0.1, 0.4, 0.8], hover=["a", "b", "c"], title="t")
+    names = [tr.name for tr in fig.data]
+    assert names == ["first", "second", "prediction = measurement"]
+    assert list(fig.data[1].x) == [0.1, 0.45, 0.8] and list(fig.data[1].y) == [0.1, 0.4, 0.8]
+    assert fig.data[1].marker.color == plots.CLASS_COLORS["grid"]
+    with pytest.raises(ValueError, match="shape"):
+        plots.predicted_vs_measured({"x": [0.1, 0.2]}, [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="one or two"):
+        plots.predicted_vs_measured({}, [0.1])

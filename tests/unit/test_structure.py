@@ -387,3 +387,98 @@ def test_classify_many_bad_input():
 def test_tiny_but_real_spread_is_fine():
     assert classify(1e-200 * circle(17, 2)) == "circle"
     assert classify(1e6 + 1e-3 * circle(17, 2)) == "circle"
+
+
+# ---------------------------------------------------------------------------- reading them
+from modadd.data import validation_mask  # noqa: E402
+from modadd.structure import LatticeOccupancy, doubled_angle_spread, lattice_occupancy  # noqa: E402
+
+
+def test_doubled_angle_spread_is_zero_on_circles_either_way_round():
+    for n, k in [(17, 1), (17, 5), (13, 3)]:
+        for sign in (1, -1):
+            spread = doubled_angle_spread(circle(n, sign * k))
+            assert spread.shape == (n,) and spread.max() < 1e-9
+
+
+def test_doubled_angle_spread_measures_noise_and_clouds():
+    """Short sums (of nearly opposite points) turn most under noise: 0.2% noise already
+    spreads the doubled angles by a few degrees; a random cloud spreads them all round."""
+    rng = np.random.default_rng(0)
+    noisy = [doubled_angle_spread(circle(17, 3, noise=0.002, rng=rng)).max() for _ in range(5)]
+    cloud = [doubled_angle_spread(rng.normal(size=(17, 2))).max() for _ in range(5)]
+    assert 1 < min(noisy) and max(noisy) < 360 / 17 / 2 < 150 < min(cloud)
+
+
+def test_doubled_angle_spread_rejects_bad_input():
+    with pytest.raises(ValueError, match="shape"):
+        doubled_angle_spread(np.zeros((17, 3)))
+
+
+def test_occupancy_of_a_consistent_lattice_has_no_contradictions():
+    """On a consistent lattice a lattice point has one answer, so nothing is 'other'; the
+    held-out pairs split into same and empty, and the counts add up."""
+    n = 17
+    for seed in range(5):
+        mask = validation_mask(n, 0.2, seed).numpy()
+        occ = lattice_occupancy(z_grid(n), mask)
+        assert isinstance(occ, LatticeOccupancy)
+        assert len(occ.pairs) == mask.sum() and not occ.other.any()
+        assert (occ.same ^ occ.empty).all()
+        assert 0 < occ.answered < 1
+
+
+def test_occupancy_by_hand_on_a_line():
+    """z_a = a on a line: pair (a, b) lands on a + b. Holding out only (0, 2) and (2, 0):
+    (1, 1) lands on 2 with the same answer, so both are answered by construction."""
+    n = 7
+    held = np.zeros((n, n), bool)
+    held[0, 2] = held[2, 0] = True
+    occ = lattice_occupancy(z_line(n), held)
+    assert occ.pairs.tolist() == [[0, 2], [2, 0]] and occ.same.all() and occ.answered == 1.0
+    # hold out every pair summing to 2: point 2 is empty
+    held[1, 1] = True
+    occ = lattice_occupancy(z_line(n), held)
+    assert occ.empty.all() and occ.answered == 0.0
+    # a broken rule: residue 6 sits where 5 should. (6, 0) lands on 5, like (5, 0) (answer 5)
+    z = z_line(n).copy()
+    z[6] = z[5]
+    held = np.zeros((n, n), bool)
+    held[6, 0] = held[0, 6] = True
+    occ = lattice_occupancy(z, held)
+    assert occ.other.all() and occ.answered == 0.0
+
+
+def test_occupancy_counts_only_training_pairs_answered_right():
+    """(0, 2) held out; (1, 1) is the only training pair on lattice point 2. If the network
+    answers (1, 1) wrong, nothing answers (0, 2) by construction: it becomes empty."""
+    n = 7
+    held = np.zeros((n, n), bool)
+    held[0, 2] = held[2, 0] = True
+    right = np.ones((n, n), bool)
+    assert lattice_occupancy(z_line(n), held, right).answered == 1.0
+    right[1, 1] = False
+    occ = lattice_occupancy(z_line(n), held, right)
+    assert occ.empty.all() and occ.answered == 0.0
+    right[0, 2] = False                       # held-out entries are never read
+    assert lattice_occupancy(z_line(n), held, right).answered == 0.0
+    with pytest.raises(ValueError, match="right must be a bool array of n\\*n = 49"):
+        lattice_occupancy(z_line(n), held, np.ones(5, bool))
+
+
+def test_occupancy_accepts_a_fitted_grid_and_rejects_bad_input():
+    n = 17
+    rng = np.random.default_rng(1)
+    fit = grid_score(lattice(z_grid(n), noise=0.05, rng=rng))
+    mask = validation_mask(n, 0.2, 0)                       # a torch mask works too
+    direct = lattice_occupancy(z_grid(n), mask.numpy())
+    fitted = lattice_occupancy(fit.z, mask)
+    assert fitted.answered == direct.answered               # same lattice up to an automorphism
+    with pytest.raises(ValueError, match="n\\*n = 289"):
+        lattice_occupancy(z_grid(n), np.zeros(100, bool))
+    with pytest.raises(ValueError, match="integer"):
+        lattice_occupancy(z_grid(n) + 0.5, mask.numpy())
+    with pytest.raises(ValueError, match="held out"):
+        lattice_occupancy(z_grid(n), np.zeros(n * n, bool))
+    with pytest.raises(ValueError, match="shape"):
+        lattice_occupancy(np.zeros((n, 3), int), mask.numpy())

@@ -42,12 +42,20 @@ The package, one job per module:
   ``repulsion``, ``spread_to_embeddings``), which the particle simulation calls;
 * :mod:`~modadd.forces.mesh`: the particle-mesh solver for the repulsion;
 * :mod:`~modadd.forces.fit`: the affine part, least-squares fits and how much of the
-  gradient the forces explain along a run.
+  gradient the forces explain along a run (``fit_at``, ``explained_by_force_set``,
+  ``explained_by_phase``: the tables chapter 4 shows);
+* :mod:`~modadd.forces.law`: what the architecture implies for the pair gradient
+  (``sum_jacobian``, ``polar_parts``, ``weight_kernel``, ``switched_units``,
+  ``hinge_switching``) and the force law measured in training without an assumed form
+  (``force_law``).
 """
 from .fields import (FORCE_NAMES, FORCES, alignment_force, check_force_names, clustering_force,
                      embedding_forces, pair_gradients, repulsion_force, resolve_sigma, shuffled_labels,
                      to_embeddings, auto_sigma)
-from .fit import ForceFit, affine_part, explained_over_history, fit_forces
+from .fit import (ForceFit, affine_part, explained_by_force_set, explained_by_phase, explained_over_history,
+                  family, fit_at, fit_forces)
+from .law import (ForceLaw, active_units, axial_angle, force_law, hinge_switching, polar_parts, sum_jacobian,
+                  switched_units, weight_kernel)
 from .kernels import alignment, clustering, repulsion, spread_to_embeddings
 from .mesh import MESH_CELLS_PER_SIGMA, MeshTooLarge, repulsion_mesh
 
@@ -55,4 +63,7 @@ __all__ = ["FORCE_NAMES", "FORCES", "MESH_CELLS_PER_SIGMA", "MeshTooLarge", "For
            "alignment_force", "clustering_force", "repulsion_force", "embedding_forces",
            "to_embeddings", "auto_sigma", "pair_gradients", "shuffled_labels", "resolve_sigma",
            "check_force_names", "affine_part", "fit_forces", "explained_over_history",
+           "explained_by_force_set", "explained_by_phase", "family", "fit_at",
+           "ForceLaw", "active_units", "axial_angle", "force_law", "hinge_switching", "polar_parts",
+           "sum_jacobian", "switched_units", "weight_kernel",
            "alignment", "clustering", "repulsion", "repulsion_mesh", "spread_to_embeddings"]

@@ -130,7 +130,8 @@ def clustering_force(S, labels, sigma="auto", *, weights=None) -> torch.Tensor:
     grid one answer sits at several lattice points). Windowed, ``f_p = sigma^2 grad_{s_p} sum_{q: y_q = y_p} w_q
     K_sigma(|s_q - s_p|)``: each sum climbs the local density of its own answer's sums.
     Computed answer by answer: O(L G^2) per model for L answers of at most G pairs each
-    (about n^3 / 4 for all pairs of an odd n). ``sigma="auto"`` costs O(U^2) on top
+    (exactly n (n + 1)^2 / 4 same-answer pairs, a sum with itself included, for all pairs of
+    an odd n: :func:`modadd.forces.kernels.answer_groups`). ``sigma="auto"`` costs O(U^2) on top
     (:func:`auto_sigma`); pass a number to avoid it.
 
     Args:

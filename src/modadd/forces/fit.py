@@ -9,7 +9,8 @@ import torch
 from ..model import Params, loss_and_grads, sum_vectors
 from ..train import History, pair_weights
 from ..validate import check_bool, check_field, check_non_negative_int, check_tensor, is_int
-from .fields import FORCE_NAMES, FORCES, check_force_names, resolve_sigma, shuffled_labels
+from .fields import (FORCE_NAMES, FORCES, check_force_names, embedding_forces, pair_gradients, resolve_sigma,
+                     shuffled_labels, to_embeddings)
 from .kernels import spread_to_embeddings
 
 
@@ -190,3 +191,88 @@ def explained_over_history(history, run: int, forces=FORCE_NAMES, remove_affine:
     order = ["step", "sigma", "r2", "cosine", "r2_shuffled", "cosine_shuffled"]
     order += [k for k in rows if k.startswith("coef_")]
     return pd.DataFrame({k: rows[k] for k in order})
+
+
+def _check_history(history, run=None):
+    if not isinstance(history, History):
+        raise ValueError(f"history must be a modadd.train.History, got {type(history).__name__}")
+    if run is not None:
+        M = len(history.configs)
+        if not is_int(run) or not 0 <= run < M:
+            raise ValueError(f"run must be an integer in [0, {M}), got run={run!r}")
+    history.params_at(0, 0)            # raises if the history kept only the embeddings
+
+
+def family(config) -> str:
+    """``"biases"`` or ``"no biases"``: the architecture family of a run configuration."""
+    return "biases" if config.model.bias else "no biases"
+
+
+def fit_at(history, run: int, step: int, forces=FORCE_NAMES, remove_affine: bool = True,
+           sigma="auto") -> tuple[int, ForceFit]:
+    """The force fit of one run at the recorded step nearest at or after ``step``.
+
+    The target is ``-dL/dE`` of that run's training loss, the basis
+    :func:`embedding_forces` with its training weights (exactly as one row of
+    :func:`explained_over_history`). Returns ``(recorded step, ForceFit)`` (a batch of one);
+    ``fit.target[0]`` and ``fit.fit[0]`` are what :func:`modadd.plots.force_arrows` draws.
+    """
+    _check_history(history, run)
+    check_non_negative_int("step", step)
+    t = min(int(np.searchsorted(history.steps, step)), len(history.steps) - 1)
+    p = history.params_at(run, t)
+    cfg = history.configs[run]
+    pairs, labels, g = pair_gradients(p, cfg)
+    w = pair_weights(cfg).train_weights
+    basis = embedding_forces(p.E, pairs, labels, check_force_names(forces), sigma=sigma, weights=w)
+    target = -to_embeddings(g, pairs, cfg.model.n)
+    return int(history.steps[t]), fit_forces(target, basis, p.E, remove_affine=remove_affine)
+
+
+def explained_by_force_set(history, force_sets: dict, remove_affine: bool = True):
+    """Mean explained fraction of every run for several sets of forces.
+
+    For each run of the history and each ``label -> forces`` of ``force_sets``: the mean
+    ``r2`` and ``r2_shuffled`` of :func:`explained_over_history` over the recorded steps
+    after 0. Returns a DataFrame with columns ``run, family, forces, r2, shuffled``.
+    """
+    import pandas as pd
+    _check_history(history)
+    if not isinstance(force_sets, dict) or not force_sets:
+        raise ValueError(f"force_sets must be a non-empty dict label -> force names, got {force_sets!r}")
+    rows = []
+    for i, cfg in enumerate(history.configs):
+        for label, fs in force_sets.items():
+            c = explained_over_history(history, i, forces=fs, remove_affine=remove_affine)
+            c = c[c.step > 0]
+            rows.append(dict(run=i, family=family(cfg), forces=label, r2=c.r2.mean(),
+                             shuffled=c.r2_shuffled.mean()))
+    return pd.DataFrame(rows)
+
+
+def explained_by_phase(history, forces=FORCE_NAMES, phases=("early", "middle", "late"),
+                       remove_affine: bool = True):
+    """Mean explained fraction of every run over consecutive parts of its training.
+
+    The recorded steps after 0 are split into ``len(phases)`` consecutive parts of (nearly)
+    equal length (``numpy.array_split``). Each run also gets the structure class of its
+    final embeddings (:func:`modadd.structure.classify`). Returns a DataFrame with columns
+    ``run, family, final, phase, r2, shuffled``.
+    """
+    import pandas as pd
+    from ..structure import classify
+    _check_history(history)
+    phases = tuple(phases)
+    T = int((history.steps > 0).sum())
+    if not phases or len(set(phases)) != len(phases) or len(phases) > T:
+        raise ValueError(f"phases must be 1..{T} distinct names, got {phases!r}")
+    rows = []
+    for i, cfg in enumerate(history.configs):
+        c = explained_over_history(history, i, forces=forces, remove_affine=remove_affine)
+        c = c[c.step > 0].reset_index(drop=True)
+        final = classify(history.final.E[i].numpy())
+        for name, idx in zip(phases, np.array_split(np.arange(len(c)), len(phases))):
+            part = c.iloc[idx]
+            rows.append(dict(run=i, family=family(cfg), final=final, phase=name,
+                             r2=part.r2.mean(), shuffled=part.r2_shuffled.mean()))
+    return pd.DataFrame(rows)

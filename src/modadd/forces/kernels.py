@@ -38,7 +38,8 @@ def answer_groups(labels: torch.Tensor):
 
     Clustering and alignment only act between sums with the *same* answer, so they are
     computed group by group: L * G^2 interactions instead of U^2. For all unordered pairs
-    of an odd n, L = n and G = (n + 1) / 2, so the cost is about n^3 / 4, not n^4 / 4.
+    of an odd n, L = n and G = (n + 1) / 2, so the table holds exactly L G^2 = n (n + 1)^2 / 4
+    same-answer pairs (a sum with itself included), not the U^2 = n^2 (n + 1)^2 / 4 of all pairs.
 
     Returns ``(idx, safe, real, back)``: idx (L, G) the indices of the pairs of each of the
     L answers, padded with -1 to G = the largest group; safe, the same with the padding

@@ -1,0 +1,288 @@
+"""modadd.forces.law (what the architecture implies; the measured force law) and the
+chapter tables of modadd.forces.fit (fit_at, explained_by_force_set, explained_by_phase)."""
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from modadd import forces
+from modadd.forces.kernels import answer_groups
+from modadd.forces.law import _design
+from modadd.model import Params, mlp
+from modadd.train import CIRCLE_RECIPE, GRID_RECIPE, train, unordered_pairs
+
+torch.set_num_threads(1)
+N, H = 11, 16
+CIRC = replace(CIRCLE_RECIPE, model=replace(CIRCLE_RECIPE.model, n=N, hidden=H))
+GRID = replace(GRID_RECIPE, model=replace(GRID_RECIPE.model, n=N, hidden=H))
+
+
+@pytest.fixture(scope="module")
+def hist():
+    """2 + 2 short runs of each family, every parameter recorded."""
+    return train([replace(CIRC, seed=s) for s in range(2)] + [replace(GRID, seed=s) for s in range(2)],
+                 steps=120, record_every=20, progress=False)
+
+
+def params_of(hist, run, t=-1):
+    return Params(*(x.double() for x in hist.params_at(run, t).tensors()))
+
+
+def sums_of(p, n=N):
+    pairs, _ = unordered_pairs(n)
+    return p.E[:, pairs[:, 0]] + p.E[:, pairs[:, 1]]
+
+
+# ---------------------------------------------------------------- the interaction count
+
+
+@pytest.mark.parametrize("n", [3, 5, 11, 17, 31])
+def test_same_answer_pairs_number_n_times_n_plus_1_squared_over_4(n):
+    pairs, _ = unordered_pairs(n)
+    labels = pairs.sum(1) % n
+    assert len(pairs) == n * (n + 1) // 2
+    same = int((labels[:, None] == labels[None, :]).sum())          # ordered (p, q), p = q included
+    assert same == n * (n + 1) ** 2 // 4
+    _, _, real, _ = answer_groups(labels)                          # the table the kernels compute on
+    assert int(real.sum(1).square().sum()) == same
+    assert real.shape == (n, (n + 1) // 2) and bool((real == 1).all())
+
+
+# ---------------------------------------------------------------- derivation checks
+
+
+def test_sum_jacobian_matches_autograd_and_is_scale_free_without_biases(hist):
+    for run in (0, 2):
+        p = params_of(hist, run)
+        S = sums_of(p)
+        J = forces.sum_jacobian(p, S)
+        assert J.shape == (1, len(S[0]), 2, N)
+        for i in (0, 7, 30):
+            auto = torch.autograd.functional.jacobian(lambda s: mlp(p, s[None, None])[0, 0], S[0, i])
+            assert torch.allclose(J[0, i], auto.T, atol=1e-12)
+    pc, pb = params_of(hist, 0), params_of(hist, 2)
+    S = sums_of(pc)
+    assert torch.equal(forces.sum_jacobian(pc, 0.3 * S), forces.sum_jacobian(pc, S))
+    assert torch.allclose(torch.einsum("mpi,mpik->mpk", S, forces.sum_jacobian(pc, S)), mlp(pc, S), atol=1e-12)
+    assert torch.allclose(mlp(pc, 2.5 * S), 2.5 * mlp(pc, S), atol=1e-12)
+    # with biases neither holds
+    assert not torch.allclose(mlp(pb, 2.5 * S), 2.5 * mlp(pb, S), atol=1e-3)
+    assert not torch.allclose(torch.einsum("mpi,mpik->mpk", S, forces.sum_jacobian(pb, S)), mlp(pb, S), atol=1e-3)
+
+
+def test_polar_parts():
+    S = torch.tensor([[[2.0, 0.0], [0.0, 3.0], [0.0, 0.0]]])
+    g = torch.tensor([[[1.0, 5.0], [1.0, 5.0], [1.0, 1.0]]])
+    radial, tangential = forces.polar_parts(S, g)
+    assert torch.allclose(radial, torch.tensor([[1.0, 5.0, 0.0]]))
+    assert torch.allclose(tangential, torch.tensor([[5.0, -1.0, 0.0]]))
+    with pytest.raises(ValueError, match="shape of S"):
+        forces.polar_parts(S, g[:, :2])
+
+
+def test_radial_part_of_the_pair_gradient_is_euler(hist):
+    """u . grad c = l(s) . delta / r for a network without biases (the chapter's formula)."""
+    p = params_of(hist, 0)
+    cfg = hist.configs[0]
+    pairs, labels, g = forces.pair_gradients(p, cfg)
+    w = forces.fields.pair_weights(cfg).train_weights[0].double()
+    tr = w > 0
+    S = sums_of(p)
+    radial, _ = forces.polar_parts(S, g / torch.where(tr, w, 1.0)[None, :, None])
+    delta = torch.softmax(mlp(p, S), -1) - torch.nn.functional.one_hot(labels, N)
+    expect = (mlp(p, S)[0] * delta[0]).sum(-1) / S[0].norm(dim=-1)
+    assert torch.allclose(radial[0, tr], expect[tr], atol=1e-12)
+
+
+def weight_kernel_autograd(p, s_p, s_q, bias):
+    def logits(W1, b1, W2, b2, s):
+        return torch.relu(s @ W1 + b1) @ W2 + b2
+    args = (p.W1[0], p.b1[0], p.W2[0], p.b2[0])
+    jp = torch.autograd.functional.jacobian(lambda *a: logits(*a, s_p), args)
+    jq = torch.autograd.functional.jacobian(lambda *a: logits(*a, s_q), args)
+    use = range(4) if bias else (0, 2)
+    return sum(jp[i].reshape(N, -1) @ jq[i].reshape(N, -1).T for i in use)
+
+
+@pytest.mark.parametrize("run,bias", [(0, False), (2, True)])
+def test_weight_kernel_matches_autograd(hist, run, bias):
+    p = params_of(hist, run)
+    S = sums_of(p)
+    Th = forces.weight_kernel(p, S[:, [1, 9]], S[:, [4, 20, 33]])
+    assert Th.shape == (1, 2, 3, N, N)
+    for a, i in enumerate((1, 9)):
+        for b, k in enumerate((4, 20, 33)):
+            assert torch.allclose(Th[0, a, b], weight_kernel_autograd(p, S[0, i], S[0, k], bias), atol=1e-10)
+
+
+def test_weight_kernel_is_bilinear_in_the_radii_only_without_biases(hist):
+    pc, pb = params_of(hist, 0), params_of(hist, 2)
+    S = sums_of(pc)
+    for p, homogeneous in ((pc, True), (pb, False)):
+        base = forces.weight_kernel(p, S[:, :5], S[:, 5:9])
+        scaled = forces.weight_kernel(p, 2 * S[:, :5], 0.5 * S[:, 5:9])
+        assert torch.allclose(scaled, base, atol=1e-10) == homogeneous
+    # opposite directions share no active unit: no interaction at all without biases
+    assert bool((forces.weight_kernel(pc, S[:, :5], -0.7 * S[:, :5]).diagonal(dim1=1, dim2=2) == 0).all())
+
+
+def test_switched_units(hist):
+    p = params_of(hist, 2)
+    S = sums_of(p)
+    sw = forces.switched_units(p, S)
+    on = forces.active_units(p, S)[0]
+    assert sw.shape == (1, len(S[0]), len(S[0]))
+    assert torch.allclose(sw, sw.transpose(1, 2)) and bool((sw.diagonal(dim1=1, dim2=2) == 0).all())
+    assert math.isclose(sw[0, 3, 17].item(), (on[3] != on[17]).double().mean().item())
+    # without biases: scaling a sum switches no unit
+    pc = params_of(hist, 0)
+    Sc = sums_of(pc)
+    both = torch.cat([Sc, 3 * Sc], 1)
+    U = Sc.shape[1]
+    assert bool((forces.switched_units(pc, both)[0, torch.arange(U), U + torch.arange(U)] == 0).all())
+
+
+def test_axial_angle():
+    S = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [1.0, 1.0]]], dtype=torch.float64)
+    a = forces.axial_angle(S)[0]
+    assert math.isclose(a[0, 1].item(), -math.pi / 2, abs_tol=1e-7)          # folded into [-pi/2, pi/2)
+    assert math.isclose(a[0, 2].item(), 0.0, abs_tol=1e-7)                   # opposite: the same line
+    assert math.isclose(a[0, 3].item(), math.pi / 4, abs_tol=1e-7)
+    assert math.isclose(a[3, 0].item(), -math.pi / 4, abs_tol=1e-7)
+
+
+def test_hinge_switching(hist):
+    t = forces.hinge_switching(hist, runs=[0, 2])
+    assert set(t.kind) == {"distance", "distance, same direction", "angle"}
+    assert set(t.family) == {"no biases", "biases"}
+    assert ((t.switched.dropna() >= 0) & (t.switched.dropna() <= 1)).all()
+    with pytest.raises(ValueError, match="runs must be"):
+        forces.hinge_switching(hist, runs=[9])
+
+
+# ---------------------------------------------------------------- the measured force law
+
+
+def synthetic(T=3, P=24, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    S = torch.randn(T, P, 2, generator=g, dtype=torch.float64)
+    lab = torch.arange(P) % 4
+    return S, lab, torch.ones(P, dtype=torch.float64), torch.full((T,), 0.8, dtype=torch.float64)
+
+
+def test_design_recovers_a_known_binned_law():
+    """A target built from a piecewise-constant pull and turn is recovered bin by bin."""
+    S, lab, wq, sigma = synthetic(T=1)          # one step: the target's scale is one number
+    d_edges, a_edges = np.array([0, 1, 2, 3.0]), np.array([0, 0.5, 1.0, math.pi / 2])
+    k_same, k_diff = np.array([2.0, 1.0, 0.5]), np.array([-1.0, 0.0, 0.25])
+    a_same = np.array([0.3, 0.6, 0.1])
+    P = S.shape[1]
+    D = S[:, None] - S[:, :, None]
+    dist = D.norm(dim=-1) / sigma[0]
+    bin_d = torch.bucketize(dist, torch.tensor(d_edges), right=True) - 1
+    same = (lab[:, None] == lab[None, :]) & ~torch.eye(P, dtype=torch.bool)
+    diff = lab[:, None] != lab[None, :]
+    k = torch.zeros_like(dist)
+    for j in range(3):
+        k = k + (bin_d == j) * (same * k_same[j] + diff * k_diff[j])
+    y = (k.unsqueeze(-1) * D / sigma[0]).sum(2)
+    dth = forces.axial_angle(S)
+    bin_a = torch.bucketize(dth.abs(), torch.tensor(a_edges), right=True) - 1
+    r = S.norm(dim=-1)
+    rq = (r / r.mean(-1, keepdim=True))[:, None, :]
+    a = sum((bin_a == j) * same * a_same[j] for j in range(3)) * rq * torch.sign(dth)
+    u = S / r.unsqueeze(-1)
+    y = y + a.sum(2).unsqueeze(-1) * torch.stack([-u[..., 1], u[..., 0]], -1)
+    XtX, Xty, yty, counts = _design(S, y, lab, wq, sigma, True, d_edges, a_edges)
+    c = np.linalg.lstsq(XtX[:12, :12], Xty[:12], rcond=None)[0]
+    c = c / c[0] * 2.0                                       # the target was scaled per step
+    assert np.allclose(c, np.concatenate([k_same, k_diff, a_same, [0, 0, 0]]), atol=1e-8)
+    assert counts.shape == (12,) and counts[:3].sum() == int((same & (dist < 3)).sum())
+
+
+def test_design_assumed_forms_explain_their_own_field():
+    S, lab, wq, sigma = synthetic(T=1, seed=1)
+    # the assumed clustering form, exactly as the force module computes it (window sigma)
+    y = forces.clustering_force(S, lab, sigma, weights=wq[None].expand(S.shape[0], -1)) / sigma[:, None, None]
+    XtX, Xty, yty, _ = _design(S, y, lab, wq, sigma, False, np.array([0, 1, 2.0]), np.array([0, 1, math.pi / 2]))
+    cols = [8, 9, 10]
+    c = np.linalg.lstsq(XtX[np.ix_(cols, cols)], Xty[cols], rcond=None)[0]
+    res = yty - 2 * c @ Xty[cols] + c @ XtX[np.ix_(cols, cols)] @ c
+    assert res / yty < 1e-10 and abs(c[1]) < 1e-6 * c[0] and abs(c[2]) < 1e-6 * c[0]
+
+
+def test_force_law_table_and_checks(hist):
+    law = forces.force_law(hist, runs=[0, 1], bootstrap=20)
+    t = law.table
+    assert set(t.kind) == {"distance", "angle"} and set(t.pair) == {"same answer", "different answer"}
+    assert set(t.labels) == {"true", "shuffled"} and law.runs == 2 and law.steps == 6
+    assert (t.ci_lo <= t.ci_hi).all() and np.isfinite(t.value).all()
+    for labels in ("true", "shuffled"):
+        assert all(0 <= v <= 1 for v in law.r2[labels].values())
+    # every same-answer interaction (ordered p != q, both training pairs) falls in one angle bin
+    w = forces.fields.pair_weights(hist.configs[:2]).train_weights.numpy()
+    pairs, _ = unordered_pairs(N)
+    labels = pairs.sum(1) % N
+    counted = 0
+    for m in (0, 1):
+        lab = labels[w[m] > 0]
+        counted += int((lab[:, None] == lab[None, :]).sum() - len(lab))
+    assert law.kernel("angle")["count"].sum() == law.steps * counted
+    x = np.array([0.0, 1.0])
+    assert np.allclose(law.assumed_curve("distance", x), law.assumed["true"]["clustering"] * np.exp(-x ** 2 / 2))
+    assert np.allclose(law.assumed_curve("distance", x, "different answer"),
+                       -law.assumed["true"]["repulsion"] * np.exp(-x ** 2 / 2))
+    again = forces.force_law(hist, runs=[0, 1], bootstrap=20)
+    assert again.table.equals(t)
+    with pytest.raises(ValueError, match="one family"):
+        forces.force_law(hist, runs=[0, 2])
+    with pytest.raises(ValueError, match="runs must be"):
+        forces.force_law(hist, runs=[7])
+    with pytest.raises(ValueError, match="distance_bins"):
+        forces.force_law(hist, runs=[0], distance_bins=[1, 0])
+    with pytest.raises(ValueError, match="angle_bins"):
+        forces.force_law(hist, runs=[0], angle_bins=[0, 2.0])
+    with pytest.raises(ValueError, match="History"):
+        forces.force_law(hist.params)
+    with pytest.raises(ValueError, match="kind"):
+        law.assumed_curve("radius", x)
+
+
+# ---------------------------------------------------------------- chapter tables
+
+
+def test_fit_at_is_one_row_of_explained_over_history(hist):
+    curve = forces.explained_over_history(hist, 2, forces=("clustering", "alignment"))
+    step, fit = forces.fit_at(hist, 2, 55, forces=("clustering", "alignment"))
+    assert step == 60
+    row = curve[curve.step == 60].iloc[0]
+    assert math.isclose(fit.r2[0], row.r2, rel_tol=1e-6, abs_tol=1e-9)
+    assert math.isclose(fit.coefficients["clustering"][0], row.coef_clustering, rel_tol=1e-6)
+    assert fit.target.shape == (1, N, 2)
+    assert forces.fit_at(hist, 2, 10_000)[0] == 120              # past the end: the last step
+    with pytest.raises(ValueError, match="run must be"):
+        forces.fit_at(hist, 4, 0)
+    with pytest.raises(ValueError, match="step"):
+        forces.fit_at(hist, 0, -1)
+
+
+def test_explained_tables_equal_the_loops_they_replace(hist):
+    sets = {"C": ("clustering",), "C+A": ("clustering", "alignment")}
+    t = forces.explained_by_force_set(hist, sets)
+    assert len(t) == 4 * 2 and list(t.family[:2]) == ["no biases"] * 2
+    c = forces.explained_over_history(hist, 3, forces=("clustering", "alignment"))
+    c = c[c.step > 0]
+    row = t[(t.run == 3) & (t.forces == "C+A")].iloc[0]
+    assert math.isclose(row.r2, c.r2.mean()) and math.isclose(row.shuffled, c.r2_shuffled.mean())
+    ph = forces.explained_by_phase(hist, ("clustering",), phases=("a", "b"))
+    assert len(ph) == 4 * 2 and set(ph.phase) == {"a", "b"}
+    c = forces.explained_over_history(hist, 1, forces=("clustering",))
+    c = c[c.step > 0].reset_index(drop=True)
+    first = ph[(ph.run == 1) & (ph.phase == "a")].iloc[0]
+    assert math.isclose(first.r2, c.r2.iloc[:3].mean())
+    with pytest.raises(ValueError, match="force_sets"):
+        forces.explained_by_force_set(hist, {})
+    with pytest.raises(ValueError, match="phases"):
+        forces.explained_by_phase(hist, phases=())
