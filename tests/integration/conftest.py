@@ -19,7 +19,8 @@ html_theme_options = {{"path_to_docs": "", "use_download_button": True,
                       "launch_buttons": {{"notebook_interface": "jupyterlab", "binderhub_url": ""}}}}
 """
 
-CHAPTER = """---
+#: The front matter that makes a MyST-Markdown file a notebook (shared with test_book_ext).
+FRONT_MATTER = """---
 jupytext:
   text_representation:
     extension: .md
@@ -29,7 +30,9 @@ kernelspec:
   language: python
   name: python3
 ---
+"""
 
+CHAPTER = FRONT_MATTER.replace("{", "{{").replace("}", "}}") + """
 # A chapter
 
 ```{{code-cell}} ipython3

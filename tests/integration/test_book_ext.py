@@ -7,19 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import FRONT_MATTER
+
 ROOT = Path(__file__).resolve().parents[2]
 EXT = str(ROOT / "book" / "_ext")
-HEAD = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
+HEAD = FRONT_MATTER
 
 
 def sphinx(src, out):
