@@ -27,14 +27,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .data import PairSplit, pair_split, unordered_pairs
+from .data import PairSplit, pair_split
 from .model import ModelConfig, Params, init_params, loss_and_grads
 from .optim import FlatAdamW, bias_mask, param_groups
 from .validate import (check_betas, check_instances, check_non_negative_int, check_number,
                        check_record_steps, check_same, check_seed, check_val_fraction)
 
 __all__ = ["MODELS_PER_CHUNK", "DivergenceError", "RunConfig", "CIRCLE_RECIPE", "GRID_RECIPE",
-           "History", "unordered_pairs", "pair_weights", "init_params", "default_device", "train",
+           "History", "pair_weights", "default_device", "train",
            "sweep_configs"]
 
 

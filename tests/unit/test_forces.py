@@ -11,7 +11,8 @@ from modadd.forces import (FORCE_NAMES, affine_part, alignment_force, clustering
                            pair_gradients, repulsion_force, shuffled_labels, to_embeddings,
                            auto_sigma)
 from modadd.model import Params, loss_and_grads
-from modadd.train import CIRCLE_RECIPE, GRID_RECIPE, pair_weights, train, unordered_pairs
+from modadd.train import CIRCLE_RECIPE, GRID_RECIPE, pair_weights, train
+from modadd.data import unordered_pairs
 
 torch.set_num_threads(1)
 SMALL = replace(GRID_RECIPE, model=replace(GRID_RECIPE.model, n=11, hidden=16), seed=3)

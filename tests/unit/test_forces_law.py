@@ -11,7 +11,8 @@ from modadd import forces
 from modadd.forces.kernels import answer_groups
 from modadd.forces.law import _design
 from modadd.model import Params, mlp
-from modadd.train import CIRCLE_RECIPE, GRID_RECIPE, train, unordered_pairs
+from modadd.train import CIRCLE_RECIPE, GRID_RECIPE, train
+from modadd.data import unordered_pairs
 
 torch.set_num_threads(1)
 N, H = 11, 16
