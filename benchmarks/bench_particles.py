@@ -39,7 +39,7 @@ def main():
     res["batch32_n17_system_steps_per_s"] = 32 * 1000 / timed(
         lambda: simulate(17, 1.0, 1.0, steps=1000, seed=range(32)), 3)
     for k, v in res.items():
-        print(f"{k:>40}: {v:,.2f}")
+        print(f"{k:>40}: {v:,.2f}" if isinstance(v, float) else f"{k:>40}: {v}")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "particles.json").write_text(json.dumps(res, indent=2) + "\n")

@@ -37,7 +37,7 @@ def main():
         h = train(cs, steps=500, record_every=500, record_params=False, progress=False)
         res[f"N{n}_model_steps_per_s"] = 64 * 500 / h.seconds
     for k, v in res.items():
-        print(f"{k:>28}: {v:,.2f}")
+        print(f"{k:>28}: {v:,.2f}" if isinstance(v, float) else f"{k:>28}: {v}")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "sweep.json").write_text(json.dumps(res, indent=2))
