@@ -2,7 +2,8 @@
 
 * one system, N = 17, 1,000 steps (clustering + alignment): wall time (median of 5);
 * steps per second for one system at N = 17, 31, 59, 97, 113 (median of 3 timings);
-* a batch of 32 systems at N = 17: system-steps per second.
+* a batch of 32 systems at N = 17: system-steps per second;
+* u, the book's time unit (modadd.reference.plain_loop, 10,000 steps), in the same run.
 Writes benchmarks/results/particles.json.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from modadd.particles import simulate
 from modadd.provenance import machine
+from modadd.reference import plain_loop
 
 NS = (17, 31, 59, 97, 113)
 
@@ -30,6 +32,7 @@ def timed(fn, repeat):
 
 def main():
     res = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
+    res["u_seconds"] = plain_loop(10_000)
     simulate(17, 1.0, 1.0, steps=20)                       # warm-up
     res["n17_1000_steps_s"] = timed(lambda: simulate(17, 1.0, 1.0, steps=1000), 5)
     for n in NS:
