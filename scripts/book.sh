@@ -15,13 +15,29 @@ export PYDEVD_DISABLE_FILE_VALIDATION=1
 start=$(date +%s)
 # The execution cache keys on a chapter's own code only. A change to the package (its Python or
 # the live widget's JavaScript, which pages embed), to the
-# pinned requirements, to the kernels' startup file or to the benchmark results can change
-# any output: empty the cache.
-src_hash=$(find src benchmarks/results -name '*.py' -o -name '*.json' -o -name '*.js' | sort | xargs cat requirements.txt scripts/book_kernel_startup.py | sha256sum | cut -d' ' -f1)
+# pinned requirements or to the kernels' startup file can change any output: empty the cache.
+src_hash=$(find src -name '*.py' -o -name '*.json' -o -name '*.js' | sort | xargs cat requirements.txt scripts/book_kernel_startup.py | sha256sum | cut -d' ' -f1)
 if [ "$(cat _build/.modadd-src.sha256 2>/dev/null)" != "$src_hash" ]; then
   [ -d _build/.jupyter_cache ] && echo "[book] src/ or requirements changed: re-executing every chapter"
   rm -rf _build/.jupyter_cache _build/.doctrees
   mkdir -p _build && echo "$src_hash" > _build/.modadd-src.sha256
+fi
+# The benchmark results are read by the appendix alone: a new result re-executes that page only
+# (its cache record goes, and a newer file time makes Sphinx read it again).
+bench_hash=$(find benchmarks/results -name '*.json' | sort | xargs cat | sha256sum | cut -d' ' -f1)
+if [ "$(cat _build/.modadd-bench.sha256 2>/dev/null)" != "$bench_hash" ]; then
+  if [ -d _build/.jupyter_cache ]; then
+    echo "[book] benchmark results changed: re-executing the appendix"
+    .venv/bin/python - <<'PY'
+from jupyter_cache import get_cache
+cache = get_cache("_build/.jupyter_cache")
+for rec in cache.list_cache_records():
+    if rec.uri.endswith("appendix_benchmarks.md"):
+        cache.remove_cache(rec.pk)
+PY
+    touch book/appendix_benchmarks.md
+  fi
+  mkdir -p _build && echo "$bench_hash" > _build/.modadd-bench.sha256
 fi
 # Sphinx does not notice a change to the book's own extension: re-read and re-write all
 # pages (without re-executing chapters) when it, the configuration or a BOOK_* variable

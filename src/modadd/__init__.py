@@ -16,6 +16,7 @@ Modules, one idea each, in the order data flows through them:
 * ``reference``: the same network the textbook way (nn.Module, autograd,
   torch.optim.AdamW), the benchmarks' baseline u;
 * ``sweep``: many runs, cached; ``cluster``: sweeps on a Dask cluster;
+* ``memo``: one expensive call (a training history, a simulation) kept in the same cache;
 * ``plots``: every figure; ``widget``: the live widget (training and particles in the
   browser, in Jupyter and on the site);
 * ``checks``, ``classroom``, ``kit``: exercise checkers, student notebooks and grading,
