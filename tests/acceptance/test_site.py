@@ -388,6 +388,13 @@ SLIDER_COVERED_JS = """id => {
 def test_animations_move(loaded):
     """Every animated figure has frames, and its slider, used like a reader uses it, changes it."""
     path, page, rec = loaded
+    # plotly adds the frames after the figure is drawn (a promise): on a busy machine that
+    # can come after the page has settled, so wait for as many animated figures as the HTML adds
+    want = (SITE / path).read_text().count("Plotly.addFrames")
+    try:
+        page.wait_for_function(f"() => ({ANIMATED_JS})().length >= {want}", timeout=20_000)
+    except Exception:
+        pass                                   # reported just below, with what was found
     anims = page.evaluate(ANIMATED_JS)
     assert anims, f"{path}: its HTML adds animation frames, but no animated figure was found"
     problems = []

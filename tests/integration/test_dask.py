@@ -173,10 +173,11 @@ def test_an_unreachable_scheduler_fails_fast_and_names_it(tmp_path):
 
 
 def test_an_interrupted_client_keeps_what_it_received(tmp_path, reference):
-    # 40 runs (about 15 s of work on two workers): the interrupt lands mid-sweep even on a
-    # fast machine (with 5 runs, all had finished before the Ctrl-C once)
+    # 120 runs (about 7 s of work on two fast workers): the interrupt lands mid-sweep even on
+    # a fast machine whose test process is slow to notice the first result (with 5 runs, and
+    # once with 40 on a busy machine, all had finished before the Ctrl-C)
     cache = tmp_path / "c"
-    runs = 40
+    runs = 120
     args = ["--recipe", "grid", "--seeds", str(runs), "--steps", str(STEPS), "--batch-size", "1",
             "--cache", str(cache), "--out", str(tmp_path / "t.csv")]
     with dask_processes(tmp_path) as (address, _):
