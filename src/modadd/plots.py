@@ -247,7 +247,7 @@ def _animate(fig: go.Figure, names: list[str], duration: int = 120, prefix: str 
                               dict(label="▶ play", method="animate", args=[None, play]),
                               dict(label="❚❚ pause", method="animate",
                                    args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])])],
-        sliders=[dict(active=len(names) - 1, x=0.22, len=0.78, y=-0.04, yanchor="top", pad=dict(t=0),
+        sliders=[dict(active=len(names) - 1, x=0.3, len=0.7, y=-0.04, yanchor="top", pad=dict(t=0),
                       currentvalue=dict(prefix=prefix, xanchor="right", font=dict(size=13)),
                       steps=[dict(label=nm, method="animate",
                                   args=[[nm], dict(mode="immediate", frame=dict(duration=0, redraw=True),
