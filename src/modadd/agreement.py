@@ -31,15 +31,35 @@ def describe(E) -> dict:
     row = structure.scores(E)
     cls = row["class"]
     return {"class": cls, "k": int(row["circle_k"]) if cls == "circle" else None,
-            "rule": structure.lattice_rule(E) if cls == "grid" else None}
+            "rule": structure.reduced_rule(structure.grid_score(E)) if cls == "grid" else None}
+
+
+def describe_many(E_batch):
+    """:func:`describe` of each of R embeddings (R, n, 2): a pandas table with columns
+    ``class``, ``k``, ``rule``, one row per embedding (what :func:`compare` takes)."""
+    import pandas as pd
+
+    arr = check_embedding_batch("E_batch", E_batch)
+    return pd.DataFrame([describe(E) for E in arr], columns=["class", "k", "rule"])
+
+
+def _described(name: str, x):
+    if hasattr(x, "columns"):
+        if not {"class", "k", "rule"} <= set(x.columns) or len(x) == 0:
+            raise ValueError(f"{name} must be (R, n, 2) embeddings or a describe_many() table, "
+                             f"got a table with columns {list(x.columns)} and {len(x)} rows")
+        return x.reset_index(drop=True)
+    return check_embedding_batch(name, x)
 
 
 def compare(first, second, names: tuple[str, str] = ("network", "particles")):
     """One row per pair: the structure of ``first[i]`` against that of ``second[i]``.
 
     Args:
-        first, second: (R, n, 2) embeddings, paired by index (e.g. a network's final
-            embeddings and those of the particles started from its initial ones).
+        first, second: (R, n, 2) embeddings, or their :func:`describe_many` tables (to
+            pair the same embeddings in several ways without scoring them again), paired
+            by index (e.g. a network's final embeddings and those of the particles started
+            from its initial ones).
         names: the two sides' names, used as column prefixes.
 
     Returns:
@@ -49,24 +69,24 @@ def compare(first, second, names: tuple[str, str] = ("network", "particles")):
         are grids), else None.
 
     Raises:
-        ValueError: arrays of the wrong shape, of different shapes, or bad names.
+        ValueError: arrays or tables of the wrong shape, of different lengths, or bad names.
     """
     import pandas as pd
 
-    A, B = check_embedding_batch("first", first), check_embedding_batch("second", second)
-    if A.shape != B.shape:
-        raise ValueError(f"first and second must have the same shape, got {A.shape} and {B.shape}")
     names = check_two_names("names", names)
+    A, B = _described("first", first), _described("second", second)
+    if len(A) != len(B):
+        raise ValueError(f"first and second must hold the same number of embeddings, got {len(A)} and {len(B)}")
+    A, B = (x if hasattr(x, "columns") else describe_many(x) for x in (A, B))
     rows = []
-    for a, b in zip(A, B):
-        da, db = describe(a), describe(b)
+    for da, db in zip(A.to_dict("records"), B.to_dict("records")):
         row = {f"{names[0]}_{k}": v for k, v in da.items()}
         row.update({f"{names[1]}_{k}": v for k, v in db.items()})
         row["same_class"] = da["class"] == db["class"]
         both_c = da["class"] == db["class"] == "circle"
         both_g = da["class"] == db["class"] == "grid"
-        row["same_k"] = (da["k"] == db["k"]) if both_c else None
-        row["same_rule"] = (da["rule"] == db["rule"]) if both_g else None
+        row["same_k"] = bool(da["k"] == db["k"]) if both_c else None
+        row["same_rule"] = (tuple(da["rule"]) == tuple(db["rule"])) if both_g else None
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -511,7 +511,14 @@ def lattice_rule(E) -> tuple[int, int]:
         raise ValueError(f"E is not a grid (class {row['class']!r}: grid score "
                          f"{row['grid_score']:.2f}, circle score {row['circle_score']:.2f}); "
                          f"lattice_rule needs an embedding that classify() calls a grid")
-    fit = grid_score(E)
+    return reduced_rule(grid_score(E))
+
+
+def reduced_rule(fit: GridFit) -> tuple[int, int]:
+    """The canonical rule ``(p, q)`` of a lattice fit, as :func:`lattice_rule` explains
+    (reduced basis, signs and order dropped), for any :class:`GridFit`, grid or not."""
+    if not isinstance(fit, GridFit):
+        raise ValueError(f"fit must be a GridFit (from grid_score), got {type(fit).__name__}")
     n = len(fit.z)
     p, q, _ = fit.pqr
     b1, b2 = np.array(fit.basis[0], float), np.array(fit.basis[1], float)

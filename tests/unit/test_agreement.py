@@ -134,7 +134,7 @@ def test_agreement_where_nothing_applies_is_nan():
 
 
 @pytest.mark.parametrize("first, second, match", [
-    (np.zeros((2, 17, 2)), np.zeros((3, 17, 2)), "same shape"),
+    (np.zeros((2, 17, 2)), np.zeros((3, 17, 2)), "same number"),
     (np.zeros((17, 2)), np.zeros((17, 2)), r"\(R, n, 2\)"),
     ("abc", np.zeros((1, 17, 2)), r"\(R, n, 2\)"),
 ])
@@ -149,3 +149,18 @@ def test_compare_bad_names_and_agreement_bad_table():
         agreement.compare(E, E, names=("x", "x"))
     with pytest.raises(ValueError, match="compare"):
         agreement.agreement({"same_class": [True]})
+
+
+def test_compare_takes_described_tables_and_reduced_rule_needs_a_fit():
+    from modadd.structure import grid_score, reduced_rule
+    E = np.stack([circle(N, 3), lattice_with_rule(2, 5)])
+    d = agreement.describe_many(E)
+    assert d["class"].tolist() == ["circle", "grid"] and d["k"][0] == 3 and d["rule"][1] == (2, 5)
+    rolled = agreement.compare(d, d.iloc[::-1])
+    assert rolled["same_class"].tolist() == [False, False]
+    assert agreement.compare(d, E)["same_rule"].tolist() == [None, True]
+    assert reduced_rule(grid_score(lattice_with_rule(3, 7))) == (3, 7)
+    with pytest.raises(ValueError, match="GridFit"):
+        reduced_rule((1, 2, 0))
+    with pytest.raises(ValueError, match="describe_many"):
+        agreement.compare(d[["class"]], E)
