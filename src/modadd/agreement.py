@@ -16,7 +16,33 @@ import numpy as np
 
 from . import structure
 from .stats import wilson_interval
-from .validate import check_embedding_batch, check_two_names
+
+
+# Argument checks of this module's entry points. They live here, not in validate.py,
+# because validate.py is part of the sweep cache's code hash (modadd.sweep._CODE): a
+# check added there would make every cached training run stale.
+
+def check_embedding_batch(name: str, E) -> np.ndarray:
+    """R >= 1 embeddings of shape (R, n, 2), as a float64 numpy array (each one is checked
+    further where it is scored)."""
+    if isinstance(E, (str, bytes)) or E is None:
+        raise ValueError(f"{name} must be an (R, n, 2) array of embeddings, got {type(E).__name__}")
+    try:
+        arr = np.asarray(E, dtype=float)
+    except Exception as exc:
+        raise ValueError(f"{name} must be an (R, n, 2) array of numbers: {exc}") from None
+    if arr.ndim != 3 or arr.shape[2] != 2 or len(arr) == 0:
+        raise ValueError(f"{name} must have shape (R, n, 2) with R >= 1, got shape {arr.shape}")
+    return arr
+
+
+def check_two_names(name: str, names) -> tuple[str, str]:
+    """Two different strings."""
+    if (not isinstance(names, (tuple, list)) or len(names) != 2 or not all(isinstance(x, str) for x in names)
+            or names[0] == names[1]):
+        raise ValueError(f"{name} must be two different strings, got {names!r}")
+    return tuple(names)
+
 
 #: What :func:`agreement` counts, in its row order.
 MEASURES = ("class", "circle order", "lattice rule")

@@ -296,25 +296,3 @@ def check_seeds(seed) -> list[int]:
     if not seeds:
         raise ValueError("seed must be an integer or a non-empty sequence of integers, got an empty sequence")
     return [check_int(f"seed[{i}]" if len(seeds) > 1 else "seed", s, 0) for i, s in enumerate(seeds)]
-
-
-def check_embedding_batch(name: str, E) -> np.ndarray:
-    """R >= 1 embeddings of shape (R, n, 2), as a float64 numpy array (each one is checked
-    further where it is scored)."""
-    if isinstance(E, (str, bytes)) or E is None:
-        raise ValueError(f"{name} must be an (R, n, 2) array of embeddings, got {type(E).__name__}")
-    try:
-        arr = np.asarray(E, dtype=float)
-    except Exception as exc:
-        raise ValueError(f"{name} must be an (R, n, 2) array of numbers: {exc}") from None
-    if arr.ndim != 3 or arr.shape[2] != 2 or len(arr) == 0:
-        raise ValueError(f"{name} must have shape (R, n, 2) with R >= 1, got shape {arr.shape}")
-    return arr
-
-
-def check_two_names(name: str, names) -> tuple[str, str]:
-    """Two different strings."""
-    if (not isinstance(names, (tuple, list)) or len(names) != 2 or not all(isinstance(x, str) for x in names)
-            or names[0] == names[1]):
-        raise ValueError(f"{name} must be two different strings, got {names!r}")
-    return tuple(names)
