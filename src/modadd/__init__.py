@@ -13,6 +13,8 @@ Modules, one idea each, in the order data flows through them:
 * ``forces`` (a package: ``fields``, ``kernels``, ``mesh``, ``fit``): clustering,
   alignment and repulsion forces, and how much of the true gradient they explain;
 * ``particles``: particles moved by those forces alone;
+* ``agreement``: does a network end in the same structure as the particles started from
+  its initial embeddings (class, circle order, lattice rule; chapter 5);
 * ``reference``: the same network the textbook way (nn.Module, autograd,
   torch.optim.AdamW), the benchmarks' baseline u;
 * ``sweep``: many runs, cached; ``cluster``: sweeps on a Dask cluster;

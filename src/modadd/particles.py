@@ -22,8 +22,9 @@ stand-ins for it, each documented and measured in chapter 5:
   affine maps* carries information, and we choose the representative with mean 0 and
   identity covariance (``gauge="affine"``, the default: subtract the mean, multiply by the
   inverse square root of the 2x2 covariance). That makes a collapse to a point or a line
-  impossible, and does nothing else: it commutes with rotations and reflections, so it
-  favours no direction. ``gauge="scale"`` only fixes the mean and the overall size and
+  impossible; it commutes with rotations and reflections, so it favours no direction. It
+  does favour round shapes (an ellipse becomes a circle); chapter 5 measures what that
+  changes by scoring trained networks through the same gauge. ``gauge="scale"`` only fixes the mean and the overall size and
   ``gauge="none"`` only the mean; the chapter uses them to show what the full gauge
   prevents;
 * the **repulsion** between sums with *different* answers (chapter 4's third force, with

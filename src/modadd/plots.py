@@ -291,7 +291,8 @@ def training_animation(h: History, run: int = 0, frames: int = 40, title: str | 
     return _animate(fig, names)
 
 
-def embedding_animation(panels: list, frames: int = 40, title: str | None = None) -> go.Figure:
+def embedding_animation(panels: list, frames: int = 40, title: str | None = None,
+                        cols: int | None = None) -> go.Figure:
     """Several point clouds side by side, animated together.
 
     ``panels`` is a list of ``(title, steps, E)`` with ``steps`` (T,) and ``E`` (T, n, 2),
@@ -299,7 +300,8 @@ def embedding_animation(panels: list, frames: int = 40, title: str | None = None
     particle system (``Simulation.steps``, ``Simulation.E[m]``). Frame k shows every
     panel at the same *fraction* of its run (spaced geometrically, denser early, where
     most change happens), so runs of different lengths play together; each panel keeps
-    its own axes. The figure opens on the last frame.
+    its own axes. The figure opens on the last frame. ``cols``: panels per row (default:
+    all in one row); more panels fill further rows.
     """
     if not panels:
         raise ValueError("panels must hold at least one (title, steps, E) triple")
@@ -312,10 +314,15 @@ def embedding_animation(panels: list, frames: int = 40, title: str | None = None
         data.append((name, steps, E))
     n = data[0][2].shape[1]
     colors = residue_colors(n)
-    fig = make_subplots(rows=1, cols=len(data), subplot_titles=[d[0] for d in data], horizontal_spacing=0.06)
+    if cols is not None and (isinstance(cols, bool) or not isinstance(cols, int) or cols < 1):
+        raise ValueError(f"cols must be a positive integer or None, got {cols!r}")
+    ncol = len(data) if cols is None else min(cols, len(data))
+    nrow = -(-len(data) // ncol)
+    fig = make_subplots(rows=nrow, cols=ncol, subplot_titles=[d[0] for d in data], horizontal_spacing=0.06,
+                        vertical_spacing=0.08)
     for j in range(len(data)):
         ax = "" if j == 0 else str(j + 1)
-        fig.update_yaxes(scaleanchor=f"x{ax}", row=1, col=j + 1)
+        fig.update_yaxes(scaleanchor=f"x{ax}", row=j // ncol + 1, col=j % ncol + 1)
     fig.update_xaxes(showgrid=False, zeroline=True, zerolinecolor="#ccc", constrain="domain")
     fig.update_yaxes(showgrid=False, zeroline=True, zerolinecolor="#ccc", constrain="domain")
     fracs = np.unique(np.concatenate([[0.0], np.geomspace(1e-2, 1, frames - 1)]))
@@ -337,10 +344,10 @@ def embedding_animation(panels: list, frames: int = 40, title: str | None = None
         names.append(nm)
         frame_list.append(go.Frame(name=nm, data=traces, traces=list(range(len(data))), layout=layout))
     for j, tr in enumerate(frame_list[-1].data):
-        fig.add_trace(tr, row=1, col=j + 1)
+        fig.add_trace(tr, row=j // ncol + 1, col=j % ncol + 1)
     fig.update_layout(frame_list[-1].layout)
     fig.frames = frame_list
-    _style(fig, 470, title)
+    _style(fig, 470 if nrow == 1 else 60 + 330 * nrow, title)
     return _animate(fig, names, prefix="step " if len(data) == 1 else "steps ")
 
 
@@ -618,4 +625,76 @@ def hinge_switching_figure(table, title: str | None = None) -> go.Figure:
     fig.update_xaxes(title_text="angle (rad)", row=1, col=2)
     fig.update_yaxes(title_text="share of hidden units switched", range=[0, 1], row=1, col=1)
     fig.update_layout(legend=dict(orientation="h", y=-0.22))
+    return _style(fig, 380, title).update_layout(margin=dict(t=60 if title else 40))
+
+
+#: Same start (filled) against unrelated start (open), in :func:`agreement_figure`.
+START_SYMBOLS = {"same start": "circle", "unrelated start": "circle-open"}
+
+
+def agreement_figure(table, title: str | None = None) -> go.Figure:
+    """Share of seeds where network and particles agree, with 95% intervals, per family.
+
+    ``table``: long, one row per family, start and measure, with columns ``family``,
+    ``start`` ("same start" or "unrelated start"), ``measure`` (one of
+    :data:`modadd.agreement.MEASURES`), ``share``, ``lo``, ``hi``, ``agree``, ``of``
+    (:func:`modadd.agreement.agreement` rows). Families take the colour of the structure
+    they mostly grow (:data:`FAMILY_COLORS`); the same start is filled, the unrelated one open.
+    """
+    need = {"family", "start", "measure", "share", "lo", "hi", "agree", "of"}
+    if not need <= set(getattr(table, "columns", [])):
+        raise ValueError(f"table needs the columns {sorted(need)}")
+    measures = list(dict.fromkeys(table["measure"]))
+    fig = go.Figure()
+    fams = list(dict.fromkeys(table["family"]))
+    for i, fam in enumerate(fams):
+        for j, (start, symbol) in enumerate(START_SYMBOLS.items()):
+            s = table[(table.family == fam) & (table.start == start)].set_index("measure").reindex(measures)
+            keep = s["of"] > 0
+            s = s[keep]
+            off = (i - (len(fams) - 1) / 2) * 0.3 + (j - 0.5) * 0.12
+            color = FAMILY_COLORS.get(fam, "#222222")
+            fig.add_trace(go.Scatter(
+                x=[measures.index(m) + off for m in s.index], y=s["share"], mode="markers",
+                name=f"{fam}, {start}", marker=dict(color=color, size=10, symbol=symbol, line=dict(width=2, color=color)),
+                error_y=dict(type="data", symmetric=False, array=s["hi"] - s["share"],
+                             arrayminus=s["share"] - s["lo"], color=color, thickness=1.2, width=3),
+                customdata=np.stack([s["agree"], s["of"]], 1),
+                hovertemplate="%{customdata[0]} of %{customdata[1]} seeds<extra></extra>"))
+    fig.update_xaxes(tickvals=list(range(len(measures))), ticktext=[f"same {m}" for m in measures],
+                     range=[-0.6, len(measures) - 0.4])
+    fig.update_yaxes(range=[-0.03, 1.03], title_text="share of seeds that agree")
+    fig.update_layout(legend=dict(orientation="h", y=-0.2))
+    return _style(fig, 400, title).update_layout(margin=dict(b=110))
+
+
+def score_race_figure(table, title: str | None = None) -> go.Figure:
+    """A structure score over each run, network against particles, one panel per family.
+
+    ``table``: long, with columns ``family``, ``who`` ("network" or "particles"),
+    ``fraction`` (of the run, 0 to 1), ``score`` (the name of the score drawn),
+    ``median``, ``lo``, ``hi`` (e.g. the quartiles over seeds). The network is a solid line,
+    the particles a dashed one, both in the family's colour; the band spans lo to hi.
+    """
+    need = {"family", "who", "fraction", "score", "median", "lo", "hi"}
+    if not need <= set(getattr(table, "columns", [])):
+        raise ValueError(f"table needs the columns {sorted(need)}")
+    fams = list(dict.fromkeys(table["family"]))
+    titles = [f"{fam}: {table[table.family == fam]['score'].iloc[0]}" for fam in fams]
+    fig = make_subplots(rows=1, cols=len(fams), subplot_titles=titles, shared_yaxes=True,
+                        horizontal_spacing=0.05)
+    for j, fam in enumerate(fams):
+        color = FAMILY_COLORS.get(fam, "#222222")
+        for who, dash in (("network", None), ("particles", "dash")):
+            s = table[(table.family == fam) & (table.who == who)].sort_values("fraction")
+            x = list(s["fraction"])
+            fig.add_trace(go.Scatter(x=x + x[::-1], y=list(s["hi"]) + list(s["lo"])[::-1], fill="toself",
+                                     fillcolor=color, opacity=0.12 if who == "network" else 0.07,
+                                     line=dict(width=0), hoverinfo="skip", showlegend=False), row=1, col=j + 1)
+            fig.add_trace(go.Scatter(x=x, y=s["median"], mode="lines+markers", name=who, legendgroup=who,
+                                     showlegend=j == 0, line=dict(color=color, dash=dash), marker=dict(size=5)),
+                          row=1, col=j + 1)
+    fig.update_xaxes(title_text="fraction of the run", range=[0, 1])
+    fig.update_yaxes(range=[0, 1.03], title_text="score (median, band: quartiles)", col=1)
+    fig.update_layout(legend=dict(orientation="h", y=-0.25))
     return _style(fig, 380, title).update_layout(margin=dict(t=60 if title else 40))

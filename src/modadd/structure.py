@@ -450,6 +450,90 @@ def classify_many(E_batch, circle_threshold: float = CIRCLE_THRESHOLD,
     return [classify(E, circle_threshold, grid_threshold) for E in arr]
 
 
+# ---------------------------------------------------------------------------- which one
+
+
+def circle_order(E) -> int:
+    """The order ``k`` (in ``1..n//2``) of a circle-class embedding ``E`` (n, 2).
+
+    Residue ``a`` sits at angle ``φ_0 ± 2πka/n``: :attr:`CircleFit.k` of :func:`circle_score`.
+    ``k`` and ``n - k`` are the same circle run the other way round (a reflection), so the
+    order is only defined up to that, and reported as the smaller of the two. Two circles
+    of one ``k`` differ only by a rotation, a reflection, a scale and a shift.
+
+    Raises:
+        ValueError: ``E`` is not a valid embedding, or :func:`classify` does not call it a
+            circle (the message gives its class and scores).
+    """
+    row = scores(E)
+    if row["class"] != "circle":
+        raise ValueError(f"E is not a circle (class {row['class']!r}: circle score "
+                         f"{row['circle_score']:.2f}, grid score {row['grid_score']:.2f}); "
+                         f"circle_order needs an embedding that classify() calls a circle")
+    return int(row["circle_k"])
+
+
+def _fold(x: int, n: int) -> int:
+    """``x mod n`` up to sign: the smaller of ``x mod n`` and ``-x mod n``."""
+    return min(x % n, -x % n)
+
+
+def lattice_rule(E) -> tuple[int, int]:
+    """The rule ``(p, q)`` of a grid-class embedding ``E`` (n, 2), up to the lattice's symmetries.
+
+    A grid puts residue ``a`` at ``t + z_a1 b1 + z_a2 b2`` with ``a ≡ p z_a1 + q z_a2 + r
+    (mod n)`` (:func:`grid_score`): one step along ``b1`` adds ``p`` to the residue, one
+    step along ``b2`` adds ``q``. The same points can be written in many bases, and each
+    gives another ``(p, q)``, so the rule is made canonical:
+
+    * the basis is Lagrange-Gauss reduced (``b1`` a shortest lattice vector, ``b2`` the
+      shortest one independent of it), changing ``(p, q)`` with it (``b2 -> b2 - m b1``
+      makes ``q -> q - m p``): any basis of the same lattice gives the same rule;
+    * the sign of each basis vector is dropped (``p`` and ``-p`` fold to ``min(p mod n,
+      -p mod n)``): walking a row the other way, or reflecting the lattice, is the same grid;
+    * the order of the two is dropped (the pair is sorted): a square lattice has no first
+      vector.
+
+    So the result is ``(p, q)`` with ``0 <= p <= q <= n // 2``: the residue steps along the
+    two shortest independent lattice directions, unsigned and unordered. A line of sites (a
+    1-D lattice) gives ``(0, p)``. What this forgets: the relative sign of the two steps
+    (whether ``b1 + b2`` or ``b1 - b2`` adds ``p + q``), and, for a hexagonal lattice,
+    whose third shortest direction ties with the first two, which two the reduction
+    picks; both are then decided by noise. The offset ``r`` is a translation and is not
+    part of the rule.
+
+    Raises:
+        ValueError: ``E`` is not a valid embedding, or :func:`classify` does not call it a
+            grid (the message gives its class and scores).
+    """
+    row = scores(E)
+    if row["class"] != "grid":
+        raise ValueError(f"E is not a grid (class {row['class']!r}: grid score "
+                         f"{row['grid_score']:.2f}, circle score {row['circle_score']:.2f}); "
+                         f"lattice_rule needs an embedding that classify() calls a grid")
+    return reduced_rule(grid_score(E))
+
+
+def reduced_rule(fit: GridFit) -> tuple[int, int]:
+    """The canonical rule ``(p, q)`` of a lattice fit, as :func:`lattice_rule` explains
+    (reduced basis, signs and order dropped), for any :class:`GridFit`, grid or not."""
+    if not isinstance(fit, GridFit):
+        raise ValueError(f"fit must be a GridFit (from grid_score), got {type(fit).__name__}")
+    n = len(fit.z)
+    p, q, _ = fit.pqr
+    b1, b2 = np.array(fit.basis[0], float), np.array(fit.basis[1], float)
+    if b2.any():                                    # Lagrange-Gauss, carrying (p, q) along
+        for _ in range(100):
+            if b1 @ b1 > b2 @ b2:
+                b1, b2, p, q = b2, b1, q, p
+            m = round(float(b1 @ b2) / float(b1 @ b1))
+            if m == 0:
+                break
+            b2, q = b2 - m * b1, q - m * p
+    p, q = _fold(p, n), _fold(q, n) if b2.any() else 0
+    return (min(p, q), max(p, q))
+
+
 # ---------------------------------------------------------------------------- reading them
 
 

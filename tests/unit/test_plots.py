@@ -149,3 +149,48 @@ def test_predicted_vs_measured_draws_each_series_and_the_diagonal():
         plots.predicted_vs_measured({"x": [0.1, 0.2]}, [0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="one or two"):
         plots.predicted_vs_measured({}, [0.1])
+
+
+def test_agreement_figure_draws_each_family_and_start():
+    import pandas as pd
+    rows = []
+    for fam in ("no biases", "biases"):
+        for start in ("same start", "unrelated start"):
+            for m, of in (("class", 64), ("circle order", 40 if fam == "no biases" else 0), ("lattice rule", 30)):
+                rows.append(dict(family=fam, start=start, measure=m, agree=of // 2, of=of,
+                                 share=0.5 if of else np.nan, lo=0.3 if of else np.nan, hi=0.7 if of else np.nan))
+    fig = plots.agreement_figure(pd.DataFrame(rows))
+    assert len(fig.data) == 4
+    names = [tr.name for tr in fig.data]
+    assert names == ["no biases, same start", "no biases, unrelated start", "biases, same start",
+                     "biases, unrelated start"]
+    assert len(fig.data[0].y) == 3 and len(fig.data[2].y) == 2          # no circle order where none applies
+    assert fig.data[0].marker.symbol == "circle" and fig.data[1].marker.symbol == "circle-open"
+    assert fig.data[0].marker.color == plots.FAMILY_COLORS["no biases"]
+    with pytest.raises(ValueError, match="columns"):
+        plots.agreement_figure(pd.DataFrame({"family": ["x"]}))
+
+
+def test_score_race_figure_has_a_panel_per_family():
+    import pandas as pd
+    rows = [dict(family=fam, who=who, fraction=f, score=sc, median=f, lo=f / 2, hi=min(1, f * 1.5))
+            for fam, sc in (("no biases", "circle score"), ("biases", "grid score"))
+            for who in ("network", "particles") for f in (0.0, 0.5, 1.0)]
+    fig = plots.score_race_figure(pd.DataFrame(rows))
+    lines = [tr for tr in fig.data if tr.mode == "lines+markers"]
+    assert len(lines) == 4 and [tr.name for tr in lines] == ["network", "particles"] * 2
+    assert list(lines[1].y) == [0.0, 0.5, 1.0] and lines[1].line.dash == "dash"
+    assert [a.text for a in fig.layout.annotations] == ["no biases: circle score", "biases: grid score"]
+    with pytest.raises(ValueError, match="columns"):
+        plots.score_race_figure(pd.DataFrame({"family": ["x"]}))
+
+
+def test_embedding_animation_in_rows():
+    rng = np.random.default_rng(0)
+    steps = np.arange(5)
+    panels = [(f"p{i}", steps, rng.standard_normal((5, 7, 2))) for i in range(6)]
+    fig = plots.embedding_animation(panels, frames=4, cols=3)
+    assert len(fig.data) == 6 and fig.data[5].xaxis == "x6" and fig.layout.height > 470
+    assert fig.layout.yaxis4.domain[1] < fig.layout.yaxis1.domain[0]     # panel 4 starts row 2
+    with pytest.raises(ValueError, match="cols"):
+        plots.embedding_animation(panels, cols=0)
