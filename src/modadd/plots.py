@@ -338,7 +338,7 @@ def embedding_animation(panels: list, frames: int = 40, title: str | None = None
             layout[f"xaxis{ax}"] = {"range": [c[0] - e, c[0] + e]}
             layout[f"yaxis{ax}"] = {"range": [c[1] - e, c[1] + e]}
             label.append(str(int(steps[i])))
-        nm = " · ".join(label)
+        nm = " · ".join(dict.fromkeys(label))        # panels of equal length: their step once
         if nm in names:
             continue
         names.append(nm)
@@ -347,8 +347,10 @@ def embedding_animation(panels: list, frames: int = 40, title: str | None = None
         fig.add_trace(tr, row=j // ncol + 1, col=j % ncol + 1)
     fig.update_layout(frame_list[-1].layout)
     fig.frames = frame_list
+    if ncol >= 3:                                     # narrow panels: titles that fit them
+        fig.update_annotations(font_size=12)
     _style(fig, 470 if nrow == 1 else 60 + 330 * nrow, title)
-    return _animate(fig, names, prefix="step " if len(data) == 1 else "steps ")
+    return _animate(fig, names, prefix="steps " if any(" · " in nm for nm in names) else "step ")
 
 
 # ---------------------------------------------------------------- sweeps
