@@ -10,6 +10,8 @@ Modules, one idea each, in the order data flows through them:
 * ``structure``: circle and grid scores, and the class of an embedding;
 * ``stats``: how often each class forms, with Wilson intervals (sweeps and particles alike);
 * ``biases``: how much the biases weigh in the first layer (chapter 6's relative size);
+* ``decay``: chapter 6's interventions on weight decay and the biases, summarised (shares
+  with Wilson intervals per setting, and whether a run keeps its structure);
 * ``forces`` (a package: ``fields``, ``kernels``, ``mesh``, ``fit``): clustering,
   alignment and repulsion forces, and how much of the true gradient they explain;
 * ``particles``: particles moved by those forces alone;

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from .data import PairSplit, pair_split
 from .model import ModelConfig, Params, init_params, loss_and_grads
 from .optim import FlatAdamW, bias_mask, param_groups
-from .validate import (check_betas, check_instances, check_non_negative_int, check_number,
+from .validate import (check_betas, check_bool, check_instances, check_non_negative_int, check_number,
                        check_record_steps, check_same, check_seed, check_val_fraction)
 
 __all__ = ["MODELS_PER_CHUNK", "DivergenceError", "RunConfig", "CIRCLE_RECIPE", "GRID_RECIPE",
@@ -64,7 +64,11 @@ class RunConfig:
         betas: Adam's (beta1, beta2); shared by all runs in a batch.
         eps: Adam's epsilon; shared by all runs in a batch.
         bias_free_steps: for a model with biases, hold b1 and b2 at zero (untrained) for
-            this many first steps, then train them (0: train them from the start).
+            this many first steps, then train them (0: train them from the start). A held
+            run starts its biases at zero whatever ``zero_bias_init`` says.
+        zero_bias_init: for a model with biases, start b1 and b2 at zero instead of the
+            model's initialisation, and train them from step 0 (unless held): chapter 6's
+            control that separates "started at zero" from "held at zero".
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -78,6 +82,7 @@ class RunConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     bias_free_steps: int = 0
+    zero_bias_init: bool = False
 
     def __post_init__(self):
         if not isinstance(self.model, ModelConfig):
@@ -91,6 +96,7 @@ class RunConfig:
         check_betas(self.betas)
         check_number("eps", self.eps, strict=True)
         check_non_negative_int("bias_free_steps", self.bias_free_steps)
+        check_bool("zero_bias_init", self.zero_bias_init)
 
     def decays(self) -> dict[str, float]:
         """Effective weight decay of each parameter tensor."""
@@ -183,7 +189,7 @@ def default_device() -> torch.device:
 
 
 def _start(configs: list[RunConfig], init: Params | None) -> Params:
-    """The seeded initialisation, or a copy of ``init``; held biases set to zero."""
+    """The seeded initialisation, or a copy of ``init``; held or zero-initialised biases set to zero."""
     params = init_params([c.model for c in configs], [c.seed for c in configs])
     if init is not None:
         if not isinstance(init, Params) or [t.shape for t in init.tensors()] != [t.shape for t in params.tensors()]:
@@ -191,7 +197,7 @@ def _start(configs: list[RunConfig], init: Params | None) -> Params:
                              + ", ".join(f"{k} {tuple(t.shape)}" for k, t in zip(Params.NAMES, params.tensors())))
         params = Params(*(t.detach().clone() for t in init.tensors()))
     for m, c in enumerate(configs):
-        if c.model.bias and c.bias_free_steps:   # biases start at zero and stay there until then
+        if c.model.bias and (c.bias_free_steps or c.zero_bias_init):   # biases start at zero
             params.b1[m] = 0.0
             params.b2[m] = 0.0
     return params

@@ -149,3 +149,25 @@ def test_bias_free_steps_hold_biases_at_zero_then_release_them():
     assert np.allclose(alone.embeddings[0], h.embeddings[1], atol=1e-5), "others are unaffected"
     with pytest.raises(ValueError, match="bias_free_steps must be a non-negative integer, got bias_free_steps=-1"):
         RunConfig(bias_free_steps=-1)
+
+
+def test_zero_bias_init_starts_biases_at_zero_and_trains_them_at_once():
+    runs = [replace(GRID_RECIPE, zero_bias_init=True), GRID_RECIPE,
+            replace(GRID_RECIPE, zero_bias_init=True, bias_free_steps=5)]
+    h = train(runs, steps=10, record_every=1, progress=False)
+    b1, b2 = h.params.b1, h.params.b2
+    assert (b1[0, 0] == 0).all() and (b2[0, 0] == 0).all(), "zero at step 0"
+    assert (b1[0, 1] != 0).all() and (b2[0, 1] != 0).all(), "trained from the first step"
+    assert (b1[1, 0] != 0).any(), "the default run keeps its initial biases"
+    assert (b1[2, :6] == 0).all() and (b1[2, 6] != 0).any(), "a held run is held, then released"
+    for k in ("E", "W1", "W2"):   # only the biases' start differs from the default run's
+        assert torch.equal(getattr(h.params, k)[0, 0], getattr(h.params, k)[1, 0])
+
+
+def test_zero_bias_init_is_in_the_row_and_the_cache_key():
+    from modadd.sweep import run_key
+    zero = replace(GRID_RECIPE, zero_bias_init=True)
+    assert zero.row()["zero_bias_init"] is True and GRID_RECIPE.row()["zero_bias_init"] is False
+    assert run_key(zero, 100) != run_key(GRID_RECIPE, 100)
+    with pytest.raises(ValueError, match="zero_bias_init must be True or False, got zero_bias_init=1"):
+        RunConfig(zero_bias_init=1)
