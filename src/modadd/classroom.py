@@ -158,24 +158,25 @@ class ChapterRun:
 
     ``seconds``: wall time of the execution; ``executed``: when it finished (UTC, naive, as
     jupyter-cache stores it); ``current``: whether the executed notebook's code is the
-    chapter's code now (jupyter-cache's own hash); ``runs_trained``: files the execution
-    wrote into the sweep cache (runs it trained rather than loaded), or None when that
-    cache is not there to look at. A cold execution trains every run its sweeps need.
+    chapter's code now (jupyter-cache's own hash); ``runs_trained``: sweep runs the execution
+    trained rather than loaded, as the book build counted them (``scripts/execute_chapters.py``),
+    or None for an execution that did not count them. A cold execution trains every run its
+    sweeps need. ``chapters_at_once``: how many chapters that build executed side by side.
     """
 
     seconds: float
     executed: datetime
     current: bool
     runs_trained: int | None
+    chapters_at_once: int = 1
 
 
-def chapter_record(chapter: Path, root: Path | None = None, sweep_cache: Path | None = None) -> ChapterRun | None:
+def chapter_record(chapter: Path, root: Path | None = None) -> ChapterRun | None:
     """The :class:`ChapterRun` of ``chapter`` in the book build's jupyter-cache
     (``root/_build/.jupyter_cache``), or None when there is no build or no record of it.
 
     The record is the latest one of that file, or (for a copy of the book elsewhere, whose
-    paths differ) the one whose code matches the chapter's. ``sweep_cache``: the sweep
-    cache the build used (default :func:`modadd.sweep.default_cache_dir`).
+    paths differ) the one whose code matches the chapter's.
     """
     root = Path(root or REPO_ROOT or ".")
     path = root / "_build" / ".jupyter_cache"
@@ -195,20 +196,16 @@ def chapter_record(chapter: Path, root: Path | None = None, sweep_cache: Path | 
     last = max(records, key=lambda r: r.created) if records else match
     if match is not None and match.created >= last.created:
         last = match
-    secs = float(last.data["execution_seconds"])
-    if sweep_cache is None:
-        from .sweep import default_cache_dir
-        sweep_cache = default_cache_dir()
-    trained = None
-    if Path(sweep_cache).is_dir():
-        end = last.created.replace(tzinfo=timezone.utc).timestamp()
-        trained = sum(1 for f in Path(sweep_cache).glob("*.npz") if end - secs - 1 <= f.stat().st_mtime <= end + 1)
-    return ChapterRun(secs, last.created, match is not None and match.pk == last.pk, trained)
+    data = last.data or {}
+    trained = data.get("runs_trained")
+    return ChapterRun(float(data["execution_seconds"]), last.created, match is not None and match.pk == last.pk,
+                      None if trained is None else int(trained), int(data.get("chapters_at_once", 1)))
 
 
 def chapter_times(u_seconds: float, root: Path | None = None):
     """One row per chapter with exercises: its last execution in the book build (seconds,
-    in u, when, sweep runs it trained, whether its code is current), as a pandas table.
+    in u, when, sweep runs it trained, how many chapters the build ran side by side, whether
+    its code is current), as a pandas table.
 
     ``u_seconds``: the time unit u (:func:`modadd.reference.plain_loop` of 10,000 steps)
     measured by the caller on the same machine. A chapter with no record has NaN times
@@ -226,9 +223,11 @@ def chapter_times(u_seconds: float, root: Path | None = None):
                      "u": rec.seconds / u_seconds if rec else float("nan"),
                      "executed (UTC)": f"{rec.executed:%Y-%m-%d %H:%M}" if rec else "not recorded",
                      "sweep runs trained": rec.runs_trained if rec else None,
+                     "chapters at once": rec.chapters_at_once if rec else None,
                      "code current": bool(rec and rec.current)})
     out = pd.DataFrame(rows)
-    out["sweep runs trained"] = out["sweep runs trained"].astype("Int64")      # missing: <NA>
+    for col in ("sweep runs trained", "chapters at once"):
+        out[col] = out[col].astype("Int64")                                    # missing: <NA>
     return out
 
 

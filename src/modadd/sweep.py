@@ -207,6 +207,9 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
         bar.close()
         if hasattr(finished, "close"):
             finished.close()                 # a cluster cancels what is still in flight
+        if done and os.environ.get("MODADD_RUN_LOG"):
+            with open(os.environ["MODADD_RUN_LOG"], "a") as log:   # runs this process trained
+                log.write(f"{done}\n")       # (the book build counts them per chapter)
     return [_load(p, c, steps, cached=p not in queued) for c, p in zip(configs, paths)]
 
 

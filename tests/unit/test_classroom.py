@@ -138,9 +138,8 @@ def test_command_line(tmp_path):
 
 def test_chapter_record_says_whether_it_is_current_and_what_it_trained(tmp_path):
     """A record whose notebook is the chapter's code is current, found by content even when
-    the build ran elsewhere (another path); sweep-cache files written during the execution
-    count as runs it trained."""
-    import os
+    the build ran elsewhere (another path); the runs it trained are those the build counted
+    (none counted: None)."""
     import time
 
     from jupyter_cache import get_cache
@@ -148,25 +147,22 @@ def test_chapter_record_says_whether_it_is_current_and_what_it_trained(tmp_path)
     ch = BOOK / "01_modular_addition.md"
     (tmp_path / "_toc.yml").write_text((REPO_ROOT / "_toc.yml").read_text())
     (tmp_path / "book").symlink_to(BOOK)
-    sweeps = tmp_path / "sweeps"
-    sweeps.mkdir()
     cache = get_cache(tmp_path / "_build" / ".jupyter_cache")
     cache.cache_notebook_bundle(CacheBundleIn(jupytext.read(ch), "/elsewhere/book/01_modular_addition.md",
                                               data={"execution_seconds": 30.0}), check_validity=False)
-    rec = classroom.chapter_record(ch, tmp_path, sweep_cache=sweeps)
-    assert rec.current and rec.seconds == 30.0 and rec.runs_trained == 0
-    end = rec.executed.replace(tzinfo=classroom.timezone.utc).timestamp()
-    for i, t in enumerate([end - 10, end - 20, end - 100]):          # two inside the 30 s, one before
-        f = sweeps / f"run{i}.npz"
-        f.write_bytes(b"")
-        os.utime(f, (t, t))
-    assert classroom.chapter_record(ch, tmp_path, sweep_cache=sweeps).runs_trained == 2
+    rec = classroom.chapter_record(ch, tmp_path)
+    assert rec.current and rec.seconds == 30.0 and rec.runs_trained is None and rec.chapters_at_once == 1
+    cache.cache_notebook_bundle(CacheBundleIn(jupytext.read(ch), "/elsewhere/book/01_modular_addition.md",
+                                              data={"execution_seconds": 40.0, "runs_trained": 7,
+                                                    "chapters_at_once": 2}), check_validity=False, overwrite=True)
+    rec = classroom.chapter_record(ch, tmp_path)
+    assert (rec.seconds, rec.runs_trained, rec.chapters_at_once) == (40.0, 7, 2)
     # an older record of the same file, with other code, is not current
     nb = jupytext.read(ch)
     nb.cells[1].source += "\nprint('changed')"
     time.sleep(0.01)
     cache.cache_notebook_bundle(CacheBundleIn(nb, str(ch), data={"execution_seconds": 5.0}), check_validity=False)
-    rec = classroom.chapter_record(ch, tmp_path, sweep_cache=sweeps)
+    rec = classroom.chapter_record(ch, tmp_path)
     assert rec.seconds == 5.0 and not rec.current
     times = classroom.chapter_times(2.5, tmp_path)
     row = times.set_index("chapter").loc["01_modular_addition"]

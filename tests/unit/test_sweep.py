@@ -150,3 +150,15 @@ def test_train_batch_splits_a_diverging_batch_until_each_failure_is_alone():
     assert ["error" in r for r in out] == [False, False, False, True, False]
     assert out[3]["error"].startswith("run (seed=3, lr=1e+30")
     assert set(out[0]) == {"E", "W1", "b1", "W2", "b2", "metrics"} and out[0]["E"].shape == (7, 2)
+
+
+def test_the_runs_a_process_trains_are_logged_when_asked(tmp_path, monkeypatch):
+    """MODADD_RUN_LOG: each sweep that trains appends how many runs it trained (the book
+    build counts them per chapter); a sweep that only loads writes nothing."""
+    log = tmp_path / "runs.log"
+    monkeypatch.setenv("MODADD_RUN_LOG", str(log))
+    cs = configs(3)
+    sweep.run_sweep(cs, steps=5, cache_dir=tmp_path / "c", batch_size=2, progress=False)
+    sweep.run_sweep(cs + configs(4)[3:], steps=5, cache_dir=tmp_path / "c", progress=False)
+    sweep.run_sweep(cs, steps=5, cache_dir=tmp_path / "c", progress=False)
+    assert log.read_text().split() == ["3", "1"]

@@ -1,0 +1,74 @@
+"""scripts/execute_chapters.py: the build's chapters executed two at a time into the cache that
+jupyter-book (myst-nb) reads, which then executes none of them again."""
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import FRONT_MATTER
+
+from modadd import classroom
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "execute_chapters.py"
+
+
+def chapter(code: str) -> str:
+    return FRONT_MATTER + f"# A chapter\n\n```{{code-cell}} ipython3\n{code}\n```\n"
+
+
+def execute(root):
+    return subprocess.run([sys.executable, str(SCRIPT), "--root", str(root)], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_chapters_run_side_by_side_into_the_cache_myst_nb_reads(tmp_path):
+    book = tmp_path / "book"
+    book.mkdir()
+    (tmp_path / "_config.yml").write_text("execute:\n  timeout: 120\n")
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
+    (book / "01_a.md").write_text(chapter("import os\nprint('threads', os.environ.get('OMP_NUM_THREADS'), 'in', os.getcwd())"))
+    sweep = ("from dataclasses import replace\nfrom modadd.sweep import run_sweep\n"
+             "from modadd.model import ModelConfig\nfrom modadd.train import GRID_RECIPE\n"
+             "cs = [replace(GRID_RECIPE, model=ModelConfig(n=7, hidden=8), seed=s) for s in (0, 1)]\n"
+             f"run_sweep(cs, steps=3, cache_dir={str(tmp_path / 'sweeps')!r}, progress=False)\n"
+             f"run_sweep(cs, steps=3, cache_dir={str(tmp_path / 'sweeps')!r}, progress=False)   # cached: trains none")
+    (book / "02_b.md").write_text(chapter(sweep))
+    r = execute(tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "executing 2 chapter(s), 2 at a time (one torch thread each)" in r.stdout
+    a = classroom.chapter_record(book / "01_a.md", tmp_path)
+    b = classroom.chapter_record(book / "02_b.md", tmp_path)
+    assert a.current and b.current and (a.runs_trained, b.runs_trained) == (0, 2)
+    assert a.chapters_at_once == b.chapters_at_once == 2 and a.seconds > 0
+    from jupyter_cache import get_cache
+    cache = get_cache(tmp_path / "_build" / ".jupyter_cache")
+    rec = next(r for r in cache.list_cache_records() if r.uri.endswith("01_a.md"))
+    out = cache.get_cache_bundle(rec.pk).nb.cells[0].outputs[0]["text"]
+    assert out.strip() == f"threads 1 in {book}"              # one thread, in the chapter's folder
+    # unchanged chapters: nothing to execute
+    again = execute(tmp_path)
+    assert again.returncode == 0 and again.stdout == ""
+    # myst-nb finds both chapters in the cache: it executes neither
+    (tmp_path / "conf.py").write_text(
+        "extensions = ['myst_nb']\nnb_execution_mode = 'cache'\n"
+        f"nb_execution_cache_path = {str(tmp_path / '_build' / '.jupyter_cache')!r}\n"
+        "exclude_patterns = ['_build']\n")
+    (tmp_path / "index.md").write_text("# Book\n\n```{toctree}\nbook/01_a\nbook/02_b\n```\n")
+    log = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-v", str(tmp_path), str(tmp_path / "html")],
+                         capture_output=True, text=True, timeout=300)
+    assert log.returncode == 0, log.stderr
+    assert "Executing notebook" not in log.stdout + log.stderr
+    assert (log.stdout + log.stderr).count("Using cached notebook") == 2
+    assert "threads 1 in" in (tmp_path / "html" / "book" / "01_a.html").read_text()
+
+
+def test_a_chapter_that_raises_fails_with_its_traceback(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "_config.yml").write_text("execute:\n  timeout: 120\n")
+    (tmp_path / "book" / "01_ok.md").write_text(chapter("x = 1"))
+    (tmp_path / "book" / "02_bad.md").write_text(chapter("assert 1 == 2, 'the prose lied'"))
+    r = execute(tmp_path)
+    assert r.returncode == 1
+    assert "02_bad.md FAILED" in r.stderr and "the prose lied" in r.stderr
+    assert classroom.chapter_record(tmp_path / "book" / "01_ok.md", tmp_path).current     # the other is kept
+    assert classroom.chapter_record(tmp_path / "book" / "02_bad.md", tmp_path) is None
