@@ -2,7 +2,7 @@
 # Build and test timings. Run alone: bash benchmarks/bench_build.sh
 # Writes benchmarks/results/build.json: u (the plain nn.Module loop, N = 17, 10,000 steps)
 # measured first, then the cold book build (empty _build/: every chapter executed, every
-# run trained), the unchanged rebuild, and the whole test command after that, in seconds
+# run trained; each chapter's time as the build recorded it, two chapters at a time), the unchanged rebuild, and the whole test command after that, in seconds
 # and in u. Each step's output goes to _bench_logs/ (printed when a step fails).
 # Takes about as long as a fresh clone's CI.
 set -euo pipefail
@@ -18,20 +18,27 @@ t() {  # seconds a command takes; a failing command fails the benchmark and show
 u=$(PYTHONPATH=src .venv/bin/python -c "from modadd.reference import plain_loop; print(round(plain_loop(10_000), 2))")
 rm -rf _build
 cold=$(t cold bash scripts/book.sh) || exit 1
+# each chapter's cold execution, as the build recorded it (two chapters at a time)
+chapters=$(PYTHONPATH=src .venv/bin/python -c "
+import json
+from modadd import REPO_ROOT, classroom
+print(json.dumps({p.stem: round(classroom.chapter_record(p, REPO_ROOT).seconds, 1) for p in classroom.assignments(REPO_ROOT)}))")
 warm=$(t warm bash scripts/book.sh) || exit 1
 tests=$(t tests bash scripts/test.sh) || exit 1
 size=$(du -sk _build/html | cut -f1)
 largest=$(find _build/html -name '*.html' -printf '%s %P\n' | sort -n | tail -1)
 mkdir -p benchmarks/results
-PYTHONPATH=src .venv/bin/python - "$u" "$cold" "$warm" "$tests" "$size" "$largest" <<'PY'
+PYTHONPATH=src .venv/bin/python - "$u" "$cold" "$warm" "$tests" "$size" "$largest" "$chapters" <<'PY'
 import json, sys, datetime, os
-u, cold, warm, tests, size, largest = sys.argv[1:]
+u, cold, warm, tests, size, largest, chapters = sys.argv[1:]
 u, cold, warm, tests = map(float, (u, cold, warm, tests))
 b, name = largest.split(" ", 1)
 from modadd.provenance import machine
 res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count(),
        "machine": machine(), "u_seconds": u,
        "cold_build_s": cold, "cold_build_u": round(cold / u, 1), "unchanged_rebuild_s": warm,
+       "chapter_seconds": json.loads(chapters),
+       "chapter_u": {k: round(v / u, 1) for k, v in json.loads(chapters).items()},
        "test_command_s": tests, "test_command_u": round(tests / u, 1),
        "site_size_mb": round(int(size) / 1024, 1), "largest_page": name, "largest_page_mb": round(int(b) / 2**20, 2)}
 json.dump(res, open("benchmarks/results/build.json", "w"), indent=2)
