@@ -628,14 +628,15 @@ def coefficient_figure(coefficients, summary, title: str | None = None) -> go.Fi
         color = FAMILY_COLORS.get(fam, "#222222")
         c = coefficients[coefficients.family == fam]
         names = list(dict.fromkeys(c["force"]))
-        jitter = np.random.default_rng(0).uniform(-0.18, 0.18, len(c))
+        jitter = np.random.default_rng(0).uniform(-0.32, -0.08, len(c))      # runs left, mean right
         fig.add_trace(go.Scatter(x=[names.index(f) + d for f, d in zip(c["force"], jitter)], y=c["coef"],
                                  mode="markers", name="one run", legendgroup="run", showlegend=j == 0,
                                  marker=dict(color=color, size=6, symbol="circle-open"),
                                  customdata=c["seed"], hovertemplate="seed %{customdata}: %{y:.3f}<extra></extra>"),
                       row=1, col=j + 1)
         s = summary[summary.family == fam].set_index("force").reindex(names)
-        fig.add_trace(go.Scatter(x=list(range(len(names))), y=s["mean"], mode="markers", name="mean, 95% interval",
+        fig.add_trace(go.Scatter(x=[i + 0.12 for i in range(len(names))], y=s["mean"], mode="markers",
+                                 name="mean, 95% interval",
                                  legendgroup="mean", showlegend=j == 0, marker=dict(color=color, size=12),
                                  error_y=dict(type="data", symmetric=False, array=s["hi"] - s["mean"],
                                               arrayminus=s["mean"] - s["lo"], color=color, thickness=2, width=8),
