@@ -560,7 +560,7 @@ def explained_curves(curves: dict, title: str | None = None) -> go.Figure:
             fig.add_trace(go.Scatter(x=c.step, y=c[col], name=label, legendgroup=label, showlegend=j == 0,
                                      line=dict(color=color, dash=dash)), row=1, col=j + 1)
     fig.update_xaxes(type="log", title_text="step")
-    fig.update_yaxes(title_text="R² of the affine-free gradient", col=1, range=[0, 1])
+    fig.update_yaxes(title_text="R² of the symmetry-free gradient", col=1, range=[0, 1])
     fig.update_layout(legend=dict(orientation="h", y=-0.25))
     return _style(fig, 380, title).update_layout(margin=dict(t=60 if title else 40))
 
@@ -608,6 +608,47 @@ def force_law_figure(laws: dict, title: str | None = None) -> go.Figure:
     fig.add_hline(y=0, line=dict(color="#bbb", width=1))
     fig.update_layout(legend=dict(orientation="h", y=-0.12))
     return _style(fig, 380 * len(fams) + 60, title).update_layout(margin=dict(t=60 if title else 40))
+
+
+def coefficient_figure(coefficients, summary, title: str | None = None) -> go.Figure:
+    """Fitted force coefficients, one marker per run, with the mean and its 95% interval.
+
+    ``coefficients``: one row per run and force (:attr:`modadd.forces.HonestFit.coefficients`,
+    one ``symmetries`` and ``labels`` chosen by the caller), columns ``family, force, seed,
+    coef``; ``summary``: the matching rows of :attr:`modadd.forces.HonestFit.summary`
+    (``family, force, mean, lo, hi, negative, runs``). One panel per family, the forces
+    along x; runs as small open markers, the mean as a large filled one with its interval,
+    in the family's colour; the zero line marks the wrong sign (below)."""
+    need_c, need_s = {"family", "force", "seed", "coef"}, {"family", "force", "mean", "lo", "hi", "negative", "runs"}
+    if not need_c <= set(getattr(coefficients, "columns", [])) or not need_s <= set(getattr(summary, "columns", [])):
+        raise ValueError(f"coefficients needs the columns {sorted(need_c)}, summary {sorted(need_s)}")
+    fams = list(dict.fromkeys(coefficients["family"]))
+    fig = make_subplots(rows=1, cols=len(fams), subplot_titles=fams, shared_yaxes=True, horizontal_spacing=0.06)
+    for j, fam in enumerate(fams):
+        color = FAMILY_COLORS.get(fam, "#222222")
+        c = coefficients[coefficients.family == fam]
+        names = list(dict.fromkeys(c["force"]))
+        jitter = np.random.default_rng(0).uniform(-0.32, -0.08, len(c))      # runs left, mean right
+        fig.add_trace(go.Scatter(x=[names.index(f) + d for f, d in zip(c["force"], jitter)], y=c["coef"],
+                                 mode="markers", name="one run", legendgroup="run", showlegend=j == 0,
+                                 marker=dict(color=color, size=6, symbol="circle-open"),
+                                 customdata=c["seed"], hovertemplate="seed %{customdata}: %{y:.3f}<extra></extra>"),
+                      row=1, col=j + 1)
+        s = summary[summary.family == fam].set_index("force").reindex(names)
+        fig.add_trace(go.Scatter(x=[i + 0.12 for i in range(len(names))], y=s["mean"], mode="markers",
+                                 name="mean, 95% interval",
+                                 legendgroup="mean", showlegend=j == 0, marker=dict(color=color, size=12),
+                                 error_y=dict(type="data", symmetric=False, array=s["hi"] - s["mean"],
+                                              arrayminus=s["mean"] - s["lo"], color=color, thickness=2, width=8),
+                                 customdata=np.stack([s["negative"], s["runs"]], 1),
+                                 hovertemplate="mean %{y:.3f}; %{customdata[0]} of %{customdata[1]} runs "
+                                               "below 0<extra></extra>"), row=1, col=j + 1)
+        fig.update_xaxes(tickvals=list(range(len(names))), ticktext=names, range=[-0.6, len(names) - 0.4],
+                         row=1, col=j + 1)
+    fig.add_hline(y=0, line=dict(color="#bbb", width=1))
+    fig.update_yaxes(title_text="coefficient (unit force → unit gradient)", col=1)
+    fig.update_layout(legend=dict(orientation="h", y=-0.2))
+    return _style(fig, 380, title).update_layout(margin=dict(t=60 if title else 40))
 
 
 def hinge_switching_figure(table, title: str | None = None) -> go.Figure:

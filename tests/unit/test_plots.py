@@ -132,6 +132,16 @@ def test_force_figures(hist):
     hinges = forces.hinge_switching(hist)
     fig = plots.hinge_switching_figure(hinges)
     assert len(fig.data) == 3 and fig.data[0].line.color == plots.FAMILY_COLORS["no biases"]
+    import pandas as pd
+    co = pd.DataFrame(dict(family=["biases"] * 4, force=["clustering", "alignment"] * 2, seed=[8, 8, 9, 9],
+                           coef=[0.5, -0.1, 0.7, 0.2]))
+    su = pd.DataFrame(dict(family=["biases"] * 2, force=["clustering", "alignment"], mean=[0.6, 0.05],
+                           lo=[0.5, -0.1], hi=[0.7, 0.2], negative=[0, 1], runs=[2, 2]))
+    fig = plots.coefficient_figure(co, su)
+    assert len(fig.data) == 2 and list(fig.data[1].y) == [0.6, 0.05]
+    assert fig.data[0].marker.color == plots.FAMILY_COLORS["biases"] and len(fig.data[0].y) == 4
+    with pytest.raises(ValueError, match="columns"):
+        plots.coefficient_figure(co.drop(columns="seed"), su)
     with pytest.raises(ValueError, match="curves"):
         plots.explained_curves({})
     with pytest.raises(ValueError, match="laws"):

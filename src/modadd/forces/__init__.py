@@ -26,10 +26,11 @@ Notation, for M models (the leading axis everywhere), U unordered pairs ``a <= b
   ``K = 1``).
 
 Comparing a force model with the gradient (:func:`fit_forces`) removes first the *affine*
-part of every field, ``F_a = A E_a + t``: the first layer can absorb a global affine change
-of all embeddings (``E -> A E + t`` with ``W1 -> A^-T W1`` and ``b1`` adjusted computes the
-same function), so that part of the gradient says nothing about the *shape* of the
-embedding. Every measured fraction must be read beside the same fit with shuffled answers
+part of every field, ``F_a = A E_a + t``: a first layer with biases can absorb a global
+affine change of all embeddings (``E -> A E + t`` with ``W1 -> A^-T W1`` and ``b1`` adjusted
+computes the same function), so that part of the gradient says nothing about the *shape* of
+the embedding. Without biases only the linear part ``A E_a`` can be absorbed, and the
+chapter's fits remove only that (``shift=False``). Every measured fraction must be read beside the same fit with shuffled answers
 (:func:`shuffled_labels`), which keeps all positions and group sizes but destroys which
 pairs share an answer.
 
@@ -43,7 +44,9 @@ The package, one job per module:
 * :mod:`~modadd.forces.mesh`: the particle-mesh solver for the repulsion;
 * :mod:`~modadd.forces.fit`: the affine part, least-squares fits and how much of the
   gradient the forces explain along a run (``fit_at``, ``explained_by_force_set``,
-  ``explained_by_phase``: the tables chapter 4 shows);
+  ``explained_by_phase``: the tables chapter 4 shows), and the honest fit: force-law
+  variants (``Variant``, ``variant_grid``) chosen on some runs and reported on others,
+  one coefficient per force per run (``candidate_fields``, ``honest_fit``);
 * :mod:`~modadd.forces.law`: what the architecture implies for the pair gradient
   (``sum_jacobian``, ``polar_parts``, ``weight_kernel``, ``switched_units``,
   ``hinge_switching``) and the force law measured in training without an assumed form
@@ -52,8 +55,9 @@ The package, one job per module:
 from .fields import (FORCE_NAMES, FORCES, alignment_force, check_force_names, clustering_force,
                      embedding_forces, pair_gradients, repulsion_force, resolve_sigma, shuffled_labels,
                      to_embeddings, auto_sigma)
-from .fit import (ForceFit, affine_part, explained_by_force_set, explained_by_phase, explained_over_history,
-                  family, fit_at, fit_forces)
+from .fit import (SIGMA_RULES, ForceFit, HonestFit, RunFields, Variant, affine_part, candidate_fields,
+                  explained_by_force_set, explained_by_phase, explained_over_history, family, fit_at, fit_forces,
+                  honest_fit, variant_grid)
 from .law import (ForceLaw, active_units, axial_angle, force_law, hinge_switching, polar_parts, sum_jacobian,
                   switched_units, weight_kernel)
 from .kernels import alignment, clustering, repulsion, spread_to_embeddings
@@ -64,6 +68,7 @@ __all__ = ["FORCE_NAMES", "FORCES", "MESH_CELLS_PER_SIGMA", "MeshTooLarge", "For
            "to_embeddings", "auto_sigma", "pair_gradients", "shuffled_labels", "resolve_sigma",
            "check_force_names", "affine_part", "fit_forces", "explained_over_history",
            "explained_by_force_set", "explained_by_phase", "family", "fit_at",
+           "SIGMA_RULES", "Variant", "variant_grid", "RunFields", "candidate_fields", "HonestFit", "honest_fit",
            "ForceLaw", "active_units", "axial_angle", "force_law", "hinge_switching", "polar_parts",
            "sum_jacobian", "switched_units", "weight_kernel",
            "alignment", "clustering", "repulsion", "repulsion_mesh", "spread_to_embeddings"]

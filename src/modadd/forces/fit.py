@@ -8,42 +8,48 @@ import torch
 
 from ..model import Params, loss_and_grads, sum_vectors
 from ..train import History, pair_weights
-from ..validate import check_bool, check_field, check_non_negative_int, check_tensor, is_int
-from .fields import (FORCE_NAMES, FORCES, check_force_names, embedding_forces, pair_gradients, resolve_sigma,
-                     shuffled_labels, to_embeddings)
+from ..validate import (check_bool, check_choice, check_field, check_finite, check_non_negative_int, check_number,
+                        check_positive_int, check_tensor, is_int)
+from .fields import (FORCE_NAMES, FORCES, auto_sigma, check_force_names, embedding_forces, pair_gradients,
+                     resolve_sigma, shuffled_labels, to_embeddings)
 from .kernels import spread_to_embeddings
 
 
-def _affine_design(E) -> torch.Tensor:
-    """(M, 2n, 6): columns span the fields F_a = A E_a + t, flattened as (a, coordinate)."""
+def _affine_design(E, shift: bool = True) -> torch.Tensor:
+    """(M, 2n, 6 or 4): columns span the fields F_a = A E_a + t (without ``t`` when not
+    ``shift``), flattened as (a, coordinate)."""
     M, n, _ = E.shape
-    X = torch.zeros(M, n, 2, 6, dtype=E.dtype)
+    X = torch.zeros(M, n, 2, 6 if shift else 4, dtype=E.dtype)
     X[:, :, 0, 0], X[:, :, 0, 1] = E[..., 0], E[..., 1]
     X[:, :, 1, 2], X[:, :, 1, 3] = E[..., 0], E[..., 1]
-    X[:, :, 0, 4] = 1.0
-    X[:, :, 1, 5] = 1.0
-    return X.reshape(M, 2 * n, 6)
+    if shift:
+        X[:, :, 0, 4] = 1.0
+        X[:, :, 1, 5] = 1.0
+    return X.reshape(M, 2 * n, -1)
 
 
-def affine_part(F, E) -> torch.Tensor:
+def affine_part(F, E, shift: bool = True) -> torch.Tensor:
     """The least-squares affine part ``A E_a + t`` of a field F on the embeddings, per model.
 
     F (n, 2) or (M, n, 2), E (n, 2) or (M, n, 2) -> (M, n, 2), float64. ``A`` (2x2) and
     ``t`` (2,) minimise ``sum_a |F_a - A E_a - t|^2``; the 6 fields span everything a
-    first layer can absorb (a global linear map plus a shift of all embeddings).
+    first layer *with biases* can absorb (a global linear map plus a shift of all
+    embeddings). ``shift=False`` leaves ``t = 0``: the 4 linear fields, all that a first
+    layer without biases can absorb (it cannot undo a shift).
     """
     E = check_tensor("E", E, (2, 3)).double()
     E = E.unsqueeze(0) if E.ndim == 2 else E
     F = check_tensor("F", F, (2, 3))
+    check_bool("shift", shift)
     M, n = max(E.shape[0], F.shape[0] if F.ndim == 3 else 1), E.shape[1]
     E = check_field("E", E, M, n)
     F = check_field("F", F, M, n)
-    return _affine_part(F, E)
+    return _affine_part(F, E, shift)
 
 
-def _affine_part(F, E) -> torch.Tensor:
+def _affine_part(F, E, shift: bool = True) -> torch.Tensor:
     """:func:`affine_part` of F (M, n, 2) on E (M, n, 2), both float64, unchecked."""
-    X = _affine_design(E)
+    X = _affine_design(E, shift)
     coef = torch.linalg.pinv(X) @ F.reshape(*X.shape[:2], 1)
     return (X @ coef).reshape(F.shape)
 
@@ -81,7 +87,7 @@ def _cos(a, b, dim):
     return torch.where(ok, (a * b).sum(dim) / torch.where(ok, na * nb, 1.0), 0.0)
 
 
-def fit_forces(target, basis: dict, E, remove_affine: bool = True) -> ForceFit:
+def fit_forces(target, basis: dict, E, remove_affine: bool = True, shift: bool = True) -> ForceFit:
     """Fit ``target ~ sum_k c_k basis[k]`` by least squares, per model, with no intercept.
 
     Args:
@@ -92,6 +98,9 @@ def fit_forces(target, basis: dict, E, remove_affine: bool = True) -> ForceFit:
         remove_affine: first project the target and every basis field onto the orthogonal
             complement of the affine fields ``A E_a + t`` (per model), so that only the
             change of *shape* is compared.
+        shift: with ``remove_affine``, whether the shifts ``t`` are removed too (True: a
+            network with biases absorbs them; False: only the linear fields ``A E_a``, all a
+            network without biases absorbs).
 
     Returns:
         :class:`ForceFit`. With ``X`` the stacked (projected) basis and ``y`` the
@@ -101,6 +110,7 @@ def fit_forces(target, basis: dict, E, remove_affine: bool = True) -> ForceFit:
     if not isinstance(basis, dict) or not basis:
         raise ValueError(f"basis must be a non-empty dict name -> (M, n, 2) field, got {type(basis).__name__}")
     check_bool("remove_affine", remove_affine)
+    check_bool("shift", shift)
     E = check_tensor("E", E, (2, 3)).double()
     target = check_tensor("target", target, (2, 3)).double()
     shapes = [E, target] + [check_tensor(f"basis[{k!r}]", v, (2, 3)) for k, v in basis.items()]
@@ -112,8 +122,8 @@ def fit_forces(target, basis: dict, E, remove_affine: bool = True) -> ForceFit:
     y_norm_raw = y.reshape(M, -1).norm(dim=-1)
     col_raw = torch.stack([x.reshape(M, -1).norm(dim=-1) for x in Xs], -1)   # (M, K)
     if remove_affine:
-        y = y - _affine_part(y, E)
-        Xs = [x - _affine_part(x, E) for x in Xs]
+        y = y - _affine_part(y, E, shift)
+        Xs = [x - _affine_part(x, E, shift) for x in Xs]
     yf = y.reshape(M, -1, 1)
     X = torch.stack([x.reshape(M, -1) for x in Xs], -1)               # (M, 2n, K)
     # Unit columns, so that forces of very different sizes are treated alike; columns that
@@ -152,7 +162,9 @@ def explained_over_history(history, run: int, forces=FORCE_NAMES, remove_affine:
         history: a :class:`modadd.train.History` recorded with ``record_params=True``.
         run: index of the run in the history.
         forces: names from ``FORCE_NAMES``.
-        remove_affine: compare shapes only (see :func:`fit_forces`).
+        remove_affine: compare shapes only: remove what the run's first layer absorbs, a
+            global linear map of the embeddings, and a global shift only if the run has
+            biases (:func:`fit_forces` with ``shift=config.model.bias``).
         shuffle_seed: seed of the label permutation for the baseline.
         sigma: width of the clustering and repulsion windows: "auto" (:func:`auto_sigma` with the
             true labels, per step), None, or a number > 0.
@@ -183,7 +195,7 @@ def explained_over_history(history, run: int, forces=FORCE_NAMES, remove_affine:
             "sigma": np.full(T, np.nan) if sig is None else sig.numpy()}
     for suffix, lab in (("", labels), ("_shuffled", shuffled_labels(labels, shuffle_seed))):
         basis = {name: spread_to_embeddings(FORCES[name](S, lab, sig, w), pairs, p.E.shape[1], w) for name in forces}
-        fit = fit_forces(target, basis, p.E, remove_affine=remove_affine)
+        fit = fit_forces(target, basis, p.E, remove_affine=remove_affine, shift=cfg.model.bias)
         rows[f"r2{suffix}"] = fit.r2
         rows[f"cosine{suffix}"] = fit.cosine
         for name in forces:
@@ -214,7 +226,7 @@ def fit_at(history, run: int, step: int, forces=FORCE_NAMES, remove_affine: bool
 
     The target is ``-dL/dE`` of that run's training loss, the basis
     :func:`embedding_forces` with its training weights (exactly as one row of
-    :func:`explained_over_history`). Returns ``(recorded step, ForceFit)`` (a batch of one);
+    :func:`explained_over_history`, the shift removed only with biases). Returns ``(recorded step, ForceFit)`` (a batch of one);
     ``fit.target[0]`` and ``fit.fit[0]`` are what :func:`modadd.plots.force_arrows` draws.
     """
     _check_history(history, run)
@@ -226,7 +238,7 @@ def fit_at(history, run: int, step: int, forces=FORCE_NAMES, remove_affine: bool
     w = pair_weights(cfg).train_weights
     basis = embedding_forces(p.E, pairs, labels, check_force_names(forces), sigma=sigma, weights=w)
     target = -to_embeddings(g, pairs, cfg.model.n)
-    return int(history.steps[t]), fit_forces(target, basis, p.E, remove_affine=remove_affine)
+    return int(history.steps[t]), fit_forces(target, basis, p.E, remove_affine=remove_affine, shift=cfg.model.bias)
 
 
 def explained_by_force_set(history, force_sets: dict, remove_affine: bool = True):
@@ -276,3 +288,291 @@ def explained_by_phase(history, forces=FORCE_NAMES, phases=("early", "middle", "
             rows.append(dict(run=i, family=family(cfg), final=final, phase=name,
                              r2=part.r2.mean(), shuffled=part.r2_shuffled.mean()))
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- an honest fit
+#: The window-width rules a :class:`Variant` can name: ``"auto"``, the median distance from a
+#: sum to its nearest sum with a *different* answer (:func:`auto_sigma` with labels), and
+#: ``"nearest"``, to its nearest distinct sum whatever its answer (:func:`auto_sigma` without).
+SIGMA_RULES = ("auto", "nearest")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One force-law variant: which forces, and the free choices in their assumed forms.
+
+    Attributes:
+        forces: names from :data:`FORCE_NAMES`.
+        sigma_rule: how the window width of clustering and repulsion is set, one of
+            :data:`SIGMA_RULES`.
+        sigma_scale: the window is ``sigma_scale`` times the width the rule gives (> 0).
+        self_power, other_power: alignment's weights ``r_p^self_power`` and
+            ``r_q^other_power`` (:func:`modadd.forces.alignment_force`).
+    The defaults are the forms the rest of chapter 4 uses.
+    """
+
+    forces: tuple = ("clustering", "alignment")
+    sigma_rule: str = "auto"
+    sigma_scale: float = 1.0
+    self_power: float = 0.0
+    other_power: float = 1.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "forces", check_force_names(self.forces))
+        check_choice("sigma_rule", self.sigma_rule, SIGMA_RULES)
+        object.__setattr__(self, "sigma_scale", check_number("sigma_scale", self.sigma_scale, 0.0, strict=True))
+        object.__setattr__(self, "self_power", check_finite("self_power", self.self_power))
+        object.__setattr__(self, "other_power", check_finite("other_power", self.other_power))
+
+    @property
+    def label(self) -> str:
+        """A short name, e.g. ``C+A, σ auto×1, r^0 r'^1`` (only the choices its forces use)."""
+        parts = ["+".join(f[0].upper() for f in self.forces)]
+        if {"clustering", "repulsion"} & set(self.forces):
+            parts.append(f"σ {self.sigma_rule}×{self.sigma_scale:g}")
+        if "alignment" in self.forces:
+            parts.append(f"r^{self.self_power:g} r'^{self.other_power:g}")
+        return ", ".join(parts)
+
+    def components(self) -> list[tuple]:
+        """One key per force field it needs: ``(force, sigma_rule, sigma_scale)`` for the
+        windowed forces, ``(force, self_power, other_power)`` for alignment."""
+        return [(f, self.self_power, self.other_power) if f == "alignment" else (f, self.sigma_rule, self.sigma_scale)
+                for f in self.forces]
+
+
+def variant_grid(force_sets, sigma_rules=("auto",), sigma_scales=(1.0,), self_powers=(0.0,),
+                 other_powers=(1.0,)) -> list[Variant]:
+    """Every combination of the given choices as distinct :class:`Variant` s, in order.
+
+    A choice that none of a variant's forces uses is left at its default, so no variant is
+    listed twice (e.g. clustering alone is not repeated for every alignment power)."""
+    out = []
+    for fs in force_sets:
+        fs = check_force_names(fs)
+        windowed, aligned = bool({"clustering", "repulsion"} & set(fs)), "alignment" in fs
+        for rule in (sigma_rules if windowed else ("auto",)):
+            for scale in (sigma_scales if windowed else (1.0,)):
+                for sp in (self_powers if aligned else (0.0,)):
+                    for op in (other_powers if aligned else (1.0,)):
+                        v = Variant(fs, rule, scale, sp, op)
+                        if v not in out:
+                            out.append(v)
+    if not out:
+        raise ValueError("variant_grid needs at least one force set")
+    return out
+
+
+@dataclass(frozen=True)
+class RunFields:
+    """One run's targets and candidate force fields at every recorded step after 0.
+
+    Every array is (T, 2n): T recorded steps, the n embeddings' two coordinates flattened.
+    Each step of the target and of every field is scaled to unit root mean square, so every
+    step weighs the same and a fitted coefficient is dimensionless: the part of the (unit)
+    gradient carried by the (unit) force.
+
+    Attributes:
+        run, seed, family: which run (index in its history), its seed, its family.
+        target: {"raw": -dL/dE, "free": the same with what the first layer absorbs removed
+            (a linear map; and a shift only with biases)}.
+        fields: {(labels, symmetries, component): field}, labels "true" or "shuffled",
+            symmetries "raw" or "free", component as :meth:`Variant.components`.
+    """
+
+    run: int
+    seed: int
+    family: str
+    target: dict
+    fields: dict
+
+
+def _unit_steps(x: torch.Tensor) -> np.ndarray:
+    """(T, n, 2) -> (T, 2n), each step scaled to unit root mean square (a zero step stays 0)."""
+    x = x.reshape(x.shape[0], -1)
+    rms = x.square().mean(-1, keepdim=True).sqrt()
+    return torch.where(rms > 0, x / torch.where(rms > 0, rms, 1.0), 0.0).numpy()
+
+
+def candidate_fields(history, variants, runs=None, shuffle_seed: int = 0) -> list[RunFields]:
+    """Targets and every force field the ``variants`` need, for each run (:class:`RunFields`).
+
+    As :func:`explained_over_history`: target ``-dL/dE`` of the run's training loss, forces
+    with its training weights, the window width from the true answers, the baseline with
+    :func:`shuffled_labels` (``shuffle_seed``); at every recorded step after 0.
+    """
+    from .kernels import alignment, clustering, repulsion
+    _check_history(history)
+    variants = list(variants)
+    if not variants or not all(isinstance(v, Variant) for v in variants):
+        raise ValueError(f"variants must be a non-empty list of forces.Variant, got {variants!r}")
+    M = len(history.configs)
+    runs = list(range(M)) if runs is None else list(runs)
+    if not runs or not all(is_int(r) and 0 <= r < M for r in runs):
+        raise ValueError(f"runs must be indices in [0, {M}), got {runs!r}")
+    check_non_negative_int("shuffle_seed", shuffle_seed)
+    comps = list(dict.fromkeys(c for v in variants for c in v.components()))
+    t_keep = np.nonzero(history.steps > 0)[0]
+    out = []
+    for r in runs:
+        cfg = history.configs[r]
+        p = Params(*(x[r, t_keep].double() for x in history.params.tensors()))
+        T, n = p.E.shape[:2]
+        split = pair_weights(cfg)
+        pairs, labels = split.pairs, split.labels
+        w = split.train_weights.double().expand(T, -1)
+        target = -loss_and_grads(p, pairs, labels, w).grads.E
+        S = sum_vectors(p.E, pairs)
+        widths = {"auto": auto_sigma(S, labels, weights=w), "nearest": auto_sigma(S, None, weights=w)}
+
+        def free(F):
+            return F - _affine_part(F, p.E, cfg.model.bias)
+
+        targets = {"raw": _unit_steps(target), "free": _unit_steps(free(target))}
+        fields = {}
+        for name, lab in (("true", labels), ("shuffled", shuffled_labels(labels, shuffle_seed))):
+            for c in comps:
+                if c[0] == "alignment":
+                    f = alignment(S, lab, w, c[1], c[2])
+                else:
+                    f = (clustering if c[0] == "clustering" else repulsion)(S, lab, w, c[2] * widths[c[1]])
+                F = spread_to_embeddings(f, pairs, n, w)
+                fields[(name, "raw", c)] = _unit_steps(F)
+                fields[(name, "free", c)] = _unit_steps(free(F))
+        out.append(RunFields(run=r, seed=cfg.seed, family=family(cfg), target=targets, fields=fields))
+    return out
+
+
+def _pooled_fit(rf: RunFields, variant: Variant, labels: str, symmetries: str, coef=None):
+    """One coefficient per force for the whole run: ``(coefficients (K,), r2)``; with
+    ``coef`` given, only the r2 of those coefficients (no fit)."""
+    y = rf.target[symmetries].reshape(-1)
+    X = np.stack([rf.fields[(labels, symmetries, c)].reshape(-1) for c in variant.components()], -1)
+    if coef is None:
+        coef = np.linalg.lstsq(X, y, rcond=1e-12)[0]
+    yy = float(y @ y)
+    r2 = 1.0 - float(np.square(y - X @ coef).sum()) / yy if yy > 0 else 0.0
+    return np.asarray(coef, dtype=float), r2
+
+
+def _mean_interval(x, rng, bootstrap: int):
+    """Mean of x and its 95% percentile-bootstrap interval (resampling the entries)."""
+    x = np.asarray(x, dtype=float)
+    means = x[rng.integers(0, len(x), size=(bootstrap, len(x)))].mean(1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(x.mean()), float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class HonestFit:
+    """Force-law variants chosen on some runs, reported on others (:func:`honest_fit`).
+
+    Attributes:
+        selection: one row per family and variant: ``family, variant`` (its label),
+            ``chosen`` (bool), and on the choosing runs ``r2``, ``shuffled`` (mean R² of the
+            symmetry-free fit, one coefficient per force per run, true and shuffled answers)
+            and ``lead`` (their difference, what is maximised).
+        chosen: {family: the chosen :class:`Variant`}.
+        report: one row per reported run and variant in ``chosen`` or ``compare``:
+            ``run, seed, family, variant, is_chosen, symmetries`` ("raw" or "free"),
+            ``r2`` and ``shuffled`` (refitted on that run), ``r2_fixed`` (the coefficients
+            of the choosing runs, mean over them, applied unchanged).
+        coefficients: one row per reported run, chosen variant, force and symmetries:
+            ``run, seed, family, force, symmetries, labels, coef``.
+        summary: per family, force, symmetries and labels: ``mean, lo, hi`` (95% bootstrap
+            interval over runs), ``runs``, ``negative`` (runs whose coefficient is < 0:
+            the wrong sign for every one of our forces, each written so that a positive
+            strength pulls, turns toward or pushes as intended).
+        choose_seeds, report_seeds: the seeds of the runs of each part.
+    """
+
+    selection: object
+    chosen: dict
+    report: object
+    coefficients: object
+    summary: object
+    choose_seeds: tuple
+    report_seeds: tuple
+
+
+def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed: int = 0) -> HonestFit:
+    """Choose a force-law variant per family on some runs and report it on others.
+
+    Args:
+        choose, report: lists of :class:`RunFields` (:func:`candidate_fields`, computed
+            for every variant) with disjoint seeds; each family of ``report`` must be in
+            ``choose``.
+        variants: the candidate :class:`Variant` s. Per family, the variant with the
+            largest mean *lead* over the shuffled baseline on the ``choose`` runs is chosen
+            (R² alone would reward what does not depend on the answers: a repulsion that
+            only spreads sums apart explains shuffled answers as well).
+        compare: further variants (e.g. the forms used elsewhere) to report beside it.
+        bootstrap, seed: resamples and seed of the intervals over runs.
+
+    Every fit is symmetry-free unless a row says "raw", one coefficient per force per run
+    (pooled over the run's recorded steps), no sign constraint: signs are reported.
+    """
+    import pandas as pd
+    choose, report = list(choose), list(report)
+    for name, part in (("choose", choose), ("report", report)):
+        if not part or not all(isinstance(x, RunFields) for x in part):
+            raise ValueError(f"{name} must be a non-empty list of forces.RunFields")
+    both = {x.seed for x in choose} & {x.seed for x in report}
+    if both:
+        raise ValueError(f"choose and report must not share seeds, both have {sorted(both)}")
+    variants = list(variants)
+    n_candidates = len(variants)
+    compare = list(compare)
+    if not all(isinstance(v, Variant) for v in compare):
+        raise ValueError(f"compare must hold forces.Variant, got {compare!r}")
+    if not variants or not all(isinstance(v, Variant) for v in variants):
+        raise ValueError(f"variants must be a non-empty list of forces.Variant, got {variants!r}")
+    missing = {x.family for x in report} - {x.family for x in choose}
+    if missing:
+        raise ValueError(f"no choosing runs for the family {sorted(missing)}")
+    check_positive_int("bootstrap", bootstrap)
+    check_non_negative_int("seed", seed)
+    rng = np.random.default_rng(seed)
+    sel_rows, chosen = [], {}
+    for fam in dict.fromkeys(x.family for x in choose):
+        runs = [x for x in choose if x.family == fam]
+        best = None
+        for v in variants[:n_candidates]:
+            r2 = float(np.mean([_pooled_fit(x, v, "true", "free")[1] for x in runs]))
+            sh = float(np.mean([_pooled_fit(x, v, "shuffled", "free")[1] for x in runs]))
+            sel_rows.append(dict(family=fam, variant=v.label, r2=r2, shuffled=sh, lead=r2 - sh))
+            if best is None or r2 - sh > best[0]:
+                best = (r2 - sh, v)
+        chosen[fam] = best[1]
+    selection = pd.DataFrame(sel_rows)
+    selection["chosen"] = [chosen[f].label == v for f, v in zip(selection.family, selection.variant)]
+    rep_rows, coef_rows, fixed = [], [], {}
+    for x in report:
+        for v in dict.fromkeys([chosen[x.family]] + list(compare)):
+            for sym in ("raw", "free"):
+                c_true, r2 = _pooled_fit(x, v, "true", sym)
+                c_sh, sh = _pooled_fit(x, v, "shuffled", sym)
+                key = (x.family, v, sym)
+                if key not in fixed:                     # mean coefficients of the choosing runs
+                    fixed[key] = np.mean([_pooled_fit(c, v, "true", sym)[0] for c in choose
+                                          if c.family == x.family], 0)
+                _, r2_fixed = _pooled_fit(x, v, "true", sym, coef=fixed[key])
+                rep_rows.append(dict(run=x.run, seed=x.seed, family=x.family, variant=v.label,
+                                     is_chosen=v == chosen[x.family], symmetries=sym, r2=r2, shuffled=sh,
+                                     r2_fixed=r2_fixed))
+                if v == chosen[x.family]:
+                    for lab, cc in (("true", c_true), ("shuffled", c_sh)):
+                        for f, c in zip(v.forces, cc):
+                            coef_rows.append(dict(run=x.run, seed=x.seed, family=x.family, force=f,
+                                                  symmetries=sym, labels=lab, coef=float(c)))
+    coefficients = pd.DataFrame(coef_rows)
+    summ = []
+    for key, g in coefficients.groupby(["family", "force", "symmetries", "labels"], sort=False):
+        m, lo, hi = _mean_interval(g.coef.values, rng, bootstrap)
+        summ.append(dict(zip(["family", "force", "symmetries", "labels"], key), mean=m, lo=lo, hi=hi,
+                         runs=len(g), negative=int((g.coef < 0).sum())))
+    return HonestFit(selection=selection, chosen=chosen, report=pd.DataFrame(rep_rows),
+                     coefficients=coefficients, summary=pd.DataFrame(summ),
+                     choose_seeds=tuple(sorted({x.seed for x in choose})),
+                     report_seeds=tuple(sorted({x.seed for x in report})))
+

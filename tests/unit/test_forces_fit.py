@@ -1,0 +1,129 @@
+"""modadd.forces.fit's honest fit: what the first layer absorbs, per family; variants chosen
+on some runs and reported on others, one coefficient per force per run."""
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from modadd import forces
+from modadd.forces.fit import _pooled_fit
+from modadd.model import Params
+from modadd.train import CIRCLE_RECIPE, GRID_RECIPE, train
+
+torch.set_num_threads(1)
+N, H = 11, 16
+CIRC = replace(CIRCLE_RECIPE, model=replace(CIRCLE_RECIPE.model, n=N, hidden=H))
+GRID = replace(GRID_RECIPE, model=replace(GRID_RECIPE.model, n=N, hidden=H))
+
+
+@pytest.fixture(scope="module")
+def hist():
+    """3 + 3 short runs of each family, every parameter recorded."""
+    return train([replace(CIRC, seed=s) for s in range(3)] + [replace(GRID, seed=s) for s in range(3)],
+                 steps=100, record_every=20, progress=False)
+
+
+def test_without_shift_only_the_linear_fields_are_removed():
+    g = torch.Generator().manual_seed(0)
+    E = torch.randn(2, 9, 2, generator=g, dtype=torch.float64)
+    A = torch.tensor([[0.3, -1.2], [0.7, 0.1]], dtype=torch.float64)
+    lin = E @ A.T
+    shift = torch.tensor([0.5, -2.0], dtype=torch.float64).expand_as(E)
+    assert torch.allclose(forces.affine_part(lin, E, shift=False), lin, atol=1e-12)
+    assert torch.allclose(forces.affine_part(lin + shift, E, shift=True), lin + shift, atol=1e-12)
+    kept = (lin + shift) - forces.affine_part(lin + shift, E, shift=False)
+    assert kept.norm() > 0.1                                   # a shift is not linear: it stays
+    with pytest.raises(ValueError, match="shift"):
+        forces.affine_part(lin, E, shift="yes")
+
+
+def test_fits_remove_the_shift_only_for_runs_with_biases(hist):
+    for run in (0, 3):
+        cfg = hist.configs[run]
+        p = Params(*(x.double() for x in hist.params_at(run, 2).tensors()))
+        pairs, labels, g = forces.pair_gradients(p, cfg)
+        target = -forces.to_embeddings(g, pairs, N)
+        basis = {"shift": torch.ones_like(target)}             # a field that is a pure shift
+        _, fit = forces.fit_at(hist, run, 40, forces=("clustering",))
+        free = forces.fit_forces(target, {"c": target}, p.E, shift=cfg.model.bias)
+        assert np.allclose(fit.target, free.target)             # fit_at removes what the family absorbs
+        left = forces.fit_forces(target, basis, p.E, shift=cfg.model.bias)
+        assert (left.coefficients["shift"] == 0).all() == cfg.model.bias
+
+
+def test_variant_checks_and_grid():
+    v = forces.Variant()
+    assert v.forces == ("clustering", "alignment") and v.label == "C+A, σ auto×1, r^0 r'^1"
+    assert forces.Variant(("clustering",)).label == "C, σ auto×1"
+    grid = forces.variant_grid([("clustering",), ("alignment",)], sigma_scales=(1.0, 2.0), self_powers=(0.0, 1.0))
+    assert [x.label for x in grid] == ["C, σ auto×1", "C, σ auto×2", "A, r^0 r'^1", "A, r^1 r'^1"]
+    with pytest.raises(ValueError, match="sigma_rule"):
+        forces.Variant(sigma_rule="median")
+    with pytest.raises(ValueError, match="sigma_scale"):
+        forces.Variant(sigma_scale=0)
+    with pytest.raises(ValueError, match="forces"):
+        forces.Variant(("gravity",))
+    with pytest.raises(ValueError, match="self_power"):
+        forces.Variant(self_power=float("nan"))
+
+
+def test_pooled_fit_recovers_a_planted_coefficient(hist):
+    V = [forces.Variant(("clustering", "alignment"))]
+    rf = forces.candidate_fields(hist, V, runs=[3])[0]
+    assert rf.family == "biases" and rf.seed == 0
+    T = int((hist.steps > 0).sum())
+    assert rf.target["free"].shape == (T, 2 * N)
+    # each step of every field has unit root mean square
+    for x in [rf.target["raw"], *rf.fields.values()]:
+        assert np.allclose(np.sqrt((x ** 2).mean(1)), 1)
+    c, a = V[0].components()
+    planted = replace(rf, target={"free": 2.0 * rf.fields[("true", "free", c)] - 0.5 * rf.fields[("true", "free", a)]})
+    coef, r2 = _pooled_fit(planted, V[0], "true", "free")
+    assert np.allclose(coef, [2.0, -0.5]) and math.isclose(r2, 1.0)
+    # given coefficients: no fit, the R2 of those
+    _, r2_half = _pooled_fit(planted, V[0], "true", "free", coef=np.array([1.0, -0.25]))
+    assert r2_half < 1.0
+
+
+def test_honest_fit_chooses_on_one_part_and_reports_on_the_other(hist):
+    V = forces.variant_grid([("clustering",), ("alignment",), ("clustering", "alignment")],
+                            self_powers=(0.0, 1.0))
+    F = forces.candidate_fields(hist, V)
+    choose, report = [f for f in F if f.seed < 2], [f for f in F if f.seed >= 2]
+    hf = forces.honest_fit(choose, report, V, compare=[forces.Variant()], bootstrap=50)
+    assert hf.choose_seeds == (0, 1) and hf.report_seeds == (2,)
+    assert set(hf.chosen) == {"no biases", "biases"}
+    sel = hf.selection
+    assert len(sel) == 2 * len(V) and sel.chosen.sum() == 2
+    for fam, v in hf.chosen.items():                           # the chosen one has the largest lead
+        s = sel[sel.family == fam]
+        assert s.loc[s.lead.idxmax(), "variant"] == v.label
+        # its selection numbers are the means over the choosing runs of that family
+        runs = [f for f in choose if f.family == fam]
+        r2 = np.mean([_pooled_fit(f, v, "true", "free")[1] for f in runs])
+        assert math.isclose(s[s.chosen].r2.iloc[0], r2)
+    rep = hf.report
+    assert set(rep.seed) == {2} and set(rep.symmetries) == {"raw", "free"}
+    for _, row in rep[rep.is_chosen].iterrows():
+        v = hf.chosen[row.family]
+        x = next(f for f in report if f.run == row.run)
+        assert math.isclose(row.r2, _pooled_fit(x, v, "true", row.symmetries)[1])
+        assert row.r2_fixed <= row.r2 + 1e-12                  # the refit is the least-squares optimum
+    co = hf.coefficients
+    assert set(co.labels) == {"true", "shuffled"}
+    s = hf.summary
+    for _, row in s.iterrows():
+        g = co[(co.family == row.family) & (co.force == row.force) & (co.symmetries == row.symmetries)
+               & (co.labels == row.labels)]
+        assert row.runs == len(g) and row.negative == int((g.coef < 0).sum())
+        assert row.lo <= row["mean"] <= row.hi and math.isclose(row["mean"], g.coef.mean())
+    with pytest.raises(ValueError, match="share seeds"):
+        forces.honest_fit(F, report, V)
+    with pytest.raises(ValueError, match="variants"):
+        forces.honest_fit(choose, report, [])
+    with pytest.raises(ValueError, match="choose"):
+        forces.honest_fit([], report, V)
+    with pytest.raises(ValueError, match="runs"):
+        forces.candidate_fields(hist, V, runs=[9])
