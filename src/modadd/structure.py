@@ -465,12 +465,20 @@ def circle_order(E) -> int:
         ValueError: ``E`` is not a valid embedding, or :func:`classify` does not call it a
             circle (the message gives its class and scores).
     """
-    row = scores(E)
-    if row["class"] != "circle":
-        raise ValueError(f"E is not a circle (class {row['class']!r}: circle score "
-                         f"{row['circle_score']:.2f}, grid score {row['grid_score']:.2f}); "
-                         f"circle_order needs an embedding that classify() calls a circle")
-    return int(row["circle_k"])
+    return int(_fits_of(E, "circle", "circle_order")[0].k)
+
+
+def _fits_of(E, kind: str, caller: str) -> tuple[CircleFit, GridFit]:
+    """Both fits of ``E``, once; a ValueError naming ``caller`` unless :func:`classify`
+    calls ``E`` a ``kind``."""
+    c, g = circle_score(E), grid_score(E)
+    cls = _decide(c.score, g.score, CIRCLE_THRESHOLD, GRID_THRESHOLD)
+    if cls != kind:
+        mine, other = (c.score, g.score) if kind == "circle" else (g.score, c.score)
+        raise ValueError(f"E is not a {kind} (class {cls!r}: {kind} score {mine:.2f}, "
+                         f"{'grid' if kind == 'circle' else 'circle'} score {other:.2f}); "
+                         f"{caller} needs an embedding that classify() calls a {kind}")
+    return c, g
 
 
 def _fold(x: int, n: int) -> int:
@@ -506,12 +514,7 @@ def lattice_rule(E) -> tuple[int, int]:
         ValueError: ``E`` is not a valid embedding, or :func:`classify` does not call it a
             grid (the message gives its class and scores).
     """
-    row = scores(E)
-    if row["class"] != "grid":
-        raise ValueError(f"E is not a grid (class {row['class']!r}: grid score "
-                         f"{row['grid_score']:.2f}, circle score {row['circle_score']:.2f}); "
-                         f"lattice_rule needs an embedding that classify() calls a grid")
-    return reduced_rule(grid_score(E))
+    return reduced_rule(_fits_of(E, "grid", "lattice_rule")[1])
 
 
 def reduced_rule(fit: GridFit) -> tuple[int, int]:
