@@ -421,8 +421,8 @@ def relative_bias_figure(rho, classes=None, title: str | None = None) -> go.Figu
         k = seen[color] = seen.get(color, -1) + 1
         fig.add_trace(go.Scatter(x=steps[keep], y=np.asarray(values, dtype=float)[keep], mode="lines",
                                  name=str(name), line=dict(color=color, width=2, dash=dashes[k % len(dashes)])))
-    fig.update_xaxes(title_text="step", type="log")
-    fig.update_yaxes(title_text="ρ = RMS(b₁) / RMS(s W₁)", type="log")
+    fig.update_xaxes(title_text="step", type="log", dtick=1)
+    fig.update_yaxes(title_text="ρ = RMS(b₁) / RMS(s W₁)", type="log", dtick=1)
     fig.update_layout(legend=dict(orientation="h", y=-0.3))
     _style(fig, 400, title)
     return fig.update_layout(margin=dict(b=120))
