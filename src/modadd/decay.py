@@ -27,7 +27,7 @@ from .structure import CLASSES
 from .validate import check_number
 
 __all__ = ["decay_factor", "settings_table", "setting_summary", "survival", "softmax_confidence",
-           "short_sum_share", "training_measures"]
+           "short_sum_share", "gradient_spread", "training_measures"]
 
 
 def decay_factor(lr, wd) -> float:
@@ -215,6 +215,32 @@ def short_sum_share(params, config, fraction: float = 0.1) -> np.ndarray:
     return torch.where(total > 0, share, torch.nan).numpy()
 
 
+def gradient_spread(params, config) -> np.ndarray:
+    """On how many training pairs the gradient acts, as a share of them, one value per model.
+
+    With ``q_p = |g_p|^2`` the squared gradient on pair p's sum vector
+    (:func:`modadd.forces.pair_gradients`), the participation ratio
+    ``(sum_p q_p)^2 / (P sum_p q_p^2)`` over the P training pairs: 1 when every pair gets
+    the same share, ``k / P`` when k pairs share it evenly and the rest get none.
+
+    Args: as :func:`softmax_confidence`.
+
+    Returns:
+        (M,) shares in (0, 1] (NaN for a model whose gradient is exactly zero).
+    """
+    from .forces import pair_gradients
+    from .forces.fields import _configs_for
+    from .train import pair_weights
+
+    _, _, g = pair_gradients(params, config)
+    train_pairs = (pair_weights(_configs_for(config, params.E.shape[0])).train_weights > 0)    # (M, U)
+    with torch.no_grad():
+        q = g.pow(2).sum(-1)
+        total = q.sum(1)
+        spread = total.pow(2) / (train_pairs.sum(1) * q.pow(2).sum(1))
+    return torch.where(total > 0, spread, torch.nan).numpy()
+
+
 def training_measures(history, fraction: float = 0.1):
     """What decay does inside each run, at every recorded step: one row per (run, step).
 
@@ -226,7 +252,7 @@ def training_measures(history, fraction: float = 0.1):
         A pandas table with columns ``run`` (index into ``history.configs``), ``seed``,
         ``step``, ``E norm``, ``W1 norm``, ``W2 norm``, ``b1 norm`` (Frobenius norms),
         ``confidence`` (:func:`softmax_confidence`), ``short share``
-        (:func:`short_sum_share`) and ``train loss``.
+        (:func:`short_sum_share`), ``spread`` (:func:`gradient_spread`) and ``train loss``.
     """
     import pandas as pd
 
@@ -246,4 +272,5 @@ def training_measures(history, fraction: float = 0.1):
                          "step": np.tile(history.steps, M), **norms,
                          "confidence": softmax_confidence(flat, configs),
                          "short share": short_sum_share(flat, configs, fraction),
+                         "spread": gradient_spread(flat, configs),
                          "train loss": history.train_loss.reshape(-1)})

@@ -147,3 +147,21 @@ def test_training_measures_one_row_per_run_and_step():
     assert t["short share"].between(0, 1).all()
     with pytest.raises(ValueError, match="record_params=True"):
         training_measures(train(cfgs, steps=2, record_params=False, progress=False))
+
+
+def test_gradient_spread_is_a_participation_ratio():
+    from dataclasses import replace
+
+    from modadd.decay import gradient_spread
+    from modadd.forces import pair_gradients
+    from modadd.model import init_params
+    from modadd.train import GRID_RECIPE, pair_weights
+    cfg = replace(GRID_RECIPE, seed=2)
+    p = init_params([cfg.model], [2])
+    _, _, g = pair_gradients(p, cfg)
+    q = g[0].pow(2).sum(-1).numpy()
+    P = int((pair_weights(cfg).train_weights[0] > 0).sum())
+    assert gradient_spread(p, cfg)[0] == pytest.approx(q.sum() ** 2 / (P * (q ** 2).sum()), rel=1e-5)
+    assert 0 < gradient_spread(p, cfg)[0] <= 1
+    # held-out pairs carry no gradient: they are not counted as pairs it could act on
+    assert (q[(pair_weights(cfg).train_weights[0] == 0).numpy()] == 0).all()
