@@ -9,9 +9,11 @@ Modules, one idea each, in the order data flows through them:
 * ``train``: the one batched trainer (``RunConfig``, ``train``, ``History``);
 * ``structure``: circle and grid scores, and the class of an embedding;
 * ``stats``: how often each class forms, with Wilson intervals (sweeps and particles alike);
-* ``biases``: how much the biases weigh in the first layer (chapter 6's relative size);
+* ``biases``: how much the biases weigh in the first layer (chapter 6's relative size), a
+  start with scaled biases, and a cut on it judged on held-out runs;
 * ``decay``: chapter 6's interventions on weight decay and the biases, summarised (shares
-  with Wilson intervals per setting, and whether a run keeps its structure);
+  with Wilson intervals per setting, and whether a run keeps its structure), and what decay
+  does inside a run (weight norms, softmax confidence, spread of the pair gradient);
 * ``forces`` (a package: ``fields``, ``kernels``, ``mesh``, ``fit``): clustering,
   alignment and repulsion forces, and how much of the true gradient they explain;
 * ``particles``: particles moved by those forces alone;

@@ -6,6 +6,13 @@ functions summarise such tables: the share of each structure per setting with 95
 intervals (:func:`setting_summary`), and whether the structure a run has at one step is
 the one it ends with (:func:`survival`), which turns "the circles survive" into a number.
 
+What decay does *inside* a run (:func:`training_measures`): the weights' sizes, how
+confident the softmax is on the training pairs, and how concentrated the gradient on the
+sum vectors is (chapter 4's share of the squared pair gradient carried by the tenth of
+pairs with the shortest sums), at every recorded step of a :class:`modadd.train.History`.
+They test a candidate mechanism ("decay keeps the network unconfident, so the gradient
+keeps acting on all pairs") instead of assuming it.
+
 AdamW's decay is decoupled: each step multiplies a parameter by ``1 - lr * wd`` before
 Adam's update (:func:`decay_factor`). At ``lr * wd = 1`` that factor is 0, so the
 parameter keeps nothing of its past but the last update.
@@ -13,12 +20,14 @@ parameter keeps nothing of its past but the last update.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .stats import wilson_interval
 from .structure import CLASSES
 from .validate import check_number
 
-__all__ = ["decay_factor", "settings_table", "setting_summary", "survival"]
+__all__ = ["decay_factor", "settings_table", "setting_summary", "survival", "softmax_confidence",
+           "short_sum_share", "gradient_spread", "training_measures"]
 
 
 def decay_factor(lr, wd) -> float:
@@ -144,3 +153,124 @@ def survival(early, late, by: str = "setting", cls: str = "circle"):
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = by
     return out
+
+
+def softmax_confidence(params, config) -> np.ndarray:
+    """Mean over training pairs of the largest softmax probability, one value per model.
+
+    Args:
+        params: :class:`modadd.model.Params` of M models (leading axis M).
+        config: one :class:`modadd.train.RunConfig` for all M (e.g. M recorded steps of one
+            run) or one per model; it fixes the training pairs and their weights exactly as
+            the trainer does (an unordered pair ``a != b`` counts twice).
+
+    Returns:
+        (M,) numbers in [1/n, 1]: 1/n for a network that is unsure of every pair, near 1
+        for one that answers each with certainty (right or wrong).
+    """
+    from .forces.fields import _configs_for
+    from .model import Params, forward
+    from .train import pair_weights
+
+    if not isinstance(params, Params):
+        raise ValueError(f"params must be a modadd.model.Params, got {type(params).__name__}")
+    split = pair_weights(_configs_for(config, params.E.shape[0]))
+    with torch.no_grad():
+        top = torch.softmax(forward(params, split.pairs), -1).amax(-1)       # (M, U)
+        w = split.train_weights.to(top.dtype)
+    return ((w * top).sum(1) / w.sum(1)).numpy()
+
+
+def short_sum_share(params, config, fraction: float = 0.1) -> np.ndarray:
+    """Chapter 4's concentration of the pair gradient, one value per model.
+
+    The share of the squared gradient on the sum vectors, ``sum |g_p|^2``
+    (:func:`modadd.forces.pair_gradients`, training loss), carried by the pairs whose sum
+    vectors ``|E_a + E_b|`` are among the shortest ``fraction`` of all unordered pairs
+    (chapter 4 uses 0.1). A gradient spread evenly over pairs gives about ``fraction``;
+    near 1 means a few short sums get almost all of it.
+
+    Args:
+        params: :class:`modadd.model.Params` of M models.
+        config: one :class:`modadd.train.RunConfig` or one per model (see
+            :func:`softmax_confidence`).
+        fraction: the share of pairs counted as short, in (0, 1].
+
+    Returns:
+        (M,) shares in [0, 1] (NaN for a model whose gradient is exactly zero).
+    """
+    from .forces import pair_gradients
+    from .validate import check_number
+
+    fraction = check_number("fraction", fraction, strict=True)
+    if fraction > 1:
+        raise ValueError(f"fraction must be in (0, 1], got fraction={fraction!r}")
+    pairs, _, g = pair_gradients(params, config)
+    with torch.no_grad():
+        S = (params.E[:, pairs[:, 0]] + params.E[:, pairs[:, 1]]).norm(dim=-1)          # (M, U)
+        short = S <= torch.quantile(S, fraction, dim=1, keepdim=True)
+        g2 = g.pow(2).sum(-1)
+        total = g2.sum(1)
+        share = (g2 * short).sum(1) / total
+    return torch.where(total > 0, share, torch.nan).numpy()
+
+
+def gradient_spread(params, config) -> np.ndarray:
+    """On how many training pairs the gradient acts, as a share of them, one value per model.
+
+    With ``q_p = |g_p|^2`` the squared gradient on pair p's sum vector
+    (:func:`modadd.forces.pair_gradients`), the participation ratio
+    ``(sum_p q_p)^2 / (P sum_p q_p^2)`` over the P training pairs: 1 when every pair gets
+    the same share, ``k / P`` when k pairs share it evenly and the rest get none.
+
+    Args: as :func:`softmax_confidence`.
+
+    Returns:
+        (M,) shares in (0, 1] (NaN for a model whose gradient is exactly zero).
+    """
+    from .forces import pair_gradients
+    from .forces.fields import _configs_for
+    from .train import pair_weights
+
+    _, _, g = pair_gradients(params, config)
+    train_pairs = (pair_weights(_configs_for(config, params.E.shape[0])).train_weights > 0)    # (M, U)
+    with torch.no_grad():
+        q = g.pow(2).sum(-1)
+        total = q.sum(1)
+        spread = total.pow(2) / (train_pairs.sum(1) * q.pow(2).sum(1))
+    return torch.where(total > 0, spread, torch.nan).numpy()
+
+
+def training_measures(history, fraction: float = 0.1):
+    """What decay does inside each run, at every recorded step: one row per (run, step).
+
+    Args:
+        history: a :class:`modadd.train.History` recorded with ``record_params=True``.
+        fraction: passed to :func:`short_sum_share`.
+
+    Returns:
+        A pandas table with columns ``run`` (index into ``history.configs``), ``seed``,
+        ``step``, ``E norm``, ``W1 norm``, ``W2 norm``, ``b1 norm`` (Frobenius norms),
+        ``confidence`` (:func:`softmax_confidence`), ``short share``
+        (:func:`short_sum_share`), ``spread`` (:func:`gradient_spread`) and ``train loss``.
+    """
+    import pandas as pd
+
+    from .model import Params
+    from .train import History
+
+    if not isinstance(history, History):
+        raise ValueError(f"history must be a modadd.train.History, got {type(history).__name__}")
+    if history.params.W1 is None:
+        raise ValueError("history was recorded with record_params=False; training_measures needs "
+                         "every parameter: train with record_params=True")
+    M, T = history.params.E.shape[:2]
+    flat = Params(*(t.reshape(M * T, *t.shape[2:]) for t in history.params.tensors()))
+    configs = [c for c in history.configs for _ in range(T)]
+    norms = {f"{k} norm": getattr(flat, k).flatten(1).norm(dim=1).numpy() for k in ("E", "W1", "W2", "b1")}
+    return pd.DataFrame({"run": np.repeat(np.arange(M), T), "seed": [c.seed for c in configs],
+                         "step": np.tile(history.steps, M), **norms,
+                         "confidence": softmax_confidence(flat, configs),
+                         "short share": short_sum_share(flat, configs, fraction),
+                         "spread": gradient_spread(flat, configs),
+                         "train loss": history.train_loss.reshape(-1)})

@@ -402,30 +402,85 @@ def class_fraction_figure(fr, x: str, col: str | None = None, row: str | None = 
     return fig.update_layout(margin=dict(b=4 * longest + 85))
 
 
+def setting_curves_figure(panels: dict, classes=None, log_y=(), title: str | None = None) -> go.Figure:
+    """Quantities over training side by side: one panel per quantity, one line per setting.
+
+    ``panels``: panel title (the quantity) -> a pandas table, one row per setting (its name
+    the index), one column per recorded step (e.g. a median over seeds); every table lists
+    the same settings. ``classes``: optional mapping from a setting to the structure class
+    most of its runs end in; its lines then take that class's colour (:data:`CLASS_COLORS`),
+    and dashes tell settings of one class apart. ``log_y``: the panel titles whose y axis is
+    logarithmic. The step axis is logarithmic, so step 0 is left out.
+    """
+    if not panels:
+        raise ValueError("setting_curves_figure needs at least one panel")
+    names = list(panels)
+    fig = make_subplots(rows=1, cols=len(names), horizontal_spacing=0.09 if len(names) > 1 else 0.0)
+    dashes = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+    for j, panel in enumerate(names):
+        table = panels[panel]
+        steps = np.asarray(table.columns, dtype=float)
+        keep = steps > 0
+        seen: dict = {}                                # lines drawn so far in each colour
+        for name, values in table.iterrows():
+            color = CLASS_COLORS.get(None if classes is None else classes[name], "#222222")
+            k = seen[color] = seen.get(color, -1) + 1
+            fig.add_trace(go.Scatter(x=steps[keep], y=np.asarray(values, dtype=float)[keep], mode="lines",
+                                     name=str(name), legendgroup=str(name), showlegend=(j == 0),
+                                     line=dict(color=color, width=2, dash=dashes[k % len(dashes)])),
+                          row=1, col=j + 1)
+        fig.update_xaxes(title_text="step", type="log", dtick=1, row=1, col=j + 1)
+        fig.update_yaxes(title_text=panel, type="log" if panel in log_y else "linear",
+                         dtick=1 if panel in log_y else None, row=1, col=j + 1)
+    fig.update_layout(legend=dict(orientation="h", y=-0.3))
+    _style(fig, 400, title)
+    return fig.update_layout(margin=dict(b=120))
+
+
 def relative_bias_figure(rho, classes=None, title: str | None = None) -> go.Figure:
     """How much the biases weigh in the first layer over training: one line per setting.
 
     ``rho``: a pandas table, one row per setting (its name the index), one column per
     recorded step, of :func:`modadd.biases.relative_bias` (e.g. its mean over seeds).
-    ``classes``: optional mapping from a setting to the structure class most of its runs
-    end in; its line then takes that class's colour (:data:`CLASS_COLORS`), and dashes
-    tell settings of one class apart. Both axes are logarithmic, so step 0 is left out.
+    ``classes``: as in :func:`setting_curves_figure`, whose one-panel case this is. Both
+    axes are logarithmic, so step 0 is left out.
     """
-    steps = np.asarray(rho.columns, dtype=float)
-    keep = steps > 0
-    dashes = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
-    seen: dict = {}                                    # lines drawn so far in each colour
-    fig = go.Figure()
-    for name, values in rho.iterrows():
-        color = CLASS_COLORS.get(None if classes is None else classes[name], "#222222")
-        k = seen[color] = seen.get(color, -1) + 1
-        fig.add_trace(go.Scatter(x=steps[keep], y=np.asarray(values, dtype=float)[keep], mode="lines",
-                                 name=str(name), line=dict(color=color, width=2, dash=dashes[k % len(dashes)])))
-    fig.update_xaxes(title_text="step", type="log", dtick=1)
-    fig.update_yaxes(title_text="ρ = RMS(b₁) / RMS(s W₁)", type="log", dtick=1)
-    fig.update_layout(legend=dict(orientation="h", y=-0.3))
-    _style(fig, 400, title)
-    return fig.update_layout(margin=dict(b=120))
+    label = "ρ = RMS(b₁) / RMS(s W₁)"
+    return setting_curves_figure({label: rho}, classes, log_y=(label,), title=title)
+
+
+def rho_outcome_figure(table, columns: dict, threshold: dict | None = None,
+                       title: str | None = None) -> go.Figure:
+    """Each run as a dot: its relative bias size (log x) against its final circle score,
+    coloured by the class it ends in; one panel per column of rho.
+
+    ``table``: one row per run with the columns named in ``columns``, ``circle_score`` and
+    ``class`` (and optionally ``cell``, shown on hover). ``columns``: column -> axis title.
+    ``threshold``: optional column -> a fitted cut (:func:`modadd.biases.fit_threshold`),
+    drawn as a dashed vertical line. Runs with rho = 0 cannot sit on a log axis: leave
+    them out.
+    """
+    names = list(columns)
+    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.05)
+    hover = table["cell"].astype(str) if "cell" in table else None
+    for j, col in enumerate(names):
+        x = np.asarray(table[col], float)
+        if (x <= 0).any():
+            raise ValueError(f"rho_outcome_figure: column {col!r} has values <= 0, which a log axis cannot show")
+        for cls, color in CLASS_COLORS.items():
+            keep = (table["class"] == cls).to_numpy()
+            fig.add_trace(go.Scatter(
+                x=x[keep], y=table["circle_score"].to_numpy()[keep], mode="markers", name=cls,
+                legendgroup=cls, showlegend=(j == 0), marker=dict(color=color, size=6, opacity=0.75),
+                text=None if hover is None else hover[keep],
+                hovertemplate=cls + (" · %{text}" if hover is not None else "") +
+                "<br>ρ %{x:.3g}, circle score %{y:.2f}<extra></extra>"), row=1, col=j + 1)
+        if threshold and col in threshold and np.isfinite(threshold[col]) and threshold[col] > 0:
+            fig.add_vline(x=threshold[col], line=dict(color="#222", width=1, dash="dash"), row=1, col=j + 1)
+        fig.update_xaxes(title_text=columns[col], type="log", row=1, col=j + 1)
+    fig.update_yaxes(title_text="circle score at the end", col=1)
+    fig.update_layout(legend=dict(orientation="h", y=-0.25))
+    return _style(fig, 420, title)
 
 
 def beside(figs: list, widths: list[float] | None = None, title: str | None = None) -> go.Figure:

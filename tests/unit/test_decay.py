@@ -79,3 +79,89 @@ def test_settings_table_names_each_run(tmp_path):
         settings_table({}, steps=3)
     with pytest.raises(ValueError, match="seeds must not be empty"):
         settings_table(settings, steps=3, seeds=[])
+
+
+def test_softmax_confidence_by_hand():
+    from dataclasses import replace
+
+    import torch
+
+    from modadd.decay import softmax_confidence
+    from modadd.model import forward, init_params
+    from modadd.train import GRID_RECIPE, pair_weights
+    cfg = replace(GRID_RECIPE, seed=3)
+    p = init_params([cfg.model], [3])
+    split = pair_weights(cfg)
+    top = torch.softmax(forward(p, split.pairs), -1).amax(-1)[0]
+    w = split.train_weights[0]
+    assert softmax_confidence(p, cfg)[0] == pytest.approx(float((w * top).sum() / w.sum()), rel=1e-6)
+    # a network whose logits are all equal is unsure of every pair: 1/n
+    flat = init_params([cfg.model], [3])
+    flat.W2.zero_(), flat.b2.zero_()
+    assert softmax_confidence(flat, cfg)[0] == pytest.approx(1 / 17)
+    # scaling the last layer up makes it confident
+    big = init_params([cfg.model], [3])
+    big.W2.mul_(1e3), big.b2.mul_(1e3)
+    assert softmax_confidence(big, cfg)[0] > 0.95 > softmax_confidence(p, cfg)[0]
+    with pytest.raises(ValueError, match="params must be a modadd.model.Params"):
+        softmax_confidence(p.E, cfg)
+
+
+def test_short_sum_share_is_chapter_4s_measure():
+    from dataclasses import replace
+
+    import torch
+
+    from modadd.decay import short_sum_share
+    from modadd.forces import pair_gradients
+    from modadd.model import init_params
+    from modadd.train import GRID_RECIPE
+    cfgs = [replace(GRID_RECIPE, seed=s) for s in (0, 1)]
+    p = init_params([c.model for c in cfgs], [0, 1])
+    share = short_sum_share(p, cfgs)
+    for m in range(2):                                  # chapter 4's cell, model by model
+        pairs, _, g = pair_gradients(p[m], cfgs[m])
+        S = (p.E[m, pairs[:, 0]] + p.E[m, pairs[:, 1]]).norm(dim=-1)
+        short = S <= torch.quantile(S, 0.1)
+        assert share[m] == pytest.approx((g[0, short].pow(2).sum() / g[0].pow(2).sum()).item(), rel=1e-5)
+    assert short_sum_share(p, cfgs, fraction=1.0) == pytest.approx([1.0, 1.0])
+    with pytest.raises(ValueError, match="fraction must be"):
+        short_sum_share(p, cfgs, fraction=1.5)
+
+
+def test_training_measures_one_row_per_run_and_step():
+    from dataclasses import replace
+
+    from modadd.decay import softmax_confidence, training_measures
+    from modadd.train import GRID_RECIPE, train
+    cfgs = [replace(GRID_RECIPE, seed=0), replace(GRID_RECIPE, seed=1, weight_decay=0.0)]
+    h = train(cfgs, steps=20, record_every=[10], progress=False)
+    t = training_measures(h)
+    assert len(t) == 6 and list(t["step"]) == [0, 10, 20] * 2 and list(t["seed"]) == [0] * 3 + [1] * 3
+    row = t.iloc[4]                                     # run 1 at step 10
+    p = h.params_at(1, 1)
+    assert row["W1 norm"] == pytest.approx(float(p.W1.norm()), rel=1e-6)
+    assert row["b1 norm"] == pytest.approx(float(p.b1.norm()), rel=1e-6)
+    assert row["confidence"] == pytest.approx(softmax_confidence(p, cfgs[1])[0], rel=1e-6)
+    assert row["train loss"] == pytest.approx(h.train_loss[1, 1])
+    assert t["short share"].between(0, 1).all()
+    with pytest.raises(ValueError, match="record_params=True"):
+        training_measures(train(cfgs, steps=2, record_params=False, progress=False))
+
+
+def test_gradient_spread_is_a_participation_ratio():
+    from dataclasses import replace
+
+    from modadd.decay import gradient_spread
+    from modadd.forces import pair_gradients
+    from modadd.model import init_params
+    from modadd.train import GRID_RECIPE, pair_weights
+    cfg = replace(GRID_RECIPE, seed=2)
+    p = init_params([cfg.model], [2])
+    _, _, g = pair_gradients(p, cfg)
+    q = g[0].pow(2).sum(-1).numpy()
+    P = int((pair_weights(cfg).train_weights[0] > 0).sum())
+    assert gradient_spread(p, cfg)[0] == pytest.approx(q.sum() ** 2 / (P * (q ** 2).sum()), rel=1e-5)
+    assert 0 < gradient_spread(p, cfg)[0] <= 1
+    # held-out pairs carry no gradient: they are not counted as pairs it could act on
+    assert (q[(pair_weights(cfg).train_weights[0] == 0).numpy()] == 0).all()

@@ -204,3 +204,32 @@ def test_embedding_animation_in_rows():
     assert fig.layout.yaxis4.domain[1] < fig.layout.yaxis1.domain[0]     # panel 4 starts row 2
     with pytest.raises(ValueError, match="cols"):
         plots.embedding_animation(panels, cols=0)
+
+
+def test_setting_curves_figure_one_panel_per_quantity():
+    import pandas as pd
+
+    a = pd.DataFrame([[1.0, 2.0, 3.0], [1.0, 1.5, 1.2]], index=["no decay", "decay"], columns=[0, 100, 1000])
+    b = a / 10
+    fig = plots.setting_curves_figure({"norm": a, "share": b}, classes={"no decay": "other", "decay": "grid"},
+                                      log_y=("share",))
+    assert [tr.name for tr in fig.data] == ["no decay", "decay"] * 2
+    assert [tr.showlegend for tr in fig.data] == [True, True, False, False]     # one legend entry each
+    assert fig.data[1].line.color == plots.CLASS_COLORS["grid"] and list(fig.data[3].y) == [0.15, 0.12]
+    assert fig.layout.yaxis.type == "linear" and fig.layout.yaxis2.type == "log"
+    with pytest.raises(ValueError, match="at least one panel"):
+        plots.setting_curves_figure({})
+
+
+def test_rho_outcome_figure_colours_runs_by_class():
+    import pandas as pd
+
+    t = pd.DataFrame({"rho 0": [0.1, 1.0, 10.0], "rho 100": [0.2, 0.5, 3.0], "circle_score": [0.9, 0.5, 0.1],
+                      "class": ["circle", "other", "grid"], "cell": ["a", "b", "c"]})
+    fig = plots.rho_outcome_figure(t, {"rho 0": "ρ at step 0", "rho 100": "ρ at step 100"},
+                                   threshold={"rho 0": 0.5})
+    circles = [tr for tr in fig.data if tr.name == "circle"]
+    assert len(circles) == 2 and list(circles[0].x) == [0.1] and circles[0].marker.color == plots.CLASS_COLORS["circle"]
+    assert fig.layout.xaxis.type == "log" and len(fig.layout.shapes) == 1
+    with pytest.raises(ValueError, match="values <= 0"):
+        plots.rho_outcome_figure(t.assign(**{"rho 0": [0.0, 1.0, 2.0]}), {"rho 0": "x"})
