@@ -429,9 +429,8 @@ def setting_curves_figure(panels: dict, classes=None, log_y=(), title: str | Non
                                      name=str(name), legendgroup=str(name), showlegend=(j == 0),
                                      line=dict(color=color, width=2, dash=dashes[k % len(dashes)])),
                           row=1, col=j + 1)
-        fig.update_xaxes(title_text="step", type="log", dtick=1, row=1, col=j + 1)
-        fig.update_yaxes(title_text=panel, type="log" if panel in log_y else "linear",
-                         dtick=1 if panel in log_y else None, row=1, col=j + 1)
+        fig.update_xaxes(title_text="step", type="log", row=1, col=j + 1)
+        fig.update_yaxes(title_text=panel, type="log" if panel in log_y else "linear", row=1, col=j + 1)
     fig.update_layout(legend=dict(orientation="h", y=-0.3))
     _style(fig, 400, title)
     return fig.update_layout(margin=dict(b=120))
@@ -446,7 +445,8 @@ def relative_bias_figure(rho, classes=None, title: str | None = None) -> go.Figu
     axes are logarithmic, so step 0 is left out.
     """
     label = "ρ = RMS(b₁) / RMS(s W₁)"
-    return setting_curves_figure({label: rho}, classes, log_y=(label,), title=title)
+    fig = setting_curves_figure({label: rho}, classes, log_y=(label,), title=title)
+    return fig.update_yaxes(dtick=1)          # rho spans decades: one labelled tick per decade
 
 
 def rho_outcome_figure(table, columns: dict, threshold: dict | None = None,
