@@ -2,7 +2,7 @@
 # Build and test timings. Run alone: bash benchmarks/bench_build.sh
 # Writes benchmarks/results/build.json: u (the plain nn.Module loop, N = 17, 10,000 steps)
 # measured first, then the cold book build (empty _build/: every chapter executed, every
-# run trained; each chapter's time as the build recorded it, two chapters at a time), the unchanged rebuild, and the whole test command after that, in seconds
+# run trained; each chapter's time as the build recorded it), the unchanged rebuild, and the whole test command after that, in seconds
 # and in u. Each step's output goes to _bench_logs/ (printed when a step fails).
 # Takes about as long as a fresh clone's CI.
 set -euo pipefail
@@ -18,7 +18,7 @@ t() {  # seconds a command takes; a failing command fails the benchmark and show
 u=$(PYTHONPATH=src .venv/bin/python -c "from modadd.reference import plain_loop; print(round(plain_loop(10_000), 2))")
 rm -rf _build
 cold=$(t cold bash scripts/book.sh) || exit 1
-# each chapter's cold execution, as the build recorded it (two chapters at a time)
+# each chapter's cold execution, as the build recorded it
 chapters=$(PYTHONPATH=src .venv/bin/python -c "
 import json
 from modadd import REPO_ROOT, classroom

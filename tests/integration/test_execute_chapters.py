@@ -1,5 +1,6 @@
-"""scripts/execute_chapters.py: the build's chapters executed two at a time into the cache that
-jupyter-book (myst-nb) reads, which then executes none of them again."""
+"""scripts/execute_chapters.py: the build's chapters executed into the cache that
+jupyter-book (myst-nb) reads, which then executes none of them again; one at a time (the
+build's default) or side by side (--jobs 2, one torch thread each)."""
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,8 @@ def chapter(code: str) -> str:
     return FRONT_MATTER + f"# A chapter\n\n```{{code-cell}} ipython3\n{code}\n```\n"
 
 
-def execute(root):
-    return subprocess.run([sys.executable, str(SCRIPT), "--root", str(root)], capture_output=True,
+def execute(root, *args):
+    return subprocess.run([sys.executable, str(SCRIPT), "--root", str(root), *args], capture_output=True,
                           text=True, timeout=300)
 
 
@@ -33,7 +34,7 @@ def test_chapters_run_side_by_side_into_the_cache_myst_nb_reads(tmp_path):
              f"run_sweep(cs, steps=3, cache_dir={str(tmp_path / 'sweeps')!r}, progress=False)\n"
              f"run_sweep(cs, steps=3, cache_dir={str(tmp_path / 'sweeps')!r}, progress=False)   # cached: trains none")
     (book / "02_b.md").write_text(chapter(sweep))
-    r = execute(tmp_path)
+    r = execute(tmp_path, "--jobs", "2")
     assert r.returncode == 0, r.stderr
     assert "executing 2 chapter(s), 2 at a time (one torch thread each)" in r.stdout
     a = classroom.chapter_record(book / "01_a.md", tmp_path)
@@ -67,7 +68,7 @@ def test_a_chapter_that_raises_fails_with_its_traceback(tmp_path):
     (tmp_path / "_config.yml").write_text("execute:\n  timeout: 120\n")
     (tmp_path / "book" / "01_ok.md").write_text(chapter("x = 1"))
     (tmp_path / "book" / "02_bad.md").write_text(chapter("assert 1 == 2, 'the prose lied'"))
-    r = execute(tmp_path)
+    r = execute(tmp_path)                                     # the default: one at a time
     assert r.returncode == 1
     assert "02_bad.md FAILED" in r.stderr and "the prose lied" in r.stderr
     assert classroom.chapter_record(tmp_path / "book" / "01_ok.md", tmp_path).current     # the other is kept
