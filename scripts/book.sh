@@ -48,10 +48,8 @@ if [ "$(cat _build/.modadd-conf.sha256 2>/dev/null)" != "$conf_hash" ]; then
   mkdir -p _build && echo "$conf_hash" > _build/.modadd-conf.sha256
 fi
 # Chapters whose code has no cached outputs run first, into the cache that jupyter-book reads
-# (it then executes only the pages that report their times), one at a time with the default
-# torch threads: a run trained with one thread can differ in its last bits from the same run
-# trained with two (subnormal floats are flushed in the main thread only), and chapter 3's
-# pictures were judged by eye on runs trained with two. --jobs 2 runs two at once.
-.venv/bin/python scripts/execute_chapters.py --jobs 1
+# (it then executes only the pages that report their times), two at once, one torch thread
+# each: a run's bits do not depend on the thread count (modadd.numerics).
+.venv/bin/python scripts/execute_chapters.py --jobs 2
 .venv/bin/jupyter-book build . --builder html "$@"
 echo "[book] built in $(( $(date +%s) - start )) s. Open: $(pwd)/_build/html/index.html"

@@ -8,11 +8,10 @@ but the report pages (teacher guide and appendix, which read the chapters' times
 trained (:func:`modadd.sweep.run_sweep` counts them through ``MODADD_RUN_LOG``); the cache
 record keeps both, and ``chapters_at_once``.
 
-``--jobs 2`` executes two chapters at once, one torch thread each. The book's build does not
-(book.sh passes ``--jobs 1``): a run trained with one thread can differ in its last bits from
-the same run trained with two, because subnormal floats are flushed to zero in the main
-thread only (``torch.set_flush_denormal``), and chapter 3's pictures were judged by eye on
-runs trained with two threads.
+``--jobs 2`` (the book's build, book.sh) executes two chapters at once, one torch thread
+each, longest first (by the last build's times); ``--jobs 1`` one at a time with the default
+threads. Both give the same outputs: subnormal floats are flushed on every thread
+(:mod:`modadd.numerics`), so a run's bits do not depend on the thread count.
 
 Usage (book.sh runs it): python scripts/execute_chapters.py [--jobs N] [--root DIR]
 Exit status 1, with the traceback, if a chapter raised.

@@ -6,6 +6,8 @@ Modules, one idea each, in the order data flows through them:
 * ``data``: the task, its train/validation split (``PairSplit``) and the unordered pairs;
 * ``model``: the network for a batch of models, and its exact gradients;
 * ``optim``: parameter groups and one AdamW step on a flat vector;
+* ``numerics``: subnormal floats flushed to zero on every thread (a run's bits do not
+  depend on the thread count or its batch);
 * ``train``: the one batched trainer (``RunConfig``, ``train``, ``History``);
 * ``structure``: circle and grid scores, and the class of an embedding;
 * ``stats``: how often each class forms, with Wilson intervals (sweeps and particles alike);

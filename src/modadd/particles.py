@@ -64,6 +64,7 @@ from .data import answers, unordered_pairs
 from .forces import (MESH_CELLS_PER_SIGMA, MeshTooLarge, alignment, clustering, repulsion, repulsion_mesh,
                      spread_to_embeddings)
 from .model import sum_vectors
+from .numerics import flush_subnormals
 from .validate import (check_choice, check_int, check_n, check_number, check_per_system, check_positions,
                        check_seeds)
 
@@ -262,8 +263,7 @@ def _run(E: torch.Tensor, forces: ParticleForces, eta: float, steps: int, record
     rec_steps, rec = [0], [E.clone()]
     # Far-apart sums give window values exp(-d^2 / 2 sigma^2) below 1e-308: subnormal
     # floats, on which CPU arithmetic is ~100x slower. Flush them to zero while simulating.
-    torch.set_flush_denormal(True)
-    try:
+    with flush_subnormals():
         for t in range(1, steps + 1):
             try:
                 E = E + eta * forces(E)
@@ -276,8 +276,6 @@ def _run(E: torch.Tensor, forces: ParticleForces, eta: float, steps: int, record
             if t % record_every == 0 or t == steps:
                 rec_steps.append(t)
                 rec.append(E.clone())
-    finally:
-        torch.set_flush_denormal(False)
     return rec_steps, rec
 
 

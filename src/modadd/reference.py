@@ -11,6 +11,7 @@ import time
 import torch
 
 from .data import make_dataset
+from .numerics import flush_subnormals
 
 
 class PlainNet(torch.nn.Module):
@@ -38,11 +39,10 @@ def plain_loop(steps: int, seed: int = 0) -> float:
     model = PlainNet(17, 64)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1.0)
     x0, x1, y = ds.train_pairs[:, 0], ds.train_pairs[:, 1], ds.train_labels
-    torch.set_flush_denormal(True)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(model(x0, x1), y).backward()
-        opt.step()
-    torch.set_flush_denormal(False)
+    with flush_subnormals():
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x0, x1), y).backward()
+            opt.step()
     return time.perf_counter() - t0

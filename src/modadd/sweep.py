@@ -31,7 +31,7 @@ from .model import Params
 from .train import DivergenceError, RunConfig, train
 
 #: The source files that determine a run's result (the trainer and what it imports).
-_CODE = ("data.py", "model.py", "train.py", "optim.py", "validate.py")
+_CODE = ("data.py", "model.py", "numerics.py", "train.py", "optim.py", "validate.py")
 
 
 def code_hash() -> str:

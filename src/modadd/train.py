@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from .data import PairSplit, pair_split
 from .model import ModelConfig, Params, init_params, loss_and_grads
+from .numerics import flush_subnormals
 from .optim import FlatAdamW, bias_mask, param_groups
 from .validate import (check_betas, check_bool, check_instances, check_non_negative_int, check_number,
                        check_record_steps, check_same, check_seed, check_val_fraction)
@@ -317,28 +318,27 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     bar = tqdm(total=steps, disable=(progress is False) or steps == 0, delay=0 if progress else 3,
                file=sys.stderr, unit="step", desc=f"training {len(configs)} model{'s' * (len(configs) > 1)}")
     t0 = time.perf_counter()
-    # Weight decay drives many activations toward 0, and CPU arithmetic on subnormal floats
-    # is ~100x slower: flush them to zero while training (values below 1e-38 change
-    # nothing here), and restore the default afterwards (numpy warns under it).
-    torch.set_flush_denormal(True)
+    # Weight decay drives many values toward 0, and CPU arithmetic on subnormal floats is
+    # ~100x slower: flush them to zero while training, on every thread (values below 1e-38
+    # change nothing here; see modadd.numerics).
     try:
-        for step in range(steps + 1):
-            recording = step in rec.index
-            _forward_backward(opt.params, opt.grads, split, loss, rec if recording else None, step)
-            rec.watch(loss, step)
-            if recording:
-                rec.check(step)
-                rec.keep_params(opt.params, step)
-            if step == steps:
-                break
-            if step in gate_changes:
-                gate = _bias_gate(free_until, step, params, device)
-            opt.step(gate)                    # gate: held biases get no gradient, stay at zero
-            if (step + 1) % 200 == 0:
-                bar.update(200)
+        with flush_subnormals():
+            for step in range(steps + 1):
+                recording = step in rec.index
+                _forward_backward(opt.params, opt.grads, split, loss, rec if recording else None, step)
+                rec.watch(loss, step)
+                if recording:
+                    rec.check(step)
+                    rec.keep_params(opt.params, step)
+                if step == steps:
+                    break
+                if step in gate_changes:
+                    gate = _bias_gate(free_until, step, params, device)
+                opt.step(gate)                    # gate: held biases get no gradient, stay at zero
+                if (step + 1) % 200 == 0:
+                    bar.update(200)
         bar.update(steps - bar.n)
     finally:
-        torch.set_flush_denormal(False)
         bar.close()
     seconds = time.perf_counter() - t0
     rec.check(steps)

@@ -1,0 +1,87 @@
+"""Subnormal floats are flushed on every thread while modadd computes, so a run's bits do not
+depend on the thread count or on its batch. Each case runs in a fresh Python process with two
+torch threads: whether PyTorch's worker threads flush is fixed when the process starts them."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ENV = dict(os.environ, OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")
+
+# A subnormal float32 spread over 2^20 elements (PyTorch shares that out among its threads),
+# times 2^30: 0 where the thread computing it flushes, about 1e-30 where it does not.
+PROBE = textwrap.dedent("""
+    import warnings, torch
+    TINY = torch.full((1,), 1e-39)           # made before any flushing is set
+    def unflushed():
+        return int(torch.count_nonzero(TINY.expand(1 << 20) * 2.0 ** 30))
+""")
+
+
+def run(code: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", PROBE + textwrap.dedent(code)], env=ENV,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return eval(out.stdout.strip().splitlines()[-1])
+
+
+def test_torch_alone_flushes_only_on_the_calling_thread():
+    """The defect this module exists for: with workers started first, set_flush_denormal
+    leaves about half the elements (the worker's share) unflushed."""
+    r = run("""
+        torch.ones(1 << 20).mul_(2)          # torch starts its worker threads
+        torch.set_flush_denormal(True)
+        print({"unflushed": unflushed(), "threads": torch.get_num_threads()})
+    """)
+    assert r["threads"] == 2
+    assert 0 < r["unflushed"] < 1 << 20
+
+
+def test_every_thread_flushes_inside_flush_subnormals():
+    r = run("""
+        from modadd.numerics import flush_subnormals, workers_flush
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with flush_subnormals():
+                inside, threads = unflushed(), torch.get_num_threads()
+        print({"inside": inside, "threads": threads, "workers_flush": workers_flush()})
+    """)
+    assert r == {"inside": 0, "threads": 2, "workers_flush": True}
+
+
+def test_workers_started_before_modadd_fall_back_to_one_thread_and_say_so():
+    r = run("""
+        torch.ones(1 << 20).mul_(2)          # torch work before modadd is imported
+        from modadd.numerics import flush_subnormals, workers_flush
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with flush_subnormals():
+                inside, threads = unflushed(), torch.get_num_threads()
+        print({"inside": inside, "threads": threads, "after": torch.get_num_threads(),
+               "workers_flush": workers_flush(), "warned": [str(w.message)[:40] for w in caught]})
+    """)
+    assert r["workers_flush"] is False
+    assert r["inside"] == 0 and r["threads"] == 1 and r["after"] == 2
+    assert r["warned"] == ["PyTorch's worker threads were started be"]
+
+
+@pytest.mark.parametrize("first", ["modadd", "torch work"])
+def test_training_gives_the_same_bits_either_way(first):
+    """The fallback (one thread) and the normal path (two flushing threads) train the same
+    bits, compared with a one-thread reference process."""
+    code = """
+        {pre}
+        import hashlib, warnings
+        warnings.simplefilter("ignore")
+        from modadd.train import GRID_RECIPE, sweep_configs, train
+        {threads}
+        h = train(sweep_configs(GRID_RECIPE, seeds=range(40)), steps=300, record_every=300,
+                  progress=False)
+        print(repr(hashlib.sha256(h.final.E.numpy().tobytes()).hexdigest()))
+    """
+    pre = "torch.ones(1 << 20).mul_(2)" if first == "torch work" else ""
+    two = run(code.format(pre=pre, threads=""))
+    one = run(code.format(pre="", threads="torch.set_num_threads(1)"))
+    assert two == one
