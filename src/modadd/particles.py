@@ -61,8 +61,8 @@ import numpy as np
 import torch
 
 from .data import answers, unordered_pairs
-from .forces import (MESH_CELLS_PER_SIGMA, MeshTooLarge, alignment, clustering, repulsion, repulsion_mesh,
-                     spread_to_embeddings)
+from .forces import (MESH_CELLS_PER_SIGMA, HonestFit, MeshTooLarge, affine_part, alignment, auto_sigma, clustering,
+                     repulsion, repulsion_mesh, spread_to_embeddings)
 from .model import sum_vectors
 from .numerics import flush_subnormals
 from .validate import (check_choice, check_int, check_n, check_number, check_per_system, check_positions,
@@ -288,3 +288,83 @@ def _check_blow_up(E, t, eta, limit):
         what = "NaN or inf positions" if not bool(finite[m]) else f"a radius of {float(radius[m]):.3g}"
         raise ParticleBlowUp(f"the particle simulation blew up by step {t} (system {m}: {what}); "
                              f"try a smaller step_size than {eta:g}")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Particle settings read off chapter 4's honest fit for one family (:func:`calibrate`).
+
+    Attributes:
+        family: "no biases" or "biases". variant: the label of the family's chosen law.
+        clustering_coef, alignment_coef: the fit's strengths (mean over its choosing runs).
+        field_ratio: median over the configurations of |F_clu| / |F_ali| (root mean square
+            of each symmetry-free field).
+        alignment: the alignment strength for :func:`simulate`, clustering strength 1.
+        clustering_width: the chosen law's window (median over the configurations), in
+            units of :func:`spacing`, for :func:`simulate`'s ``clustering_width``.
+    """
+
+    family: str
+    variant: str
+    clustering_coef: float
+    alignment_coef: float
+    field_ratio: float
+    alignment: float
+    clustering_width: float
+
+
+def calibrate(honest: HonestFit, family: str, E) -> Calibration:
+    """The particles' alignment strength and clustering window, from a family's honest fit.
+
+    This is our model, not a derivation and not the paper's. The fit's coefficients are
+    dimensionless: each step's gradient and each force were scaled to unit size, so a
+    coefficient is the part of the unit gradient that the unit force carries. The particles
+    move by ``F_clu + alignment * F_ali`` in the fields' own units, so the same mix needs::
+
+        alignment = max(0, beta_ali / beta_clu) * |F_clu| / |F_ali|
+
+    with |F| the root mean square of the symmetry-free field (what the first layer absorbs
+    removed: a linear map, and a shift for the family "biases", as in the fit) on the
+    configurations ``E`` (M, n, 2), taken through the affine gauge first, as the particles
+    are; the median over them. A negative ratio of strengths gives 0 (alignment would push
+    the wrong way; the fit reports signs). The window is the chosen law's (its rule and
+    scale) on the same configurations, in units of :func:`spacing`. The repulsion is left
+    as it is: the fit chose it in neither family.
+
+    Raises:
+        ValueError: ``family`` not in the fit, its law without both clustering and
+            alignment, a clustering strength <= 0, or bad positions.
+    """
+    if not isinstance(honest, HonestFit):
+        raise ValueError(f"honest must be a forces.HonestFit, got {type(honest).__name__}")
+    check_choice("family", family, tuple(honest.chosen))
+    law = honest.chosen[family]
+    if not {"clustering", "alignment"} <= set(law.forces):
+        raise ValueError(f"the chosen law of {family!r} ({law.label}) needs both clustering and alignment "
+                         "to calibrate their ratio")
+    beta = honest.strengths[family]
+    if not beta["clustering"] > 0:
+        raise ValueError(f"the fitted clustering strength of {family!r} is {beta['clustering']:.3g}; "
+                         "calibrating needs it > 0")
+    shape = tuple(getattr(E, "shape", ()))
+    if len(shape) != 3 or shape[2] != 2 or shape[1] < 3:
+        raise ValueError(f"E must be an (M, n, 2) array of positions with n >= 3, got shape {shape}")
+    E = fix_gauge(check_positions("E", E, shape[1], shape[0]))
+    n = E.shape[1]
+    pairs, mult = unordered_pairs(n)
+    labels = answers(pairs, n)
+    w = (mult / n).to(torch.float64).expand(E.shape[0], -1)
+    S = sum_vectors(E, pairs)
+    sigma = law.sigma_scale * auto_sigma(S, labels if law.sigma_rule == "auto" else None, weights=w)
+    shift = family == "biases"
+
+    def size(f):
+        F = spread_to_embeddings(f, pairs, n, w)
+        return (F - affine_part(F, E, shift)).square().mean((1, 2)).sqrt()
+
+    ratio = float(torch.median(size(clustering(S, labels, w, sigma))
+                               / size(alignment(S, labels, w, law.self_power, law.other_power))))
+    return Calibration(family=family, variant=law.label, clustering_coef=float(beta["clustering"]),
+                       alignment_coef=float(beta["alignment"]), field_ratio=ratio,
+                       alignment=max(0.0, beta["alignment"] / beta["clustering"]) * ratio,
+                       clustering_width=float(torch.median(sigma)) / spacing(n))

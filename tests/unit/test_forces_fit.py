@@ -119,6 +119,10 @@ def test_honest_fit_chooses_on_one_part_and_reports_on_the_other(hist):
                & (co.labels == row.labels)]
         assert row.runs == len(g) and row.negative == int((g.coef < 0).sum())
         assert row.lo <= row["mean"] <= row.hi and math.isclose(row["mean"], g.coef.mean())
+    for fam, v in hf.chosen.items():     # strengths: the chosen law's mean coefficients on the choosing runs
+        runs = [f for f in choose if f.family == fam]
+        mean = np.mean([_pooled_fit(f, v, "true", "free")[0] for f in runs], 0)
+        assert list(hf.strengths[fam]) == list(v.forces) and np.allclose(list(hf.strengths[fam].values()), mean)
     with pytest.raises(ValueError, match="share seeds"):
         forces.honest_fit(F, report, V)
     with pytest.raises(ValueError, match="variants"):
@@ -127,3 +131,59 @@ def test_honest_fit_chooses_on_one_part_and_reports_on_the_other(hist):
         forces.honest_fit([], report, V)
     with pytest.raises(ValueError, match="runs"):
         forces.candidate_fields(hist, V, runs=[9])
+
+
+def test_particles_calibrated_from_the_fit(hist):
+    """particles.calibrate: alignment = max(0, beta_A / beta_C) * |F_clu| / |F_ali| (symmetry-free
+    sizes on the gauge-fixed configurations, median), window = the chosen law's, in spacings."""
+    from modadd import particles
+    from modadd.data import answers, unordered_pairs
+    from modadd.model import sum_vectors
+    V = forces.variant_grid([("clustering", "alignment")], sigma_scales=(1.0, 2.0), self_powers=(-1.0, 0.0))
+    F = forces.candidate_fields(hist, V)
+    hf = forces.honest_fit([f for f in F if f.seed < 2], [f for f in F if f.seed >= 2], V, bootstrap=20)
+    # these short runs fit a negative clustering strength without biases: set strengths of our own
+    hf = replace(hf, strengths={"no biases": {"clustering": 0.2, "alignment": 0.5},
+                                "biases": {"clustering": 0.5, "alignment": 0.1}})
+    pairs, mult = unordered_pairs(N)
+    labels = answers(pairs, N)
+    for fam, runs in (("no biases", [0, 1, 2]), ("biases", [3, 4, 5])):
+        E = hist.embeddings[runs, 0]
+        cal = particles.calibrate(hf, fam, E)
+        law, beta = hf.chosen[fam], hf.strengths[fam]
+        G = particles.fix_gauge(torch.from_numpy(E).double())
+        w = (mult / N).double().expand(len(runs), -1)
+        S = sum_vectors(G, pairs)
+        sigma = law.sigma_scale * forces.auto_sigma(S, labels, weights=w)
+        sizes = []
+        for f in (forces.clustering_force(S, labels, sigma=sigma, weights=w),
+                  forces.alignment_force(S, labels, weights=w, self_power=law.self_power,
+                                         other_power=law.other_power)):
+            Fe = forces.to_embeddings(f, pairs, N, w)
+            free = Fe - forces.affine_part(Fe, G, shift=fam == "biases")
+            sizes.append(free.square().mean((1, 2)).sqrt())
+        ratio = float(torch.median(sizes[0] / sizes[1]))
+        assert math.isclose(cal.field_ratio, ratio, rel_tol=1e-9)
+        assert math.isclose(cal.alignment, max(0.0, beta["alignment"] / beta["clustering"]) * ratio, rel_tol=1e-9)
+        assert math.isclose(cal.clustering_width, float(torch.median(sigma)) / particles.spacing(N), rel_tol=1e-9)
+        assert cal.variant == law.label and cal.clustering_coef == beta["clustering"]
+        # the configurations go through the particles' gauge: an affine map of them changes nothing
+        moved = particles.calibrate(hf, fam, E @ np.array([[2.0, 0.5], [0.0, 1.5]]) + 3.0)
+        assert math.isclose(moved.alignment, cal.alignment, rel_tol=1e-6)
+        assert math.isclose(moved.clustering_width, cal.clustering_width, rel_tol=1e-6)
+    wrong = replace(hf, strengths={**hf.strengths, "biases": {"clustering": -0.1, "alignment": 0.2}})
+    with pytest.raises(ValueError, match="clustering strength of 'biases' is -0.1"):
+        particles.calibrate(wrong, "biases", hist.embeddings[[3], 0])
+    negative = replace(hf, strengths={**hf.strengths, "biases": {"clustering": 0.5, "alignment": -0.2}})
+    assert particles.calibrate(negative, "biases", hist.embeddings[[3], 0]).alignment == 0.0
+    with pytest.raises(ValueError, match="family"):
+        particles.calibrate(hf, "neither", hist.embeddings[[3], 0])
+    with pytest.raises(ValueError, match=r"\(M, n, 2\)"):
+        particles.calibrate(hf, "biases", hist.embeddings[3, 0])
+    with pytest.raises(ValueError, match="HonestFit"):
+        particles.calibrate({"chosen": {}}, "biases", hist.embeddings[[3], 0])
+    only_c = [forces.Variant(("clustering",))]
+    Fc = forces.candidate_fields(hist, only_c)
+    hc = forces.honest_fit([f for f in Fc if f.seed < 2], [f for f in Fc if f.seed >= 2], only_c, bootstrap=20)
+    with pytest.raises(ValueError, match="needs both clustering and alignment"):
+        particles.calibrate(hc, "biases", hist.embeddings[[3], 0])

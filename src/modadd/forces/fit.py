@@ -483,6 +483,9 @@ class HonestFit:
             interval over runs), ``runs``, ``negative`` (runs whose coefficient is < 0:
             the wrong sign for every one of our forces, each written so that a positive
             strength pulls, turns toward or pushes as intended).
+        strengths: {family: {force: its coefficient in the chosen variant, mean over the
+            choosing runs}}, symmetry-free, true answers: one set of strengths per family,
+            fitted without the reported runs (what :func:`modadd.particles.calibrate` reads).
         choose_seeds, report_seeds: the seeds of the runs of each part.
     """
 
@@ -491,6 +494,7 @@ class HonestFit:
     report: object
     coefficients: object
     summary: object
+    strengths: dict
     choose_seeds: tuple
     report_seeds: tuple
 
@@ -571,8 +575,11 @@ def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed
         m, lo, hi = _mean_interval(g.coef.values, rng, bootstrap)
         summ.append(dict(zip(["family", "force", "symmetries", "labels"], key), mean=m, lo=lo, hi=hi,
                          runs=len(g), negative=int((g.coef < 0).sum())))
+    strengths = {fam: dict(zip(v.forces, np.mean([_pooled_fit(c, v, "true", "free")[0] for c in choose
+                                                  if c.family == fam], 0).tolist()))
+                 for fam, v in chosen.items()}
     return HonestFit(selection=selection, chosen=chosen, report=pd.DataFrame(rep_rows),
-                     coefficients=coefficients, summary=pd.DataFrame(summ),
+                     coefficients=coefficients, summary=pd.DataFrame(summ), strengths=strengths,
                      choose_seeds=tuple(sorted({x.seed for x in choose})),
                      report_seeds=tuple(sorted({x.seed for x in report})))
 
