@@ -23,14 +23,16 @@ from . import REPO_ROOT
 #: paths; a folder stands for everything in it).
 BENCHMARK_CODE = {
     "trainer.json": ("benchmarks/bench.py", "src/modadd/train.py", "src/modadd/model.py",
-                     "src/modadd/optim.py", "src/modadd/data.py", "src/modadd/reference.py"),
+                     "src/modadd/optim.py", "src/modadd/data.py", "src/modadd/numerics.py", "src/modadd/reference.py"),
     "sweep.json": ("benchmarks/bench_sweep.py", "src/modadd/sweep.py", "src/modadd/train.py",
-                   "src/modadd/model.py", "src/modadd/optim.py", "src/modadd/data.py"),
+                   "src/modadd/model.py", "src/modadd/optim.py", "src/modadd/data.py", "src/modadd/numerics.py"),
     "dask.json": ("benchmarks/bench_dask.py", "src/modadd/cluster.py", "src/modadd/sweep.py",
-                  "src/modadd/train.py", "src/modadd/model.py", "src/modadd/optim.py"),
-    "particles.json": ("benchmarks/bench_particles.py", "src/modadd/particles.py", "src/modadd/forces"),
+                  "src/modadd/train.py", "src/modadd/model.py", "src/modadd/optim.py", "src/modadd/numerics.py"),
+    "particles.json": ("benchmarks/bench_particles.py", "src/modadd/particles.py", "src/modadd/forces",
+                       "src/modadd/numerics.py"),
     "widget.json": ("benchmarks/bench_widget.py", "src/modadd/web", "src/modadd/widget.py",
-                    "src/modadd/reference.py", "src/modadd/train.py", "src/modadd/particles.py"),
+                    "src/modadd/reference.py", "src/modadd/train.py", "src/modadd/particles.py",
+                    "src/modadd/numerics.py"),
     "build.json": ("benchmarks/bench_build.sh", "src", "book", "scripts", "_config.yml", "_toc.yml",
                    "requirements.txt"),
 }
