@@ -10,19 +10,15 @@ import torch
 from modadd import forces
 from modadd.forces.fit import _pooled_fit
 from modadd.model import Params
-from modadd.train import CIRCLE_RECIPE, GRID_RECIPE, train
+from small_networks import N, short_runs
 
 torch.set_num_threads(1)
-N, H = 11, 16
-CIRC = replace(CIRCLE_RECIPE, model=replace(CIRCLE_RECIPE.model, n=N, hidden=H))
-GRID = replace(GRID_RECIPE, model=replace(GRID_RECIPE.model, n=N, hidden=H))
 
 
 @pytest.fixture(scope="module")
 def hist():
     """3 + 3 short runs of each family, every parameter recorded."""
-    return train([replace(CIRC, seed=s) for s in range(3)] + [replace(GRID, seed=s) for s in range(3)],
-                 steps=100, record_every=20, progress=False)
+    return short_runs(3, steps=100)
 
 
 def test_without_shift_only_the_linear_fields_are_removed():

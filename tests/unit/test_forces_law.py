@@ -1,7 +1,6 @@
 """modadd.forces.law (what the architecture implies; the measured force law) and the
 chapter tables of modadd.forces.fit (fit_at, explained_by_force_set, explained_by_phase)."""
 import math
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,20 +10,16 @@ from modadd import forces
 from modadd.forces.kernels import answer_groups
 from modadd.forces.law import _design
 from modadd.model import Params, mlp
-from modadd.train import CIRCLE_RECIPE, GRID_RECIPE, train
 from modadd.data import unordered_pairs
+from small_networks import N, short_runs
 
 torch.set_num_threads(1)
-N, H = 11, 16
-CIRC = replace(CIRCLE_RECIPE, model=replace(CIRCLE_RECIPE.model, n=N, hidden=H))
-GRID = replace(GRID_RECIPE, model=replace(GRID_RECIPE.model, n=N, hidden=H))
 
 
 @pytest.fixture(scope="module")
 def hist():
     """2 + 2 short runs of each family, every parameter recorded."""
-    return train([replace(CIRC, seed=s) for s in range(2)] + [replace(GRID, seed=s) for s in range(2)],
-                 steps=120, record_every=20, progress=False)
+    return short_runs(2, steps=120)
 
 
 def params_of(hist, run, t=-1):
