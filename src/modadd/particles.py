@@ -46,9 +46,10 @@ unit variance per coordinate (radius 2), the size of the normalised embedding; t
 repulsion_width * spacing(n)``. So ``*_width`` is a width in units of the spacing (what
 :func:`simulate` takes) and ``*_sigma`` the same width in the plane's units.
 
-Cost per step: clustering and alignment act only within each answer (n answers of
-``(n + 1) / 2`` pairs for odd n), ``n (n + 1)^2 / 4`` same-answer pairs of sums (a sum with
-itself included); the repulsion is exact over all ``n^2 (n + 1)^2 / 4`` pairs (n <= 23)
+Cost per step: clustering acts only within each answer (n answers of ``(n + 1) / 2``
+pairs for odd n), ``n (n + 1)^2 / 4`` same-answer pairs of sums (a sum with itself
+included), on one table of distances shared with the repulsion's same-answer part;
+alignment needs one sum per answer, O(n^2); the repulsion from all sums is exact over all ``n^2 (n + 1)^2 / 4`` pairs (n <= 23)
 or about n^2 on the mesh. The formulas are this book's own (see
 :mod:`modadd.forces`), not the paper's.
 """
@@ -62,7 +63,7 @@ import torch
 
 from .data import answers, unordered_pairs
 from .forces import (MESH_CELLS_PER_SIGMA, HonestFit, MeshTooLarge, affine_part, alignment, auto_sigma, clustering,
-                     repulsion, repulsion_mesh, spread_to_embeddings)
+                     repulsion_all, repulsion_mesh_all, spread_to_embeddings, windows)
 from .model import sum_vectors
 from .numerics import flush_subnormals
 from .validate import (check_choice, check_int, check_n, check_number, check_per_system, check_positions,
@@ -243,16 +244,21 @@ class ParticleForces:
 
         Raises :class:`modadd.forces.MeshTooLarge` when the sums spread too far for a mesh."""
         S = sum_vectors(E, self.pairs)
-        f = torch.zeros_like(S)
         labels, w = self.labels, self.w
+        # the same-answer windows (clustering, and the repulsion's same-answer part) share
+        # one table of distances; the repulsion from all sums is added on top
+        terms = []
         if (self.clustering > 0).any():
-            f += self.clustering[:, None, None] * clustering(S, labels, w, self._sigma)
+            terms.append((self.clustering, self._sigma))
+        if self.repulsion > 0:
+            terms.append((torch.full_like(self._rsigma, self.repulsion), self._rsigma))
+        f = windows(S, labels, w, terms) if terms else torch.zeros_like(S)
         if (self.alignment > 0).any():
             f += self.alignment[:, None, None] * alignment(S, labels, w)
         if self.repulsion > 0 and self.method == "exact":
-            f += self.repulsion * repulsion(S, labels, w, self._rsigma)
+            f += self.repulsion * repulsion_all(S, w, self._rsigma)
         elif self.repulsion > 0:
-            f += self.repulsion * repulsion_mesh(S, labels, w, self._rsigma, MESH_CELLS_PER_SIGMA)
+            f += self.repulsion * repulsion_mesh_all(S, w, self._rsigma, MESH_CELLS_PER_SIGMA)
         return spread_to_embeddings(f, self.pairs, self.n, w)
 
 

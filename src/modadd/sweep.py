@@ -12,6 +12,12 @@ workers return their results and this process writes them into the cache as they
 arrive, so the cluster needs no shared filesystem, and runs already cached are never
 sent. A run whose loss becomes non-finite does not stop the sweep: it is cached as a
 failure (``RunResult.error``) and its table row says so (class ``"diverged"``).
+
+A run also leaves its **prefixes** in the cache: trained for ``steps``, it passes through
+every step of :data:`PREFIX_STEPS` below ``steps``, and the parameters and metrics it has
+there are, bit for bit, those of a run of that many steps (the trainer's arithmetic for a
+step does not depend on how many follow; ``tests/unit/test_sweep.py`` checks it). So a
+later sweep of the same configs at 1,000 steps loads them instead of training again.
 """
 from __future__ import annotations
 
@@ -32,6 +38,10 @@ from .train import DivergenceError, RunConfig, train
 
 #: The source files that determine a run's result (the trainer and what it imports).
 _CODE = ("data.py", "model.py", "numerics.py", "train.py", "optim.py", "validate.py")
+
+
+#: Steps at which a longer run's state is also cached as the result of a run that long.
+PREFIX_STEPS = (100, 300, 1_000, 2_000, 3_000, 5_000)
 
 
 def code_hash() -> str:
@@ -91,25 +101,30 @@ def train_batch(configs: list[RunConfig], steps: int, device=None) -> list[dict]
     """Train one batch; one result per run, as plain arrays (what a cache file holds).
 
     A run's result is ``{"E": ..., "W1": ..., "b1": ..., "W2": ..., "b2": ..., "metrics":
-    [train_loss, val_loss, train_acc, val_acc]}``, or ``{"error": message}`` if its loss
+    [train_loss, val_loss, train_acc, val_acc], "prefixes": {k: the same at step k}}`` for
+    every k of :data:`PREFIX_STEPS` below ``steps``, or ``{"error": message}`` if its loss
     became non-finite. The trainer stops a whole batch when one run diverges, so such a
     batch is split in halves and trained again until every diverging run is alone.
     """
+    prefixes = [k for k in PREFIX_STEPS if 0 < k < steps]
     try:
-        h = train(configs, steps=steps, record_every=steps or 1, record_params=False,
-                  progress=False, device=device)
+        h = train(configs, steps=steps, record_every=prefixes + [steps] if steps else 1,
+                  record_params=True, progress=False, device=device)
     except DivergenceError as e:
         if len(configs) == 1:
             return [{"error": str(e).replace("run 0 (", "run (", 1)}]
         half = (len(configs) + 1) // 2
         return train_batch(configs[:half], steps, device) + train_batch(configs[half:], steps, device)
-    out = []
-    for j in range(len(configs)):
-        row = {k: t[j].numpy() for k, t in zip(Params.NAMES, h.final.tensors())}
-        row["metrics"] = np.array([h.train_loss[j, -1], h.val_loss[j, -1],
-                                   h.train_acc[j, -1], h.val_acc[j, -1]], dtype=np.float64)
-        out.append(row)
-    return out
+
+    def state(j, t):
+        row = {k: v[j, t].numpy() for k, v in zip(Params.NAMES, h.params.tensors())}
+        row["metrics"] = np.array([h.train_loss[j, t], h.val_loss[j, t],
+                                   h.train_acc[j, t], h.val_acc[j, t]], dtype=np.float64)
+        return row
+
+    at = {int(s): t for t, s in enumerate(h.steps)}
+    return [state(j, at[steps]) | {"prefixes": {k: state(j, at[k]) for k in prefixes}}
+            for j in range(len(configs))]
 
 
 def _write(path: Path, result: dict) -> None:
@@ -199,6 +214,10 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
         for k, results in finished:          # in the order they finish
             for i, result in zip(batches[k], results):
                 _write(paths[i], result)
+                for k_steps, state in result.get("prefixes", {}).items():
+                    prefix = cache / f"{run_key(configs[i], k_steps)}.npz"
+                    if not prefix.exists():
+                        _write(prefix, state)
             done += len(batches[k])
             bar.update(len(batches[k]))
             if on_batch is not None:

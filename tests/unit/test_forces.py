@@ -139,6 +139,41 @@ def test_alignment_is_axial_tangential_and_rotation_equivariant():
     assert torch.allclose(alignment_force(S, labels, self_power=1.0), r * f, atol=1e-12)
 
 
+@pytest.mark.parametrize("self_power, other_power", [(0.0, 1.0), (1.0, 0.0), (0.5, 2.0)])
+def test_alignment_equals_its_pairwise_definition(self_power, other_power):
+    """The kernel sums one complex number per answer; the definition sums over pairs:
+    f_p = r_p^a sum_{q: y_q = y_p} w_q r_q^b (1/2) sin 2(theta_q - theta_p) t_p."""
+    S, labels = random_sums(M=3, U=21, n_labels=4, seed=5)
+    S[1, 2] = 0                                          # a sum at the origin
+    w = torch.rand(3, 21, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    want = torch.zeros_like(S)
+    for m in range(3):
+        for p in range(21):
+            rp = float(S[m, p].norm())
+            if rp == 0:
+                continue
+            tp = math.atan2(float(S[m, p, 1]), float(S[m, p, 0]))
+            torque = sum(float(w[m, q]) * float(S[m, q].norm()) ** other_power
+                         * 0.5 * math.sin(2 * (math.atan2(float(S[m, q, 1]), float(S[m, q, 0])) - tp))
+                         for q in range(21) if labels[q] == labels[p] and float(S[m, q].norm()) > 0)
+            want[m, p] = rp ** self_power * torque * torch.tensor([-math.sin(tp), math.cos(tp)])
+    got = alignment_force(S, labels, self_power=self_power, other_power=other_power, weights=w)
+    assert torch.allclose(got, want, atol=1e-12)
+
+
+def test_shared_windows_equal_the_sum_of_their_clusterings():
+    """The particles' clustering and same-answer repulsion share one distance table."""
+    from modadd.forces import clustering, windows
+    S, labels = random_sums(M=3, U=21, n_labels=4, seed=6)
+    w = torch.rand(3, 21, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    c, sig = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64), torch.tensor([0.3, 0.7, 1.1], dtype=torch.float64)
+    r, rsig = torch.full((3,), 0.8, dtype=torch.float64), torch.full((3,), 0.5, dtype=torch.float64)
+    want = c[:, None, None] * clustering(S, labels, w, sig) + 0.8 * clustering(S, labels, w, rsig)
+    assert torch.allclose(windows(S, labels, w, [(c, sig), (r, rsig)]), want, atol=1e-13)
+    assert torch.allclose(windows(S, labels, w, [(c, sig)]), c[:, None, None] * clustering(S, labels, w, sig),
+                          atol=1e-13)
+
+
 def test_clustering_and_repulsion_directions():
     # two same-answer sums attract, two different-answer sums repel, along their line
     S = torch.tensor([[[0.0, 0.0], [1.0, 0.0]]], dtype=torch.float64)

@@ -149,7 +149,8 @@ def test_train_batch_splits_a_diverging_batch_until_each_failure_is_alone():
     out = sweep.train_batch(cs, 10)
     assert ["error" in r for r in out] == [False, False, False, True, False]
     assert out[3]["error"].startswith("run (seed=3, lr=1e+30")
-    assert set(out[0]) == {"E", "W1", "b1", "W2", "b2", "metrics"} and out[0]["E"].shape == (7, 2)
+    assert set(out[0]) == {"E", "W1", "b1", "W2", "b2", "metrics", "prefixes"} and out[0]["E"].shape == (7, 2)
+    assert out[0]["prefixes"] == {}                     # 10 steps pass no step of PREFIX_STEPS
 
 
 def test_the_runs_a_process_trains_are_logged_when_asked(tmp_path, monkeypatch):
@@ -162,3 +163,22 @@ def test_the_runs_a_process_trains_are_logged_when_asked(tmp_path, monkeypatch):
     sweep.run_sweep(cs + configs(4)[3:], steps=5, cache_dir=tmp_path / "c", progress=False)
     sweep.run_sweep(cs, steps=5, cache_dir=tmp_path / "c", progress=False)
     assert log.read_text().split() == ["3", "1"]
+
+
+def test_a_longer_run_caches_its_prefixes_bit_for_bit(tmp_path, monkeypatch):
+    """A run of 300 steps leaves its state at step 100 (a PREFIX_STEPS entry) in the cache,
+    identical to a run trained for 100 steps: the shorter sweep then trains nothing."""
+    monkeypatch.setattr(sweep, "PREFIX_STEPS", (100,))
+    cs = configs(3) + [replace(c, bias_free_steps=150, seed=7) for c in configs(1)]
+    long = sweep.run_sweep(cs, steps=300, cache_dir=tmp_path / "a", batch_size=2, progress=False)
+    assert len(list((tmp_path / "a").glob("*.npz"))) == 2 * len(cs)
+    trained = []
+    short = sweep.run_sweep(cs, steps=100, cache_dir=tmp_path / "a", on_batch=trained.append, progress=False)
+    assert trained == [] and all(r.cached for r in short)
+    fresh = sweep.run_sweep(cs, steps=100, cache_dir=tmp_path / "b", batch_size=3, progress=False)
+    for a, b, c in zip(short, fresh, long):
+        assert a.steps == b.steps == 100
+        for x, y in zip(a.final.tensors(), b.final.tensors()):
+            assert np.array_equal(x.numpy(), y.numpy())
+        assert (a.train_loss, a.val_loss, a.train_acc, a.val_acc) == (b.train_loss, b.val_loss, b.train_acc, b.val_acc)
+        assert not np.array_equal(a.embeddings, c.embeddings)          # and not the 300-step state

@@ -60,8 +60,8 @@ from .fit import (SIGMA_RULES, ForceFit, HonestFit, RunFields, Variant, affine_p
                   honest_fit, variant_grid)
 from .law import (ForceLaw, active_units, axial_angle, force_law, hinge_switching, polar_parts, sum_jacobian,
                   switched_units, weight_kernel)
-from .kernels import alignment, clustering, repulsion, spread_to_embeddings
-from .mesh import MESH_CELLS_PER_SIGMA, MeshTooLarge, repulsion_mesh
+from .kernels import alignment, clustering, repulsion, repulsion_all, spread_to_embeddings, windows
+from .mesh import MESH_CELLS_PER_SIGMA, MeshTooLarge, repulsion_mesh, repulsion_mesh_all
 
 __all__ = ["FORCE_NAMES", "FORCES", "MESH_CELLS_PER_SIGMA", "MeshTooLarge", "ForceFit",
            "alignment_force", "clustering_force", "repulsion_force", "embedding_forces",
@@ -71,4 +71,5 @@ __all__ = ["FORCE_NAMES", "FORCES", "MESH_CELLS_PER_SIGMA", "MeshTooLarge", "For
            "SIGMA_RULES", "Variant", "variant_grid", "RunFields", "candidate_fields", "HonestFit", "honest_fit",
            "ForceLaw", "active_units", "axial_angle", "force_law", "hinge_switching", "polar_parts",
            "sum_jacobian", "switched_units", "weight_kernel",
-           "alignment", "clustering", "repulsion", "repulsion_mesh", "spread_to_embeddings"]
+           "alignment", "clustering", "repulsion", "repulsion_mesh", "spread_to_embeddings",
+           "windows", "repulsion_all", "repulsion_mesh_all"]

@@ -79,17 +79,21 @@ def within_answers(S, labels, w, pairwise) -> torch.Tensor:
     return f_g.reshape(S.shape[0], -1, S.shape[-1])[:, back]
 
 
+def square_distances(S) -> torch.Tensor:
+    """``|s_p - s_q|^2`` for all p, q: (M, ..., U, U) for S (M, ..., U, 2).
+
+    ``|s_p|^2 + |s_q|^2 - 2 s_p.s_q``: one (batched) matrix product, no (..., U, U, 2) array.
+    Rounding can leave ~1e-16 instead of 0 for coincident sums (a window of 1 - 1e-16)."""
+    sq = S.square().sum(-1)
+    return (S @ S.transpose(-1, -2)).mul_(-2).add_(sq.unsqueeze(-1)).add_(sq.unsqueeze(-2)).clamp_min_(0)
+
+
 def window(S, sigma) -> torch.Tensor:
     """``K_sigma(|s_q - s_p|)`` for all p, q: (M, ..., U, U) for S (M, ..., U, 2), sigma (M,)."""
-    shape = S.shape[:-1] + S.shape[-2:-1]
     if sigma is None:
-        return torch.ones(shape, dtype=S.dtype)
-    # |s_p|^2 + |s_q|^2 - 2 s_p.s_q: one (batched) matrix product, no (..., U, U, 2) array.
-    # Rounding can leave ~1e-16 instead of 0 for coincident sums: a window of 1 - 1e-16.
-    sq = S.square().sum(-1)
-    d2 = (S @ S.transpose(-1, -2)).mul_(-2).add_(sq.unsqueeze(-1)).add_(sq.unsqueeze(-2)).clamp_min_(0)
-    sig = sigma.reshape(-1, *([1] * (len(shape) - 1)))
-    return d2.mul_(-0.5 / sig ** 2).exp_()
+        return torch.ones(S.shape[:-1] + S.shape[-2:-1], dtype=S.dtype)
+    d2 = square_distances(S)
+    return d2.mul_(-0.5 / sigma.reshape(-1, *([1] * (d2.dim() - 1))) ** 2).exp_()
 
 
 def clustering(S, labels, w, sigma) -> torch.Tensor:
@@ -98,27 +102,47 @@ def clustering(S, labels, w, sigma) -> torch.Tensor:
                            lambda S_g, w_g: displacement_sum(S_g, window(S_g, sigma) * w_g[..., None, :]))
 
 
-def alignment(S, labels, w, self_power: float = 0.0, other_power: float = 1.0) -> torch.Tensor:
-    """:func:`modadd.forces.alignment_force` unchecked (w (M, U))."""
+def windows(S, labels, w, terms) -> torch.Tensor:
+    """``sum_k c_k * clustering(S, labels, w, sigma_k)`` with one distance table: (M, U, 2).
 
-    def pairwise(S_g, w_g):                                            # (M, L, G, 2), (M, L, G)
-        r = S_g.norm(dim=-1)
-        nz = r > 0
-        u = torch.where(nz.unsqueeze(-1), S_g / torch.where(nz, r, 1.0).unsqueeze(-1), 0.0)
-        cos = u @ u.transpose(-1, -2)                                  # cos(theta_q - theta_p)
-        sin = u[..., :, None, 0] * u[..., None, :, 1] - u[..., :, None, 1] * u[..., None, :, 0]
-        half_sin2 = sin * cos                                          # (1/2) sin 2(theta_q - theta_p)
-        rq = torch.where(nz, torch.where(nz, r, 1.0) ** other_power, 0.0)
-        torque = (half_sin2 * (w_g * rq)[..., None, :]).sum(-1)
-        rp = torch.where(nz, r, 1.0) ** self_power
-        t = torch.stack([-u[..., 1], u[..., 0]], -1)
-        return (rp * torque).unsqueeze(-1) * t
+    ``terms``: pairs ``(c_k, sigma_k)`` of (M,) strengths and (M,) widths. The particle
+    simulation's clustering and the same-answer part of its repulsion are two windows on
+    the same same-answer distances; this computes those distances once."""
+    def pairwise(S_g, w_g):
+        d2 = square_distances(S_g)
+        K = None
+        for i, (c, sig) in enumerate(terms):             # in place: these tables are large
+            scale = (-0.5 / sig ** 2).reshape(-1, 1, 1, 1)
+            k = (d2.mul_(scale) if i == len(terms) - 1 else d2 * scale).exp_().mul_(c.reshape(-1, 1, 1, 1))
+            K = k if K is None else K.add_(k)
+        return displacement_sum(S_g, K.mul_(w_g[..., None, :]))
 
     return within_answers(S, labels, w, pairwise)
 
 
-def repulsion(S, labels, w, sigma) -> torch.Tensor:
-    """Exact :func:`modadd.forces.repulsion_force`, unchecked: all pairs minus the same answer.
+def alignment(S, labels, w, self_power: float = 0.0, other_power: float = 1.0) -> torch.Tensor:
+    """:func:`modadd.forces.alignment_force` unchecked (w (M, U)), in O(U) per model.
+
+    The torque on p, ``sum_q w_q r_q (1/2) sin 2(theta_q - theta_p)`` over p's answer, is
+    ``(1/2) Im(A conj(z_p))`` with ``z = exp(2 i theta)`` and ``A = sum_q w_q r_q z_q``: one
+    sum per answer instead of one term per pair of sums."""
+    M = S.shape[0]
+    r = S.norm(dim=-1)                                                 # (M, U)
+    nz = r > 0
+    rs = torch.where(nz, r, 1.0)
+    u = torch.where(nz.unsqueeze(-1), S / rs.unsqueeze(-1), 0.0)      # unit vectors, 0 at the origin
+    ux, uy = u.unbind(-1)
+    c2, s2 = ux * ux - uy * uy, 2 * ux * uy                            # cos 2 theta, sin 2 theta
+    wq = w * torch.where(nz, rs ** other_power, 0.0)
+    A = torch.zeros(M, int(labels.max()) + 1, 2, dtype=S.dtype)
+    A.index_add_(1, labels, torch.stack([wq * c2, wq * s2], -1))
+    A = A[:, labels]                                                   # each sum's answer's total
+    torque = 0.5 * (A[..., 1] * c2 - A[..., 0] * s2) * rs ** self_power
+    return torque.unsqueeze(-1) * torch.stack([-uy, ux], -1)
+
+
+def repulsion_all(S, w, sigma) -> torch.Tensor:
+    """The push from *every* sum, ``-sum_q w_q K (s_q - s_p)``, exact (labels ignored).
 
     Models are done a few at a time, so that the (chunk, U, U) window stays small enough
     for the CPU's caches (320 models at n = 17: 6x faster than all at once)."""
@@ -129,4 +153,9 @@ def repulsion(S, labels, w, sigma) -> torch.Tensor:
         Si, wi = S[i:i + c], w[i:i + c]
         K = window(Si, None if sigma is None else sigma[i:i + c]) * wi[:, None, :]
         out.append(-displacement_sum(Si, K))
-    return (out[0] if len(out) == 1 else torch.cat(out)) + clustering(S, labels, w, sigma)
+    return out[0] if len(out) == 1 else torch.cat(out)
+
+
+def repulsion(S, labels, w, sigma) -> torch.Tensor:
+    """Exact :func:`modadd.forces.repulsion_force`, unchecked: all pairs minus the same answer."""
+    return repulsion_all(S, w, sigma) + clustering(S, labels, w, sigma)

@@ -56,6 +56,12 @@ def mesh_kernel(G: int, h: float, sigma: float) -> torch.Tensor:
 def repulsion_mesh(S, labels, w, sigmas, cells_per_sigma: float) -> torch.Tensor:
     """:func:`modadd.forces.repulsion_force` by the particle-mesh method (see there); S (M, U, 2), sigmas
     (M,) all equal."""
+    return repulsion_mesh_all(S, w, sigmas, cells_per_sigma) + clustering(S, labels, w, sigmas)
+
+
+def repulsion_mesh_all(S, w, sigmas, cells_per_sigma: float) -> torch.Tensor:
+    """The push from *every* sum (labels ignored) on the mesh: :func:`repulsion_mesh` without
+    the exact same-answer correction."""
     M, U, _ = S.shape
     sigma = float(sigmas[0])
     h = sigma / cells_per_sigma
@@ -78,5 +84,4 @@ def repulsion_mesh(S, labels, w, sigmas, cells_per_sigma: float) -> torch.Tensor
     field = torch.fft.irfft2(torch.fft.rfft2(rho.view(M, 1, G, G)) * mesh_kernel(G, h, sigma),
                              s=(G, G)).view(M, 2, G * G)
     read = torch.gather(field, 2, idx[:, None, :].expand(M, 2, 4 * U)) * W[:, None, :]
-    push_all = read.view(M, 2, 4, U).sum(2).transpose(1, 2)
-    return push_all + clustering(S, labels, w, sigmas)
+    return read.view(M, 2, 4, U).sum(2).transpose(1, 2)
