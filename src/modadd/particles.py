@@ -62,8 +62,8 @@ import numpy as np
 import torch
 
 from .data import answers, unordered_pairs
-from .forces import (MESH_CELLS_PER_SIGMA, HonestFit, MeshTooLarge, affine_part, alignment, auto_sigma, clustering,
-                     repulsion_all, repulsion_mesh_all, spread_to_embeddings, windows)
+from .forces import (FAMILY_HAS_BIASES, MESH_CELLS_PER_SIGMA, HonestFit, MeshTooLarge, affine_part, alignment,
+                     auto_sigma, clustering, repulsion_all, repulsion_mesh_all, spread_to_embeddings, windows)
 from .model import sum_vectors
 from .numerics import flush_subnormals
 from .validate import (check_choice, check_int, check_n, check_number, check_per_system, check_positions,
@@ -330,7 +330,7 @@ def calibrate(honest: HonestFit, family: str, E) -> Calibration:
         alignment = max(0, beta_ali / beta_clu) * |F_clu| / |F_ali|
 
     with |F| the root mean square of the symmetry-free field (what the first layer absorbs
-    removed: a linear map, and a shift for the family "biases", as in the fit) on the
+    removed: a linear map, and a shift for a family with biases, as in the fit) on the
     configurations ``E`` (M, n, 2), taken through the affine gauge first, as the particles
     are; the median over them. A negative ratio of strengths gives 0 (alignment would push
     the wrong way; the fit reports signs). The window is the chosen law's (its rule and
@@ -362,7 +362,7 @@ def calibrate(honest: HonestFit, family: str, E) -> Calibration:
     w = (mult / n).to(torch.float64).expand(E.shape[0], -1)
     S = sum_vectors(E, pairs)
     sigma = law.sigma_scale * auto_sigma(S, labels if law.sigma_rule == "auto" else None, weights=w)
-    shift = family == "biases"
+    shift = FAMILY_HAS_BIASES[family]              # a first layer with biases absorbs a shift
 
     def size(f):
         F = spread_to_embeddings(f, pairs, n, w)

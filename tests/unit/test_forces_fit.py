@@ -2,6 +2,7 @@
 on some runs and reported on others, one coefficient per force per run."""
 import math
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -183,3 +184,19 @@ def test_particles_calibrated_from_the_fit(hist):
     hc = forces.honest_fit([f for f in Fc if f.seed < 2], [f for f in Fc if f.seed >= 2], only_c, bootstrap=20)
     with pytest.raises(ValueError, match="needs both clustering and alignment"):
         particles.calibrate(hc, "biases", hist.embeddings[[3], 0])
+
+
+def test_the_book_formation_fit_is_chapter_4s_calls(monkeypatch, tmp_path):
+    """forces.formation_fit() is the honest fit of formation_variants() on formation_runs of
+    seeds 0-15 and 16-31, chosen on 0-7: checked on the calls it makes, with tiny stand-ins."""
+    import modadd.forces.fit as fit
+    calls = []
+    monkeypatch.setattr(fit, "formation_runs", lambda seeds: calls.append(("runs", list(seeds))) or list(seeds))
+    monkeypatch.setattr(fit, "candidate_fields", lambda runs, variants: [SimpleNamespace(seed=s) for s in runs])
+    monkeypatch.setattr(fit, "honest_fit", lambda choose, report, variants, compare: (
+        [f.seed for f in choose], [f.seed for f in report], variants, compare))
+    monkeypatch.setenv("MODADD_MEMO", "0")
+    choose, report, variants, compare = fit.formation_fit()
+    assert calls == [("runs", list(range(16))), ("runs", list(range(16, 32)))]
+    assert choose == list(range(8)) and report == list(range(8, 32))
+    assert variants == fit.formation_variants() and len(variants) == 48 and compare == [fit.Variant()]

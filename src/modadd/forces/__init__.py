@@ -40,13 +40,15 @@ The package, one job per module:
   once (``clustering_force``, ``alignment_force``, ``repulsion_force``,
   ``embedding_forces``, ``to_embeddings``, ``auto_sigma``, ``pair_gradients``);
 * :mod:`~modadd.forces.kernels`: the same maths unchecked (``clustering``, ``alignment``,
-  ``repulsion``, ``spread_to_embeddings``), which the particle simulation calls;
+  ``repulsion``, ``spread_to_embeddings``; ``windows``, ``repulsion_all``), which the
+  particle simulation calls;
 * :mod:`~modadd.forces.mesh`: the particle-mesh solver for the repulsion;
 * :mod:`~modadd.forces.fit`: the affine part, least-squares fits and how much of the
   gradient the forces explain along a run (``fit_at``, ``explained_by_force_set``,
   ``explained_by_phase``: the tables chapter 4 shows), and the honest fit: force-law
   variants (``Variant``, ``variant_grid``) chosen on some runs and reported on others,
-  one coefficient per force per run (``candidate_fields``, ``honest_fit``);
+  one coefficient per force per run (``candidate_fields``, ``honest_fit``); the book's
+  own (``formation_runs``, ``formation_variants``, ``formation_fit``: chapters 4 and 5);
 * :mod:`~modadd.forces.law`: what the architecture implies for the pair gradient
   (``sum_jacobian``, ``polar_parts``, ``weight_kernel``, ``switched_units``,
   ``hinge_switching``) and the force law measured in training without an assumed form
@@ -55,8 +57,9 @@ The package, one job per module:
 from .fields import (FORCE_NAMES, FORCES, alignment_force, check_force_names, clustering_force,
                      embedding_forces, pair_gradients, repulsion_force, resolve_sigma, shuffled_labels,
                      to_embeddings, auto_sigma)
-from .fit import (SIGMA_RULES, ForceFit, HonestFit, RunFields, Variant, affine_part, candidate_fields,
-                  explained_by_force_set, explained_by_phase, explained_over_history, family, fit_at, fit_forces,
+from .fit import (FAMILY_HAS_BIASES, SIGMA_RULES, ForceFit, HonestFit, RunFields, Variant, affine_part,
+                  candidate_fields, explained_by_force_set, explained_by_phase, explained_over_history, family, fit_at,
+                  fit_forces, formation_fit, formation_runs, formation_variants,
                   honest_fit, variant_grid)
 from .law import (ForceLaw, active_units, axial_angle, force_law, hinge_switching, polar_parts, sum_jacobian,
                   switched_units, weight_kernel)
@@ -67,8 +70,9 @@ __all__ = ["FORCE_NAMES", "FORCES", "MESH_CELLS_PER_SIGMA", "MeshTooLarge", "For
            "alignment_force", "clustering_force", "repulsion_force", "embedding_forces",
            "to_embeddings", "auto_sigma", "pair_gradients", "shuffled_labels", "resolve_sigma",
            "check_force_names", "affine_part", "fit_forces", "explained_over_history",
-           "explained_by_force_set", "explained_by_phase", "family", "fit_at",
+           "explained_by_force_set", "explained_by_phase", "family", "FAMILY_HAS_BIASES", "fit_at",
            "SIGMA_RULES", "Variant", "variant_grid", "RunFields", "candidate_fields", "HonestFit", "honest_fit",
+           "formation_runs", "formation_variants", "formation_fit",
            "ForceLaw", "active_units", "axial_angle", "force_law", "hinge_switching", "polar_parts",
            "sum_jacobian", "switched_units", "weight_kernel",
            "alignment", "clustering", "repulsion", "repulsion_mesh", "spread_to_embeddings",

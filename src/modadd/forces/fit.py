@@ -215,8 +215,14 @@ def _check_history(history, run=None):
     history.params_at(0, 0)            # raises if the history kept only the embeddings
 
 
+#: The two architecture families, by name: whether their networks have biases (and so a
+#: first layer that can absorb a shift of all embeddings).
+FAMILY_HAS_BIASES = {"no biases": False, "biases": True}
+
+
 def family(config) -> str:
-    """``"biases"`` or ``"no biases"``: the architecture family of a run configuration."""
+    """``"biases"`` or ``"no biases"``: the architecture family of a run configuration
+    (the key of :data:`FAMILY_HAS_BIASES` whose value is ``config.model.bias``)."""
     return "biases" if config.model.bias else "no biases"
 
 
@@ -583,3 +589,41 @@ def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed
                      choose_seeds=tuple(sorted({x.seed for x in choose})),
                      report_seeds=tuple(sorted({x.seed for x in report})))
 
+
+
+# ---------------------------------------------------------------- the book's formation fit
+
+def formation_runs(seeds) -> History:
+    """Both recipes' first 600 steps, every 20th step recorded: the runs chapter 4 fits.
+
+    The circle recipe's runs of ``seeds``, then the grid recipe's, trained once and kept in
+    the run cache (:func:`modadd.memo.memo`), so chapters 4 and 5 share them."""
+    from dataclasses import replace
+
+    from ..memo import memo
+    from ..train import CIRCLE_RECIPE, GRID_RECIPE, train
+    seeds = [int(s) for s in seeds]
+    return memo(train, [replace(CIRCLE_RECIPE, seed=s) for s in seeds]
+                + [replace(GRID_RECIPE, seed=s) for s in seeds], steps=600, record_every=20, progress=False)
+
+
+def formation_variants() -> list[Variant]:
+    """The 48 candidate laws of chapter 4's honest fit: clustering and alignment, with and
+    without repulsion, every window rule at 1 and 2 times its width, alignment's powers
+    of the own radius -1, 0, 1 and of the other's 0, 1."""
+    ca = ("clustering", "alignment")
+    return variant_grid([ca, ca + ("repulsion",)], sigma_rules=SIGMA_RULES, sigma_scales=(1.0, 2.0),
+                        self_powers=(-1.0, 0.0, 1.0), other_powers=(0.0, 1.0))
+
+
+def formation_fit() -> HonestFit:
+    """Chapter 4's honest fit, the one chapters 4 and 5 read: :func:`formation_variants`
+    chosen on seeds 0-7 and reported on seeds 8-31 of :func:`formation_runs` (seeds 0-15,
+    then 16-31), beside the plain forms (``Variant()``). Kept in the run cache: whichever
+    chapter asks first computes it."""
+    from ..memo import memo
+    variants = formation_variants()
+    fields = (memo(candidate_fields, formation_runs(range(16)), variants)
+              + memo(candidate_fields, formation_runs(range(16, 32)), variants))
+    return memo(honest_fit, [f for f in fields if f.seed < 8], [f for f in fields if f.seed >= 8],
+                variants, compare=[Variant()])
