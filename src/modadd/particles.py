@@ -49,8 +49,8 @@ repulsion_width * spacing(n)``. So ``*_width`` is a width in units of the spacin
 Cost per step: clustering acts only within each answer (n answers of ``(n + 1) / 2``
 pairs for odd n), ``n (n + 1)^2 / 4`` same-answer pairs of sums (a sum with itself
 included), on one table of distances shared with the repulsion's same-answer part;
-alignment needs one sum per answer, O(n^2); the repulsion from all sums is exact over all ``n^2 (n + 1)^2 / 4`` pairs (n <= 23)
-or about n^2 on the mesh. The formulas are this book's own (see
+alignment needs one sum per answer, O(n^2); the repulsion from all sums is exact over all
+``n^2 (n + 1)^2 / 4`` pairs (n <= 23) or about n^2 on the mesh. The formulas are this book's own (see
 :mod:`modadd.forces`), not the paper's.
 """
 from __future__ import annotations
@@ -238,6 +238,12 @@ class ParticleForces:
         self._sigma = torch.full((M,), clustering_sigma, dtype=torch.float64)
         self._rsigma = torch.full((M,), repulsion_sigma, dtype=torch.float64)
         self.method = "exact" if n <= EXACT_UP_TO else "mesh"
+        # the same-answer windows (clustering, and the repulsion's same-answer part) share
+        # one table of distances; the repulsion from all sums is added on top
+        self._windows = [(clustering, self._sigma)] if bool((clustering > 0).any()) else []
+        if repulsion > 0:
+            self._windows.append((torch.full((M,), float(repulsion), dtype=torch.float64), self._rsigma))
+        self._aligns = bool((alignment > 0).any())
 
     def __call__(self, E: torch.Tensor) -> torch.Tensor:
         """(M, n, 2) the force on every particle at positions E (M, n, 2).
@@ -245,15 +251,8 @@ class ParticleForces:
         Raises :class:`modadd.forces.MeshTooLarge` when the sums spread too far for a mesh."""
         S = sum_vectors(E, self.pairs)
         labels, w = self.labels, self.w
-        # the same-answer windows (clustering, and the repulsion's same-answer part) share
-        # one table of distances; the repulsion from all sums is added on top
-        terms = []
-        if (self.clustering > 0).any():
-            terms.append((self.clustering, self._sigma))
-        if self.repulsion > 0:
-            terms.append((torch.full_like(self._rsigma, self.repulsion), self._rsigma))
-        f = windows(S, labels, w, terms) if terms else torch.zeros_like(S)
-        if (self.alignment > 0).any():
+        f = windows(S, labels, w, self._windows) if self._windows else torch.zeros_like(S)
+        if self._aligns:
             f += self.alignment[:, None, None] * alignment(S, labels, w)
         if self.repulsion > 0 and self.method == "exact":
             f += self.repulsion * repulsion_all(S, w, self._rsigma)

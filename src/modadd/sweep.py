@@ -61,6 +61,11 @@ def run_key(cfg: RunConfig, steps: int) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
+def _path(cache: Path, cfg: RunConfig, steps: int) -> Path:
+    """The cache file of one run."""
+    return cache / f"{run_key(cfg, steps)}.npz"
+
+
 def default_cache_dir() -> Path:
     """``$MODADD_CACHE``, else ``_build/sweep_cache`` in a source checkout, else ~/.cache/modadd."""
     if os.environ.get("MODADD_CACHE"):
@@ -194,7 +199,7 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
     steps = int(steps)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    paths = [cache / f"{run_key(c, steps)}.npz" for c in configs]
+    paths = [_path(cache, c, steps) for c in configs]
     todo, queued = [], set()                 # a config listed twice is trained once
     for i, p in enumerate(paths):
         if not p.exists() and p not in queued:
@@ -215,7 +220,7 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
             for i, result in zip(batches[k], results):
                 _write(paths[i], result)
                 for k_steps, state in result.get("prefixes", {}).items():
-                    prefix = cache / f"{run_key(configs[i], k_steps)}.npz"
+                    prefix = _path(cache, configs[i], k_steps)
                     if not prefix.exists():
                         _write(prefix, state)
             done += len(batches[k])

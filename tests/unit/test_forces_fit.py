@@ -186,7 +186,7 @@ def test_particles_calibrated_from_the_fit(hist):
         particles.calibrate(hc, "biases", hist.embeddings[[3], 0])
 
 
-def test_the_book_formation_fit_is_chapter_4s_calls(monkeypatch, tmp_path):
+def test_the_book_formation_fit_is_chapter_4s_calls(monkeypatch):
     """forces.formation_fit() is the honest fit of formation_variants() on formation_runs of
     seeds 0-15 and 16-31, chosen on 0-7: checked on the calls it makes, with tiny stand-ins."""
     import modadd.forces.fit as fit

@@ -590,7 +590,6 @@ def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed
                      report_seeds=tuple(sorted({x.seed for x in report})))
 
 
-
 # ---------------------------------------------------------------- the book's formation fit
 
 def formation_runs(seeds) -> History:
