@@ -4,6 +4,7 @@
 # (the test command adds -W -n --keep-going: warnings are errors).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/pin_isa.sh          # the same bits on every x86 machine
 bash scripts/setup.sh
 export MODADD_BOOK_BUILD=1          # plotly figures use the site's one local plotly.js
 # The chapters' kernels: an IPython startup file makes plotly use the book's renderer

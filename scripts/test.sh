@@ -5,6 +5,7 @@
 # Chromium (screenshots of every page land in screenshots/).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/pin_isa.sh          # the same bits on every x86 machine
 bash scripts/book.sh -W -n --keep-going
 bash scripts/ensure_chromium.sh
 MODADD_PYTHON=.venv/bin/python node --test tests/js/

@@ -32,7 +32,16 @@ Modules, one idea each, in the order data flows through them:
 * ``provenance``: when and where a stored measurement was made, and whether the code it
   describes changed since.
 """
+import os
 from pathlib import Path
+
+#: The instruction set every numerical library computes with (set here, before torch computes
+#: anything, unless the environment already says otherwise): AVX2 on every x86 machine, so a
+#: seeded run gives the same bits with or without AVX-512 (a wider vector sums in another
+#: order). ``scripts/pin_isa.sh`` sets the same, and numpy's, for the book's build and tests.
+PINNED_ISA = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+for _k, _v in PINNED_ISA.items():
+    os.environ.setdefault(_k, _v)
 
 _here = Path(__file__).resolve().parents[2]
 #: The source checkout this package is installed from (editable install), else None.

@@ -75,4 +75,17 @@ def flush_subnormals():
             torch.set_num_threads(threads)
 
 
+def check_isa() -> str:
+    """PyTorch's instruction set in use; warns when it is wider than AVX2 (torch computed
+    something before modadd was imported, so :data:`modadd.PINNED_ISA` came too late and
+    a run's last bits may differ from the book's)."""
+    isa = torch.backends.cpu.get_cpu_capability()
+    if isa.startswith("AVX512"):
+        warnings.warn(f"PyTorch computes with {isa}, not AVX2 as the book does (it computed before "
+                      "modadd was imported): results may differ in the last bits. Import modadd first, "
+                      "or set ATEN_CPU_CAPABILITY=avx2.", RuntimeWarning, stacklevel=2)
+    return isa
+
+
 _start_workers()
+check_isa()

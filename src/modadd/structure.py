@@ -656,3 +656,40 @@ def lattice_occupancy(z, val_mask, right=None) -> LatticeOccupancy:
     empty = ~occupied[point[v]].any(axis=1)
     return LatticeOccupancy(pairs=_frozen(np.c_[a[v], b[v]]), same=_frozen(same),
                             other=_frozen(~same & ~empty), empty=_frozen(empty))
+
+
+#: Pictures stored by :func:`picture_code` are each point to 1/100 of the picture's radius.
+PICTURE_STEPS = 100
+
+
+def _picture(E) -> np.ndarray:
+    """Embeddings as pictures: each centred and scaled to radius 1 (its farthest point)."""
+    E = np.asarray(E, dtype=float)
+    X = E - E.mean(-2, keepdims=True)
+    return X / np.linalg.norm(X, axis=-1).max(-1)[..., None, None]
+
+
+def picture_code(E) -> str:
+    """A stored copy of embeddings' pictures, in a short string: each picture centred and
+    scaled to radius 1, its points rounded to 1/100 (base64 of one signed byte each).
+    :func:`same_pictures` compares a later run's pictures with it."""
+    import base64
+    return base64.b64encode(np.round(_picture(E) * PICTURE_STEPS).astype(np.int8).tobytes()).decode()
+
+
+def same_pictures(E, code: str, tolerance: float = 0.03) -> float:
+    """The largest distance a point moved between the pictures stored in ``code`` (by
+    :func:`picture_code`) and ``E``'s pictures, as a fraction of each picture's radius;
+    raises ValueError when it is above ``tolerance`` (the pictures changed: someone must look
+    again). Rounding and last-bit differences between machines move points by far less than
+    the default 3% of the radius; a picture that changed its shape moves them by far more."""
+    import base64
+    X = _picture(E)
+    stored = np.frombuffer(base64.b64decode(code), dtype=np.int8).astype(float) / PICTURE_STEPS
+    if stored.size != X.size:
+        raise ValueError(f"the stored pictures hold {stored.size} numbers, these {X.size}: not the same runs")
+    moved = float(np.linalg.norm(X - stored.reshape(X.shape), axis=-1).max())
+    if moved > tolerance:
+        raise ValueError(f"a point moved by {moved:.3f} of its picture's radius (allowed: {tolerance}): "
+                         "the pictures changed, look at them again")
+    return moved

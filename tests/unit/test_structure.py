@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from modadd import structure
 from modadd.structure import (
     CIRCLE_THRESHOLD, GRID_THRESHOLD, CircleFit, GridFit, check_embedding, circle_score,
     classify, classify_many, grid_score, scores,
@@ -482,3 +483,17 @@ def test_occupancy_accepts_a_fitted_grid_and_rejects_bad_input():
         lattice_occupancy(z_grid(n), np.zeros(n * n, bool))
     with pytest.raises(ValueError, match="shape"):
         lattice_occupancy(np.zeros((n, 3), int), mask.numpy())
+
+
+def test_stored_pictures_ignore_rounding_move_scale_and_catch_a_moved_point():
+    rng = np.random.default_rng(3)
+    E = rng.normal(size=(4, 17, 2))
+    code = structure.picture_code(E)
+    assert structure.same_pictures(E, code) <= np.hypot(0.5, 0.5) / structure.PICTURE_STEPS + 1e-12
+    assert structure.same_pictures(3 * E + 1.0 + 1e-6 * rng.normal(size=E.shape), code) < 0.0072
+    moved = E.copy()
+    moved[2, 5] += 0.5
+    with pytest.raises(ValueError, match="moved by 0.*allowed: 0.03"):
+        structure.same_pictures(moved, code)
+    with pytest.raises(ValueError, match="not the same runs"):
+        structure.same_pictures(E[:3], code)
