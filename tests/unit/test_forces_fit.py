@@ -89,7 +89,7 @@ def test_honest_fit_chooses_on_one_part_and_reports_on_the_other(hist):
                             self_powers=(0.0, 1.0))
     F = forces.candidate_fields(hist, V)
     choose, report = [f for f in F if f.seed < 2], [f for f in F if f.seed >= 2]
-    hf = forces.honest_fit(choose, report, V, compare=[forces.Variant()], bootstrap=50)
+    hf = forces.honest_fit(choose, report, V, compare=[forces.Variant()], bootstrap=50, margin=0.0)
     assert hf.choose_seeds == (0, 1) and hf.report_seeds == (2,)
     assert set(hf.chosen) == {"no biases", "biases"}
     sel = hf.selection
@@ -120,6 +120,21 @@ def test_honest_fit_chooses_on_one_part_and_reports_on_the_other(hist):
         runs = [f for f in choose if f.family == fam]
         mean = np.mean([_pooled_fit(f, v, "true", "free")[0] for f in runs], 0)
         assert list(hf.strengths[fam]) == list(v.forces) and np.allclose(list(hf.strengths[fam].values()), mean)
+    # parsimony: fewer forces win within the margin; a margin of 0.99 takes the best one-force law
+    for margin in (forces.PARSIMONY_MARGIN, 0.99):
+        hm = forces.honest_fit(choose, report, V, bootstrap=20, margin=margin)
+        for fam, v in hm.chosen.items():
+            s = hm.selection[hm.selection.family == fam].assign(
+                n=lambda t: [len(x.split(",")[0].split("+")) for x in t.variant])
+            lead = s.loc[s.variant == v.label, "lead"].iloc[0]
+            assert lead >= s.lead.max() - margin
+            assert not ((s.n < len(v.forces)) & (s.lead >= s.lead.max() - margin)).any()
+            same = s[s.n == len(v.forces)]
+            assert lead == same[same.lead >= s.lead.max() - margin].lead.max()
+            if margin == 0.99:
+                assert len(v.forces) == 1
+    with pytest.raises(ValueError, match=r"margin must be a number in \[0, 1\), got -0.1"):
+        forces.honest_fit(choose, report, V, margin=-0.1)
     with pytest.raises(ValueError, match="share seeds"):
         forces.honest_fit(F, report, V)
     with pytest.raises(ValueError, match="variants"):

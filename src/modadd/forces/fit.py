@@ -505,7 +505,13 @@ class HonestFit:
     report_seeds: tuple
 
 
-def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed: int = 0) -> HonestFit:
+#: A law with more forces is chosen only if it leads the best law with fewer forces by more than
+#: this (mean R² over the shuffled baseline, choosing runs): a smaller gain is within the noise.
+PARSIMONY_MARGIN = 0.01
+
+
+def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed: int = 0,
+               margin: float = PARSIMONY_MARGIN) -> HonestFit:
     """Choose a force-law variant per family on some runs and report it on others.
 
     Args:
@@ -515,9 +521,13 @@ def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed
         variants: the candidate :class:`Variant` s. Per family, the variant with the
             largest mean *lead* over the shuffled baseline on the ``choose`` runs is chosen
             (R² alone would reward what does not depend on the answers: a repulsion that
-            only spreads sums apart explains shuffled answers as well).
+            only spreads sums apart explains shuffled answers as well), except that a
+            variant with fewer forces wins when its lead is within ``margin`` of the best:
+            among the variants that close, those with the fewest forces, and of them the
+            one with the largest lead.
         compare: further variants (e.g. the forms used elsewhere) to report beside it.
         bootstrap, seed: resamples and seed of the intervals over runs.
+        margin: see ``variants`` (default :data:`PARSIMONY_MARGIN`).
 
     Every fit is symmetry-free unless a row says "raw", one coefficient per force per run
     (pooled over the run's recorded steps), no sign constraint: signs are reported.
@@ -542,18 +552,21 @@ def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed
         raise ValueError(f"no choosing runs for the family {sorted(missing)}")
     check_positive_int("bootstrap", bootstrap)
     check_non_negative_int("seed", seed)
+    if not (isinstance(margin, (int, float)) and not isinstance(margin, bool) and 0 <= margin < 1):
+        raise ValueError(f"margin must be a number in [0, 1), got {margin!r}")
     rng = np.random.default_rng(seed)
     sel_rows, chosen = [], {}
     for fam in dict.fromkeys(x.family for x in choose):
         runs = [x for x in choose if x.family == fam]
-        best = None
+        leads = []
         for v in variants[:n_candidates]:
             r2 = float(np.mean([_pooled_fit(x, v, "true", "free")[1] for x in runs]))
             sh = float(np.mean([_pooled_fit(x, v, "shuffled", "free")[1] for x in runs]))
             sel_rows.append(dict(family=fam, variant=v.label, r2=r2, shuffled=sh, lead=r2 - sh))
-            if best is None or r2 - sh > best[0]:
-                best = (r2 - sh, v)
-        chosen[fam] = best[1]
+            leads.append((r2 - sh, v))
+        top = max(lead for lead, _ in leads)
+        close = [(len(v.forces), -lead, i) for i, (lead, v) in enumerate(leads) if lead >= top - margin]
+        chosen[fam] = leads[min(close)[2]][1]
     selection = pd.DataFrame(sel_rows)
     selection["chosen"] = [chosen[f].label == v for f, v in zip(selection.family, selection.variant)]
     rep_rows, coef_rows, fixed = [], [], {}
