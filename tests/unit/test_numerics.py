@@ -85,3 +85,42 @@ def test_training_gives_the_same_bits_either_way(first):
     two = run(code.format(pre=pre, threads=""))
     one = run(code.format(pre="", threads="torch.set_num_threads(1)"))
     assert two == one
+
+
+def _isa_env():
+    return {k: v for k, v in ENV.items() if k not in ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA")}
+
+
+def test_importing_modadd_pins_the_instruction_set_before_torch_computes():
+    """modadd.PINNED_ISA is set by the import itself (a shell that sets nothing still gets
+    AVX2 arithmetic, where the CPU has it), and scripts/pin_isa.sh sets the same values."""
+    code = ("import torch, modadd, os; torch.ones(3).add_(1); "
+            "print({'isa': torch.backends.cpu.get_cpu_capability(), "
+            "'env': {k: os.environ.get(k) for k in modadd.PINNED_ISA}, 'pinned': modadd.PINNED_ISA})")
+    out = subprocess.run([sys.executable, "-c", code], env=_isa_env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    r = eval(out.stdout.strip().splitlines()[-1])
+    assert r["env"] == r["pinned"] == {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    if " avx2" in flags:
+        assert r["isa"] == "AVX2"
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    script = open(os.path.join(root, "scripts", "pin_isa.sh")).read()
+    for k, v in r["pinned"].items():
+        assert f"export {k}={v}" in script
+
+
+def test_torch_that_computed_before_modadd_with_a_wider_isa_is_named():
+    """Torch told to use AVX-512 before modadd is imported: modadd cannot change it, and says so
+    (on a CPU without AVX-512 torch falls back to AVX2 and nothing is said)."""
+    code = ("import warnings, torch; torch.ones(3).add_(1); isa = torch.backends.cpu.get_cpu_capability()\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always'); import modadd.numerics\n"
+            "print({'isa': isa, 'warned': [str(x.message) for x in w if 'AVX2 as the book does' in str(x.message)]})")
+    out = subprocess.run([sys.executable, "-c", code], env=dict(_isa_env(), ATEN_CPU_CAPABILITY="avx512"),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    r = eval(out.stdout.strip().splitlines()[-1])
+    assert bool(r["warned"]) == r["isa"].startswith("AVX512"), r
+    if r["warned"]:
+        assert r["isa"] in r["warned"][0] and "ATEN_CPU_CAPABILITY=avx2" in r["warned"][0]
