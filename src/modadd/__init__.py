@@ -48,6 +48,16 @@ _here = Path(__file__).resolve().parents[2]
 REPO_ROOT = _here if (_here / "pyproject.toml").exists() and (_here / "src" / "modadd").is_dir() else None
 
 
+def default_cache_dir() -> Path:
+    """Where trained runs, memoised calls and structure scores are kept: ``$MODADD_CACHE``,
+    else ``_build/sweep_cache`` in a source checkout, else ~/.cache/modadd."""
+    if os.environ.get("MODADD_CACHE"):
+        return Path(os.environ["MODADD_CACHE"])
+    if REPO_ROOT is not None:
+        return REPO_ROOT / "_build" / "sweep_cache"
+    return Path.home() / ".cache" / "modadd"
+
+
 def _installed_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
     try:

@@ -54,10 +54,13 @@ def describe(E) -> dict:
     Keys: ``class``; ``k`` (the circle order, or None unless a circle); ``rule`` (the
     lattice rule ``(p, q)``, or None unless a grid).
     """
-    row = structure.scores(E)
+    return _described_row(structure.scores_many(structure.check_embedding(E)[None], details=True)[0])
+
+
+def _described_row(row: dict) -> dict:
     cls = row["class"]
-    return {"class": cls, "k": int(row["circle_k"]) if cls == "circle" else None,
-            "rule": structure.reduced_rule(structure.grid_score(E)) if cls == "grid" else None}
+    return {"class": cls, "k": row["circle_k"] if cls == "circle" else None,
+            "rule": row["grid_rule"] if cls == "grid" else None}
 
 
 def describe_many(E_batch):
@@ -66,7 +69,8 @@ def describe_many(E_batch):
     import pandas as pd
 
     arr = check_embedding_batch("E_batch", E_batch)
-    return pd.DataFrame([describe(E) for E in arr], columns=["class", "k", "rule"])
+    return pd.DataFrame([_described_row(r) for r in structure.scores_many(arr, details=True)],
+                        columns=["class", "k", "rule"])
 
 
 def _described(name: str, x):

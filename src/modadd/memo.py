@@ -1,7 +1,7 @@
 """Memo: a chapter's expensive call (a training history, a particle simulation), kept on disk.
 
 ``memo(train, configs, steps=10_000, record_every=50)`` returns what ``train(...)`` returns.
-The first call computes it and writes it to the run cache (:func:`modadd.sweep.default_cache_dir`,
+The first call computes it and writes it to the run cache (:func:`modadd.default_cache_dir`,
 folder ``memo``); a later call with the same function, the same arguments and the same
 package code loads it instead. The key hashes the function's name, its arguments and
 :func:`modadd.source_hash` (every source file of the package), so any change to the code
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import source_hash
+from . import default_cache_dir, source_hash
 
 
 def _canonical(x, h) -> None:
@@ -64,7 +64,6 @@ def memo_key(fn, *args, **kwargs) -> str:
 
 
 def memo_dir() -> Path:
-    from .sweep import default_cache_dir
     return default_cache_dir() / "memo"
 
 

@@ -141,11 +141,11 @@ class Simulation:
 
         from . import structure
         rows = []
-        for m in range(len(self.seeds)):
+        for m, scored in enumerate(structure.scores_many(self.final)):
             row = dict(seed=int(self.seeds[m]), n=self.n, clustering=float(self.clustering[m]),
                        alignment=float(self.alignment[m]), repulsion=self.repulsion,
                        step_size=self.step_size, gauge=self.gauge)
-            row.update(structure.scores(self.final[m]))
+            row.update(scored)
             rows.append(row)
         return pd.DataFrame(rows)
 

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import REPO_ROOT
+from . import default_cache_dir
 from .model import Params
 from .train import DivergenceError, RunConfig, train
 
@@ -64,15 +64,6 @@ def run_key(cfg: RunConfig, steps: int) -> str:
 def _path(cache: Path, cfg: RunConfig, steps: int) -> Path:
     """The cache file of one run."""
     return cache / f"{run_key(cfg, steps)}.npz"
-
-
-def default_cache_dir() -> Path:
-    """``$MODADD_CACHE``, else ``_build/sweep_cache`` in a source checkout, else ~/.cache/modadd."""
-    if os.environ.get("MODADD_CACHE"):
-        return Path(os.environ["MODADD_CACHE"])
-    if REPO_ROOT is not None:
-        return REPO_ROOT / "_build" / "sweep_cache"
-    return Path.home() / ".cache" / "modadd"
 
 
 @dataclass
@@ -243,13 +234,17 @@ def results_table(results: list[RunResult]):
 
     from . import structure
 
+    scored = {}                              # run index -> scores, one batch per embedding shape
+    for shape in {r.embeddings.shape for r in results if r.error is None}:
+        idx = [i for i, r in enumerate(results) if r.error is None and r.embeddings.shape == shape]
+        scored.update(zip(idx, structure.scores_many(np.stack([results[i].embeddings for i in idx]))))
     rows = []
-    for r in results:
+    for i, r in enumerate(results):
         row = r.config.row()
         row.update(steps=r.steps, train_loss=r.train_loss, val_loss=r.val_loss,
                    train_acc=r.train_acc, val_acc=r.val_acc)
         if r.error is None:
-            row.update(structure.scores(r.embeddings))
+            row.update(scored[i])
         else:                                # a diverged run: no structure to score
             row.update(circle_score=np.nan, circle_k=np.nan, grid_score=np.nan, **{"class": "diverged"})
         row["error"] = r.error or ""

@@ -92,12 +92,13 @@ def check_non_negative_int(name: str, value) -> int:
     return int(value)
 
 
-def check_range(name: str, value, lo, hi, *, integer: bool = False):
-    """``value`` as an int (``integer``) or a float in the closed range [lo, hi]."""
+def check_range(name: str, value, lo, hi, *, integer: bool = False, open_hi: bool = False):
+    """``value`` as an int (``integer``) or a float in the closed range [lo, hi] (half-open
+    [lo, hi) when ``open_hi``)."""
     ok = is_real(value) and math.isfinite(value) and (not integer or float(value).is_integer())
-    if not ok or not lo <= value <= hi:
+    if not ok or not lo <= value <= hi or (open_hi and value == hi):
         kind = "an integer" if integer else "a number"
-        raise ValueError(f"{name} must be {kind} in [{lo}, {hi}], got {name}={value!r}")
+        raise ValueError(f"{name} must be {kind} in [{lo}, {hi}{')' if open_hi else ']'}, got {name}={value!r}")
     return int(value) if integer else float(value)
 
 

@@ -133,8 +133,9 @@ def test_honest_fit_chooses_on_one_part_and_reports_on_the_other(hist):
             assert lead == same[same.lead >= s.lead.max() - margin].lead.max()
             if margin == 0.99:
                 assert len(v.forces) == 1
-    with pytest.raises(ValueError, match=r"margin must be a number in \[0, 1\), got -0.1"):
-        forces.honest_fit(choose, report, V, margin=-0.1)
+    for bad in (-0.1, 1, float("nan"), "0.01", True):
+        with pytest.raises(ValueError, match=r"margin must be a number in \[0, 1\), got margin="):
+            forces.honest_fit(choose, report, V, margin=bad)
     with pytest.raises(ValueError, match="share seeds"):
         forces.honest_fit(F, report, V)
     with pytest.raises(ValueError, match="variants"):

@@ -305,6 +305,39 @@ def test_scores_row_and_classify_many():
     assert classify_many(batch.tolist()) == ["circle", "grid", "other"]
 
 
+def test_scores_many_is_scores_of_each_and_kept_in_the_run_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MODADD_CACHE", str(tmp_path))
+    monkeypatch.delenv("MODADD_MEMO", raising=False)
+    batch = np.stack([circle(17, 4), lattice(z_grid(17, 4)), np.random.default_rng(0).standard_normal((17, 2))])
+    rows = structure.scores_many(batch, details=True)
+    for E, row in zip(batch, rows):
+        g = grid_score(E)
+        assert row == {**scores(E), "grid_rule": structure.reduced_rule(g), "grid_lines": g.lines}
+    assert [r["class"] for r in rows] == ["circle", "grid", "other"]
+    assert structure.scores_many(batch, 0.99, 0.0)[2]["class"] == "grid"     # thresholds apply to cached fits
+    assert len(list((tmp_path / "scores").glob("*.npy"))) == 1
+    # a second call on the same values loads the fits (fitting is not called)
+    monkeypatch.setattr(structure, "grid_score", lambda E: 1 / 0)
+    assert structure.scores_many(batch.copy(), details=True) == rows
+    assert structure.scores_many(batch.tolist()) == [{k: r[k] for k in ("circle_score", "circle_k", "grid_score", "class")} for r in rows]
+    monkeypatch.setenv("MODADD_MEMO", "0")                                   # afresh: fits again
+    with pytest.raises(ZeroDivisionError):
+        structure.scores_many(batch)
+    monkeypatch.delenv("MODADD_MEMO")
+    with pytest.raises(ZeroDivisionError):                                   # other embeddings: fits
+        structure.scores_many(batch[:2])
+
+
+def test_scores_many_names_the_bad_embedding(tmp_path, monkeypatch):
+    monkeypatch.setenv("MODADD_CACHE", str(tmp_path))
+    with pytest.raises(ValueError, match=r"E_batch\[1\]: .*NaN or inf"):
+        structure.scores_many(np.stack([GOOD, GOOD * np.nan]))
+    with pytest.raises(ValueError, match="circle_threshold must be a number in"):
+        structure.scores_many(np.stack([GOOD]), circle_threshold=2)
+    assert structure.scores_many(np.zeros((0, 17, 2))) == []
+    assert not (tmp_path / "scores").exists()
+
+
 def test_thresholds_are_respected():
     E = circle(17, 1, noise=0.05, rng=np.random.default_rng(0))
     s = circle_score(E).score
@@ -497,3 +530,14 @@ def test_stored_pictures_ignore_rounding_move_scale_and_catch_a_moved_point():
         structure.same_pictures(moved, code)
     with pytest.raises(ValueError, match="not the same runs"):
         structure.same_pictures(E[:3], code)
+    for bad in (0, -0.1, float("nan"), "0.03", True):
+        with pytest.raises(ValueError, match=r"tolerance must be"):
+            structure.same_pictures(E, code, tolerance=bad)
+    for bad in (None, 3, code.encode()):
+        with pytest.raises(ValueError, match="code must be a string made by picture_code"):
+            structure.same_pictures(E, bad)
+    with pytest.raises(ValueError, match="not base64"):
+        structure.same_pictures(E, "not a code!")
+    for bad in (None, "E", np.zeros(5), np.full((4, 17, 2), np.nan), [[1, 2], [3]]):
+        with pytest.raises(ValueError, match=r"E must be an \(\.\.\., n, 2\) array"):
+            structure.picture_code(bad)

@@ -9,7 +9,7 @@ import torch
 from ..model import Params, loss_and_grads, sum_vectors
 from ..train import History, pair_weights
 from ..validate import (check_bool, check_choice, check_field, check_finite, check_non_negative_int, check_number,
-                        check_positive_int, check_tensor, is_int)
+                        check_positive_int, check_range, check_tensor, is_int)
 from .fields import (FORCE_NAMES, FORCES, auto_sigma, check_force_names, embedding_forces, pair_gradients,
                      resolve_sigma, shuffled_labels, to_embeddings)
 from .kernels import spread_to_embeddings
@@ -552,8 +552,7 @@ def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed
         raise ValueError(f"no choosing runs for the family {sorted(missing)}")
     check_positive_int("bootstrap", bootstrap)
     check_non_negative_int("seed", seed)
-    if not (isinstance(margin, (int, float)) and not isinstance(margin, bool) and 0 <= margin < 1):
-        raise ValueError(f"margin must be a number in [0, 1), got {margin!r}")
+    margin = check_range("margin", margin, 0, 1, open_hi=True)
     rng = np.random.default_rng(seed)
     sel_rows, chosen = [], {}
     for fam in dict.fromkeys(x.family for x in choose):
