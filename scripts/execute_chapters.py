@@ -6,7 +6,10 @@ its outputs are stored in that cache; jupyter-book then finds them and executes 
 but the report pages (teacher guide and appendix, which read the chapters' times:
 ``book/_ext/build_times.py``). Each line printed says a chapter's time and the sweep runs it
 trained (:func:`modadd.sweep.run_sweep` counts them through ``MODADD_RUN_LOG``); the cache
-record keeps both, and ``chapters_at_once``.
+record keeps both, ``chapters_at_once``, and ``u_seconds``: the time unit u
+(:func:`modadd.reference.plain_loop`, 10,000 steps), measured once, alone, just before the
+chapters start, so that the report pages divide each chapter's time by the u of the same run
+(and do not measure it again each time they execute).
 
 ``--jobs 2`` (the book's build, book.sh) executes two chapters at once, one torch thread
 each, longest first (by the last build's times); ``--jobs 1`` one at a time with the default
@@ -90,6 +93,10 @@ def main(argv=None) -> int:
     todo.sort(key=lambda p: -float(last.get(p.stem, 0)))
     jobs = min(args.jobs, len(todo))
     threads = 1 if jobs > 1 else None
+    from modadd.reference import plain_loop
+
+    u = plain_loop(10_000)                   # alone, before the chapters start, default threads
+    print(f"[book] u (the plain loop, 10,000 steps) = {u:.2f} s", flush=True)
     print(f"[book] executing {len(todo)} chapter(s), {jobs} at a time"
           f"{' (one torch thread each)' if threads else ''}: {', '.join(p.stem for p in todo)}", flush=True)
     failed, start = [], time.perf_counter()
@@ -103,7 +110,7 @@ def main(argv=None) -> int:
                 continue
             cache.cache_notebook_bundle(
                 CacheBundleIn(nb, str(path), data={"execution_seconds": seconds, "runs_trained": trained,
-                                                   "chapters_at_once": jobs}),
+                                                   "chapters_at_once": jobs, "u_seconds": u}),
                 check_validity=False, overwrite=True)
             print(f"[book] {k}/{len(todo)} {path.stem}: {seconds:.0f} s, {trained} sweep runs trained"
                   f" ({elapsed:.0f} s since the first started)", flush=True)

@@ -162,6 +162,9 @@ class ChapterRun:
     trained rather than loaded, as the book build counted them (``scripts/execute_chapters.py``),
     or None for an execution that did not count them. A cold execution trains every run its
     sweeps need. ``chapters_at_once``: how many chapters that build executed side by side.
+    ``u_seconds``: the time unit u (:func:`modadd.reference.plain_loop` of 10,000 steps) that
+    the build measured just before executing the chapters, on the same machine (None for a
+    record without it).
     """
 
     seconds: float
@@ -169,6 +172,7 @@ class ChapterRun:
     current: bool
     runs_trained: int | None
     chapters_at_once: int = 1
+    u_seconds: float | None = None
 
 
 def chapter_record(chapter: Path, root: Path | None = None) -> ChapterRun | None:
@@ -197,30 +201,32 @@ def chapter_record(chapter: Path, root: Path | None = None) -> ChapterRun | None
     if match is not None and match.created >= last.created:
         last = match
     data = last.data or {}
-    trained = data.get("runs_trained")
+    trained, u = data.get("runs_trained"), data.get("u_seconds")
     return ChapterRun(float(data["execution_seconds"]), last.created, match is not None and match.pk == last.pk,
-                      None if trained is None else int(trained), int(data.get("chapters_at_once", 1)))
+                      None if trained is None else int(trained), int(data.get("chapters_at_once", 1)),
+                      None if u is None else float(u))
 
 
-def chapter_times(u_seconds: float, root: Path | None = None):
+def chapter_times(root: Path | None = None):
     """One row per chapter with exercises: its last execution in the book build (seconds,
-    in u, when, sweep runs it trained, how many chapters the build ran side by side, whether
-    its code is current), as a pandas table.
+    in u, the u it was divided by, when, sweep runs it trained, how many chapters the build
+    ran side by side, whether its code is current), as a pandas table.
 
-    ``u_seconds``: the time unit u (:func:`modadd.reference.plain_loop` of 10,000 steps)
-    measured by the caller on the same machine. A chapter with no record has NaN times
-    (and <NA> runs trained, as has one whose sweep cache is not there to look at).
+    u is the one the build measured before executing the chapter (:attr:`ChapterRun.u_seconds`),
+    so a time and its unit come from the same run on the same machine. A chapter with no
+    record has NaN times (and <NA> runs trained, as has one whose sweep cache is not there
+    to look at); a record without u has NaN in u.
     """
     import pandas as pd
 
-    if isinstance(u_seconds, bool) or not isinstance(u_seconds, (int, float)) or not u_seconds > 0:
-        raise ValueError(f"u_seconds must be a positive number of seconds, got {u_seconds!r}")
     rows = []
     for ch in assignments(root):
         rec = chapter_record(ch, root)
+        u = rec.u_seconds if rec and rec.u_seconds else float("nan")
         rows.append({"chapter": ch.stem,
                      "seconds": rec.seconds if rec else float("nan"),
-                     "u": rec.seconds / u_seconds if rec else float("nan"),
+                     "u": rec.seconds / u if rec else float("nan"),
+                     "u (s)": u,
                      "executed (UTC)": f"{rec.executed:%Y-%m-%d %H:%M}" if rec else "not recorded",
                      "sweep runs trained": rec.runs_trained if rec else None,
                      "chapters at once": rec.chapters_at_once if rec else None,

@@ -41,6 +41,8 @@ def test_chapters_run_side_by_side_into_the_cache_myst_nb_reads(tmp_path):
     b = classroom.chapter_record(book / "02_b.md", tmp_path)
     assert a.current and b.current and (a.runs_trained, b.runs_trained) == (0, 2)
     assert a.chapters_at_once == b.chapters_at_once == 2 and a.seconds > 0
+    assert a.u_seconds == b.u_seconds > 0                    # one u, measured before both
+    assert f"u (the plain loop, 10,000 steps) = {a.u_seconds:.2f} s" in r.stdout
     from jupyter_cache import get_cache
     cache = get_cache(tmp_path / "_build" / ".jupyter_cache")
     rec = next(r for r in cache.list_cache_records() if r.uri.endswith("01_a.md"))

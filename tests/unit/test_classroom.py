@@ -6,6 +6,7 @@ import sys
 
 import jupytext
 import nbformat
+import numpy as np
 import pytest
 
 from modadd import REPO_ROOT, checks, classroom
@@ -161,11 +162,16 @@ def test_chapter_record_says_whether_it_is_current_and_what_it_trained(tmp_path)
     nb = jupytext.read(ch)
     nb.cells[1].source += "\nprint('changed')"
     time.sleep(0.01)
-    cache.cache_notebook_bundle(CacheBundleIn(nb, str(ch), data={"execution_seconds": 5.0}), check_validity=False)
+    cache.cache_notebook_bundle(CacheBundleIn(nb, str(ch), data={"execution_seconds": 5.0, "u_seconds": 2.5}),
+                                check_validity=False)
     rec = classroom.chapter_record(ch, tmp_path)
-    assert rec.seconds == 5.0 and not rec.current
-    times = classroom.chapter_times(2.5, tmp_path)
+    assert rec.seconds == 5.0 and not rec.current and rec.u_seconds == 2.5
+    times = classroom.chapter_times(tmp_path)
     row = times.set_index("chapter").loc["01_modular_addition"]
-    assert row["seconds"] == 5.0 and row["u"] == 2.0 and not row["code current"]
-    with pytest.raises(ValueError, match="u_seconds"):
-        classroom.chapter_times(0, tmp_path)
+    assert row["seconds"] == 5.0 and row["u"] == 2.0 and row["u (s)"] == 2.5 and not row["code current"]
+    assert times.set_index("chapter").drop("01_modular_addition")["u"].isna().all()      # no records
+    # a record without u: its time in u is not known
+    cache.cache_notebook_bundle(CacheBundleIn(nb, str(ch), data={"execution_seconds": 6.0}), check_validity=False,
+                                overwrite=True)
+    row = classroom.chapter_times(tmp_path).set_index("chapter").loc["01_modular_addition"]
+    assert row["seconds"] == 6.0 and np.isnan(row["u"]) and np.isnan(row["u (s)"])
