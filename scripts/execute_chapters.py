@@ -16,7 +16,7 @@ each, longest first (by the last build's times); ``--jobs 1`` one at a time with
 threads. Both give the same outputs: subnormal floats are flushed on every thread
 (:mod:`modadd.numerics`), so a run's bits do not depend on the thread count.
 
-Usage (book.sh runs it): python scripts/execute_chapters.py [--jobs N] [--root DIR]
+Usage (book.sh runs it): python scripts/execute_chapters.py [--jobs N] [--root DIR] [--no-u]
 Exit status 1, with the traceback, if a chapter raised.
 """
 from __future__ import annotations
@@ -66,6 +66,8 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=1,
                     help="chapters executed at once (default 1; more: one torch thread each)")
     ap.add_argument("--root", type=Path, default=REPO, help="the book's folder (default: this repository)")
+    ap.add_argument("--no-u", action="store_true",
+                    help="do not measure u first (the records then carry no u, and the report pages show none)")
     args = ap.parse_args(argv)
     if args.jobs < 1:
         ap.error(f"--jobs must be at least 1, got {args.jobs}")
@@ -93,10 +95,12 @@ def main(argv=None) -> int:
     todo.sort(key=lambda p: -float(last.get(p.stem, 0)))
     jobs = min(args.jobs, len(todo))
     threads = 1 if jobs > 1 else None
-    from modadd.reference import plain_loop
+    u = None
+    if not args.no_u:
+        from modadd.reference import plain_loop
 
-    u = plain_loop(10_000)                   # alone, before the chapters start, default threads
-    print(f"[book] u (the plain loop, 10,000 steps) = {u:.2f} s", flush=True)
+        u = plain_loop(10_000)               # alone, before the chapters start, default threads
+        print(f"[book] u (the plain loop, 10,000 steps) = {u:.2f} s", flush=True)
     print(f"[book] executing {len(todo)} chapter(s), {jobs} at a time"
           f"{' (one torch thread each)' if threads else ''}: {', '.join(p.stem for p in todo)}", flush=True)
     failed, start = [], time.perf_counter()

@@ -33,7 +33,7 @@ from . import REPO_ROOT, build_id
 KIT_NAME = "modadd-kit.zip"          # the file the site serves, under kit/
 KIT_FOLDER = "modadd-kit"            # the folder the zip unpacks to
 CHECK_TAG = "modadd-kit-check"       # the tag of the check cell in a downloaded notebook
-VENV_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt {wheel}"
+VENV_COMMAND = "python3 -m venv .venv && .venv/bin/pip install --no-compile -r requirements.txt {wheel}"
 LAB_COMMAND = ".venv/bin/jupyter lab notebooks"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)\s*(?:#.*)?$")
 
@@ -199,6 +199,8 @@ You need Python 3.10 or newer. In this folder, run two commands.
 
        {LAB_COMMAND}
 
+`--no-compile` leaves Python to compile each module the first time it is imported, so the
+install does not compile the thousands of modules the notebooks never import.
 On Windows write `.venv\\Scripts\\` for `.venv/bin/`. On Linux without an NVIDIA GPU you can add
 `--extra-index-url https://download.pytorch.org/whl/cpu` to the first command's `pip install`
 for PyTorch's much smaller CPU-only build (the same version; the book's Binder does this).
