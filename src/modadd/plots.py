@@ -172,7 +172,7 @@ def _panel_traces(E: np.ndarray, xs: np.ndarray, cls: np.ndarray, n: int) -> lis
 
 def _two_panels(title: str | None, height: int = 470) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
-                        subplot_titles=("embeddings E_a", "sums E_a + E_b<br>over the predicted class"))
+                        subplot_titles=("embeddings E_a", "sums E_a + E_b, predicted class"))
     fig.update_xaxes(zeroline=True, zerolinecolor="#bbb", showgrid=False, constrain="domain")
     fig.update_yaxes(zeroline=True, zerolinecolor="#bbb", showgrid=False, constrain="domain")
     fig.update_yaxes(scaleanchor="x", row=1, col=1)
