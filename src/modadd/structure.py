@@ -18,6 +18,7 @@ consistent lattice to a consistent lattice). numpy only, no torch.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -418,8 +419,12 @@ def scores(E, circle_threshold: float = CIRCLE_THRESHOLD,
     ct = _check_threshold("circle_threshold", circle_threshold)
     gt = _check_threshold("grid_threshold", grid_threshold)
     c, g = circle_score(E), grid_score(E)
-    return {"circle_score": c.score, "circle_k": c.k, "grid_score": g.score,
-            "class": _decide(c.score, g.score, ct, gt)}
+    return _row(c.score, c.k, g.score, ct, gt)
+
+
+def _row(c: float, k: int, g: float, ct: float, gt: float) -> dict:
+    """One row of :func:`scores`: both scores, the circle's order and the class."""
+    return {"circle_score": float(c), "circle_k": int(k), "grid_score": float(g), "class": _decide(c, g, ct, gt)}
 
 
 def classify(E, circle_threshold: float = CIRCLE_THRESHOLD,
@@ -460,12 +465,18 @@ def scores_many(E_batch, circle_threshold: float = CIRCLE_THRESHOLD,
     fits = _batch_fits(E_batch)
     rows = []
     for c, k, g, p, q, lines in fits:
-        row = {"circle_score": float(c), "circle_k": int(k), "grid_score": float(g),
-               "class": _decide(c, g, ct, gt)}
+        row = _row(c, k, g, ct, gt)
         if details:
             row.update(grid_rule=(int(p), int(q)), grid_lines=int(lines))
         rows.append(row)
     return rows
+
+
+@functools.lru_cache(maxsize=1)
+def _code() -> bytes:
+    """This file's code, read once: part of every stored fit's key."""
+    from pathlib import Path
+    return Path(__file__).read_bytes()
 
 
 def _batch_fits(E_batch) -> np.ndarray:
@@ -473,7 +484,6 @@ def _batch_fits(E_batch) -> np.ndarray:
     of each embedding; from the run cache when these embeddings were fitted by this code before."""
     import hashlib
     import os
-    from pathlib import Path
 
     if isinstance(E_batch, (str, bytes)) or E_batch is None:
         raise ValueError(f"E_batch must be an (R, n, 2) array, got {type(E_batch).__name__}")
@@ -487,7 +497,7 @@ def _batch_fits(E_batch) -> np.ndarray:
     path = None
     if os.environ.get("MODADD_MEMO", "1") != "0" and arr.dtype == np.float64 and len(arr):
         from . import default_cache_dir
-        h = hashlib.sha256(Path(__file__).read_bytes())
+        h = hashlib.sha256(_code())
         h.update(f"{arr.shape}".encode())
         h.update(arr.tobytes())
         path = default_cache_dir() / "scores" / f"{h.hexdigest()[:24]}.npy"
