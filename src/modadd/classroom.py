@@ -237,6 +237,21 @@ def chapter_times(root: Path | None = None):
     return out
 
 
+def chapter_times_view(times):
+    """:func:`chapter_times`' table as the teacher guide and the appendix show it: the u it
+    was divided by goes into the caption (one value per build that executed the chapters), with the
+    machine, not into a column of its own."""
+    from .provenance import machine
+
+    us = sorted({f"{u:.2f}" for u in times["u (s)"].dropna()})
+    u = f"u = {' and '.join(us)} s, measured by the build just before it executed the chapters" \
+        if us else "u not recorded"
+    return (times.drop(columns="u (s)").style.hide(axis="index")
+            .set_caption(f"Executed on {machine()}; {u}.")
+            .format({"seconds": "{:.0f}", "u": "{:.1f}",
+                     "code current": lambda v: "yes" if v else "no: measure again"}, na_rep="not recorded"))
+
+
 def chapter_run_time(chapter: Path, root: Path | None = None):
     """``(seconds, when)`` of the chapter's last execution in the book build's jupyter-cache
     (``_build/.jupyter_cache``), or None when there is no build or no record of it."""

@@ -170,8 +170,12 @@ def test_chapter_record_says_whether_it_is_current_and_what_it_trained(tmp_path)
     row = times.set_index("chapter").loc["01_modular_addition"]
     assert row["seconds"] == 5.0 and row["u"] == 2.0 and row["u (s)"] == 2.5 and not row["code current"]
     assert times.set_index("chapter").drop("01_modular_addition")["u"].isna().all()      # no records
+    html = classroom.chapter_times_view(times).to_html()
+    assert "u = 2.50 s, measured by the build just before it executed the chapters" in html
+    assert "Executed on " in html and "u (s)" not in html and "not recorded" in html
     # a record without u: its time in u is not known
     cache.cache_notebook_bundle(CacheBundleIn(nb, str(ch), data={"execution_seconds": 6.0}), check_validity=False,
                                 overwrite=True)
     row = classroom.chapter_times(tmp_path).set_index("chapter").loc["01_modular_addition"]
     assert row["seconds"] == 6.0 and np.isnan(row["u"]) and np.isnan(row["u (s)"])
+    assert "u not recorded." in classroom.chapter_times_view(classroom.chapter_times(tmp_path)).to_html()
