@@ -3,7 +3,9 @@
 Prints, and writes to benchmarks/results/trainer.json:
   * one N=17 model, 10,000 full-batch steps, with the book's trainer (a batch of one);
   * the same with a plain nn.Module + autograd + torch.optim.AdamW loop (the baseline);
-  * the batched trainer with M=64 models vs 64 sequential single runs (model-steps/s).
+  * the batched trainer with M=64 models vs 64 sequential single runs (model-steps/s);
+  * batch sizes M = 32 ... 512 (1,000 steps each): model-steps/s, and the best of them
+    against the plain loop.
 Run it alone: a second torch process on 2 cores slows both several-fold.
 """
 from __future__ import annotations
@@ -21,6 +23,9 @@ import torch
 from modadd.provenance import machine
 from modadd.reference import plain_loop  # noqa: F401  (u; bench_widget.py imports it from here)
 from modadd.train import GRID_RECIPE, train
+
+
+BATCH_SIZES = (32, 64, 128, 256, 512)
 
 
 def main():
@@ -52,6 +57,15 @@ def main():
     res["batched_64_10k_model_steps_per_s"] = 640_000 / hb10.seconds
     res["speedup_batched_vs_sequential"] = res["batched_64_model_steps_per_s"] / res["sequential_64x_model_steps_per_s"]
     res["speedup_batched_vs_plain_loop"] = res["batched_64_10k_model_steps_per_s"] / res["plain_steps_per_s"]
+    scan = {}
+    for M in BATCH_SIZES:
+        h = train([replace(GRID_RECIPE, seed=s) for s in range(M)], steps=1000, record_every=100,
+                  progress=False, record_params=False)
+        scan[str(M)] = M * 1000 / h.seconds
+    res["batch_scan_model_steps_per_s"] = scan
+    res["best_batch"] = int(max(scan, key=scan.get))
+    res["best_batch_model_steps_per_s"] = max(scan.values())
+    res["speedup_best_batch_vs_plain_loop"] = res["best_batch_model_steps_per_s"] / res["plain_steps_per_s"]
 
     for k, v in res.items():
         print(f"{k:>40}: {v:,.2f}" if isinstance(v, float) else f"{k:>40}: {v}")

@@ -2,7 +2,7 @@
 # Run every check: set up .venv if needed, build the book with warnings as errors, then
 # the live widget's JavaScript under Node (checked against the Python package), then
 # pytest (two processes): unit tests, every chapter executed under nbval, and the built site in
-# Chromium (screenshots of every page land in screenshots/).
+# Chromium (scripts/screenshots.py, not part of the checks, saves every page as an image).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/pin_isa.sh          # the same bits on every x86 machine

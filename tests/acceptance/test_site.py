@@ -4,15 +4,16 @@ Every page of the book is served from ``127.0.0.1`` and opened once in a real br
 the tests then check what a reader would see: no JavaScript errors, no request that leaves
 the machine, no broken link to a file of the site, every plotly figure drawn, every
 animation really animates, all math typeset by MathJax, exercises and their solution
-dropdowns working, the offline Sphinx search, and no stray page in the build. Each page is
-also saved as a full-page screenshot, light and dark, under ``screenshots/`` (gitignored)
-for a human to look at.
+dropdowns working, the offline Sphinx search, dark mode, and no stray page in the build.
+Full-page screenshots of every page, light and dark, for a human to look at:
+``scripts/screenshots.py`` (it opens the pages with this module's helpers).
 
 Build the site first (``bash scripts/book.sh``); Chromium comes from the system
 (``bash scripts/ensure_chromium.sh``), never from ``playwright install``.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import http.server
@@ -106,10 +107,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server():
-    if not (SITE / "index.html").is_file():
-        pytest.fail(NOT_BUILT, pytrace=False)
+@contextlib.contextmanager
+def serve_site():
+    """The built site served from 127.0.0.1 on a free port, in a thread: yields its origin."""
     handler = functools.partial(_QuietHandler, directory=str(SITE))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
@@ -121,6 +121,14 @@ def server():
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not (SITE / "index.html").is_file():
+        pytest.fail(NOT_BUILT, pytrace=False)
+    with serve_site() as origin:
+        yield origin
 
 
 @pytest.fixture(scope="module")
@@ -288,28 +296,24 @@ def test_no_http_errors(loaded):
     assert not bad, f"{path}: broken requests:\n  " + "\n  ".join(bad)
 
 
-def test_screenshots(loaded, browser, server):
-    path, page, rec = loaded
-    SHOTS.mkdir(exist_ok=True)
-    light = SHOTS / f"{shot_name(path)}.png"
-    page.screenshot(path=str(light), full_page=True)
-    # Dark mode as a reader gets it: OS preference dark, theme switch set to dark.
-    context, dpage, drec = open_page(browser, server, path, dark=True)
+def test_dark_mode(server, browser):
+    """The theme's dark mode, as a reader gets it (OS preference dark, the theme switch set to
+    dark), on the page with the most figures: the theme switches and the page loads without
+    errors. (Full-page screenshots of every page, light and dark, for a human to look at:
+    ``scripts/screenshots.py``.)"""
+    path = max((p for p in PAGES if p != NO_PAGES),
+               key=lambda p: (SITE / p).read_text(errors="replace").count("plotly-graph-div"))
+    context, page, rec = open_page(browser, server, path, dark=True)
     try:
-        dpage.evaluate(
-            """() => { localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');
-                       document.documentElement.dataset.mode = 'dark';
-                       document.documentElement.dataset.theme = 'dark'; }"""
-        )
-        dpage.wait_for_timeout(300)
-        theme = dpage.evaluate("document.documentElement.dataset.theme")
-        dark = SHOTS / f"{shot_name(path)}-dark.png"
-        dpage.screenshot(path=str(dark), full_page=True)
+        theme = page.evaluate("document.documentElement.dataset.theme")
+        problems = rec.problems_since((0, 0, 0, 0))
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     finally:
         context.close()
-    for f in (light, dark):
-        assert f.is_file() and f.stat().st_size > 10_000, f"{f} looks empty"
     assert theme == "dark", f"{path}: theme did not switch to dark (data-theme={theme!r})"
+    assert not problems, f"{path} in dark mode:\n  " + "\n  ".join(problems)
+    r, g, b = (int(v) for v in re.findall(r"\d+", background)[:3])
+    assert 0.299 * r + 0.587 * g + 0.114 * b < 100, f"{path}: the page's background is light in dark mode ({background})"
 
 
 FIGURES_JS = """() => Array.from(document.querySelectorAll('.plotly-graph-div, .js-plotly-plot')).map((gd, i) => {
