@@ -1,6 +1,7 @@
 """Subnormal floats are flushed on every thread while modadd computes, so a run's bits do not
 depend on the thread count or on its batch. Each case runs in a fresh Python process with two
 torch threads: whether PyTorch's worker threads flush is fixed when the process starts them."""
+import functools
 import os
 import subprocess
 import sys
@@ -67,24 +68,30 @@ def test_workers_started_before_modadd_fall_back_to_one_thread_and_say_so():
     assert r["warned"] == ["PyTorch's worker threads were started be"]
 
 
+TRAIN_40 = """
+    {pre}
+    import hashlib, warnings
+    warnings.simplefilter("ignore")
+    from modadd.train import GRID_RECIPE, sweep_configs, train
+    {threads}
+    h = train(sweep_configs(GRID_RECIPE, seeds=range(40)), steps=300, record_every=300,
+              progress=False)
+    print(repr(hashlib.sha256(h.final.E.numpy().tobytes()).hexdigest()))
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def one_thread_reference() -> str:
+    """The bits of 40 runs trained in a process with one torch thread (computed once)."""
+    return run(TRAIN_40.format(pre="", threads="torch.set_num_threads(1)"))
+
+
 @pytest.mark.parametrize("first", ["modadd", "torch work"])
 def test_training_gives_the_same_bits_either_way(first):
     """The fallback (one thread) and the normal path (two flushing threads) train the same
     bits, compared with a one-thread reference process."""
-    code = """
-        {pre}
-        import hashlib, warnings
-        warnings.simplefilter("ignore")
-        from modadd.train import GRID_RECIPE, sweep_configs, train
-        {threads}
-        h = train(sweep_configs(GRID_RECIPE, seeds=range(40)), steps=300, record_every=300,
-                  progress=False)
-        print(repr(hashlib.sha256(h.final.E.numpy().tobytes()).hexdigest()))
-    """
     pre = "torch.ones(1 << 20).mul_(2)" if first == "torch work" else ""
-    two = run(code.format(pre=pre, threads=""))
-    one = run(code.format(pre="", threads="torch.set_num_threads(1)"))
-    assert two == one
+    assert run(TRAIN_40.format(pre=pre, threads="")) == one_thread_reference()
 
 
 def _isa_env():
