@@ -1,0 +1,30 @@
+"""Test order: the longest test files first.
+
+The test command runs pytest on two processes, each given whole files (``--dist loadfile``),
+next file to whichever process is free. Started in collection order (alphabetical), the
+two longest files (nbgrader's course and the kit's new virtual environment, each over a
+minute and a half) could start last and leave one process working alone at the end.
+Longest first keeps both busy to the end (the longest-processing-time-first rule). The
+list is by seconds measured under the test command (``--durations``); a file not listed
+keeps its place after these.
+"""
+from __future__ import annotations
+
+LONGEST_FIRST = [
+    "tests/integration/test_nbgrader.py",
+    "tests/integration/test_kit.py",
+    "tests/acceptance/test_chapters.py",
+    "tests/acceptance/test_site.py",
+    "tests/integration/test_dask.py",
+    "tests/acceptance/test_site_widgets.py",
+    "tests/integration/test_execute_chapters.py",
+    "tests/unit/test_numerics.py",
+    "tests/unit/test_classroom.py",
+    "tests/integration/test_book_ext.py",
+    "tests/unit/test_sweep.py",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {f: i for i, f in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
