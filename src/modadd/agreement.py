@@ -19,7 +19,7 @@ from .stats import wilson_interval
 
 
 # Argument checks of this module's entry points. They live here, not in validate.py,
-# because validate.py is part of the sweep cache's code hash (modadd.sweep._CODE): a
+# because validate.py is part of the sweep cache's code hash (the trainer imports it): a
 # check added there would make every cached training run stale.
 
 def check_embedding_batch(name: str, E) -> np.ndarray:

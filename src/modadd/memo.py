@@ -4,7 +4,7 @@
 The first call computes it and writes it to the run cache (:func:`modadd.default_cache_dir`,
 folder ``memo``); a later call with the same function, the same arguments and the same
 code loads it instead. The key hashes the function's name, its arguments and the code it
-runs: :func:`code_hash`, the source files of its module and of every package module that
+runs: :func:`modadd.sources.code_hash`, the source files of its module and of every package module that
 module imports, directly or through others (an edit to the figures, ``plots.py``, does not
 recompute the simulations). A function from outside the package is keyed by every source
 file of the package (:func:`modadd.source_hash`). So any change to the code a result
@@ -19,7 +19,6 @@ compute everything afresh.
 """
 from __future__ import annotations
 
-import ast
 import dataclasses
 import hashlib
 import os
@@ -28,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import default_cache_dir, source_hash
+from . import default_cache_dir
+from .sources import code_hash
 
 
 def _canonical(x, h) -> None:
@@ -59,77 +59,8 @@ def _canonical(x, h) -> None:
                         "strings, None, lists/tuples/ranges/dicts of them, arrays, tensors, dataclasses")
 
 
-PACKAGE = __name__.split(".")[0]
-
-
-def _module_file(root: Path, name: str) -> Path | None:
-    """The source file of package module ``name`` ("modadd.forces.fit") under ``root``."""
-    parts = name.split(".")[1:]
-    for path in (root.joinpath(*parts).with_suffix(".py") if parts else None,
-                 root.joinpath(*parts, "__init__.py")):
-        if path is not None and path.is_file():
-            return path
-    return None
-
-
-def _imported(root: Path, name: str, path: Path) -> set[str]:
-    """The package modules that the file of module ``name`` imports (every import statement,
-    those inside functions included), and the packages that contain them."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            bases, names = [a.name for a in node.names], []
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                up = package.split(".")[:len(package.split(".")) - node.level + 1]
-                base = ".".join(up + ([base] if base else []))
-            bases, names = [base], [f"{base}.{a.name}" for a in node.names]
-        else:
-            continue
-        for mod in bases + names:           # ``from . import x``: x may be a module
-            if mod.split(".")[0] == PACKAGE and _module_file(root, mod) is not None:
-                parts = mod.split(".")
-                found |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
-    return found
-
-
-def code_files(module: str, package_dir: Path | str | None = None) -> list[Path]:
-    """The source files that importing package module ``module`` runs: its own, its
-    packages' ``__init__.py``, and those of every package module it imports, followed
-    through the imports (static: dynamic imports are not seen). Sorted."""
-    root = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent
-    todo, seen = [module], set()
-    parts = module.split(".")
-    todo += [".".join(parts[:i]) for i in range(1, len(parts))]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        path = _module_file(root, name)
-        if path is None:
-            raise ValueError(f"{name!r} is not a module of the {PACKAGE} package under {root}")
-        todo += sorted(_imported(root, name, path) - seen)
-    return sorted(_module_file(root, n) for n in seen)
-
-
-def code_hash(fn, package_dir: Path | str | None = None) -> str:
-    """Short SHA-256 of the code ``fn`` runs: :func:`code_files` of its module (relative
-    path and bytes) for a function of the package, :func:`modadd.source_hash` otherwise."""
-    module = getattr(fn, "__module__", None) or ""
-    if module.split(".")[0] != PACKAGE:
-        return source_hash(package_dir)
-    root = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for p in code_files(module, root):
-        h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()[:10]
-
-
 def memo_key(fn, *args, **kwargs) -> str:
-    """The cache key of ``fn(*args, **kwargs)`` under the current code (:func:`code_hash`)."""
+    """The cache key of ``fn(*args, **kwargs)`` under the current code (:func:`modadd.sources.code_hash`)."""
     h = hashlib.sha256(f"{fn.__module__}.{fn.__qualname__}|{code_hash(fn)}|".encode())
     _canonical(list(args), h)
     _canonical(dict(kwargs), h)

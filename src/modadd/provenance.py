@@ -24,9 +24,9 @@ from . import REPO_ROOT
 BENCHMARK_CODE = {
     "trainer.json": ("benchmarks/bench.py", "src/modadd/train.py", "src/modadd/model.py",
                      "src/modadd/optim.py", "src/modadd/data.py", "src/modadd/numerics.py", "src/modadd/reference.py"),
-    "sweep.json": ("benchmarks/bench_sweep.py", "src/modadd/sweep.py", "src/modadd/train.py",
+    "sweep.json": ("benchmarks/bench_sweep.py", "src/modadd/sweep.py", "src/modadd/sources.py", "src/modadd/train.py",
                    "src/modadd/model.py", "src/modadd/optim.py", "src/modadd/data.py", "src/modadd/numerics.py"),
-    "dask.json": ("benchmarks/bench_dask.py", "src/modadd/cluster.py", "src/modadd/sweep.py",
+    "dask.json": ("benchmarks/bench_dask.py", "src/modadd/cluster.py", "src/modadd/sweep.py", "src/modadd/sources.py",
                   "src/modadd/train.py", "src/modadd/model.py", "src/modadd/optim.py", "src/modadd/numerics.py"),
     "particles.json": ("benchmarks/bench_particles.py", "src/modadd/particles.py", "src/modadd/forces",
                        "src/modadd/numerics.py"),

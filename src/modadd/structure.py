@@ -474,9 +474,10 @@ def scores_many(E_batch, circle_threshold: float = CIRCLE_THRESHOLD,
 
 @functools.lru_cache(maxsize=1)
 def _code() -> bytes:
-    """This file's code, read once: part of every stored fit's key."""
-    from pathlib import Path
-    return Path(__file__).read_bytes()
+    """The hash of the code a fit runs (this module and what it imports,
+    :func:`modadd.sources.code_hash`), taken once per process: part of every stored fit's key."""
+    from .sources import code_hash
+    return code_hash(__name__).encode()
 
 
 def _batch_fits(E_batch) -> np.ndarray:

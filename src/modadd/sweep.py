@@ -34,10 +34,9 @@ from tqdm import tqdm
 
 from . import default_cache_dir
 from .model import Params
+from . import sources
 from .train import DivergenceError, RunConfig, train
 
-#: The source files that determine a run's result (the trainer and what it imports).
-_CODE = ("data.py", "model.py", "numerics.py", "train.py", "optim.py", "validate.py")
 
 
 #: Steps at which a longer run's state is also cached as the result of a run that long.
@@ -45,13 +44,9 @@ PREFIX_STEPS = (100, 300, 1_000, 2_000, 3_000, 5_000)
 
 
 def code_hash() -> str:
-    """Hash of the source files that determine a run's result."""
-    h = hashlib.sha256()
-    for name in _CODE:
-        path = Path(__file__).parent / name
-        if path.exists():                      # a file that is absent is not imported either
-            h.update(name.encode() + path.read_bytes())
-    return h.hexdigest()[:16]
+    """Hash of the source files that determine a run's result: the trainer's module and
+    every package module it imports (:func:`modadd.sources.code_hash`)."""
+    return sources.code_hash("modadd.train")
 
 
 def run_key(cfg: RunConfig, steps: int) -> str:

@@ -1,0 +1,41 @@
+"""modadd.sources: which source files a computation runs, and the hash every cache keys on."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+import modadd
+from modadd import source_hash, sources, sweep
+from modadd.particles import simulate
+from modadd.train import train
+
+
+def test_code_files_follow_the_imports():
+    root = Path(modadd.__file__).parent
+    names = lambda m: [p.relative_to(root).as_posix() for p in sources.code_files(m)]
+    # training: the trainer and what it imports (what the sweep cache keys its runs on)
+    assert names("modadd.train") == ["__init__.py", "data.py", "model.py", "numerics.py", "optim.py",
+                                     "train.py", "validate.py"]
+    assert sweep.code_hash() == sources.code_hash("modadd.train") == sources.code_hash(train)
+    sim = names("modadd.particles")
+    assert {"particles.py", "forces/__init__.py", "forces/kernels.py", "forces/mesh.py", "model.py"} <= set(sim)
+    assert not {"plots.py", "classroom.py", "widget.py", "__main__.py", "sweep.py"} & set(sim)
+    assert names("modadd.structure") == ["__init__.py", "sources.py", "structure.py", "validate.py"]
+    with pytest.raises(ValueError, match="'modadd.nothing' is not a module of the modadd package"):
+        sources.code_files("modadd.nothing")
+
+
+def test_code_hash_changes_with_the_code_the_function_runs_only(tmp_path):
+    copy = tmp_path / "modadd"
+    shutil.copytree(Path(modadd.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = {f: sources.code_hash(f, copy) for f in (train, simulate)}
+    assert before == {f: sources.code_hash(f) for f in (train, simulate)}
+    (copy / "plots.py").write_text((copy / "plots.py").read_text() + "\n# a figure's edit\n")
+    assert {f: sources.code_hash(f, copy) for f in (train, simulate)} == before
+    (copy / "forces" / "kernels.py").write_text((copy / "forces" / "kernels.py").read_text() + "\n# edit\n")
+    assert sources.code_hash(train, copy) == before[train] and sources.code_hash(simulate, copy) != before[simulate]
+    (copy / "optim.py").write_text((copy / "optim.py").read_text() + "\n# edit\n")
+    assert sources.code_hash(train, copy) != before[train]
+    # a function from outside the package: every source file of it
+    outside = lambda: None
+    assert sources.code_hash(outside, copy) == source_hash(copy) != source_hash()
