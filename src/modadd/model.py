@@ -119,7 +119,7 @@ def init_params(configs: list[ModelConfig], seeds: list[int]) -> Params:
 
 def sum_vectors(E: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
     """``E_a + E_b`` for every pair: E (M, n, d), pairs (P, 2) -> (M, P, d)."""
-    return E[:, pairs[:, 0]] + E[:, pairs[:, 1]]
+    return E.index_select(1, pairs[:, 0]) + E.index_select(1, pairs[:, 1])
 
 
 def mlp(p: Params, x: torch.Tensor) -> torch.Tensor:
@@ -150,12 +150,16 @@ class Pass:
     sum_grad: torch.Tensor
 
 
-def loss_and_grads(p: Params, pairs: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> Pass:
+def loss_and_grads(p: Params, pairs: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor,
+                   out: Params | None = None, one_hot: torch.Tensor | None = None) -> Pass:
     """Loss ``sum_p weights[m, p] * CE(logits[m, p], labels[p])`` and its exact gradients.
 
     Written out by hand (no autograd) so that a whole batch of models takes one short
     sequence of batched matrix products; ``tests/unit/test_model.py`` checks it against autograd.
-    pairs (P, 2), labels (P,), weights (M, P).
+    pairs (P, 2), labels (P,), weights (M, P). A caller that steps many times may pass
+    ``out``, tensors shaped as ``p`` that the gradients are written into (the trainer's
+    views into its flat gradient vector), and ``one_hot``, ``labels`` one-hot (P, n) in
+    the logits' dtype; either way the numbers are the same.
     """
     M, n, d = p.E.shape
     x = sum_vectors(p.E, pairs)                                   # (M, P, d)
@@ -165,16 +169,19 @@ def loss_and_grads(p: Params, pairs: torch.Tensor, labels: torch.Tensor, weights
     per_pair = -logp.gather(-1, labels.expand(M, -1).unsqueeze(-1)).squeeze(-1)   # (M, P)
     loss = (weights * per_pair).sum(1)
 
+    if out is None:
+        out = Params(*(torch.empty_like(t) for t in p.tensors()))
+    if one_hot is None:
+        one_hot = torch.nn.functional.one_hot(labels, n).to(logits.dtype)
     dlogits = logp.exp_()                                          # softmax, in place
-    dlogits.sub_(torch.nn.functional.one_hot(labels, n).to(dlogits.dtype))
+    dlogits.sub_(one_hot)
     dlogits.mul_(weights.unsqueeze(-1))
-    gW2 = torch.bmm(h.transpose(1, 2), dlogits)
-    gb2 = dlogits.sum(1)
+    torch.bmm(h.transpose(1, 2), dlogits, out=out.W2)
+    torch.sum(dlogits, 1, out=out.b2)
     # ReLU's backward (the fused op is much faster on CPU than multiplying by a bool mask)
     dz = torch.ops.aten.threshold_backward(torch.bmm(dlogits, p.W2.transpose(1, 2)), h, 0.0)
-    gW1 = torch.bmm(x.transpose(1, 2), dz)
-    gb1 = dz.sum(1)
+    torch.bmm(x.transpose(1, 2), dz, out=out.W1)
+    torch.sum(dz, 1, out=out.b1)
     dx = torch.bmm(dz, p.W1.transpose(1, 2))                       # (M, P, d)
-    gE = torch.zeros_like(p.E)
-    gE.index_add_(1, pairs[:, 0], dx).index_add_(1, pairs[:, 1], dx)
-    return Pass(loss, per_pair, logits, Params(gE, gW1, gb1, gW2, gb2), dx)
+    out.E.zero_().index_add_(1, pairs[:, 0], dx).index_add_(1, pairs[:, 1], dx)
+    return Pass(loss, per_pair, logits, out, dx)

@@ -259,19 +259,23 @@ def _on_device(split: PairSplit, device, dtype) -> PairSplit:
                    val_weights=split.val_weights.to(device, dtype))
 
 
-def _forward_backward(views: Params, grads: Params, split: PairSplit, loss: torch.Tensor,
-                      rec: _Recorder | None, step: int) -> None:
-    """Loss and gradients of every model, chunk by chunk, into ``loss`` and ``grads``;
-    the metrics too when ``rec`` is given (a recorded step)."""
-    M = loss.shape[0]
-    for i in range(0, M, MODELS_PER_CHUNK):
-        c = slice(i, min(i + MODELS_PER_CHUNK, M))
-        out = loss_and_grads(views[c], split.pairs, split.labels, split.train_weights[c])
+def _chunks(views: Params, grads: Params, split: PairSplit) -> list[tuple]:
+    """The models cut into chunks of :data:`MODELS_PER_CHUNK`: for each, its slice, its
+    parameters, the views its gradients go into, and its training weights."""
+    M = views.E.shape[0]
+    return [(c, views[c], grads[c], split.train_weights[c])
+            for c in (slice(i, min(i + MODELS_PER_CHUNK, M)) for i in range(0, M, MODELS_PER_CHUNK))]
+
+
+def _forward_backward(chunks: list[tuple], split: PairSplit, one_hot: torch.Tensor,
+                      loss: torch.Tensor, rec: _Recorder | None, step: int) -> None:
+    """Loss and gradients of every model, chunk by chunk (:func:`_chunks`), into ``loss``
+    and the gradient views; the metrics too when ``rec`` is given (a recorded step)."""
+    for c, params, grads, weights in chunks:
+        out = loss_and_grads(params, split.pairs, split.labels, weights, grads, one_hot)
         loss[c] = out.loss
         if rec is not None:
             rec.measure(c, step, out, split)
-        for g, src in zip(grads[c].tensors(), out.grads.tensors()):
-            g.copy_(src)
 
 
 def _bias_gate(free_until: list[int], step: int, like: Params, device) -> torch.Tensor | None:
@@ -310,7 +314,9 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     params = _start(configs, init)
     dtype = params.E.dtype
     split = _on_device(pair_weights(configs), device, dtype)
+    one_hot = torch.nn.functional.one_hot(split.labels, split.n).to(dtype)
     opt = FlatAdamW(params, param_groups(configs, dtype), configs[0].betas, configs[0].eps, device)
+    chunks = _chunks(opt.params, opt.grads, split)
     free_until = [c.bias_free_steps if c.model.bias else 0 for c in configs]
     gate_changes, gate = {0} | set(free_until), None
     rec = _Recorder(configs, record, params, record_params, device)
@@ -325,7 +331,7 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
         with flush_subnormals():
             for step in range(steps + 1):
                 recording = step in rec.index
-                _forward_backward(opt.params, opt.grads, split, loss, rec if recording else None, step)
+                _forward_backward(chunks, split, one_hot, loss, rec if recording else None, step)
                 rec.watch(loss, step)
                 if recording:
                     rec.check(step)

@@ -86,3 +86,19 @@ def test_model_config_rejects_bad_values(kwargs, match):
 def test_batch_must_share_shapes():
     with pytest.raises(ValueError, match="share"):
         init_params([ModelConfig(n=5), ModelConfig(n=7)], [0, 0])
+
+
+def test_gradients_written_into_given_tensors_are_the_same_bits():
+    n = 7
+    p = _random_params(n=n, seed=3)
+    pairs, _ = unordered_pairs(n)
+    labels = pairs.sum(1) % n
+    w = torch.rand(3, len(pairs), generator=torch.Generator().manual_seed(4))
+    fresh = loss_and_grads(p, pairs, labels, w)
+    into = Params(*(torch.full_like(t, float("nan")) for t in p.tensors()))   # stale contents are overwritten
+    given = loss_and_grads(p, pairs, labels, w, out=into,
+                           one_hot=torch.nn.functional.one_hot(labels, n).float())
+    assert given.grads is into
+    for name, a, b in zip(Params.NAMES, fresh.grads.tensors(), into.tensors()):
+        assert torch.equal(a, b), name
+    assert torch.equal(fresh.loss, given.loss)

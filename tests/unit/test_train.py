@@ -53,6 +53,18 @@ def test_a_run_does_not_depend_on_its_batch():
     assert np.allclose(a.train_loss[0], b.train_loss[1], atol=1e-5)
 
 
+def test_the_chunking_of_a_batch_changes_no_bit(monkeypatch):
+    import modadd.train as train_module
+    small = replace(GRID_RECIPE, model=replace(GRID_RECIPE.model, n=11))
+    runs = [replace(small, seed=s, weight_decay=w) for s, w in ((0, 1.0), (1, 0.0), (2, 3.0))]
+    whole = train(runs, steps=200, progress=False)
+    monkeypatch.setattr(train_module, "MODELS_PER_CHUNK", 2)       # chunks of 2 and 1
+    cut = train(runs, steps=200, progress=False)
+    for name, a, b in zip(Params.NAMES, whole.params.tensors(), cut.params.tensors()):
+        assert torch.equal(a, b), name
+    assert np.array_equal(whole.train_loss, cut.train_loss)
+
+
 def test_history_and_metrics():
     h = train([replace(CIRCLE_RECIPE, seed=2), replace(CIRCLE_RECIPE, val_fraction=0.0)],
               steps=3000, record_every=500, progress=False)
