@@ -6,6 +6,9 @@ Prints, and writes to benchmarks/results/trainer.json:
   * the batched trainer with M=64 models vs 64 sequential single runs (model-steps/s);
   * batch sizes M = 32 ... 512 (1,000 steps each): model-steps/s, and the best of them
     against the plain loop.
+The scan and the plain loop take turns, ROUNDS times, and each reports its median: on these
+shared machines a single measurement moves by 20% from one minute to the next, and a ratio of
+two medians taken over the same minutes is steadier than one of two single measurements.
 Run it alone: a second torch process on 2 cores slows both several-fold.
 """
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import json
 from datetime import datetime, timezone
 import platform
+import statistics
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +30,7 @@ from modadd.train import GRID_RECIPE, train
 
 
 BATCH_SIZES = (32, 64, 128, 256, 512)
+ROUNDS = 3
 
 
 def main():
@@ -39,9 +44,6 @@ def main():
     h = train(GRID_RECIPE, steps=10_000, record_every=100, progress=False)
     res["single_10k_steps_s"] = h.seconds
     res["single_steps_per_s"] = 10_000 / h.seconds
-    t = plain_loop(10_000)
-    res["plain_nn_module_10k_steps_s"] = t
-    res["plain_steps_per_s"] = 10_000 / t
 
     cfgs = [replace(GRID_RECIPE, seed=s) for s in range(64)]
     S = args.seq_steps
@@ -56,12 +58,20 @@ def main():
     res["batched_64_10k_steps_s"] = hb10.seconds
     res["batched_64_10k_model_steps_per_s"] = 640_000 / hb10.seconds
     res["speedup_batched_vs_sequential"] = res["batched_64_model_steps_per_s"] / res["sequential_64x_model_steps_per_s"]
+    plain, scan = [], {str(M): [] for M in BATCH_SIZES}
+    for _ in range(ROUNDS):                  # the plain loop and the scan take turns
+        plain.append(plain_loop(10_000))
+        for M in BATCH_SIZES:
+            h = train([replace(GRID_RECIPE, seed=s) for s in range(M)], steps=1000, record_every=100,
+                      progress=False, record_params=False)
+            scan[str(M)].append(M * 1000 / h.seconds)
+    res["rounds"] = ROUNDS
+    res["plain_nn_module_10k_steps_s_each"] = plain
+    res["plain_nn_module_10k_steps_s"] = statistics.median(plain)
+    res["plain_steps_per_s"] = 10_000 / res["plain_nn_module_10k_steps_s"]
     res["speedup_batched_vs_plain_loop"] = res["batched_64_10k_model_steps_per_s"] / res["plain_steps_per_s"]
-    scan = {}
-    for M in BATCH_SIZES:
-        h = train([replace(GRID_RECIPE, seed=s) for s in range(M)], steps=1000, record_every=100,
-                  progress=False, record_params=False)
-        scan[str(M)] = M * 1000 / h.seconds
+    res["batch_scan_model_steps_per_s_each"] = scan
+    scan = {M: statistics.median(v) for M, v in scan.items()}
     res["batch_scan_model_steps_per_s"] = scan
     res["best_batch"] = int(max(scan, key=scan.get))
     res["best_batch_model_steps_per_s"] = max(scan.values())

@@ -58,7 +58,8 @@ def test_the_chunking_of_a_batch_changes_no_bit(monkeypatch):
     small = replace(GRID_RECIPE, model=replace(GRID_RECIPE.model, n=11))
     runs = [replace(small, seed=s, weight_decay=w) for s, w in ((0, 1.0), (1, 0.0), (2, 3.0))]
     whole = train(runs, steps=200, progress=False)
-    monkeypatch.setattr(train_module, "MODELS_PER_CHUNK", 2)       # chunks of 2 and 1
+    monkeypatch.setattr(train_module, "MODELS_PER_THREAD", 2)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)           # chunks of 2 and 1
     cut = train(runs, steps=200, progress=False)
     for name, a, b in zip(Params.NAMES, whole.params.tensors(), cut.params.tensors()):
         assert torch.equal(a, b), name
