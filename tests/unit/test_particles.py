@@ -230,3 +230,11 @@ def test_embedding_animation_plays_panels_together():
     assert np.allclose(last.data[0].x, s.E[0, -1, :, 0]) and np.allclose(last.data[1].x, t.E[0, -1, :, 0])
     with pytest.raises(ValueError, match="panel 0"):
         plots.embedding_animation([("bad", s.steps, s.E[0, :, :, 0])])
+
+
+def test_cutting_the_same_answer_tables_into_chunks_changes_no_bit(monkeypatch):
+    import modadd.forces.kernels as kernels
+    args = dict(n=31, clustering=1.0, alignment=[0.0, 3.0, 1.0], seed=[0, 1, 2], steps=60, record_every=60)
+    whole = simulate(**args)                                 # 31 answers of 16 sums: one chunk at n = 31
+    monkeypatch.setattr(kernels, "GROUP_CHUNK", 16 * 16 * 16)   # 16 groups a chunk: 6 chunks
+    assert np.array_equal(simulate(**args).E, whole.E)

@@ -13,6 +13,10 @@ import torch
 #: Exact repulsion: the models of a chunk times U^2 stays below this many window entries
 #: (cache-sized).
 REPULSION_CHUNK = 1 << 19
+#: Same-answer tables: about this many entries (groups x G^2) at a time, so that a chunk's
+#: tables stay in the CPU's caches; a whole number of 16 groups, so that every chunk starts
+#: on a whole vector and each entry is computed exactly as in one big table.
+GROUP_CHUNK = 1 << 18
 
 
 def spread_to_embeddings(f, pairs, n: int, w) -> torch.Tensor:
@@ -68,15 +72,23 @@ _GROUPS: dict[bytes, tuple] = {}   # labels -> groups
 
 
 def within_answers(S, labels, w, pairwise) -> torch.Tensor:
-    """Apply ``pairwise(S_g, w_g)`` to each answer's sums and put the results back: (M, U, 2).
+    """Apply ``pairwise(S_g, w_g, models)`` to each answer's sums and put the results back: (M, U, 2).
 
-    ``S_g`` (M, L, G, 2) holds the sums of each answer, ``w_g`` (M, L, G) their weights
-    (0 for padding, so padding neither pulls nor is kept); ``pairwise`` returns the force
-    on every member of the group from the members of the same group.
+    The answers of all M models are B = M L groups (group ``b`` is answer ``b % L`` of model
+    ``b // L``), done a cache-sized chunk at a time (:data:`GROUP_CHUNK`). ``S_g`` (B', G, 2)
+    holds the sums of a chunk's groups, ``w_g`` (B', G) their weights (0 for padding, so
+    padding neither pulls nor is kept), and ``models`` (B',) the model of each group (to pick
+    per-model settings); ``pairwise`` returns the force on every member of a group from the
+    members of the same group.
     """
     _, safe, real, back = answer_groups(labels)
-    f_g = pairwise(S[:, safe], w[:, safe] * real.to(w.dtype))
-    return f_g.reshape(S.shape[0], -1, S.shape[-1])[:, back]
+    M, (L, G) = S.shape[0], safe.shape
+    S_g = S[:, safe].reshape(M * L, G, S.shape[-1])
+    w_g = (w[:, safe] * real.to(w.dtype)).reshape(M * L, G)
+    models = torch.arange(M).repeat_interleave(L)
+    k = max(1, GROUP_CHUNK // (G * G) // 16) * 16
+    f_g = torch.cat([pairwise(S_g[i:i + k], w_g[i:i + k], models[i:i + k]) for i in range(0, M * L, k)])
+    return f_g.reshape(M, -1, S.shape[-1])[:, back]
 
 
 def square_distances(S) -> torch.Tensor:
@@ -98,8 +110,8 @@ def window(S, sigma) -> torch.Tensor:
 
 def clustering(S, labels, w, sigma) -> torch.Tensor:
     """:func:`modadd.forces.clustering_force` unchecked (w (M, U), sigma None or (M,))."""
-    return within_answers(S, labels, w,
-                           lambda S_g, w_g: displacement_sum(S_g, window(S_g, sigma) * w_g[..., None, :]))
+    return within_answers(S, labels, w, lambda S_g, w_g, m: displacement_sum(
+        S_g, window(S_g, None if sigma is None else sigma[m]) * w_g[..., None, :]))
 
 
 def windows(S, labels, w, terms) -> torch.Tensor:
@@ -108,12 +120,14 @@ def windows(S, labels, w, terms) -> torch.Tensor:
     ``terms``: pairs ``(c_k, sigma_k)`` of (M,) strengths and (M,) widths. The particle
     simulation's clustering and the same-answer part of its repulsion are two windows on
     the same same-answer distances; this computes those distances once."""
-    def pairwise(S_g, w_g):
+    scales = [(c, -0.5 / sig ** 2) for c, sig in terms]
+
+    def pairwise(S_g, w_g, m):
         d2 = square_distances(S_g)
         K = None
-        for i, (c, sig) in enumerate(terms):             # in place: these tables are large
-            scale = (-0.5 / sig ** 2).reshape(-1, 1, 1, 1)
-            k = (d2.mul_(scale) if i == len(terms) - 1 else d2 * scale).exp_().mul_(c.reshape(-1, 1, 1, 1))
+        for i, (c, scale) in enumerate(scales):          # in place: these tables are large
+            scale = scale[m].reshape(-1, 1, 1)
+            k = (d2.mul_(scale) if i == len(scales) - 1 else d2 * scale).exp_().mul_(c[m].reshape(-1, 1, 1))
             K = k if K is None else K.add_(k)
         return displacement_sum(S_g, K.mul_(w_g[..., None, :]))
 
