@@ -18,21 +18,27 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import REPO_ROOT
+from .sources import code_files
+
+def _runs(*modules: str) -> tuple[str, ...]:
+    """Repository paths of the package files that importing ``modules`` runs
+    (:func:`modadd.sources.code_files`: the modules and all they import)."""
+    root = Path(__file__).resolve().parent
+    files = {p.relative_to(root).as_posix() for m in modules for p in code_files(m, root)}
+    return tuple(f"src/modadd/{f}" for f in sorted(files))
+
 
 #: What each benchmark result describes: the code whose change makes it stale (repository
-#: paths; a folder stands for everything in it).
+#: paths; a folder stands for everything in it): the benchmark's script and the package
+#: modules it imports, with all they import (derived, so a new import counts at once; not
+#: this module, which only names the machine).
 BENCHMARK_CODE = {
-    "trainer.json": ("benchmarks/bench.py", "src/modadd/train.py", "src/modadd/model.py",
-                     "src/modadd/optim.py", "src/modadd/data.py", "src/modadd/numerics.py", "src/modadd/reference.py"),
-    "sweep.json": ("benchmarks/bench_sweep.py", "src/modadd/sweep.py", "src/modadd/sources.py", "src/modadd/train.py",
-                   "src/modadd/model.py", "src/modadd/optim.py", "src/modadd/data.py", "src/modadd/numerics.py"),
-    "dask.json": ("benchmarks/bench_dask.py", "src/modadd/cluster.py", "src/modadd/sweep.py", "src/modadd/sources.py",
-                  "src/modadd/train.py", "src/modadd/model.py", "src/modadd/optim.py", "src/modadd/numerics.py"),
-    "particles.json": ("benchmarks/bench_particles.py", "src/modadd/particles.py", "src/modadd/forces",
-                       "src/modadd/numerics.py"),
-    "widget.json": ("benchmarks/bench_widget.py", "src/modadd/web", "src/modadd/widget.py",
-                    "src/modadd/reference.py", "src/modadd/train.py", "src/modadd/particles.py",
-                    "src/modadd/numerics.py"),
+    "trainer.json": ("benchmarks/bench.py",) + _runs("modadd.train", "modadd.reference"),
+    "sweep.json": ("benchmarks/bench_sweep.py",) + _runs("modadd.sweep", "modadd.train", "modadd.model"),
+    "dask.json": ("benchmarks/bench_dask.py",) + _runs("modadd.cluster", "modadd.sweep"),
+    "particles.json": ("benchmarks/bench_particles.py",) + _runs("modadd.particles", "modadd.reference"),
+    "widget.json": ("benchmarks/bench_widget.py", "src/modadd/web") + _runs("modadd.widget", "modadd.particles", "modadd.train",
+                                                                     "modadd.reference"),
     "build.json": ("benchmarks/bench_build.sh", "src", "book", "scripts", "_config.yml", "_toc.yml",
                    "requirements.txt"),
 }

@@ -44,7 +44,8 @@ def _imported(root: Path, name: str, path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                up = package.split(".")[:len(package.split(".")) - node.level + 1]
+                pkg = package.split(".")
+                up = pkg[:len(pkg) - node.level + 1]
                 base = ".".join(up + ([base] if base else []))
             bases, names = [base], [f"{base}.{a.name}" for a in node.names]
         else:
@@ -60,7 +61,7 @@ def code_files(module: str, package_dir: Path | str | None = None) -> list[Path]
     """The source files that importing package module ``module`` runs: its own, its
     packages' ``__init__.py``, and those of every package module it imports, followed
     through the imports (static: dynamic imports are not seen). Sorted. Found once per
-    process (the files' bytes are read by :func:`code_hash` at every call)."""
+    process."""
     return list(_code_files(module, Path(package_dir) if package_dir is not None else _ROOT))
 
 
@@ -84,11 +85,25 @@ def _code_files(module: str, root: Path) -> tuple[Path, ...]:
 def code_hash(fn, package_dir: Path | str | None = None) -> str:
     """Short SHA-256 of the code ``fn`` runs: :func:`code_files` of its module (relative
     path and bytes) for a function of the package (or a module's name, "modadd.train"),
-    :func:`modadd.source_hash`, every source file, otherwise."""
+    :func:`modadd.source_hash`, every source file, otherwise.
+
+    For the package this process imported (``package_dir`` None) the files are hashed once
+    per process: the code a process runs is the code it read at import, so a file edited
+    later must not lend its hash to results the old code computes."""
     module = fn if isinstance(fn, str) else getattr(fn, "__module__", None) or ""
     if module.split(".")[0] != PACKAGE:
         return source_hash(package_dir)
-    root = Path(package_dir) if package_dir is not None else _ROOT
+    if package_dir is None:
+        return _imported_hash(module)
+    return _hash(module, Path(package_dir))
+
+
+@functools.lru_cache(maxsize=64)
+def _imported_hash(module: str) -> str:
+    return _hash(module, _ROOT)
+
+
+def _hash(module: str, root: Path) -> str:
     h = hashlib.sha256()
     for p in code_files(module, root):
         h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")

@@ -18,7 +18,6 @@ consistent lattice to a consistent lattice). numpy only, no torch.
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -472,10 +471,9 @@ def scores_many(E_batch, circle_threshold: float = CIRCLE_THRESHOLD,
     return rows
 
 
-@functools.lru_cache(maxsize=1)
 def _code() -> bytes:
     """The hash of the code a fit runs (this module and what it imports,
-    :func:`modadd.sources.code_hash`), taken once per process: part of every stored fit's key."""
+    :func:`modadd.sources.code_hash`): part of every stored fit's key."""
     from .sources import code_hash
     return code_hash(__name__).encode()
 

@@ -32,11 +32,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import default_cache_dir
+from . import default_cache_dir, sources
 from .model import Params
-from . import sources
 from .train import DivergenceError, RunConfig, train
-
 
 
 #: Steps at which a longer run's state is also cached as the result of a run that long.

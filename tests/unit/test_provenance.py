@@ -74,3 +74,22 @@ def test_unknown_result_and_no_git(tmp_path):
 
 def test_machine_names_cores():
     assert "cores" in provenance.machine()
+
+
+def test_each_benchmark_is_stale_when_any_module_its_script_imports_changes():
+    import ast
+    from modadd import REPO_ROOT, sources
+    scripts = {name: code[0] for name, code in provenance.BENCHMARK_CODE.items() if code[0].endswith(".py")}
+    assert set(scripts) == set(provenance.BENCHMARK_CODE) - {"build.json"}
+    for name, script in scripts.items():
+        tree = ast.parse((REPO_ROOT / script).read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        imported |= {f"{n.module}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                     and n.module == "modadd" for a in n.names}
+        modules = {m for m in imported if m.startswith("modadd.") and m != "modadd.provenance"
+                   and sources._module_file(REPO_ROOT / "src" / "modadd", m) is not None}
+        assert modules, script
+        for m in modules:
+            for f in sources.code_files(m, REPO_ROOT / "src" / "modadd"):
+                path = f"src/{f.relative_to(REPO_ROOT / 'src').as_posix()}"
+                assert path in provenance.BENCHMARK_CODE[name], (name, m, path)
