@@ -41,6 +41,8 @@ BENCHMARK_CODE = {
                                                                      "modadd.reference"),
     "build.json": ("benchmarks/bench_build.sh", "src", "book", "scripts", "_config.yml", "_toc.yml",
                    "requirements.txt"),
+    "chapters.json": ("benchmarks/bench_chapters.py", "src", "book", "scripts/execute_chapters.py",
+                      "requirements.txt"),
 }
 
 

@@ -1,0 +1,81 @@
+"""Each chapter executed cold and alone, as a student on Binder meets it. Run alone:
+.venv/bin/python benchmarks/bench_chapters.py [CHAPTER ...]   (default: every chapter)
+
+For each chapter: u (the plain nn.Module loop, :func:`modadd.reference.plain_loop`, 10,000
+steps), then the chapter executed top to bottom in a new kernel, in ``book/``, with an
+empty run cache (``MODADD_CACHE`` a new temporary folder: every run trained, every
+simulation and fit computed) and the default torch threads, then u again. A chapter's time
+in u divides by the mean of the two u around it. The book's build executes chapters two at
+once, one thread each (``benchmarks/results/build.json`` has those times); this is the
+time of one chapter on a machine of its own.
+
+Writes benchmarks/results/chapters.json; the appendix shows it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+from execute_chapters import read  # noqa: E402  (the chapter as the build reads it)
+
+from modadd import classroom  # noqa: E402
+from modadd.provenance import machine  # noqa: E402
+from modadd.reference import plain_loop  # noqa: E402
+
+
+def run_cold(path: Path, timeout: int = 1800) -> float:
+    """Seconds to execute the chapter at ``path`` in a new kernel with an empty run cache."""
+    from nbclient import NotebookClient
+
+    nb = read(path)
+    with tempfile.TemporaryDirectory() as cache:
+        old = os.environ.get("MODADD_CACHE")
+        os.environ["MODADD_CACHE"] = cache
+        try:
+            t0 = time.perf_counter()
+            NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            return time.perf_counter() - t0
+        finally:
+            if old is None:
+                del os.environ["MODADD_CACHE"]
+            else:
+                os.environ["MODADD_CACHE"] = old
+
+
+def main(argv=None) -> int:
+    chapters = {p.stem: p for p in classroom.assignments(REPO)}
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("chapters", nargs="*", help=f"chapter names (default all: {', '.join(chapters)})")
+    args = ap.parse_args(argv)
+    unknown = [c for c in args.chapters if c not in chapters]
+    if unknown:
+        ap.error(f"unknown chapter(s) {', '.join(unknown)}; known: {', '.join(chapters)}")
+    out = REPO / "benchmarks" / "results" / "chapters.json"
+    res = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+           "chapters": {}}
+    u_before = plain_loop(10_000)
+    for name in args.chapters or list(chapters):
+        seconds = run_cold(chapters[name])
+        u_after = plain_loop(10_000)
+        u = (u_before + u_after) / 2
+        res["chapters"][name] = {"seconds": round(seconds, 1), "u_before": round(u_before, 2),
+                                 "u_after": round(u_after, 2), "u": round(seconds / u, 1)}
+        print(f"{name}: {seconds:.1f} s = {seconds / u:.1f} u (u {u_before:.2f} s before, {u_after:.2f} s after)",
+              flush=True)
+        u_before = u_after
+    out.write_text(json.dumps(res, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
