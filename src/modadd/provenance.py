@@ -39,7 +39,8 @@ BENCHMARK_CODE = {
     "particles.json": ("benchmarks/bench_particles.py",) + _runs("modadd.particles", "modadd.reference"),
     "widget.json": ("benchmarks/bench_widget.py", "src/modadd/web") + _runs("modadd.widget", "modadd.particles", "modadd.train",
                                                                      "modadd.reference"),
-    "build.json": ("benchmarks/bench_build.sh", "src", "book", "scripts", "_config.yml", "_toc.yml",
+    # the build, and the test command after it (so the tests too)
+    "build.json": ("benchmarks/bench_build.sh", "src", "book", "scripts", "tests", "_config.yml", "_toc.yml",
                    "requirements.txt"),
     "chapters.json": ("benchmarks/bench_chapters.py", "src", "book", "scripts/execute_chapters.py",
                       "requirements.txt"),
