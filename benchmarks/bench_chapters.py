@@ -18,14 +18,14 @@ import json
 import os
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
+from unittest import mock
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from execute_chapters import read  # noqa: E402  (the chapter as the build reads it)
+from execute_chapters import execute  # noqa: E402  (the chapter as the build executes it)
 
 from modadd import classroom  # noqa: E402
 from modadd.provenance import machine  # noqa: E402
@@ -33,23 +33,13 @@ from modadd.reference import plain_loop  # noqa: E402
 
 
 def run_cold(path: Path, timeout: int = 1800) -> float:
-    """Seconds to execute the chapter at ``path`` in a new kernel with an empty run cache."""
-    from nbclient import NotebookClient
-
-    nb = read(path)
-    with tempfile.TemporaryDirectory() as cache:
-        old = os.environ.get("MODADD_CACHE")
-        os.environ["MODADD_CACHE"] = cache
-        try:
-            t0 = time.perf_counter()
-            NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
-            return time.perf_counter() - t0
-        finally:
-            if old is None:
-                del os.environ["MODADD_CACHE"]
-            else:
-                os.environ["MODADD_CACHE"] = old
+    """Seconds to execute the chapter at ``path`` in a new kernel with an empty run cache,
+    executed as the build executes it (:func:`execute_chapters.execute`), default threads."""
+    with tempfile.TemporaryDirectory() as cache, mock.patch.dict(os.environ, {"MODADD_CACHE": cache}):
+        _, _, seconds, _, error = execute((path, timeout, None))
+    if error:
+        raise RuntimeError(f"{path.name} raised:\n{error}")
+    return seconds
 
 
 def main(argv=None) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 from . import REPO_ROOT
 from .sources import code_files
 
+
 def _runs(*modules: str) -> tuple[str, ...]:
     """Repository paths of the package files that importing ``modules`` runs
     (:func:`modadd.sources.code_files`: the modules and all they import)."""
