@@ -7,6 +7,11 @@ minute and a half) could start last and leave one process working alone at the e
 Longest first keeps both busy to the end (the longest-processing-time-first rule). The
 list is by seconds measured under the test command (``--durations``); a file not listed
 keeps its place after these.
+
+Within a file, the tests of one opened page (the browser tests' module-scoped ``loaded``
+fixture) run one after another: pytest keeps a module-scoped fixture while the next test asks
+for the same page, and the subsets of pages given with ``indirect=True`` (animated, math,
+exercise pages) would otherwise open their pages a second time.
 """
 from __future__ import annotations
 
@@ -25,6 +30,19 @@ LONGEST_FIRST = [
 ]
 
 
+PAGE_FIXTURE = "loaded"
+
+
 def pytest_collection_modifyitems(config, items):
     rank = {f: i for i, f in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+    first_seen: dict[object, int] = {}
+    for item in items:
+        page = getattr(getattr(item, "callspec", None), "params", {}).get(PAGE_FIXTURE)
+        if page is not None:
+            first_seen.setdefault(page, len(first_seen))
+
+    def key(item):
+        page = getattr(getattr(item, "callspec", None), "params", {}).get(PAGE_FIXTURE)
+        return rank.get(item.nodeid.split("::", 1)[0], len(rank)), -1 if page is None else first_seen[page]
+
+    items.sort(key=key)
