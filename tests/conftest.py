@@ -33,16 +33,17 @@ LONGEST_FIRST = [
 PAGE_FIXTURE = "loaded"
 
 
+def _page(item):
+    """The page a browser test opens (its ``loaded`` parameter), or None."""
+    return getattr(getattr(item, "callspec", None), "params", {}).get(PAGE_FIXTURE)
+
+
 def pytest_collection_modifyitems(config, items):
     rank = {f: i for i, f in enumerate(LONGEST_FIRST)}
-    first_seen: dict[object, int] = {}
-    for item in items:
-        page = getattr(getattr(item, "callspec", None), "params", {}).get(PAGE_FIXTURE)
-        if page is not None:
-            first_seen.setdefault(page, len(first_seen))
-
-    def key(item):
-        page = getattr(getattr(item, "callspec", None), "params", {}).get(PAGE_FIXTURE)
-        return rank.get(item.nodeid.split("::", 1)[0], len(rank)), -1 if page is None else first_seen[page]
-
-    items.sort(key=key)
+    # each (file, page) group goes where its first test was collected: files stay whole, in
+    # their order, and the tests of one page come together
+    first: dict[tuple, int] = {}
+    for i, item in enumerate(items):
+        first.setdefault((item.path, _page(item)), i)
+    items.sort(key=lambda item: (rank.get(item.nodeid.split("::", 1)[0], len(rank)),
+                                 first[item.path, _page(item)]))
