@@ -46,6 +46,11 @@ unit variance per coordinate (radius 2), the size of the normalised embedding; t
 repulsion_width * spacing(n)``. So ``*_width`` is a width in units of the spacing (what
 :func:`simulate` takes) and ``*_sigma`` the same width in the plane's units.
 
+**At rest.** With ``rest=`` a system that has stopped changing (over ``REST_WINDOW`` steps
+no particle moved farther than ``rest`` times its RMS radius, a turn of the whole system not
+counted) stops and leaves the batch; the others move on. Chapter 5 states the rule and
+checks on seeds it was not chosen on that it changes no class.
+
 Cost per step: clustering acts only within each answer (n answers of ``(n + 1) / 2``
 pairs for odd n), ``n (n + 1)^2 / 4`` same-answer pairs of sums (a sum with itself
 included), on one table of distances shared with the repulsion's same-answer part;
@@ -55,6 +60,7 @@ alignment needs one sum per answer, O(n^2); the repulsion from all sums is exact
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -72,6 +78,7 @@ from .validate import (check_choice, check_int, check_n, check_number, check_per
 GAUGES = ("affine", "scale", "none")
 _RUNAWAY = 1e6      # a particle farther than this from the centre (in start units) is a blow-up
 _CHECK_EVERY = 50   # steps between blow-up checks (and always at the end)
+REST_WINDOW = 10    # steps over which ``simulate(rest=...)`` measures whether a system still moves
 
 
 class ParticleBlowUp(RuntimeError):
@@ -110,6 +117,9 @@ class Simulation:
         clustering_width, repulsion_width: the widths of the two windows in units of
         :func:`spacing`; clustering_sigma and repulsion_sigma the same in the plane's units. repulsion_method: "exact" or "mesh".
         gauge: see :func:`fix_gauge`.
+        rest: the rule that stopped systems at rest (see :func:`simulate`), or None.
+        moved: (M,) steps each system moved: ``steps[-1]``, or fewer for one stopped at rest
+            (its later frames repeat its last positions).
         steps: (T,) recorded steps (0 = the gauge-fixed start). E: (M, T, n, 2) positions,
         model (system) first, then time, as :attr:`modadd.train.History.embeddings`.
     """
@@ -126,6 +136,8 @@ class Simulation:
     gauge: str
     clustering_sigma: float
     repulsion_sigma: float
+    rest: float | None
+    moved: np.ndarray
     steps: np.ndarray
     E: np.ndarray
 
@@ -165,7 +177,7 @@ EXACT_UP_TO = 23         # the repulsion is summed exactly up to this n, on a me
 def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, steps: int = 1000,
              seed=0, *, repulsion: float = REPULSION,
              clustering_width: float = CLUSTERING_WIDTH, repulsion_width: float = REPULSION_WIDTH, gauge: str = "affine",
-             start=None, record_every: int | None = None) -> Simulation:
+             start=None, record_every: int | None = None, rest: float | None = None) -> Simulation:
     """Move n particles by clustering, alignment and repulsion alone (plus the gauge step).
 
     Args:
@@ -183,6 +195,13 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
         start: optional (n, 2) or (M, n, 2) start positions (e.g. a network's initial
             embeddings) instead of the seeded random start.
         record_every: record positions every this many steps (default: about 100 frames).
+        rest: None (default: every system moves all ``steps``), or a number > 0: a system
+            stops moving once, over the last ``REST_WINDOW`` (10) steps, none of its
+            particles moved farther than ``rest`` times the system's RMS radius, a turn of
+            the whole system not counted (it changes no shape); it keeps its
+            positions to the end, and ``Simulation.moved`` says how many steps it moved. The
+            others move on, simulated without it (a smaller batch: the same system up to
+            rounding, see the module docstring).
 
     Returns:
         :class:`Simulation`. The same arguments give the same result, bit for bit.
@@ -207,15 +226,16 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
     steps = check_int("steps", steps, 1)
     check_choice("gauge", gauge, GAUGES)
     record_every = check_int("record_every", max(1, steps // 100) if record_every is None else record_every, 1)
+    rest = check_number("rest", rest, strict=True, allow_none=True)
     E = random_start(n, seeds) if start is None else check_positions("start", start, n, M)
     E = fix_gauge(E, "affine" if gauge == "none" else gauge)   # a common scale for every gauge
-    rec_steps, rec = _run(E, forces, eta, steps, record_every, gauge)
+    rec_steps, rec, moved = _run(E, forces, eta, steps, record_every, gauge, rest)
     return Simulation(n=n, seeds=np.array(seeds), clustering=forces.clustering.numpy(),
                       alignment=forces.alignment.numpy(), repulsion=forces.repulsion, step_size=eta,
                       clustering_width=float(clustering_width), repulsion_width=float(repulsion_width),
                       repulsion_method=forces.method if forces.repulsion > 0 else "off", gauge=gauge,
                       clustering_sigma=forces.clustering_sigma, repulsion_sigma=forces.repulsion_sigma,
-                      steps=np.array(rec_steps), E=torch.stack(rec, 1).numpy())
+                      rest=rest, moved=moved, steps=np.array(rec_steps), E=torch.stack(rec, 1).numpy())
 
 
 class ParticleForces:
@@ -245,6 +265,15 @@ class ParticleForces:
             self._windows.append((torch.full((M,), float(repulsion), dtype=torch.float64), self._rsigma))
         self._aligns = bool((alignment > 0).any())
 
+    def take(self, idx: torch.Tensor) -> "ParticleForces":
+        """The same forces on the systems ``idx`` only (the strengths and widths of those)."""
+        new = copy.copy(self)
+        new.clustering, new.alignment = self.clustering[idx], self.alignment[idx]
+        new.w = self.w[:1].expand(len(idx), -1)              # the same row for every system
+        new._sigma, new._rsigma = self._sigma[idx], self._rsigma[idx]
+        new._windows = [(strength[idx], sigma[idx]) for strength, sigma in self._windows]
+        return new
+
     def __call__(self, E: torch.Tensor) -> torch.Tensor:
         """(M, n, 2) the force on every particle at positions E (M, n, 2).
 
@@ -262,35 +291,65 @@ class ParticleForces:
 
 
 def _run(E: torch.Tensor, forces: ParticleForces, eta: float, steps: int, record_every: int,
-         gauge: str) -> tuple[list[int], list[torch.Tensor]]:
-    """Euler steps plus the gauge; the recorded steps and positions."""
+         gauge: str, rest: float | None) -> tuple[list[int], list[torch.Tensor], np.ndarray]:
+    """Euler steps plus the gauge; the recorded steps and positions, and the steps each
+    system moved (with ``rest``, systems at rest drop out of the batch)."""
     limit = _RUNAWAY * float(E.abs().max())
     rec_steps, rec = [0], [E.clone()]
+    moved = np.full(E.shape[0], steps)
+    active = torch.arange(E.shape[0])         # the systems still moving, and their positions X
+    X, f, before = E, forces, E
     # Far-apart sums give window values exp(-d^2 / 2 sigma^2) below 1e-308: subnormal
     # floats, on which CPU arithmetic is ~100x slower. Flush them to zero while simulating.
     with flush_subnormals():
         for t in range(1, steps + 1):
-            try:
-                E = E + eta * forces(E)
-            except MeshTooLarge as exc:      # the sums spread too far for a mesh
-                raise ParticleBlowUp(f"the particle simulation blew up by step {t} ({exc}); "
-                                     f"try a smaller step_size than {eta:g}") from None
-            if t % _CHECK_EVERY == 0 or t == steps:
-                _check_blow_up(E, t, eta, limit)
-            E = fix_gauge(E, gauge)
+            if len(active):
+                try:
+                    X = X + eta * f(X)
+                except MeshTooLarge as exc:      # the sums spread too far for a mesh
+                    raise ParticleBlowUp(f"the particle simulation blew up by step {t} ({exc}); "
+                                         f"try a smaller step_size than {eta:g}") from None
+                if t % _CHECK_EVERY == 0 or t == steps:
+                    _check_blow_up(X, active, t, eta, limit)
+                X = fix_gauge(X, gauge)
+                if rest is not None and t % REST_WINDOW == 0 and t < steps:
+                    radius = X.square().sum(-1).mean(-1).sqrt()
+                    still = change_up_to_a_turn(before, X) <= rest * radius
+                    if still.any():
+                        E = E.index_copy(0, active, X)
+                        moved[active[still].numpy()] = t
+                        active, X = active[~still], X[~still]
+                        f = forces.take(active)
+                    before = X
             if t % record_every == 0 or t == steps:
+                E = X if len(active) == E.shape[0] else E.index_copy(0, active, X)
                 rec_steps.append(t)
                 rec.append(E.clone())
-    return rec_steps, rec
+    return rec_steps, rec, moved
 
 
-def _check_blow_up(E, t, eta, limit):
+def change_up_to_a_turn(A, B) -> torch.Tensor:
+    """(M,) how far the farthest particle moved from A to B (M, n, 2, both centred; arrays
+    or tensors), once A is turned by the rotation that matches B best (least squares): a
+    steady turn changes no shape (on the mesh a settled system turns slowly for ever, the
+    mesh's grid favouring some directions). ``simulate(rest=...)`` measures with it."""
+    A, B = torch.as_tensor(A, dtype=torch.float64), torch.as_tensor(B, dtype=torch.float64)
+    cross = (A[..., 0] * B[..., 1] - A[..., 1] * B[..., 0]).sum(-1)
+    angle = torch.atan2(cross, (A * B).sum((1, 2)))
+    c, s = angle.cos()[:, None], angle.sin()[:, None]
+    turned = torch.stack([c * A[..., 0] - s * A[..., 1], s * A[..., 0] + c * A[..., 1]], -1)
+    return (turned - B).norm(dim=-1).amax(-1)
+
+
+def _check_blow_up(E, ids, t, eta, limit):
+    """Raise ParticleBlowUp if a system of E (M', n, 2), systems ``ids``, blew up."""
     finite = torch.isfinite(E).all((1, 2))
     radius = torch.where(finite, E.norm(dim=-1).amax(-1), torch.inf)
     bad = (~finite) | (radius > limit)
     if bad.any():
-        m = int(bad.nonzero()[0])
-        what = "NaN or inf positions" if not bool(finite[m]) else f"a radius of {float(radius[m]):.3g}"
+        i = int(bad.nonzero()[0])
+        m = int(ids[i])
+        what = "NaN or inf positions" if not bool(finite[i]) else f"a radius of {float(radius[i]):.3g}"
         raise ParticleBlowUp(f"the particle simulation blew up by step {t} (system {m}: {what}); "
                              f"try a smaller step_size than {eta:g}")
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from modadd import plots
+from modadd import particles, plots
 from modadd.forces import alignment_force, clustering_force, repulsion_force, to_embeddings
 from modadd.model import sum_vectors
 from modadd.particles import EXACT_UP_TO, ParticleBlowUp, fix_gauge, random_start, simulate, spacing
@@ -167,6 +167,38 @@ def test_clustering_alone_grows_grids_alignment_grows_circles():
     assert np.median([grid_score(E).lines for E in thin.final]) <= 2
 
 
+def test_systems_at_rest_stop_and_the_others_move_on():
+    """rest: a settled system stops, keeps its positions, and says when; the rest of the batch
+    moves on; what the chapter measures does not change."""
+    kw = dict(steps=600, seed=list(range(4)) * 2, record_every=100)
+    alpha = [0.0] * 4 + [3.0] * 4
+    full = simulate(17, 1.0, alpha, **kw)
+    rest = simulate(17, 1.0, alpha, rest=1e-8, **kw)
+    assert full.rest is None and list(full.moved) == [600] * 8 and rest.rest == 1e-8
+    stopped = rest.moved < 600
+    assert stopped[4:].all()                                  # strong alignment: circles settle fast
+    assert (rest.moved % particles.REST_WINDOW == 0).all()
+    for m in np.flatnonzero(stopped):                        # frames after the stop repeat it
+        after = rest.steps >= rest.moved[m]
+        assert (rest.E[m, after] == rest.E[m, after][:1]).all()
+    assert np.abs(rest.final - full.final).max() < 1e-6      # nothing left to change
+    assert rest.table()["class"].tolist() == full.table()["class"].tolist()
+    # the same arguments, the same bits
+    assert np.array_equal(simulate(17, 1.0, alpha, rest=1e-8, **kw).E, rest.E)
+
+
+def test_change_up_to_a_turn_ignores_a_rotation_of_the_whole_system():
+    A = np.random.default_rng(1).normal(size=(3, 9, 2))
+    A -= A.mean(1, keepdims=True)
+    c, s = math.cos(0.7), math.sin(0.7)
+    turned = A @ np.array([[c, s], [-s, c]])
+    assert particles.change_up_to_a_turn(A, turned).max() < 1e-12
+    B = A.copy()
+    B[1, 4] += [0.01, 0.0]                                   # one particle moved in system 1
+    d = particles.change_up_to_a_turn(A, B @ np.array([[c, s], [-s, c]]))
+    assert d[0] < 1e-12 and d[2] < 1e-12 and 0.005 < d[1] <= 0.0101
+
+
 def test_start_from_given_positions():
     start = np.random.default_rng(0).normal(size=(13, 2))
     s = simulate(13, 1.0, 0.0, steps=3, start=start)
@@ -205,6 +237,8 @@ def test_collapse_without_the_gauge_and_blow_up_error():
     (dict(n=11, repulsion=-0.5), "repulsion must be >= 0"),
     (dict(n=11, repulsion_width=0), "repulsion_width must be > 0"),
     (dict(n=11, record_every=0), "record_every"),
+    (dict(n=11, rest=0.0), "rest must be > 0"),
+    (dict(n=11, rest="soon"), r"rest must be a finite number, got rest='soon'"),
     (dict(n=11, start=np.zeros((11, 2))), "one point"),
     (dict(n=11, start=np.zeros((5, 2))), r"start must have shape"),
 ])
