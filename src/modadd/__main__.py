@@ -12,7 +12,8 @@ Example (16 seeds × 4 weight decays × 2 init scales, 10,000 steps each)::
 Finished runs are cached on disk (see modadd.sweep); running the same command again
 trains only what is missing, so an interrupted sweep can simply be restarted. Add
 ``--workers K`` to train on K local worker processes, or ``--scheduler tcp://HOST:PORT``
-to send the batches to a running Dask cluster (see modadd.cluster).
+to send the batches to a running Dask cluster (see modadd.cluster; ``--connect-timeout S``
+waits S seconds for it instead of 10).
 """
 from __future__ import annotations
 
@@ -65,6 +66,18 @@ def _count(name: str, least: int = 1):
     return parse
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds > 0 (--connect-timeout)."""
+    import math
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"--connect-timeout takes a number of seconds > 0, got {text!r}")
+    return value
+
+
 def _address(text: str) -> str:
     """A scheduler address: PROTOCOL://HOST:PORT (or HOST:PORT, meaning tcp)."""
     import re
@@ -94,6 +107,8 @@ def main(argv=None) -> int:
                        help="send the batches to this running Dask scheduler")
     where.add_argument("--workers", type=_count("--workers"), default=None, metavar="K",
                        help="start a local Dask cluster of K worker processes (cores shared among them)")
+    sw.add_argument("--connect-timeout", type=_seconds, default=None, metavar="S",
+                    help="seconds to wait for the --scheduler (default 10)")
     st = sub.add_parser("student", help="write each chapter's exercises as an nbgrader notebook")
     st.add_argument("--out", default="student", help="folder for the .ipynb files")
     st.add_argument("--solutions", action="store_true",
@@ -155,7 +170,8 @@ def _sweep(args) -> int:
         return fail(f"--vary: {e}")
     try:
         results = run_sweep(configs, args.steps, cache_dir=args.cache, batch_size=args.batch_size,
-                            progress=True, cluster=args.scheduler or args.workers)
+                            progress=True, cluster=args.scheduler or args.workers,
+                            connect_timeout=args.connect_timeout)
     except ValueError as e:
         return fail(str(e))
     except ClusterError as e:

@@ -68,8 +68,9 @@ def _differences(mine: dict, theirs: dict) -> list[str]:
             for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k)]
 
 
-def _connect(cluster):
-    """(client, close): a ``distributed.Client`` for ``cluster`` and how to let it go."""
+def _connect(cluster, timeout: float = CONNECT_TIMEOUT_S):
+    """(client, close): a ``distributed.Client`` for ``cluster`` and how to let it go
+    (``timeout``: seconds to wait for a scheduler at an address)."""
     try:
         from distributed import Client, LocalCluster
     except ImportError as e:                     # pragma: no cover - pinned in requirements.txt
@@ -93,9 +94,9 @@ def _connect(cluster):
                          f"workers or a distributed.Client, got {cluster!r}")
     address = cluster.strip()
     try:
-        client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        client = Client(address, timeout=timeout, set_as_default=False)
     except Exception as e:                       # OSError, TimeoutError, ValueError (bad address)
-        raise ClusterError(f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s "
+        raise ClusterError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
                            f"({type(e).__name__}: {e}); is a scheduler running there "
                            "(dask scheduler), and is its port open to this machine?") from None
     return client, client.close
@@ -123,20 +124,22 @@ def _check_versions(client) -> None:
               file=sys.stderr)
 
 
-def train_on_cluster(cluster, batches, steps: int, *, device=None, threads: int | None = None):
+def train_on_cluster(cluster, batches, steps: int, *, device=None, threads: int | None = None,
+                     connect_timeout: float = CONNECT_TIMEOUT_S):
     """Train ``batches`` (lists of RunConfig) on ``cluster``; yield ``(k, results)`` for batch
     ``k`` as each finishes (``results`` as :func:`modadd.sweep.train_batch` gives them).
 
     ``threads``: torch threads per task (None: the worker's setting; a local cluster of K
     workers gets this machine's cores divided by K). Closing the generator (the sweep
     finished, failed or was interrupted) cancels what is still in flight and lets go of a
-    cluster it started or connected to (a given Client stays open).
+    cluster it started or connected to (a given Client stays open). ``connect_timeout``:
+    seconds to wait for a scheduler at an address.
     """
     from distributed import as_completed
 
     if threads is None and isinstance(cluster, int) and not isinstance(cluster, bool) and cluster > 0:
         threads = max(1, local_cores() // cluster)
-    client, close = _connect(cluster)
+    client, close = _connect(cluster, connect_timeout)
     futures = {}
     try:
         _check_versions(client)

@@ -146,7 +146,7 @@ def _batches(configs: list[RunConfig], todo: list[int], batch_size: int) -> list
 
 def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, batch_size: int = 64,
               progress: bool | None = None, device=None, on_batch=None, cluster=None,
-              threads: int | None = None) -> list[RunResult]:
+              threads: int | None = None, connect_timeout: float | None = None) -> list[RunResult]:
     """Results of every config (in order), training only those not in the cache.
 
     Args:
@@ -165,6 +165,8 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
             started or contacted when every run is cached. See :mod:`modadd.cluster`.
         threads: torch threads of each task on a cluster (None: the worker's setting; a
             local cluster of K workers shares this machine's cores among them).
+        connect_timeout: seconds to wait for a scheduler at an address (None:
+            ``modadd.cluster.CONNECT_TIMEOUT_S``, 10).
 
     Raises:
         ValueError: bad arguments.
@@ -180,6 +182,10 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
         raise ValueError(f"steps must be a non-negative integer, got steps={steps!r}")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a positive integer or None, got threads={threads!r}")
+    if connect_timeout is not None and (isinstance(connect_timeout, bool) or not isinstance(
+            connect_timeout, (int, float)) or not 0 < connect_timeout < float("inf")):
+        raise ValueError(f"connect_timeout must be a positive number of seconds or None, "
+                         f"got connect_timeout={connect_timeout!r}")
     steps = int(steps)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
@@ -191,9 +197,10 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
             queued.add(p)
     batches = _batches(configs, todo, batch_size)
     if batches and cluster is not None:
-        from .cluster import train_on_cluster
+        from .cluster import CONNECT_TIMEOUT_S, train_on_cluster
         finished = train_on_cluster(cluster, [[configs[i] for i in b] for b in batches], steps,
-                                    device=device, threads=threads)
+                                    device=device, threads=threads,
+                                    connect_timeout=connect_timeout or CONNECT_TIMEOUT_S)
     else:
         finished = ((k, train_batch([configs[i] for i in b], steps, device)) for k, b in enumerate(batches))
     bar = tqdm(total=len(configs), initial=len(configs) - len(todo), disable=progress is False or not todo,

@@ -1,3 +1,4 @@
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -66,6 +67,10 @@ def test_bad_arguments(tmp_path):
         sweep.run_sweep(configs(1), steps=5, cache_dir=tmp_path, batch_size=0)
     with pytest.raises(ValueError, match="list of RunConfig"):
         sweep.run_sweep(["x"], steps=5, cache_dir=tmp_path)
+    for bad in (0, -1.0, float("nan"), "10", True):
+        with pytest.raises(ValueError, match=r"connect_timeout must be a positive number of seconds or None, "
+                                             rf"got connect_timeout={re.escape(repr(bad))}"):
+            sweep.run_sweep(configs(1), steps=5, cache_dir=tmp_path, connect_timeout=bad)
 
 
 def test_command_line_sweep_writes_a_table(tmp_path):
@@ -100,6 +105,9 @@ def test_command_line_sweep_writes_a_table(tmp_path):
     (["--scheduler", "nowhere"], "--scheduler takes a Dask scheduler address like tcp://HOST:PORT, got 'nowhere'"),
     (["--scheduler", "tcp://127.0.0.1:0"], "got 'tcp://127.0.0.1:0'"),
     (["--scheduler", "tcp://127.0.0.1:8786", "--workers", "2"], "argument --workers: not allowed with argument --scheduler"),
+    (["--connect-timeout", "0"], "argument --connect-timeout: --connect-timeout takes a number of seconds > 0, got '0'"),
+    (["--connect-timeout", "soon"], "--connect-timeout takes a number of seconds > 0, got 'soon'"),
+    (["--connect-timeout", "inf"], "--connect-timeout takes a number of seconds > 0, got 'inf'"),
     (["--recipe", "nope"], "argument --recipe: invalid choice: 'nope'"),
     (["--vary", "lr"], "--vary takes KEY=V1,V2,..., got 'lr'"),
     (["--vary", "lr="], "--vary lr= needs at least one value"),
