@@ -2,7 +2,7 @@
 
     python -m modadd sweep ...       train (or load) a grid of runs, write a table
     python -m modadd student --out DIR [--solutions]   assignment notebooks for nbgrader
-    python -m modadd grade FILE.ipynb ...             score submissions with nbgrader's autograde
+    python -m modadd grade FILE.ipynb ... [--course DIR]  score submissions with nbgrader's autograde
 
 Example (16 seeds × 4 weight decays × 2 init scales, 10,000 steps each)::
 
@@ -120,6 +120,9 @@ def main(argv=None) -> int:
     gr = sub.add_parser("grade", help="score submitted notebooks with nbgrader (generate_assignment, autograde)")
     gr.add_argument("notebooks", nargs="+", help="files named after their chapter, e.g. 01_modular_addition.ipynb")
     gr.add_argument("--hidden-seed", type=int, default=None, help="the seed the notebooks were written with")
+    gr.add_argument("--course", default=None, metavar="DIR",
+                    help="keep nbgrader's course folder here (gradebook.db: grade the written answers "
+                         "in nbgrader's formgrader) instead of a temporary one")
     args = ap.parse_args(argv)
 
     if args.command in ("student", "grade"):
@@ -131,7 +134,7 @@ def main(argv=None) -> int:
                                                               hidden_seed=seed, measure=not args.no_timing):
                     print(path)
             else:
-                for g in classroom.grade(args.notebooks, hidden_seed=seed):
+                for g in classroom.grade(args.notebooks, hidden_seed=seed, course=args.course):
                     print(g)
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)

@@ -519,14 +519,28 @@ def read_grades(course: Path, assignment: str, notebook: str) -> dict[str, Grade
     return out
 
 
+def student_ids(paths) -> list[str]:
+    """Each submission's student in the gradebook: the name of its folder
+    (``submissions/alice/01_modular_addition.ipynb`` is alice's) when every file has a folder
+    named with letters, digits, ``-`` and ``_`` and no chapter has two files from one
+    folder; else ``s1``, ``s2``... in the order given."""
+    paths = [Path(p) for p in paths]
+    names = [p.resolve().parent.name for p in paths]
+    plain = all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", n) for n in names)
+    if plain and len({(n, p.stem) for n, p in zip(names, paths)}) == len(paths):
+        return names
+    return [f"s{i + 1}" for i in range(len(paths))]
+
+
 def grade(notebooks, hidden_seed: int = HIDDEN_SEED, root=None, timeout: int = NBGRADER_TIMEOUT,
           course: Path | None = None) -> list[Grade]:
     """Score submitted student notebooks with nbgrader: each file must be named after its
     chapter (``01_modular_addition.ipynb``...). In a temporary course directory (or
-    ``course``), the teacher's version of each chapter goes to ``source/``,
-    ``nbgrader generate_assignment`` releases it, each file becomes one student's
-    submission, and ``nbgrader autograde`` grades them; the scores come from the gradebook.
-    ``hidden_seed`` must be the one the notebooks were written with."""
+    ``course``, kept: its gradebook for nbgrader's formgrader), the teacher's version of
+    each chapter goes to ``source/``, ``nbgrader generate_assignment`` releases it, each file
+    becomes its student's submission (:func:`student_ids`), and ``nbgrader autograde``
+    grades them; the scores come from the gradebook. ``hidden_seed`` must be the one the
+    notebooks were written with."""
     import importlib.util
     if importlib.util.find_spec("nbgrader") is None:
         raise ValueError("grading needs nbgrader, which is not installed here: "
@@ -540,6 +554,9 @@ def grade(notebooks, hidden_seed: int = HIDDEN_SEED, root=None, timeout: int = N
         if p.suffix != ".ipynb" or p.stem not in known:
             raise ValueError(f"cannot tell which chapter {p.name} answers: name it after one of "
                              f"{', '.join(s + '.ipynb' for s in known)}")
+    if course is not None and Path(course).exists() and not Path(course).is_dir():
+        raise ValueError(f"course must be a folder, got course={str(course)!r}, which is a file")
+    ids = student_ids(paths)
     tmp = None
     if course is None:
         tmp = tempfile.TemporaryDirectory(prefix="modadd-grade-")
@@ -555,13 +572,13 @@ def grade(notebooks, hidden_seed: int = HIDDEN_SEED, root=None, timeout: int = N
             _run_nbgrader(course, "generate_assignment", stem, "--force")
             mine = [i for i, p in enumerate(paths) if p.stem == stem]
             for i in mine:
-                dest = course / "submitted" / f"s{i + 1}" / stem
+                dest = course / "submitted" / ids[i] / stem
                 dest.mkdir(parents=True, exist_ok=True)
                 shutil.copy(paths[i], dest / f"{stem}.ipynb")
             _run_nbgrader(course, "autograde", stem, "--force")
             grades = read_grades(course, stem, stem)
             for i in mine:
-                g = grades[f"s{i + 1}"]
+                g = grades[ids[i]]
                 results[i] = Grade(str(paths[i]), g.cells, g.points, g.max_points, g.manual_pending)
         return results
     finally:

@@ -331,7 +331,7 @@ def _run(E: torch.Tensor, forces: ParticleForces, eta: float, steps: int, record
 def change_up_to_a_turn(A, B) -> torch.Tensor:
     """(M,) how far the farthest particle moved from A to B (M, n, 2, both centred; arrays
     or tensors), once A is turned by the rotation that matches B best (least squares): a
-    steady turn changes no shape (on the mesh a settled system turns slowly for ever, the
+    steady turn changes no shape (on the mesh a settled system can keep turning slowly, the
     mesh's grid favouring some directions). ``simulate(rest=...)`` measures with it."""
     A, B = torch.as_tensor(A, dtype=torch.float64), torch.as_tensor(B, dtype=torch.float64)
     cross = (A[..., 0] * B[..., 1] - A[..., 1] * B[..., 0]).sum(-1)

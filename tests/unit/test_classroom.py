@@ -137,6 +137,25 @@ def test_command_line(tmp_path):
     assert "01_modular_addition.ipynb" in r.stderr
 
 
+def test_students_are_named_after_their_folders(tmp_path):
+    ids = classroom.student_ids
+    assert ids(["subs/alice/01_modular_addition.ipynb", "subs/bob-2/01_modular_addition.ipynb",
+                "subs/alice/02_tiny_transformer.ipynb"]) == ["alice", "bob-2", "alice"]
+    # two files of one chapter from one folder, or a folder name nbgrader would not take: s1, s2...
+    assert ids(["a/01_modular_addition.ipynb", "b/x/../01_modular_addition.ipynb", "a/01_modular_addition.ipynb"]) \
+        == ["s1", "s2", "s3"]
+    assert ids(["my folder/01_modular_addition.ipynb"]) == ["s1"]
+    assert ids([tmp_path / "alice" / "01_modular_addition.ipynb"]) == ["alice"]
+
+
+def test_grade_names_a_course_that_is_a_file(tmp_path):
+    sub = tmp_path / "01_modular_addition.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), sub)
+    (tmp_path / "course").write_text("")
+    with pytest.raises(ValueError, match=r"course must be a folder, got course='.*course', which is a file"):
+        classroom.grade([sub], course=tmp_path / "course")
+
+
 def test_chapter_record_says_whether_it_is_current_and_what_it_trained(tmp_path):
     """A record whose notebook is the chapter's code is current, found by content even when
     the build ran elsewhere (another path); the runs it trained are those the build counted
