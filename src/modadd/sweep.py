@@ -35,6 +35,7 @@ from tqdm import tqdm
 from . import default_cache_dir, sources
 from .model import Params
 from .train import DivergenceError, RunConfig, train
+from .validate import check_number
 
 
 #: Steps at which a longer run's state is also cached as the result of a run that long.
@@ -182,10 +183,7 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
         raise ValueError(f"steps must be a non-negative integer, got steps={steps!r}")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a positive integer or None, got threads={threads!r}")
-    if connect_timeout is not None and (isinstance(connect_timeout, bool) or not isinstance(
-            connect_timeout, (int, float)) or not 0 < connect_timeout < float("inf")):
-        raise ValueError(f"connect_timeout must be a positive number of seconds or None, "
-                         f"got connect_timeout={connect_timeout!r}")
+    connect_timeout = check_number("connect_timeout", connect_timeout, strict=True, allow_none=True)
     steps = int(steps)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
