@@ -67,7 +67,7 @@ def test_bad_arguments(tmp_path):
         sweep.run_sweep(configs(1), steps=5, cache_dir=tmp_path, batch_size=0)
     with pytest.raises(ValueError, match="list of RunConfig"):
         sweep.run_sweep(["x"], steps=5, cache_dir=tmp_path)
-    for bad, allowed in ((0, "> 0"), (-1.0, "> 0"), (float("nan"), "a finite number"), ("10", "a finite number"),
+    for bad, allowed in ((0, "> 0.0"), (-1.0, "> 0.0"), (float("nan"), "a finite number"), ("10", "a finite number"),
                          (True, "a finite number")):
         with pytest.raises(ValueError, match=rf"connect_timeout must be {allowed}, got connect_timeout={re.escape(repr(bad))}"):
             sweep.run_sweep(configs(1), steps=5, cache_dir=tmp_path, connect_timeout=bad)
