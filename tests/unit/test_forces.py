@@ -81,6 +81,23 @@ def test_to_embeddings_counts_both_members_and_diagonal_twice():
         to_embeddings(f, pairs[:2], 3)
 
 
+@pytest.mark.parametrize("M, n", [(1, 17), (4, 97), (320, 17)])
+def test_add_rows_gives_index_adds_bits(M, n):
+    """kernels.add_rows (the particles' sums -> embeddings, answers' totals) is
+    ``index_add_`` along dimension 1, bit for bit, repeated indices included."""
+    from modadd.forces.kernels import add_rows
+    from modadd.data import answers
+    pairs, _ = unordered_pairs(n)
+    labels = answers(pairs, n)
+    g = torch.Generator().manual_seed(n)
+    src = torch.randn(M, len(pairs), 2, generator=g, dtype=torch.float64) * 10.0 ** torch.randint(-8, 8, (1, len(pairs), 1), generator=g)
+    want = torch.zeros(M, n, 2, dtype=torch.float64).index_add_(1, pairs[:, 0], src).index_add_(1, pairs[:, 1], src)
+    got = add_rows(n, (pairs[:, 0], pairs[:, 1]), src)
+    assert got.shape == want.shape and got.is_contiguous() and torch.equal(got, want)
+    want = torch.zeros(M, n, 2, dtype=torch.float64).index_add_(1, labels, src)
+    assert torch.equal(add_rows(n, (labels,), src), want)
+
+
 # ---------------------------------------------------------------- force formulas vs loops
 
 

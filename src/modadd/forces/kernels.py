@@ -19,12 +19,24 @@ REPULSION_CHUNK = 1 << 19
 GROUP_CHUNK = 1 << 18
 
 
+def add_rows(rows: int, indices, src) -> torch.Tensor:
+    """``out[:, i[k]] += src[:, k]`` for every k, index list by index list: (M, rows, ...)
+    from ``src`` (M, K, ...), starting from 0.
+
+    The same bits as ``torch.zeros(M, rows, ...).index_add_(1, i, src)`` for each ``i`` of
+    ``indices`` in turn: that adds the rows one index at a time, in order, and so does this,
+    along the first dimension of transposed copies, where each row it adds is contiguous
+    (2-4x faster on a CPU for the particles' shapes; ``tests/unit/test_forces.py``)."""
+    t = src.transpose(0, 1).contiguous()
+    acc = torch.zeros((rows,) + t.shape[1:], dtype=src.dtype)
+    for i in indices:
+        acc.index_add_(0, i, t)
+    return acc.transpose(0, 1).contiguous()
+
+
 def spread_to_embeddings(f, pairs, n: int, w) -> torch.Tensor:
     """Move a force on every sum onto the embeddings, :func:`modadd.forces.to_embeddings` unchecked (w (M, U))."""
-    fw = f * w.unsqueeze(-1)
-    F = torch.zeros(f.shape[0], n, 2, dtype=f.dtype)
-    F.index_add_(1, pairs[:, 0], fw).index_add_(1, pairs[:, 1], fw)
-    return F
+    return add_rows(n, (pairs[:, 0], pairs[:, 1]), f * w.unsqueeze(-1))
 
 
 def distances(S) -> torch.Tensor:
@@ -140,7 +152,6 @@ def alignment(S, labels, w, self_power: float = 0.0, other_power: float = 1.0) -
     The torque on p, ``sum_q w_q r_q (1/2) sin 2(theta_q - theta_p)`` over p's answer, is
     ``(1/2) Im(A conj(z_p))`` with ``z = exp(2 i theta)`` and ``A = sum_q w_q r_q z_q``: one
     sum per answer instead of one term per pair of sums."""
-    M = S.shape[0]
     r = S.norm(dim=-1)                                                 # (M, U)
     nz = r > 0
     rs = torch.where(nz, r, 1.0)
@@ -148,8 +159,7 @@ def alignment(S, labels, w, self_power: float = 0.0, other_power: float = 1.0) -
     ux, uy = u.unbind(-1)
     c2, s2 = ux * ux - uy * uy, 2 * ux * uy                            # cos 2 theta, sin 2 theta
     wq = w * torch.where(nz, rs ** other_power, 0.0)
-    A = torch.zeros(M, int(labels.max()) + 1, 2, dtype=S.dtype)
-    A.index_add_(1, labels, torch.stack([wq * c2, wq * s2], -1))
+    A = add_rows(int(labels.max()) + 1, (labels,), torch.stack([wq * c2, wq * s2], -1))
     A = A[:, labels]                                                   # each sum's answer's total
     torque = 0.5 * (A[..., 1] * c2 - A[..., 0] * s2) * rs ** self_power
     return torque.unsqueeze(-1) * torch.stack([-uy, ux], -1)
