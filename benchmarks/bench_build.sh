@@ -26,13 +26,24 @@ recs = {p.stem: classroom.chapter_record(p, REPO_ROOT) for p in classroom.assign
 print(json.dumps({'seconds': {k: round(r.seconds, 1) for k, r in recs.items()},
                   'at_once': max(r.chapters_at_once for r in recs.values())}))")
 warm=$(t warm bash scripts/book.sh) || exit 1
-tests=$(t tests bash scripts/test.sh) || exit 1
+tests=$(t tests bash scripts/test.sh --junitxml="$PWD/$logs/tests.xml") || exit 1
 size=$(du -sk _build/html | cut -f1)
 largest=$(find _build/html -name '*.html' -printf '%s %P\n' | sort -n | tail -1)
 mkdir -p benchmarks/results
-PYTHONPATH=src .venv/bin/python - "$u" "$cold" "$warm" "$tests" "$size" "$largest" "$chapters" <<'PY'
+PYTHONPATH=src .venv/bin/python - "$u" "$cold" "$warm" "$tests" "$size" "$largest" "$chapters" "$logs/tests.xml" <<'PY'
 import json, sys, datetime, os
-u, cold, warm, tests, size, largest, chapters = sys.argv[1:]
+import xml.etree.ElementTree as ET
+from collections import Counter
+u, cold, warm, tests, size, largest, chapters, junit = sys.argv[1:]
+# where the test command's pytest time goes: each test file's tests (setup, call and teardown),
+# summed; two workers run them, so these are worker-seconds, and pytest's wall time is beside them
+suite = ET.parse(junit).getroot()
+suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+files = Counter()
+for case in suite.iter("testcase"):
+    parts = case.get("classname").split(".")          # tests.unit.test_x (.TestClass)
+    path = next("/".join(parts[:k]) + ".py" for k in range(len(parts), 0, -1) if os.path.exists("/".join(parts[:k]) + ".py"))
+    files[path] += float(case.get("time"))
 u, cold, warm, tests = map(float, (u, cold, warm, tests))
 b, name = largest.split(" ", 1)
 from modadd.provenance import machine
@@ -43,6 +54,8 @@ res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %
        "chapter_u": {k: round(v / u, 1) for k, v in json.loads(chapters)["seconds"].items()},
        "chapters_at_once": json.loads(chapters)["at_once"],
        "test_command_s": tests, "test_command_u": round(tests / u, 1),
+       "pytest_s": round(float(suite.get("time")), 1), "pytest_tests": int(suite.get("tests")),
+       "pytest_file_worker_s": {k: round(v, 1) for k, v in files.most_common()},
        "site_size_mb": round(int(size) / 1024, 1), "largest_page": name, "largest_page_mb": round(int(b) / 2**20, 2)}
 json.dump(res, open("benchmarks/results/build.json", "w"), indent=2)
 print(json.dumps(res, indent=2))
