@@ -26,7 +26,8 @@ def add_rows(rows: int, indices, src) -> torch.Tensor:
     The same bits as ``torch.zeros(M, rows, ...).index_add_(1, i, src)`` for each ``i`` of
     ``indices`` in turn: that adds the rows one index at a time, in order, and so does this,
     along the first dimension of transposed copies, where each row it adds is contiguous
-    (2-4x faster on a CPU for the particles' shapes; ``tests/unit/test_forces.py``)."""
+    (``tests/unit/test_forces.py`` checks the bits). Measured for the particles' shapes on a
+    2-core machine: 1.5x (64 systems at n = 17) to 3.7x (8 at n = 97) faster."""
     t = src.transpose(0, 1).contiguous()
     acc = torch.zeros((rows,) + t.shape[1:], dtype=src.dtype)
     for i in indices:
