@@ -1,6 +1,7 @@
 """scripts/execute_chapters.py: the build's chapters executed into the cache that
 jupyter-book (myst-nb) reads, which then executes none of them again; one at a time (the
 build's default) or side by side (--jobs 2, one torch thread each)."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,41 @@ def test_a_chapter_that_raises_fails_with_its_traceback(tmp_path):
     ok = classroom.chapter_record(tmp_path / "book" / "01_ok.md", tmp_path)
     assert ok.current and ok.u_seconds is None                                         # the other is kept
     assert classroom.chapter_record(tmp_path / "book" / "02_bad.md", tmp_path) is None
+
+
+def test_binder_image_build_trains_the_chapters_runs_into_the_image(tmp_path):
+    """binder/postBuild, run as repo2docker runs it (from the repository, ``python`` on PATH
+    the environment's): JupyterLab opens the chapters with jupytext, and every chapter was
+    executed once, so its runs are in the run cache a session starts with. A chapter that
+    fails is reported and the image is still built, with the other chapters' runs."""
+    import json
+    import os
+    import shutil
+
+    for rel in ("binder/postBuild", "scripts/pin_isa.sh", "scripts/execute_chapters.py"):
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        shutil.copy2(ROOT / rel, tmp_path / rel)
+    (tmp_path / "_config.yml").write_text("execute:\n  timeout: 120\n")
+    (tmp_path / "book").mkdir()
+    cache = tmp_path / "image_cache"
+    sweep = ("from dataclasses import replace\nfrom modadd.sweep import run_sweep\n"
+             "from modadd.model import ModelConfig\nfrom modadd.train import GRID_RECIPE\n"
+             "cs = [replace(GRID_RECIPE, model=ModelConfig(n=7, hidden=8), seed=s) for s in (0, 1)]\n"
+             "print(sum(not r.cached for r in run_sweep(cs, steps=3, progress=False)), 'trained')")
+    (tmp_path / "book" / "01_sweep.md").write_text(chapter(sweep))
+    (tmp_path / "book" / "02_bad.md").write_text(chapter("assert 1 == 2, 'the prose lied'"))
+    env = {k: v for k, v in os.environ.items() if k != "MODADD_RUN_LOG"}
+    env.update(MODADD_CACHE=str(cache), NB_PYTHON_PREFIX=str(tmp_path / "prefix"),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+    r = subprocess.run(["bash", str(tmp_path / "binder" / "postBuild")], cwd="/", env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    overrides = json.loads((tmp_path / "prefix/share/jupyter/lab/settings/overrides.json").read_text())
+    assert overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]["myst"] == "Jupytext Notebook"
+    assert "02_bad.md FAILED" in r.stderr and "the prose lied" in r.stderr
+    assert "its runs are not in the image" in r.stderr
+    assert re.search(r"\[book\] ./2 01_sweep: \d+ s, 2 sweep runs trained", r.stdout), r.stdout
+    # a session's kernel (a new process) running the chapter's code trains nothing
+    session = subprocess.run([sys.executable, "-c", sweep], env=env, capture_output=True, text=True, timeout=120)
+    assert session.returncode == 0, session.stderr
+    assert session.stdout.strip() == "0 trained"
