@@ -16,8 +16,13 @@ each, longest first (by the last build's times); ``--jobs 1`` one at a time with
 threads. Both give the same outputs: subnormal floats are flushed on every thread
 (:mod:`modadd.numerics`), so a run's bits do not depend on the thread count.
 
+While chapters run, a line every ``--progress-every`` seconds (:data:`PROGRESS_EVERY_S`) says which are running,
+how many are done and, once u is measured, about how long is left: the last build
+benchmark's time of each chapter in u (``benchmarks/results/build.json``, ``chapter_u``)
+times this machine's u, scheduled as this run schedules them (:func:`time_left`).
+
 Usage (book.sh runs it): python scripts/execute_chapters.py [--jobs N] [--root DIR] [--no-u]
-Exit status 1, with the traceback, if a chapter raised.
+[--progress-every SECONDS]. Exit status 1, with the traceback, if a chapter raised.
 """
 from __future__ import annotations
 
@@ -33,6 +38,8 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+#: Seconds between two lines saying what is running (``--progress-every``'s default).
+PROGRESS_EVERY_S = 30
 
 
 def read(path: Path):
@@ -61,6 +68,31 @@ def execute(job):
     return path, nb, result.time, trained, result.exc_string if result.err else None
 
 
+def time_left(order, expected, jobs, started, finished, now):
+    """Seconds until the last chapter of ``order`` is done, if each takes its ``expected``
+    seconds: each running chapter (``started``: name -> its start, not in ``finished``) for
+    what is left of its time (at least 0), then each waiting one, in ``order``, on the first
+    of the ``jobs`` lanes to free. None if a chapter not done has no expected time."""
+    if any(c not in expected for c in order if c not in finished):
+        return None
+    lanes = [max(0.0, started[c] + expected[c] - now) for c in started if c not in finished]
+    lanes += [0.0] * (jobs - len(lanes))
+    for c in order:
+        if c not in started and c not in finished:
+            lanes.sort()
+            lanes[0] += expected[c]
+    return max(lanes)
+
+
+def progress_line(now, order, started, finished, left) -> str:
+    """``[book] 90 s: 05_particles and 03_grids_and_circles running, 1 of 6 done, about 3 min left``."""
+    running = [c for c in order if c in started and c not in finished]
+    line = f"[book] {now:.0f} s: {' and '.join(running) or 'nothing'} running, {len(finished)} of {len(order)} done"
+    if left is not None:
+        line += f", about {max(1, round(left / 60))} min left" if left >= 90 else f", about {max(10, round(left, -1)):.0f} s left"
+    return line
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=1,
@@ -68,9 +100,13 @@ def main(argv=None) -> int:
     ap.add_argument("--root", type=Path, default=REPO, help="the book's folder (default: this repository)")
     ap.add_argument("--no-u", action="store_true",
                     help="do not measure u first (the records then carry no u, and the report pages show none)")
+    ap.add_argument("--progress-every", type=float, default=PROGRESS_EVERY_S, metavar="SECONDS",
+                    help=f"say what is running this often while chapters run (default {PROGRESS_EVERY_S})")
     args = ap.parse_args(argv)
     if args.jobs < 1:
         ap.error(f"--jobs must be at least 1, got {args.jobs}")
+    if not args.progress_every > 0:
+        ap.error(f"--progress-every must be a number of seconds > 0, got {args.progress_every}")
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
@@ -89,9 +125,10 @@ def main(argv=None) -> int:
     # the longest first, by the last build benchmark's times (else in the book's order), so the
     # two cores finish together
     try:
-        last = json.loads((root / "benchmarks" / "results" / "build.json").read_text())["chapter_seconds"]
-    except (OSError, ValueError, KeyError):
-        last = {}
+        build = json.loads((root / "benchmarks" / "results" / "build.json").read_text())
+        last, last_u = build["chapter_seconds"], build.get("chapter_u", {})
+    except (OSError, ValueError, KeyError, TypeError):
+        last, last_u = {}, {}
     todo.sort(key=lambda p: -float(last.get(p.stem, 0)))
     jobs = min(args.jobs, len(todo))
     threads = 1 if jobs > 1 else None
@@ -101,13 +138,31 @@ def main(argv=None) -> int:
 
         u = plain_loop(10_000)               # alone, before the chapters start, default threads
         print(f"[book] u (the plain loop, 10,000 steps) = {u:.2f} s", flush=True)
+    order = [p.stem for p in todo]
+    # this machine's expected seconds: the last build's times in u, times this run's u
+    expected = {c: float(last_u[c]) * u for c in order if c in last_u} if u else {}
+    left = time_left(order, expected, jobs, {}, set(), 0.0)
     print(f"[book] executing {len(todo)} chapter(s), {jobs} at a time"
-          f"{' (one torch thread each)' if threads else ''}: {', '.join(p.stem for p in todo)}", flush=True)
+          f"{' (one torch thread each)' if threads else ''}: {', '.join(order)}"
+          + (f"; about {max(1, round(left / 60))} min by the last build's times" if left else ""), flush=True)
     failed, start = [], time.perf_counter()
+    started = {c: 0.0 for c in order[:jobs]}      # a pool of `jobs` takes the chapters in order
+    finished: set[str] = set()
     with multiprocessing.get_context("fork").Pool(jobs, maxtasksperchild=1) as pool:
-        for k, (path, nb, seconds, trained, error) in enumerate(
-                pool.imap_unordered(execute, [(p, timeout, threads) for p in todo]), 1):
+        results = pool.imap_unordered(execute, [(p, timeout, threads) for p in todo])
+        for k in range(1, len(todo) + 1):
+            while True:
+                try:
+                    path, nb, seconds, trained, error = results.next(timeout=args.progress_every)
+                    break
+                except multiprocessing.TimeoutError:
+                    now = time.perf_counter() - start
+                    print(progress_line(now, order, started, finished,
+                                        time_left(order, expected, jobs, started, finished, now)), flush=True)
             elapsed = time.perf_counter() - start
+            finished.add(path.stem)
+            if len(started) < len(order):
+                started[order[len(started)]] = elapsed
             if error:
                 failed.append(path)
                 print(f"[book] {path.name} FAILED after {seconds:.0f} s:\n{error[-6000:]}", file=sys.stderr, flush=True)

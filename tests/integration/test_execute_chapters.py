@@ -1,7 +1,11 @@
 """scripts/execute_chapters.py: the build's chapters executed into the cache that
 jupyter-book (myst-nb) reads, which then executes none of them again; one at a time (the
 build's default) or side by side (--jobs 2, one torch thread each)."""
+import importlib.util
+import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,21 +27,57 @@ def execute(root, *args):
                           text=True, timeout=300)
 
 
+def load_script():
+    spec = importlib.util.spec_from_file_location("execute_chapters", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_time_left_schedules_the_rest_on_the_free_lanes():
+    time_left = load_script().time_left
+    order, expected = ["a", "b", "c"], {"a": 100.0, "b": 60.0, "c": 30.0}
+    # a and b run from 0; c waits for the first lane to free (b's, at 60): done at 90, as a
+    assert time_left(order, expected, 2, {"a": 0.0, "b": 0.0}, set(), 10.0) == 90.0
+    # b done at 60 and c started then: a has 30 s left, c 20 s
+    assert time_left(order, expected, 2, {"a": 0.0, "b": 0.0, "c": 60.0}, {"b"}, 70.0) == 30.0
+    # a chapter past its expected time counts 0, not less
+    assert time_left(order, expected, 2, {"a": 0.0, "b": 0.0, "c": 60.0}, {"b"}, 200.0) == 0.0
+    # one lane: everything in turn
+    assert time_left(order, expected, 1, {"a": 0.0}, set(), 0.0) == 190.0
+    # a chapter without a time (new since the last build): no estimate
+    assert time_left(order + ["d"], expected, 2, {}, set(), 0.0) is None
+    line = load_script().progress_line(95.4, order, {"a": 0.0, "b": 0.0, "c": 60.0}, {"b"}, 150.0)
+    assert line == "[book] 95 s: a and c running, 1 of 3 done, about 2 min left"
+    # the README and the appendix state the interval
+    every = f"every {load_script().PROGRESS_EVERY_S} s"
+    assert every in (ROOT / "README.md").read_text().replace("\n", " ")
+    assert every in (ROOT / "book" / "appendix_benchmarks.md").read_text().replace("\n", " ")
+
+
 def test_chapters_run_side_by_side_into_the_cache_myst_nb_reads(tmp_path):
     book = tmp_path / "book"
     book.mkdir()
     (tmp_path / "_config.yml").write_text("execute:\n  timeout: 120\n")
     (tmp_path / "_toc.yml").write_text("root: intro\n")
-    (book / "01_a.md").write_text(chapter("import os\nprint('threads', os.environ.get('OMP_NUM_THREADS'), 'in', os.getcwd())"))
+    # the last build's times (in u), from which the run says how long is left
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "results" / "build.json").write_text(json.dumps(
+        {"chapter_seconds": {"01_a": 20.0, "02_b": 10.0}, "chapter_u": {"01_a": 3.0, "02_b": 1.5}}))
+    (book / "01_a.md").write_text(chapter("import os, time\ntime.sleep(4)\n"
+                                          "print('threads', os.environ.get('OMP_NUM_THREADS'), 'in', os.getcwd())"))
     sweep = ("from dataclasses import replace\nfrom modadd.sweep import run_sweep\n"
              "from modadd.model import ModelConfig\nfrom modadd.train import GRID_RECIPE\n"
              "cs = [replace(GRID_RECIPE, model=ModelConfig(n=7, hidden=8), seed=s) for s in (0, 1)]\n"
              f"run_sweep(cs, steps=3, cache_dir={str(tmp_path / 'sweeps')!r}, progress=False)\n"
              f"run_sweep(cs, steps=3, cache_dir={str(tmp_path / 'sweeps')!r}, progress=False)   # cached: trains none")
     (book / "02_b.md").write_text(chapter(sweep))
-    r = execute(tmp_path, "--jobs", "2")
+    r = execute(tmp_path, "--jobs", "2", "--progress-every", "1")
     assert r.returncode == 0, r.stderr
-    assert "executing 2 chapter(s), 2 at a time (one torch thread each)" in r.stdout
+    assert "executing 2 chapter(s), 2 at a time (one torch thread each): 01_a, 02_b; about " in r.stdout
+    # while 01_a sleeps, a line a second says what runs and about how long is left
+    assert re.search(r"^\[book\] \d+ s: 01_a(?: and 02_b)? running, [01] of 2 done, about \d+ (s|min) left$",
+                     r.stdout, re.M), r.stdout
     a = classroom.chapter_record(book / "01_a.md", tmp_path)
     b = classroom.chapter_record(book / "02_b.md", tmp_path)
     assert a.current and b.current and (a.runs_trained, b.runs_trained) == (0, 2)
@@ -84,10 +124,6 @@ def test_binder_image_build_trains_the_chapters_runs_into_the_image(tmp_path):
     the environment's): JupyterLab opens the chapters with jupytext, and every chapter was
     executed once, so its runs are in the run cache a session starts with. A chapter that
     fails is reported and the image is still built, with the other chapters' runs."""
-    import json
-    import os
-    import shutil
-
     for rel in ("binder/postBuild", "scripts/pin_isa.sh", "scripts/execute_chapters.py"):
         (tmp_path / rel).parent.mkdir(exist_ok=True)
         shutil.copy2(ROOT / rel, tmp_path / rel)
