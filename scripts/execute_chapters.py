@@ -88,8 +88,12 @@ def progress_line(now, order, started, finished, left) -> str:
     """``[book] 90 s: 05_particles and 03_grids_and_circles running, 1 of 6 done, about 3 min left``."""
     running = [c for c in order if c in started and c not in finished]
     line = f"[book] {now:.0f} s: {' and '.join(running) or 'nothing'} running, {len(finished)} of {len(order)} done"
-    if left is not None:
-        line += f", about {max(1, round(left / 60))} min left" if left >= 90 else f", about {max(10, round(left, -1)):.0f} s left"
+    if left is not None and left >= 90:
+        line += f", about {round(left / 60)} min left"
+    elif left is not None and left >= 10:
+        line += f", about {round(left, -1):.0f} s left"
+    elif left is not None:
+        line += ", past the last build's times"
     return line
 
 
