@@ -237,19 +237,24 @@ def chapter_times(root: Path | None = None):
     return out
 
 
+#: The headers :func:`chapter_times_view` shows, shorter than the table's column names (so that
+#: the table fits the page's column).
+VIEW_HEADERS = {"sweep runs trained": "runs trained", "chapters at once": "at once", "code current": "current"}
+
+
 def chapter_times_view(times):
     """:func:`chapter_times`' table as the teacher guide and the appendix show it: the u it
     was divided by goes into the caption (one value per build that executed the chapters), with the
-    machine, not into a column of its own."""
+    machine, not into a column of its own; shorter headers (:data:`VIEW_HEADERS`)."""
     from .provenance import machine
 
     us = sorted({f"{u:.2f}" for u in times["u (s)"].dropna()})
     u = f"u = {' and '.join(us)} s, measured by the build just before it executed the chapters" \
         if us else "u not recorded"
-    return (times.drop(columns="u (s)").style.hide(axis="index")
+    return (times.drop(columns="u (s)").rename(columns=VIEW_HEADERS).style.hide(axis="index")
             .set_caption(f"Executed on {machine()}; {u}.")
             .format({"seconds": "{:.0f}", "u": "{:.1f}",
-                     "code current": lambda v: "yes" if v else "no: measure again"}, na_rep="not recorded"))
+                     "current": lambda v: "yes" if v else "no: measure again"}, na_rep="not recorded"))
 
 
 def chapter_run_time(chapter: Path, root: Path | None = None):

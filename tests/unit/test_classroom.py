@@ -192,6 +192,8 @@ def test_chapter_record_says_whether_it_is_current_and_what_it_trained(tmp_path)
     html = classroom.chapter_times_view(times).to_html()
     assert "u = 2.50 s, measured by the build just before it executed the chapters" in html
     assert "Executed on " in html and "u (s)" not in html and "not recorded" in html
+    assert all(short in html and long not in html for long, short in classroom.VIEW_HEADERS.items())
+    assert "no: measure again" in html                       # the record's code is not current
     # a record without u: its time in u is not known
     cache.cache_notebook_bundle(CacheBundleIn(nb, str(ch), data={"execution_seconds": 6.0}), check_validity=False,
                                 overwrite=True)
