@@ -84,12 +84,17 @@ def time_left(order, expected, jobs, started, finished, now):
     return max(lanes)
 
 
+def minutes(seconds: float) -> int:
+    """Whole minutes, at least 1, for a time said as "about N min"."""
+    return max(1, round(seconds / 60))
+
+
 def progress_line(now, order, started, finished, left) -> str:
     """``[book] 90 s: 05_particles and 03_grids_and_circles running, 1 of 6 done, about 3 min left``."""
     running = [c for c in order if c in started and c not in finished]
     line = f"[book] {now:.0f} s: {' and '.join(running) or 'nothing'} running, {len(finished)} of {len(order)} done"
     if left is not None and left >= 90:
-        line += f", about {round(left / 60)} min left"
+        line += f", about {minutes(left)} min left"
     elif left is not None and left >= 10:
         line += f", about {round(left, -1):.0f} s left"
     elif left is not None:
@@ -148,7 +153,7 @@ def main(argv=None) -> int:
     left = time_left(order, expected, jobs, {}, set(), 0.0)
     print(f"[book] executing {len(todo)} chapter(s), {jobs} at a time"
           f"{' (one torch thread each)' if threads else ''}: {', '.join(order)}"
-          + (f"; about {max(1, round(left / 60))} min by the last build's times" if left else ""), flush=True)
+          + (f"; about {minutes(left)} min by the last build's times" if left else ""), flush=True)
     failed, start = [], time.perf_counter()
     started = {c: 0.0 for c in order[:jobs]}      # a pool of `jobs` takes the chapters in order
     finished: set[str] = set()

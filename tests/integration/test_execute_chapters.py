@@ -18,6 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "execute_chapters.py"
 
 
+#: A chapter's code that defines two tiny runs ``cs`` (the chapters below train them).
+TWO_RUNS = ("from dataclasses import replace\nfrom modadd.sweep import run_sweep\n"
+            "from modadd.model import ModelConfig\nfrom modadd.train import GRID_RECIPE\n"
+            "cs = [replace(GRID_RECIPE, model=ModelConfig(n=7, hidden=8), seed=s) for s in (0, 1)]\n")
+
+
 def chapter(code: str) -> str:
     return FRONT_MATTER + f"# A chapter\n\n```{{code-cell}} ipython3\n{code}\n```\n"
 
@@ -35,7 +41,8 @@ def load_script():
 
 
 def test_time_left_schedules_the_rest_on_the_free_lanes():
-    time_left = load_script().time_left
+    script = load_script()
+    time_left, progress_line = script.time_left, script.progress_line
     order, expected = ["a", "b", "c"], {"a": 100.0, "b": 60.0, "c": 30.0}
     # a and b run from 0; c waits for the first lane to free (b's, at 60): done at 90, as a
     assert time_left(order, expected, 2, {"a": 0.0, "b": 0.0}, set(), 10.0) == 90.0
@@ -47,15 +54,20 @@ def test_time_left_schedules_the_rest_on_the_free_lanes():
     assert time_left(order, expected, 1, {"a": 0.0}, set(), 0.0) == 190.0
     # a chapter without a time (new since the last build): no estimate
     assert time_left(order + ["d"], expected, 2, {}, set(), 0.0) is None
-    line = load_script().progress_line(95.4, order, {"a": 0.0, "b": 0.0, "c": 60.0}, {"b"}, 150.0)
+    line = progress_line(95.4, order, {"a": 0.0, "b": 0.0, "c": 60.0}, {"b"}, 150.0)
     assert line == "[book] 95 s: a and c running, 1 of 3 done, about 2 min left"
-    line = load_script().progress_line(300.0, order, {"a": 0.0, "b": 0.0, "c": 60.0}, {"b"}, 0.0)
+    line = progress_line(300.0, order, {"a": 0.0, "b": 0.0, "c": 60.0}, {"b"}, 0.0)
     assert line == "[book] 300 s: a and c running, 1 of 3 done, past the last build's times"
-    assert load_script().progress_line(5.0, order, {"a": 0.0}, set(), None) == "[book] 5 s: a running, 0 of 3 done"
+    assert progress_line(5.0, order, {"a": 0.0}, set(), None) == "[book] 5 s: a running, 0 of 3 done"
     # the README and the appendix state the interval
-    every = f"every {load_script().PROGRESS_EVERY_S} s"
+    every = f"every {script.PROGRESS_EVERY_S} s"
     assert every in (ROOT / "README.md").read_text().replace("\n", " ")
     assert every in (ROOT / "book" / "appendix_benchmarks.md").read_text().replace("\n", " ")
+
+
+def test_bad_progress_interval_is_named(tmp_path):
+    r = execute(tmp_path, "--progress-every", "0")
+    assert r.returncode == 2 and "--progress-every must be a number of seconds > 0, got 0.0" in r.stderr
 
 
 def test_chapters_run_side_by_side_into_the_cache_myst_nb_reads(tmp_path):
@@ -69,9 +81,7 @@ def test_chapters_run_side_by_side_into_the_cache_myst_nb_reads(tmp_path):
         {"chapter_seconds": {"01_a": 20.0, "02_b": 10.0}, "chapter_u": {"01_a": 3.0, "02_b": 1.5}}))
     (book / "01_a.md").write_text(chapter("import os, time\ntime.sleep(4)\n"
                                           "print('threads', os.environ.get('OMP_NUM_THREADS'), 'in', os.getcwd())"))
-    sweep = ("from dataclasses import replace\nfrom modadd.sweep import run_sweep\n"
-             "from modadd.model import ModelConfig\nfrom modadd.train import GRID_RECIPE\n"
-             "cs = [replace(GRID_RECIPE, model=ModelConfig(n=7, hidden=8), seed=s) for s in (0, 1)]\n"
+    sweep = (TWO_RUNS +
              f"run_sweep(cs, steps=3, cache_dir={str(tmp_path / 'sweeps')!r}, progress=False)\n"
              f"run_sweep(cs, steps=3, cache_dir={str(tmp_path / 'sweeps')!r}, progress=False)   # cached: trains none")
     (book / "02_b.md").write_text(chapter(sweep))
@@ -134,9 +144,7 @@ def test_binder_image_build_trains_the_chapters_runs_into_the_image(tmp_path):
     (tmp_path / "_config.yml").write_text("execute:\n  timeout: 120\n")
     (tmp_path / "book").mkdir()
     cache = tmp_path / "image_cache"
-    sweep = ("from dataclasses import replace\nfrom modadd.sweep import run_sweep\n"
-             "from modadd.model import ModelConfig\nfrom modadd.train import GRID_RECIPE\n"
-             "cs = [replace(GRID_RECIPE, model=ModelConfig(n=7, hidden=8), seed=s) for s in (0, 1)]\n"
+    sweep = (TWO_RUNS +
              "print(sum(not r.cached for r in run_sweep(cs, steps=3, progress=False)), 'trained')")
     (tmp_path / "book" / "01_sweep.md").write_text(chapter(sweep))
     (tmp_path / "book" / "02_bad.md").write_text(chapter("assert 1 == 2, 'the prose lied'"))
