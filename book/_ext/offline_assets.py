@@ -28,6 +28,7 @@ from pathlib import Path
 
 import plotly
 from modadd.kit import KIT_NAME, add_check_to_file, build_kit, describe, kit_chapters, write_notebooks
+from launch_buttons import site_url
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def _copy_assets(app, exception):
     stems = _notebook_stems(app)
     for nb in (Path(app.outdir) / "_sources").rglob("*.ipynb"):
         if nb.stem in stems:
-            add_check_to_file(nb)
+            add_check_to_file(nb, site_url=site_url(), root=Path(app.confdir))
 
 
 def _write_kit(app):
@@ -117,7 +118,7 @@ def _write_kit(app):
     out = Path(app.outdir)
     nbdir = out / "notebooks"
     shutil.rmtree(nbdir, ignore_errors=True)         # no notebook of a chapter that left the toc
-    written = write_notebooks(nbdir, root=Path(app.confdir))
+    written = write_notebooks(nbdir, root=Path(app.confdir), site_url=site_url())
     app.modadd_student_stems = {p.stem for p in written if p.parent.name == "student"}
     zip_path = build_kit(out / "kit", nbdir, root=Path(app.confdir))
     app.modadd_kit = describe(zip_path)

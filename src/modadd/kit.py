@@ -80,13 +80,38 @@ def install_command(wheel: str | None = None) -> str:
     return VENV_COMMAND.format(wheel=wheel or wheel_name())
 
 
-def check_cell_source(needed: str | None = None, wheel: str | None = None) -> str:
+def wheel_url(site_url: str, wheel: str | None = None) -> str:
+    """Where the published site serves the wheel: ``SITE/kit/<wheel>`` (:func:`build_kit`
+    writes it beside the kit)."""
+    return f"{site_url.rstrip('/')}/kit/{wheel or wheel_name()}"
+
+
+#: Pins a kernel already has (it runs the notebook): left out when a notebook installs the rest.
+FRONT_END = {"jupyterlab", "jupytext", "ipykernel"}
+
+
+def notebook_pins(root=None) -> list[str]:
+    """What a notebook installs beside the wheel where ``modadd`` is missing (Colab): the
+    book's runtime pins (:func:`runtime_pins`) less the Jupyter front end, which the kernel
+    running the notebook already has."""
+    return [p for p in runtime_pins(root) if p.split("==")[0].lower() not in FRONT_END]
+
+
+def check_cell_source(needed: str | None = None, wheel: str | None = None,
+                      site_url: str | None = None, pins: list[str] | tuple = ()) -> str:
     """The first code cell of a downloaded notebook: stop, with a short message naming the
-    kit and the command, unless ``modadd`` imports with build id ``needed``."""
+    kit and the command, unless ``modadd`` imports with build id ``needed``.
+
+    With ``site_url`` (the published site, ``BOOK_SITE_URL`` at build time), a kernel that
+    cannot import ``modadd`` (Colab, a fresh Jupyter) first installs the wheel the site
+    serves and the book's ``pins`` (:func:`notebook_pins`) into the kernel's own Python, then
+    checks as above."""
     needed = needed or build_id()
+    install = "None" if site_url is None else repr(wheel_url(site_url, wheel))
     return f'''# Setup check (added to every downloaded notebook): this kernel must have the modadd
 # package this notebook was written for. Get it from the course kit ({KIT_NAME}).
-def _check_modadd(needed={needed!r}):
+def _check_modadd(needed={needed!r}, wheel_url={install}, pins={tuple(pins)!r}):
+    import importlib, importlib.util, subprocess, sys
     class ModaddSetupError(Exception):
         def _render_traceback_(self):       # Jupyter shows the message, not a traceback
             return str(self).splitlines()
@@ -95,6 +120,14 @@ def _check_modadd(needed={needed!r}):
            "    {install_command(wheel)}\\n"
            "    {LAB_COMMAND}\\n"
            "then open this notebook from that JupyterLab.")
+    if wheel_url is not None and importlib.util.find_spec("modadd") is None:
+        print(f"Installing modadd {{needed}} from {{wheel_url}} (first time: a few minutes) ...")
+        r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                            f"modadd @ {{wheel_url}}", *pins], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise ModaddSetupError(f"Installing modadd from {{wheel_url}} failed:\\n"
+                                   + (r.stderr or r.stdout)[-1500:] + "\\n" + how) from None
+        importlib.invalidate_caches()
     try:
         import modadd
     except ImportError:
@@ -110,11 +143,12 @@ def _check_modadd(needed={needed!r}):
 _check_modadd()'''
 
 
-def add_check_cell(nb, needed: str | None = None, wheel: str | None = None):
+def add_check_cell(nb, needed: str | None = None, wheel: str | None = None, site_url: str | None = None,
+                   pins: list[str] | tuple = ()):
     """Insert the check cell before the notebook's first code cell (once); returns ``nb``."""
     import nbformat
     cells = [c for c in nb.cells if CHECK_TAG not in c.get("metadata", {}).get("tags", [])]
-    cell = nbformat.v4.new_code_cell(check_cell_source(needed, wheel), metadata={"tags": [CHECK_TAG]})
+    cell = nbformat.v4.new_code_cell(check_cell_source(needed, wheel, site_url, pins), metadata={"tags": [CHECK_TAG]})
     cell.pop("id", None)
     first = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
     nb.cells = cells[:first] + [cell] + cells[first:]
@@ -123,16 +157,18 @@ def add_check_cell(nb, needed: str | None = None, wheel: str | None = None):
     return nb
 
 
-def add_check_to_file(path, needed: str | None = None) -> None:
+def add_check_to_file(path, needed: str | None = None, site_url: str | None = None, root=None) -> None:
     """Add the check cell to a notebook file in place (e.g. an executed notebook)."""
     import nbformat
     nb = nbformat.read(path, as_version=4)
-    nbformat.write(add_check_cell(nb, needed), path)
+    pins = notebook_pins(root) if site_url else ()
+    nbformat.write(add_check_cell(nb, needed, site_url=site_url, pins=pins), path)
 
 
-def write_notebooks(out_dir, root=None, needed: str | None = None) -> list[Path]:
+def write_notebooks(out_dir, root=None, needed: str | None = None, site_url: str | None = None) -> list[Path]:
     """Write every kit chapter as ``OUT/<stem>.ipynb`` and its student version as
-    ``OUT/student/<stem>.ipynb`` (:mod:`modadd.classroom`), each with the check cell."""
+    ``OUT/student/<stem>.ipynb`` (:mod:`modadd.classroom`), each with the check cell (which
+    installs the wheel from ``site_url`` where ``modadd`` is missing: :func:`check_cell_source`)."""
     import jupytext
     import nbformat
 
@@ -141,18 +177,19 @@ def write_notebooks(out_dir, root=None, needed: str | None = None) -> list[Path]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     chapters = kit_chapters(root)
+    pins = notebook_pins(root) if site_url else ()
     stems = {p.stem for p in chapters}
     written = []
     for ch in chapters:
         path = out / f"{ch.stem}.ipynb"
-        jupytext.write(add_check_cell(jupytext.read(ch), needed), path)
+        jupytext.write(add_check_cell(jupytext.read(ch), needed, site_url=site_url, pins=pins), path)
         written.append(path)
     for path in write_student_notebooks(out / "student", root=root):
         if path.stem not in stems:
             path.unlink()
             continue
         nb = nbformat.read(path, as_version=4)
-        nbformat.write(add_check_cell(nb, needed), path)
+        nbformat.write(add_check_cell(nb, needed, site_url=site_url, pins=pins), path)
         written.append(path)
     return written
 
@@ -214,7 +251,8 @@ put them elsewhere), so the next time they load in seconds.
 
 def build_kit(out_dir, notebooks_dir, root=None, today: _dt.date | None = None) -> Path:
     """Pack ``OUT/modadd-kit.zip`` from ``notebooks_dir`` (as :func:`write_notebooks` wrote
-    it), a fresh wheel, the runtime pins and the README; returns the zip's path."""
+    it), a fresh wheel, the runtime pins and the README, and put the wheel beside it
+    (``OUT/<wheel>``, what :func:`wheel_url` names); returns the zip's path."""
     root = _root(root)
     nbdir = Path(notebooks_dir)
     today = today or _dt.datetime.now(_dt.timezone.utc).date()
@@ -248,6 +286,10 @@ def build_kit(out_dir, notebooks_dir, root=None, today: _dt.date | None = None) 
             for p in student:
                 add(z, f"notebooks/student/{p.name}", p.read_bytes())
         part.replace(target)
+        # the wheel alone too, for a notebook that installs it from the site (wheel_url)
+        for old in out.glob("modadd-*.whl"):
+            old.unlink()
+        shutil.copy2(wheel, out / wheel.name)
     return target
 
 
