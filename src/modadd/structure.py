@@ -755,13 +755,40 @@ def same_pictures(E, code: str, tolerance: float = 0.03) -> float:
     """The largest distance a point moved between the pictures stored in ``code`` (by
     :func:`picture_code`) and ``E``'s pictures, as a fraction of each picture's radius;
     raises ValueError when it is above ``tolerance`` (the pictures changed: someone must look
-    again). Rounding and last-bit differences between machines move points by far less than
-    the default 3% of the radius; a picture that changed its shape moves them by far more."""
-    import base64
-    import binascii
-
+    again). Storing to 1/100 moves a point by at most 0.71% of the radius; a picture that
+    changed its shape moves them by far more. A run's bits depend on the processor, not only
+    on its instruction set, and after thousands of steps a last-bit difference can change a
+    picture: :func:`which_pictures` chooses among pictures stored on several processors."""
     from .validate import check_number      # imports torch: here only, structure stays numpy-only
     tolerance = check_number("tolerance", tolerance, strict=True)
+    moved = _moved(E, code)
+    if moved > tolerance:
+        raise ValueError(f"a point moved by {moved:.3f} of its picture's radius (allowed: {tolerance}): "
+                         "the pictures changed, look at them again")
+    return moved
+
+
+def which_pictures(E, codes: dict, tolerance: float = 0.03) -> str:
+    """The name of the stored pictures (``codes``: name -> :func:`picture_code`, e.g. one per
+    processor the pictures were judged on) that ``E``'s pictures match within ``tolerance``
+    (as in :func:`same_pictures`); raises ValueError naming how far each set is when none
+    matches (someone must look at these pictures and store them with what they saw)."""
+    from .validate import check_number
+    tolerance = check_number("tolerance", tolerance, strict=True)
+    if not isinstance(codes, dict) or not codes:
+        raise ValueError(f"codes must be a non-empty dict of name -> picture_code string, got {codes!r:.80}")
+    moved = {name: _moved(E, code) for name, code in codes.items()}
+    for name, m in moved.items():
+        if m <= tolerance:
+            return name
+    far = ", ".join(f"{name}: {m:.3f}" for name, m in moved.items())
+    raise ValueError(f"these pictures match none of the stored ones within {tolerance} of a picture's "
+                     f"radius (largest move from each: {far}): look at them, and store them with what you saw")
+
+
+def _moved(E, code: str) -> float:
+    import base64
+    import binascii
     X = _picture(E)
     if not isinstance(code, str):
         raise ValueError(f"code must be a string made by picture_code, got {type(code).__name__}")
@@ -772,8 +799,4 @@ def same_pictures(E, code: str, tolerance: float = 0.03) -> float:
     stored = np.frombuffer(raw, dtype=np.int8).astype(float) / PICTURE_STEPS
     if stored.size != X.size:
         raise ValueError(f"the stored pictures hold {stored.size} numbers, these {X.size}: not the same runs")
-    moved = float(np.linalg.norm(X - stored.reshape(X.shape), axis=-1).max())
-    if moved > tolerance:
-        raise ValueError(f"a point moved by {moved:.3f} of its picture's radius (allowed: {tolerance}): "
-                         "the pictures changed, look at them again")
-    return moved
+    return float(np.linalg.norm(X - stored.reshape(X.shape), axis=-1).max())

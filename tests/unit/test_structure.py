@@ -541,3 +541,20 @@ def test_stored_pictures_ignore_rounding_move_scale_and_catch_a_moved_point():
     for bad in (None, "E", np.zeros(5), np.full((4, 17, 2), np.nan), [[1, 2], [3]]):
         with pytest.raises(ValueError, match=r"E must be an \(\.\.\., n, 2\) array"):
             structure.picture_code(bad)
+
+
+def test_which_pictures_names_the_stored_set_that_matches_or_says_how_far_each_is():
+    rng = np.random.default_rng(4)
+    E, F = rng.normal(size=(2, 4, 17, 2))
+    codes = {"first machine": structure.picture_code(F), "second machine": structure.picture_code(E)}
+    assert structure.which_pictures(E, codes) == "second machine"
+    assert structure.which_pictures(2 * F - 1, codes) == "first machine"
+    moved = E.copy()
+    moved[0, 0] += 1.0
+    with pytest.raises(ValueError, match=r"match none .*first machine: \d\.\d+, second machine: 0\.\d+"):
+        structure.which_pictures(moved, codes)
+    for bad in ({}, None, [structure.picture_code(E)]):
+        with pytest.raises(ValueError, match="codes must be a non-empty dict"):
+            structure.which_pictures(E, bad)
+    with pytest.raises(ValueError, match="tolerance must be"):
+        structure.which_pictures(E, codes, tolerance=-1)
