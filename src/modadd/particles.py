@@ -26,7 +26,9 @@ stand-ins for it, each documented and measured in chapter 5:
   does favour round shapes (an ellipse becomes a circle); chapter 5 measures what that
   changes by scoring trained networks through the same gauge. ``gauge="scale"`` only fixes the mean and the overall size and
   ``gauge="none"`` only the mean; the chapter uses them to show what the full gauge
-  prevents;
+  prevents. Without biases a shift of the embeddings is *not* a symmetry of the network
+  (its first layer cannot undo it), so ``gauge="linear"`` keeps the origin where it is and
+  fixes only the linear part: the second moment about the origin becomes the identity;
 * the **repulsion** between sums with *different* answers (chapter 4's third force, with
   its own, narrower window, of width ``repulsion_width``). The gauge alone still allows "thin"
   shapes, most points on one line and one or two off it (a covariance of the identity
@@ -75,7 +77,7 @@ from .numerics import flush_subnormals
 from .validate import (check_choice, check_int, check_n, check_number, check_per_system, check_positions,
                        check_seeds)
 
-GAUGES = ("affine", "scale", "none")
+GAUGES = ("affine", "scale", "none", "linear")
 _RUNAWAY = 1e6      # a particle farther than this from the centre (in start units) is a blow-up
 _CHECK_EVERY = 50   # steps between blow-up checks (and always at the end)
 REST_WINDOW = 10    # steps over which ``simulate(rest=...)`` measures whether a system still moves
@@ -94,8 +96,12 @@ def fix_gauge(E: torch.Tensor, gauge: str = "affine") -> torch.Tensor:
     """The gauge step on (M, n, 2) positions (see the module docstring).
 
     "affine": mean 0, covariance the identity; "scale": mean 0, mean squared coordinate 1;
-    "none": mean 0.
+    "none": mean 0; "linear": no shift, the second moment about the origin the identity.
     """
+    if gauge == "linear":
+        M = E.transpose(1, 2) @ E / E.shape[1]
+        ev, V = torch.linalg.eigh(M)
+        return E @ (V @ torch.diag_embed(ev.clamp_min(1e-300).rsqrt()) @ V.transpose(1, 2))
     E = E - E.mean(1, keepdim=True)
     if gauge == "none":
         return E
@@ -191,7 +197,7 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
             (0: off).
         clustering_width: width of the clustering window, in units of :func:`spacing`.
         repulsion_width: width of the repulsion window, in units of :func:`spacing`.
-        gauge: "affine" (default), "scale" or "none"; see :func:`fix_gauge`.
+        gauge: "affine" (default), "scale", "none" or "linear"; see :func:`fix_gauge`.
         start: optional (n, 2) or (M, n, 2) start positions (e.g. a network's initial
             embeddings) instead of the seeded random start.
         record_every: record positions every this many steps (default: about 100 frames).

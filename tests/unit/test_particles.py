@@ -128,6 +128,21 @@ def test_gauges():
     c, s = math.cos(0.4), math.sin(0.4)
     R = torch.tensor([[c, -s], [s, c]], dtype=torch.float64)
     assert torch.allclose(fix_gauge(E @ R, "affine"), A @ R, atol=1e-10)
+    # the linear gauge keeps the origin: no shift, the second moment about 0 the identity
+    L = fix_gauge(E, "linear")
+    assert torch.allclose(L.transpose(1, 2) @ L / 11, torch.eye(2, dtype=torch.float64).expand(3, 2, 2), atol=1e-10)
+    assert L.mean(1).norm(dim=1).min() > 0.5                    # E's mean (far from 0) is not removed
+    assert torch.allclose(fix_gauge(E @ R, "linear"), L @ R, atol=1e-10)
+    # a linear map of the cloud does not change its linear gauge up to a rotation: distances to 0 agree
+    B = torch.tensor([[2.0, 0.5], [0.0, 1.0]], dtype=torch.float64)
+    assert torch.allclose(fix_gauge(E @ B, "linear").norm(dim=2), L.norm(dim=2), atol=1e-9)
+
+
+def test_simulation_with_the_linear_gauge_keeps_its_origin():
+    sim = simulate(11, 1.0, 2.0, steps=40, seed=[0, 1], gauge="linear", start=np.full((2, 11, 2), 0.3)
+                   + np.random.default_rng(0).normal(scale=0.1, size=(2, 11, 2)))
+    assert sim.gauge == "linear" and np.isfinite(sim.E).all()
+    assert np.linalg.norm(sim.E[:, 0].mean(1), axis=1).min() > 0.5   # the start's offset survives the gauge
 
 
 # ---------------------------------------------------------------- the simulation
