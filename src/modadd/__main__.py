@@ -2,7 +2,7 @@
 
     python -m modadd sweep ...       train (or load) a grid of runs, write a table
     python -m modadd student --out DIR [--solutions]   assignment notebooks for nbgrader
-    python -m modadd grade FILE.ipynb ... [--course DIR]  score submissions with nbgrader's autograde
+    python -m modadd grade FILE.ipynb|FOLDER ... [--timeout S] [--course DIR]  score submissions with nbgrader
 
 Example (16 seeds × 4 weight decays × 2 init scales, 10,000 steps each)::
 
@@ -24,6 +24,8 @@ import sys
 #: and with it torch, is imported only by a command that trains: an error in the arguments, or
 #: the classroom commands, answer without the 1.5 s torch import.
 RECIPES = {"circle": "CIRCLE_RECIPE", "grid": "GRID_RECIPE"}
+#: ``grade --timeout``'s default, modadd.classroom.NBGRADER_TIMEOUT (stated here without importing it)
+GRADE_TIMEOUT = 60
 
 
 def _value(text: str):
@@ -118,7 +120,12 @@ def main(argv=None) -> int:
     st.add_argument("--no-timing", action="store_true",
                     help="do not run each notebook once to state its run time in its header")
     gr = sub.add_parser("grade", help="score submitted notebooks with nbgrader (generate_assignment, autograde)")
-    gr.add_argument("notebooks", nargs="+", help="files named after their chapter, e.g. 01_modular_addition.ipynb")
+    gr.add_argument("notebooks", nargs="+", metavar="NOTEBOOK_OR_FOLDER",
+                    help="files named after their chapter, e.g. 01_modular_addition.ipynb, or folders "
+                         "holding them (e.g. submissions/, with submissions/alice/01_modular_addition.ipynb)")
+    gr.add_argument("--timeout", type=_count("--timeout"), default=None, metavar="S",
+                    help="seconds each cell may run before it is stopped and scored 0 (default "
+                         f"{GRADE_TIMEOUT})")
     gr.add_argument("--hidden-seed", type=int, default=None, help="the seed the notebooks were written with")
     gr.add_argument("--course", default=None, metavar="DIR",
                     help="keep nbgrader's course folder here (gradebook.db: grade the written answers "
@@ -134,8 +141,14 @@ def main(argv=None) -> int:
                                                               hidden_seed=seed, measure=not args.no_timing):
                     print(path)
             else:
-                for g in classroom.grade(args.notebooks, hidden_seed=seed, course=args.course):
+                timeout = GRADE_TIMEOUT if args.timeout is None else args.timeout
+                grades = classroom.grade(args.notebooks, hidden_seed=seed, course=args.course, timeout=timeout)
+                for g in grades:
                     print(g)
+                bad = sum(g.points is None for g in grades)
+                if bad:
+                    print(f"{bad} of {len(grades)} submissions not graded (the reasons are above)", file=sys.stderr)
+                    return 1
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

@@ -59,7 +59,7 @@ WRITTEN_POINTS = 2                                 # points of a written (explai
 # graded cells load the checkers afresh: redefining them in an answer cell changes nothing
 FRESH = ("import importlib\nfrom modadd import checks\n"
          "checks = importlib.reload(checks)   # the checkers as installed")
-NBGRADER_TIMEOUT = 300                             # seconds a cell may run when grading
+NBGRADER_TIMEOUT = 60        # seconds a cell may run when grading (default of python -m modadd grade --timeout)
 
 _SOLUTION_BLOCK = re.compile(r"```\{solution\} ([\w-]+)\n((?::[^\n]*\n)*)(.*?)\n```[ \t]*(?=\n|$)", re.S)
 _EXERCISE = re.compile(r"```\{exercise\}\n((?::[^\n]*\n)*)(.*?)\n```[ \t]*(?=\n|$)", re.S)
@@ -396,10 +396,11 @@ def _build(chapter: Path, solutions: bool, hidden_seed: int):
         if m:
             check, fname = m.groups()
             visible = case_count(check)
-            cell.source = f"{FRESH}\nchecks.{check}({fname}, graded=True)"
+            call = f"checks.{check}(globals().get({fname!r}), graded=True"   # undefined: a message, not NameError
+            cell.source = f"{FRESH}\n{call})"
             cells.append(_nbgrader(cell, f"check-{fname}", grade=True, points=visible, locked=True))
             hidden = (f"# {HIDDEN_CASES} hidden cases of the same kind: they run when the notebook is graded\n"
-                      f"{BEGIN_HIDDEN}\n{FRESH}\nchecks.{check}({fname}, graded=True, hidden_seed={hidden_seed})\n"
+                      f"{BEGIN_HIDDEN}\n{FRESH}\n{call}, hidden_seed={hidden_seed})\n"
                       f"{END_HIDDEN}")
             if not solutions:
                 hidden = strip_hidden_tests(hidden)
@@ -459,20 +460,27 @@ def write_student_notebooks(out_dir, solutions: bool = False, root=None, hidden_
 @dataclass(frozen=True)
 class Grade:
     """One submission's score from nbgrader's autograde: points per graded cell (None:
-    waits for a manual grade), automatic points, and what is left to grade by hand."""
+    waits for a manual grade), automatic points, and what is left to grade by hand.
+
+    ``points`` is None for a submission that could not be graded; ``notes`` then says why
+    (e.g. the notebook of another chapter), and otherwise what the teacher should know (a
+    cell that ran out of time, check cells restored from the source)."""
 
     notebook: str
     cells: dict[str, float | None]
-    points: float              # automatic points (and manual ones already given)
+    points: float | None       # automatic points (and manual ones already given); None: not graded
     max_points: float          # everything, written answers included
     manual_pending: float      # points of written answers that wait for a teacher
+    notes: tuple[str, ...] = ()
 
     def __str__(self):
+        if self.points is None:
+            return f"{self.notebook}: not graded: " + "; ".join(self.notes)
         head = f"{self.notebook}: {self.points:g} / {self.max_points:g} points"
         if self.manual_pending:
             head += f" ({self.manual_pending:g} to grade by hand in nbgrader's formgrader)"
-        lines = [head] + [f"  {gid}: {'to grade by hand' if s is None else f'{s:g}'}"
-                          for gid, s in self.cells.items()]
+        lines = [head] + [f"  note: {n}" for n in self.notes]
+        lines += [f"  {gid}: {'to grade by hand' if s is None else f'{s:g}'}" for gid, s in self.cells.items()]
         return "\n".join(lines)
 
 
@@ -481,14 +489,29 @@ def nbgrader_command() -> list[str]:
     return [sys.executable, "-m", "nbgrader"]
 
 
+def course_config(course: Path, timeout: int = NBGRADER_TIMEOUT) -> str:
+    """The ``nbgrader_config.py`` of a course directory (the teacher guide prints it):
+
+    * the course root, and ``timeout`` seconds per cell when autograding;
+    * ``OverwriteCells.add_missing_cells``: autograde puts back a graded cell a student
+      deleted, from the gradebook's source (it already restores a changed locked cell);
+    * feedback leaves out the hidden tests (``ClearHiddenTests``);
+    * this Python's scripts first on PATH: nbgrader runs ``alembic`` from there to set up its
+      gradebook, so ``.venv/bin/nbgrader`` works without activating the environment."""
+    return ("import os, sys\n"
+            "c = get_config()\n"
+            f"c.CourseDirectory.root = {str(Path(course).resolve())!r}\n"
+            f"c.ExecutePreprocessor.timeout = {int(timeout)}\n"
+            "c.OverwriteCells.add_missing_cells = True\n"
+            "c.GenerateFeedback.preprocessors = ['nbgrader.preprocessors.GetGrades',\n"
+            "    'nbconvert.preprocessors.CSSHTMLHeaderPreprocessor', 'nbgrader.preprocessors.ClearHiddenTests']\n"
+            "os.environ['PATH'] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', '')\n")
+
+
 def write_course_config(course: Path, timeout: int = NBGRADER_TIMEOUT) -> None:
-    """An ``nbgrader_config.py`` for a course directory: the course root, and a per-cell
-    time limit large enough for the chapters."""
+    """Write :func:`course_config` into the course directory (made if missing)."""
     Path(course).mkdir(parents=True, exist_ok=True)
-    (Path(course) / "nbgrader_config.py").write_text(
-        "c = get_config()\n"
-        f"c.CourseDirectory.root = {str(Path(course).resolve())!r}\n"
-        f"c.ExecutePreprocessor.timeout = {int(timeout)}\n")
+    (Path(course) / "nbgrader_config.py").write_text(course_config(course, timeout))
 
 
 def nbgrader_env() -> dict:
@@ -537,31 +560,124 @@ def student_ids(paths) -> list[str]:
     return [f"s{i + 1}" for i in range(len(paths))]
 
 
+def submission_files(paths) -> list[Path]:
+    """The notebooks to grade: each path a notebook, or a folder whose ``.ipynb`` files (in
+    it and its subfolders, e.g. ``submissions/alice/01_modular_addition.ipynb``; not Jupyter's
+    ``.ipynb_checkpoints``) are the submissions. A path that does not exist, or a folder with
+    no notebook, is an error naming it."""
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in f.parts)
+            if not found:
+                raise ValueError(f"the folder {str(p)!r} holds no .ipynb file: give submitted notebooks, "
+                                 "or folders that hold them (e.g. submissions/alice/01_modular_addition.ipynb)")
+            out += found
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise ValueError(f"no such notebook or folder: {str(p)!r}; give submitted notebooks (.ipynb, "
+                             "named after their chapter), or folders that hold them")
+    return out
+
+
+def _ids(nb) -> list[str]:
+    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "grade_id" in c.metadata.get("nbgrader", {})]
+
+
+def restore_cells(nb, source, release) -> list[str]:
+    """Put the teacher's locked cells (checks, hidden tests) back into a submission, in place,
+    as nbgrader's autograde does with locked cells: a changed one gets the ``source``
+    version, a deleted one is inserted after the cell that precedes it in the source, and a
+    deleted answer cell comes back as released (``release``: nbgrader's stub). Returns what
+    was restored, for the teacher (a hidden-tests cell as released is not a change).
+
+    Done before autograde, so nbgrader finds every locked cell as it recorded it and has
+    nothing to warn about (without it every hidden-tests cell, released without its tests,
+    warns "Attribute 'checksum' ... has changed")."""
+    released = {c.metadata["nbgrader"]["grade_id"]: c for c in release.cells if "nbgrader" in c.metadata}
+    restored, where = [], -1
+    for cell in source.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid is None:
+            continue
+        at = next((i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == gid), None)
+        locked = cell.metadata["nbgrader"]["locked"]
+        if at is None:
+            new = nbformat.from_dict(cell if locked else released[gid])
+            new.pop("id", None)
+            nb.cells.insert(where + 1, new)
+            where += 1
+            restored.append(f"{gid} (deleted)")
+            continue
+        where = at
+        if locked:
+            mine = nb.cells[at]
+            if mine.source not in (cell.source, released[gid].source) or mine.cell_type != cell.cell_type:
+                restored.append(f"{gid} (changed)")
+            mine.cell_type, mine.source = cell.cell_type, cell.source
+            mine.metadata["nbgrader"] = dict(cell.metadata["nbgrader"])
+    if nb.nbformat_minor >= 5:                                # new cells get ids
+        for c in nb.cells:
+            c.setdefault("id", nbformat.v4.new_code_cell().id)
+    return restored
+
+
+def _wrong_chapter(nb, stem, known_ids) -> str | None:
+    """Why ``nb`` is not a submission of ``stem``, or None when it is."""
+    ids = set(_ids(nb))
+    if ids & known_ids[stem]:
+        return None
+    other = [s for s, theirs in known_ids.items() if s != stem and ids & theirs]
+    if other:
+        return (f"wrong chapter: it holds the cells of {other[0]}.ipynb, not of {stem}.ipynb "
+                "(grade it under its own chapter's name)")
+    return (f"none of the cells of {stem}.ipynb's assignment is in it (is it the chapter's full notebook, "
+            "or a notebook written elsewhere, rather than the student notebook that was handed out?)")
+
+
+def _execution_notes(path: Path, timeout) -> list[str]:
+    """What went wrong while autograde ran a notebook: cells that ran out of time."""
+    if not path.is_file():
+        return []
+    nb = nbformat.read(path, as_version=4)
+    slow = [c.metadata.get("nbgrader", {}).get("grade_id", f"cell {i}") for i, c in enumerate(nb.cells)
+            if any(o.get("ename") == "CellTimeoutError" for o in c.get("outputs", []))]
+    return [f"timed out: {', '.join(slow)} ran longer than {timeout:g} s (--timeout) and scored 0"] if slow else []
+
+
 def grade(notebooks, hidden_seed: int = HIDDEN_SEED, root=None, timeout: int = NBGRADER_TIMEOUT,
           course: Path | None = None) -> list[Grade]:
     """Score submitted student notebooks with nbgrader: each file must be named after its
-    chapter (``01_modular_addition.ipynb``...). In a temporary course directory (or
-    ``course``, kept: its gradebook for nbgrader's formgrader), the teacher's version of
-    each chapter goes to ``source/``, ``nbgrader generate_assignment`` releases it, each file
-    becomes its student's submission (:func:`student_ids`), and ``nbgrader autograde``
-    grades them; the scores come from the gradebook. ``hidden_seed`` must be the one the
-    notebooks were written with."""
+    chapter (``01_modular_addition.ipynb``...); a folder stands for the notebooks in it
+    (:func:`submission_files`). In a temporary course directory (or ``course``, kept: its
+    gradebook for nbgrader's formgrader), the teacher's version of each chapter goes to
+    ``source/``, ``nbgrader generate_assignment`` releases it, each file becomes its
+    student's submission (:func:`student_ids`) with its locked cells restored
+    (:func:`restore_cells`), and ``nbgrader autograde`` grades it, one student at a time,
+    each cell allowed ``timeout`` seconds; the scores come from the gradebook.
+    ``hidden_seed`` must be the one the notebooks were written with.
+
+    One bad submission never stops the others: a file named after no chapter, the
+    notebook of another chapter, a file that is not a notebook or one nbgrader fails on
+    gets a :class:`Grade` with points None and the reason in its notes."""
     import importlib.util
     if importlib.util.find_spec("nbgrader") is None:
         raise ValueError("grading needs nbgrader, which is not installed here: "
                          "pip install nbgrader==0.9.6 (the book's .venv has it)")
-    paths = [Path(p) for p in notebooks]
-    for p in paths:
-        if not p.is_file():
-            raise ValueError(f"no such notebook: {p}")
-    known = {ch.stem: ch for ch in assignments(root)}
-    for p in paths:
-        if p.suffix != ".ipynb" or p.stem not in known:
-            raise ValueError(f"cannot tell which chapter {p.name} answers: name it after one of "
-                             f"{', '.join(s + '.ipynb' for s in known)}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+        raise ValueError(f"timeout must be a whole number of seconds >= 1, got {timeout!r}")
+    paths = submission_files(notebooks)
     if course is not None and Path(course).exists() and not Path(course).is_dir():
         raise ValueError(f"course must be a folder, got course={str(course)!r}, which is a file")
+    known = {ch.stem: ch for ch in assignments(root)}
     ids = student_ids(paths)
+    results: list[Grade | None] = [None] * len(paths)
+    for i, p in enumerate(paths):
+        if p.suffix != ".ipynb" or p.stem not in known:
+            results[i] = Grade(str(p), {}, None, 0.0, 0.0, (
+                f"cannot tell which chapter {p.name} answers: name it after one of "
+                f"{', '.join(s + '.ipynb' for s in known)}",))
     tmp = None
     if course is None:
         tmp = tempfile.TemporaryDirectory(prefix="modadd-grade-")
@@ -569,23 +685,55 @@ def grade(notebooks, hidden_seed: int = HIDDEN_SEED, root=None, timeout: int = N
     course = Path(course)
     try:
         write_course_config(course, timeout)
-        results = [None] * len(paths)
-        for stem in dict.fromkeys(p.stem for p in paths):
+        sources = {}
+        for stem in dict.fromkeys(p.stem for i, p in enumerate(paths) if results[i] is None):
+            sources[stem] = student_notebook(known[stem], True, hidden_seed, None, root)
+        known_ids = {s: set(_ids(nb)) for s, nb in sources.items()}
+        for stem in known.keys() - known_ids.keys():              # to name a notebook of another chapter
+            known_ids[stem] = set(_ids(_build(known[stem], True, hidden_seed)[0]))
+        for stem, source in sources.items():
             src = course / "source" / stem
             src.mkdir(parents=True, exist_ok=True)
-            nbformat.write(student_notebook(known[stem], True, hidden_seed, None, root), src / f"{stem}.ipynb")
+            nbformat.write(source, src / f"{stem}.ipynb")
             _run_nbgrader(course, "generate_assignment", stem, "--force")
-            mine = [i for i, p in enumerate(paths) if p.stem == stem]
-            for i in mine:
-                dest = course / "submitted" / ids[i] / stem
-                dest.mkdir(parents=True, exist_ok=True)
-                shutil.copy(paths[i], dest / f"{stem}.ipynb")
-            _run_nbgrader(course, "autograde", stem, "--force")
-            grades = read_grades(course, stem, stem)
-            for i in mine:
-                g = grades[ids[i]]
-                results[i] = Grade(str(paths[i]), g.cells, g.points, g.max_points, g.manual_pending)
+            release = nbformat.read(course / "release" / stem / f"{stem}.ipynb", as_version=4)
+            for i in [i for i, p in enumerate(paths) if p.stem == stem and results[i] is None]:
+                results[i] = _grade_one(course, stem, paths[i], ids[i], source, release, known_ids, timeout)
         return results
     finally:
         if tmp is not None:
             tmp.cleanup()
+
+
+def _grade_one(course, stem, path, student, source, release, known_ids, timeout) -> Grade:
+    """Autograde one submission in the course; a Grade with the reason if it cannot be."""
+    def fail(reason):
+        return Grade(str(path), {}, None, 0.0, 0.0, (reason,))
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as e:                                      # not JSON, not a notebook
+        return fail(f"not a notebook nbformat can read ({type(e).__name__}: {str(e)[:200]})")
+    wrong = _wrong_chapter(nb, stem, known_ids)
+    if wrong:
+        return fail(wrong)
+    restored = restore_cells(nb, source, release)
+    dest = course / "submitted" / student / stem
+    dest.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, dest / f"{stem}.ipynb")
+    try:
+        r = _run_nbgrader(course, "autograde", stem, "--student", student, "--force")
+    except subprocess.TimeoutExpired:
+        return fail("nbgrader autograde did not finish in 30 minutes")
+    except RuntimeError as e:
+        lines = [l for l in str(e).splitlines() if l.strip()]
+        return fail(f"nbgrader autograde failed: {lines[-1] if lines else e}")
+    g = read_grades(course, stem, stem).get(student)
+    if g is None:
+        return fail("nbgrader autograde left no grade in the gradebook")
+    notes = _execution_notes(course / "autograded" / student / stem / f"{stem}.ipynb", timeout)
+    if restored:
+        notes.append("restored from the source before grading: " + ", ".join(restored))
+    notes += [f"nbgrader: {line.split('WARNING]', 1)[1].strip()}" for line in (r.stdout + r.stderr).splitlines()
+              if "WARNING]" in line and "Removing existing assignment" not in line]
+    return Grade(str(path), g.cells, g.points, g.max_points, g.manual_pending, tuple(notes))

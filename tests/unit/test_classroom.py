@@ -79,7 +79,8 @@ def test_student_notebook_structure(notebooks, stem):
     fn = implement[0].function
     check = next(c for c in graded if meta(c)["grade_id"] == f"check-{fn}")
     assert meta(check)["locked"] and meta(check)["points"] == checks.case_count(f"check_{fn}")
-    assert f"checks.check_{fn}({fn}, graded=True)" in check.source and "importlib.reload(checks)" in check.source
+    assert f"checks.check_{fn}(globals().get({fn!r}), graded=True)" in check.source
+    assert "importlib.reload(checks)" in check.source
     answers = [c for c in nb.cells if meta(c).get("solution") and c.cell_type == "code"]
     assert len(answers) == 1 and "raise NotImplementedError()" in answers[0].source
     manual = [c for c in graded if c.cell_type == "markdown"]
@@ -127,14 +128,54 @@ def test_command_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "modadd", "student", "--out", str(tmp_path / "t"), "--no-timing",
                         "--hidden-seed", "-3"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "hidden_seed must be an integer >= 0, got -3" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "modadd", "grade", str(tmp_path / "missing.ipynb")],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "no such notebook" in r.stderr
-    odd = tmp_path / "homework.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(), odd)
-    r = subprocess.run([sys.executable, "-m", "modadd", "grade", str(odd)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "cannot tell which chapter homework.ipynb answers" in r.stderr
-    assert "01_modular_addition.ipynb" in r.stderr
+    def grade(*args):
+        return subprocess.run([sys.executable, "-m", "modadd", "grade", *map(str, args)],
+                              capture_output=True, text=True, timeout=60)
+    r = grade(tmp_path / "missing.ipynb")
+    assert r.returncode == 2 and f"no such notebook or folder: '{tmp_path / 'missing.ipynb'}'" in r.stderr
+    assert "give submitted notebooks (.ipynb, named after their chapter), or folders that hold them" in r.stderr
+    (tmp_path / "empty").mkdir()
+    r = grade(tmp_path / "empty")
+    assert r.returncode == 2 and f"the folder '{tmp_path / 'empty'}' holds no .ipynb file" in r.stderr
+    r = grade(tmp_path / "empty", "--timeout", "0")
+    assert r.returncode == 2 and "--timeout takes an integer >= 1, got 0" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "modadd", "grade", "--help"], capture_output=True, text=True)
+    assert f"(default {classroom.NBGRADER_TIMEOUT})" in " ".join(r.stdout.split())
+    # a file named after no chapter is not graded, and said so; the command ends with 1
+    (tmp_path / "subs").mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "subs" / "homework.ipynb")
+    r = grade(tmp_path / "subs")
+    assert r.returncode == 1, r.stderr
+    assert "homework.ipynb: not graded: cannot tell which chapter homework.ipynb answers" in r.stdout
+    assert "01_modular_addition.ipynb" in r.stdout and "1 of 1 submissions not graded" in r.stderr
+
+
+def test_restore_cells_puts_back_deleted_and_changed_check_cells():
+    """As nbgrader restores locked cells: a deleted one is put back where the source has it,
+    a changed one gets the source's code; a hidden-tests cell as released is no change."""
+    ch = BOOK / "01_modular_addition.md"
+    source = classroom.student_notebook(ch, solutions=True)
+    release = classroom.student_notebook(ch)
+    sub = nbformat.from_dict(release)
+    ids = [meta(c).get("grade_id") for c in source.cells]
+    assert classroom.restore_cells(sub, source, release) == []                  # as released: nothing to say
+    sub = nbformat.from_dict(release)
+    check = next(c for c in sub.cells if meta(c).get("grade_id") == "check-leak_fraction")
+    check.source = "print('[modadd check] leak_fraction: passed')"
+    sub.cells = [c for c in sub.cells if meta(c).get("grade_id") != "hidden-leak_fraction"]
+    restored = classroom.restore_cells(sub, source, release)
+    assert restored == ["check-leak_fraction (changed)", "hidden-leak_fraction (deleted)"]
+    assert [meta(c).get("grade_id") for c in sub.cells] == ids                 # every cell where it was
+    for mine, theirs in zip(sub.cells, source.cells):
+        if meta(theirs).get("locked"):
+            assert mine.source == theirs.source and "hidden_seed=" in sub.cells[ids.index("hidden-leak_fraction")].source
+    # a deleted answer comes back as released (the stub), a deleted written answer too
+    sub = nbformat.from_dict(release)
+    sub.cells = [c for c in sub.cells if not meta(c).get("solution")]
+    restored = classroom.restore_cells(sub, source, release)
+    assert restored == [f"{g} (deleted)" for g in ids if g and not g.startswith(("check-", "hidden-"))]
+    assert [c.source for c in sub.cells if meta(c).get("solution")] == \
+        [c.source for c in release.cells if meta(c).get("solution")]
 
 
 def test_students_are_named_after_their_folders(tmp_path):
