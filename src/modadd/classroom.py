@@ -66,11 +66,35 @@ _EXERCISE = re.compile(r"```\{exercise\}\n((?::[^\n]*\n)*)(.*?)\n```[ \t]*(?=\n|
 _GATE_START = re.compile(r"```\{solution-start\}.*?```", re.S)
 _GATE_END = re.compile(r"```\{solution-end\}.*?```", re.S)
 _CHECK_CALL = re.compile(r"checks\.(check_\w+)\((\w+)\);?")
+_GLUE = re.compile(r"\{glue(?::text)?\}`([\w-]+)(?::([^`]*))?`")
+#: The numbers the chapters glue into their text, as their last execution computed them, in a
+#: course folder without a book build (the teacher kit's ``modadd_course``): {chapter: {key: text}}.
+GLUE_FILE = "glue.json"
+
+
+#: The importable package of the teacher kit that holds the chapters' sources (``_toc.yml``,
+#: ``book/*.md``) and :data:`GLUE_FILE`, for the teacher commands outside a checkout.
+COURSE_PACKAGE = "modadd_course"
+
+
+def _root(root=None) -> Path:
+    """Where the chapters are: ``root``, else the source checkout (``REPO_ROOT``), else the
+    teacher kit's installed :data:`COURSE_PACKAGE`."""
+    if root is not None:
+        return Path(root)
+    if REPO_ROOT is not None:
+        return REPO_ROOT
+    import importlib.util
+    spec = importlib.util.find_spec(COURSE_PACKAGE)
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    raise ValueError(f"the teacher commands need the chapters' exercises, which come with the teacher kit: "
+                     f"install it with its README's command (it installs {COURSE_PACKAGE})")
 
 
 def chapters(root: Path | None = None) -> list[Path]:
     """The notebook pages listed in ``_toc.yml``, in order."""
-    root = Path(root or REPO_ROOT or ".")
+    root = _root(root)
     toc = yaml.safe_load((root / "_toc.yml").read_text())
     files = [toc["root"]] + [c["file"] for c in toc.get("chapters", [])]
     paths = [root / (f if f.endswith(".md") else f + ".md") for f in files]
@@ -78,6 +102,56 @@ def chapters(root: Path | None = None) -> list[Path]:
         text = p.read_text()
         return text.startswith("---") and "kernelspec:" in text.split("---")[1]
     return [p for p in paths if is_notebook(p)]
+
+
+def executed_glue(nb) -> dict[str, str]:
+    """The values an executed notebook glued (myst-nb's ``glue``), as text: {key: text}."""
+    out = {}
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            meta = o.get("metadata", {}).get("scrapbook", {})
+            text = o.get("data", {}).get(meta.get("mime_prefix", "") + "text/plain")
+            if meta.get("name") and text is not None:
+                out[meta["name"]] = "".join(text)
+    return out
+
+
+def glue_values(chapter: Path, root: Path | None = None) -> dict[str, str]:
+    """The numbers ``chapter`` glues into its text, from its last execution: the course
+    folder's :data:`GLUE_FILE`, else the book build's jupyter-cache (``root/_build/.jupyter_cache``),
+    if it holds an execution of the chapter's code as it is now. Empty when neither does."""
+    root = _root(root)
+    packaged = root / GLUE_FILE
+    if packaged.is_file():
+        import json
+        return json.loads(packaged.read_text()).get(Path(chapter).stem, {})
+    path = root / "_build" / ".jupyter_cache"
+    if not path.is_dir():
+        return {}
+    from jupyter_cache import get_cache
+    cache = get_cache(path)
+    try:
+        record = cache.match_cache_notebook(jupytext.read(chapter))
+    except KeyError:
+        return {}
+    return executed_glue(cache.get_cache_bundle(record.pk).nb)
+
+
+def resolve_glue(text: str, values: dict[str, str]) -> str:
+    """``text`` with each ``{glue:text}`key``` (MyST markup, raw text in a notebook) replaced
+    by the value (formatted as ``key:FORMAT`` asks); one not in ``values`` says where to see it."""
+    def value(m):
+        key, fmt = m.group(1), m.group(2)
+        if key not in values:
+            return f"[the number `{key}` the chapter computes: see the chapter on the site]"
+        text = values[key]
+        if fmt:
+            try:
+                return format(float(text), fmt)
+            except ValueError:
+                pass
+        return text.strip("'\"")
+    return _GLUE.sub(value, text)
 
 
 def _has_exercises(nb) -> bool:
@@ -182,7 +256,7 @@ def chapter_record(chapter: Path, root: Path | None = None) -> ChapterRun | None
     The record is the latest one of that file, or (for a copy of the book elsewhere, whose
     paths differ) the one whose code matches the chapter's.
     """
-    root = Path(root or REPO_ROOT or ".")
+    root = _root(root)
     path = root / "_build" / ".jupyter_cache"
     if not path.is_dir():
         return None
@@ -340,8 +414,9 @@ def _split_exercises(text, solutions_by_label, solutions, exercises):
     return cells
 
 
-def _build(chapter: Path, solutions: bool, hidden_seed: int):
-    """The notebook (without header) and its exercises."""
+def _build(chapter: Path, solutions: bool, hidden_seed: int, root=None):
+    """The notebook (without header) and its exercises. The teacher's model answers show the
+    numbers the chapter glues into them (:func:`glue_values`)."""
     if isinstance(hidden_seed, bool) or not isinstance(hidden_seed, int) or hidden_seed < 0:
         raise ValueError(f"hidden_seed must be an integer >= 0, got {hidden_seed!r}")
     chapter = Path(chapter)
@@ -353,6 +428,9 @@ def _build(chapter: Path, solutions: bool, hidden_seed: int):
         if c.cell_type == "markdown":
             for m in _SOLUTION_BLOCK.finditer(c.source):
                 solutions_by_label[m.group(1)] = m.group(3)
+    if solutions and any(_GLUE.search(t) for t in solutions_by_label.values()):
+        values = glue_values(chapter, root)
+        solutions_by_label = {k: resolve_glue(t, values) for k, t in solutions_by_label.items()}
     start = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## Exercises" in c.source)
     setup = next(c for c in nb.cells if c.cell_type == "code")
     setup.metadata.pop("tags", None)
@@ -425,7 +503,7 @@ def _build(chapter: Path, solutions: bool, hidden_seed: int):
 
 def exercises(chapter: Path) -> list[Exercise]:
     """The chapter's exercises and their points, as its student notebook grades them."""
-    return _build(chapter, True, HIDDEN_SEED)[1]
+    return _build(chapter, False, HIDDEN_SEED)[1]
 
 
 def student_notebook(chapter: Path, solutions: bool = False, hidden_seed: int = HIDDEN_SEED,
@@ -433,7 +511,7 @@ def student_notebook(chapter: Path, solutions: bool = False, hidden_seed: int = 
     """The chapter's assignment notebook, with nbgrader metadata: the student's version, or
     with ``solutions`` the teacher's (nbgrader's source version). ``run_time``: the measured
     seconds to run it, stated in the header (None: said to be unmeasured)."""
-    nb, exs = _build(chapter, solutions, hidden_seed)
+    nb, exs = _build(chapter, solutions, hidden_seed, root)
     nb.cells.insert(0, _header(_title(jupytext.read(chapter)), exs, run_time, chapter_run_time(chapter, root)))
     return nb
 
@@ -449,7 +527,7 @@ def write_student_notebooks(out_dir, solutions: bool = False, root=None, hidden_
     for ch in assignments(root):
         run_time = None
         if measure:
-            run_time = measure_run_time(_build(ch, True, hidden_seed)[0], cwd=ch.parent)
+            run_time = measure_run_time(_build(ch, True, hidden_seed, root)[0], cwd=ch.parent)
         path = out / (ch.stem + ".ipynb")
         nbformat.write(student_notebook(ch, solutions, hidden_seed, run_time, root), path)
         written.append(path)
@@ -690,7 +768,7 @@ def grade(notebooks, hidden_seed: int = HIDDEN_SEED, root=None, timeout: int = N
             sources[stem] = student_notebook(known[stem], True, hidden_seed, None, root)
         known_ids = {s: set(_ids(nb)) for s, nb in sources.items()}
         for stem in known.keys() - known_ids.keys():              # to name a notebook of another chapter
-            known_ids[stem] = set(_ids(_build(known[stem], True, hidden_seed)[0]))
+            known_ids[stem] = set(_ids(_build(known[stem], False, hidden_seed)[0]))
         for stem, source in sources.items():
             src = course / "source" / stem
             src.mkdir(parents=True, exist_ok=True)

@@ -92,7 +92,8 @@ def test_student_notebook_structure(notebooks, stem):
     assert "### BEGIN SOLUTION" in tcode and "### BEGIN HIDDEN TESTS" in tcode
     assert f"hidden_seed={classroom.HIDDEN_SEED}" in tcode
     tmanual = [c.source for c in teacher.cells if meta(c).get("grade") and c.cell_type == "markdown"]
-    assert tmanual and all(s != classroom.TEXT_STUB and s in model_answers for s in tmanual)
+    assert tmanual and all(s != classroom.TEXT_STUB and s in [classroom.resolve_glue(a, {}) for a in model_answers]
+                           for s in tmanual)               # no book build here: no glued numbers
 
 
 def test_header_states_measured_times(tmp_path):
@@ -241,3 +242,33 @@ def test_chapter_record_says_whether_it_is_current_and_what_it_trained(tmp_path)
     row = classroom.chapter_times(tmp_path).set_index("chapter").loc["01_modular_addition"]
     assert row["seconds"] == 6.0 and np.isnan(row["u"]) and np.isnan(row["u (s)"])
     assert "u not recorded." in classroom.chapter_times_view(classroom.chapter_times(tmp_path)).to_html()
+
+
+def test_model_answers_show_the_numbers_the_chapter_computes(tmp_path):
+    """The teacher's model answer of chapter 1's first exercise cites two numbers the chapter
+    glues ({glue:text}`d31`): with the chapter executed into a book build's jupyter-cache,
+    the notebook shows the numbers; without one, it says where to see them. Never the markup."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    from nbclient import NotebookClient
+
+    from modadd.data import make_dataset
+    ch = BOOK / "01_modular_addition.md"
+    (tmp_path / "_toc.yml").write_text((REPO_ROOT / "_toc.yml").read_text())
+    (tmp_path / "book").symlink_to(BOOK)
+
+    def model_answer(root):
+        nb = classroom.student_notebook(ch, solutions=True, root=root)
+        assert not [c for c in nb.cells if "{glue" in c.source]
+        return next(c.source for c in nb.cells if meta(c).get("grade_id") == "written-ex-count-pairs")
+
+    assert "[the number `d31` the chapter computes: see the chapter on the site]" in model_answer(tmp_path)
+    executed = jupytext.read(ch)
+    NotebookClient(executed, timeout=300, kernel_name="python3", record_timing=False, resources={"metadata": {"path": str(BOOK)}}).execute()
+    executed.metadata = jupytext.read(ch).metadata          # as the book build caches it: the code's own hash
+    get_cache(tmp_path / "_build" / ".jupyter_cache").cache_notebook_bundle(
+        CacheBundleIn(executed, str(ch), data={"execution_seconds": 5.0}), check_validity=False)
+    ds = make_dataset(31, 0.2, seed=0)
+    d31 = int(ds.val_mask.reshape(31, 31).diagonal().sum())
+    assert f"$d =$ {d31}, so {len(ds.val_pairs)} ordered pairs are held out" in model_answer(tmp_path)
+    assert classroom.resolve_glue("{glue:text}`x:.2f` and {glue}`y`", {"x": "0.12345", "y": "'a'"}) == "0.12 and a"
