@@ -160,7 +160,11 @@ def _run(check: _Check, fn, graded, hidden_seed):
     # counts as a failed cell; record warnings instead
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-        r = _evaluate(check, fn, hidden_seed)
+        try:
+            r = _evaluate(check, fn, hidden_seed)
+        except KeyboardInterrupt:         # the grader's timeout stopped the student's function
+            raise CheckFailed(f"{MARK} {check.name}: stopped\nyour function was still running when the "
+                              "time allowed for this cell ran out") from None
     if r.cases_passed == 0:
         raise CheckFailed(f"{MARK} {r.name}: {r.status}\n{r.message}")
     print(f"{MARK} {r.name}: {r.status}")

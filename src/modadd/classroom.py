@@ -349,13 +349,13 @@ def measure_run_time(nb, cwd: Path | None = None, timeout: int = NBGRADER_TIMEOU
     return time.perf_counter() - t
 
 
-def _header(title, exercises, run_time, chapter_time):
+def _header(title, stem, exercises, run_time, chapter_time):
     auto = [e for e in exercises if e.function]
     written = [e for e in exercises if e.written]
     total = sum(e.points for e in exercises)
     lines = [f"# Assignment: {title}", "",
-             "This notebook holds the chapter's exercises; read the chapter itself on the book's site "
-             "(or open its `.md` file in Jupyter) first.", "",
+             "This notebook holds the chapter's exercises; read the chapter itself first, on the book's "
+             f"site or in its notebook `{stem}.ipynb` (the site links it; the course kit has it).", "",
              "**What to do.** Write your code where a cell says "
              "`raise NotImplementedError()`"
              + (f" ({', '.join('`' + e.function + '`' for e in auto)})" if auto else "")
@@ -501,6 +501,38 @@ def _build(chapter: Path, solutions: bool, hidden_seed: int, root=None):
     return nb, exercises
 
 
+def without_solutions(nb):
+    """A chapter notebook (read with jupytext) for students: in its exercises section, the
+    model answers (``{solution}`` dropdowns, and what a ``solution-start`` ... ``solution-end``
+    pair holds in prose) are dropped, answer code between ``### BEGIN SOLUTION`` and
+    ``### END SOLUTION`` becomes nbgrader's stub, and the book's own checks of its answers
+    (``remove-cell``) go. The rest of the chapter is kept as it is. Returns a new notebook."""
+    nb = nbformat.from_dict(nb)
+    start = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## Exercises" in c.source),
+                 len(nb.cells))
+    cells, in_gate = nb.cells[:start], False
+    for cell in nb.cells[start:]:
+        if cell.cell_type == "markdown":
+            text, kept = _SOLUTION_BLOCK.sub("", cell.source), ""
+            while text:
+                if in_gate:
+                    end = _GATE_END.search(text)
+                    text, in_gate = (text[end.end():], False) if end else ("", True)
+                else:
+                    gate = _GATE_START.search(text)
+                    kept += text[:gate.start()] if gate else text
+                    text, in_gate = (text[gate.end():], True) if gate else ("", False)
+            if kept.strip():
+                cell.source = kept.strip()
+                cells.append(cell)
+        elif "remove-cell" not in cell.metadata.get("tags", []):
+            if BEGIN in cell.source:
+                cell.source = strip_solution(cell.source)
+            cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
 def exercises(chapter: Path) -> list[Exercise]:
     """The chapter's exercises and their points, as its student notebook grades them."""
     return _build(chapter, False, HIDDEN_SEED)[1]
@@ -512,19 +544,45 @@ def student_notebook(chapter: Path, solutions: bool = False, hidden_seed: int = 
     with ``solutions`` the teacher's (nbgrader's source version). ``run_time``: the measured
     seconds to run it, stated in the header (None: said to be unmeasured)."""
     nb, exs = _build(chapter, solutions, hidden_seed, root)
-    nb.cells.insert(0, _header(_title(jupytext.read(chapter)), exs, run_time, chapter_run_time(chapter, root)))
+    nb.cells.insert(0, _header(_title(jupytext.read(chapter)), Path(chapter).stem, exs, run_time, chapter_run_time(chapter, root)))
     return nb
 
 
-def write_student_notebooks(out_dir, solutions: bool = False, root=None, hidden_seed: int = HIDDEN_SEED,
-                            measure: bool = False) -> list[Path]:
-    """Write one ``.ipynb`` per assignment into ``out_dir``; returns their paths. ``measure``:
-    execute each solved notebook once (about 5 s each) to state its run time in the header
-    (``python -m modadd student`` does; otherwise the header says it was not measured)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
+def make_course(course, root=None, hidden_seed: int = HIDDEN_SEED, timeout: int = NBGRADER_TIMEOUT,
+                measure: bool = False) -> list[Path]:
+    """An nbgrader course folder (made if missing): its ``nbgrader_config.py``
+    (:func:`course_config`) and the teacher's version of every assignment, nbgrader's source,
+    as ``source/<chapter>/<chapter>.ipynb``, each with the kit's check cell, as the teacher
+    kit's ``source/`` (the notebooks nbgrader releases are then the student kit's). Returns the
+    source notebooks' paths. ``python -m modadd course DIR``."""
+    from .kit import add_check_cell
+    course = Path(course)
+    if course.exists() and not course.is_dir():
+        raise ValueError(f"course must be a folder, got {str(course)!r}, which is a file")
+    write_course_config(course, timeout)
+    out = []
     for ch in assignments(root):
+        for path in write_student_notebooks(course / "source" / ch.stem, True, root, hidden_seed, measure, [ch]):
+            nbformat.write(add_check_cell(nbformat.read(path, as_version=4)), path)
+            out.append(path)
+    return out
+
+
+def write_student_notebooks(out_dir, solutions: bool = False, root=None, hidden_seed: int = HIDDEN_SEED,
+                            measure: bool = False, only=None) -> list[Path]:
+    """Write one ``.ipynb`` per assignment (``only``: these chapters) into ``out_dir``; returns
+    their paths. ``measure``: execute each solved notebook once (about 5 s each) to state its
+    run time in the header (``python -m modadd student`` does; otherwise the header says it
+    was not measured)."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"cannot make the folder {str(out)!r} for the notebooks: {e.strerror}") from None
+    if not out.is_dir():
+        raise ValueError(f"the notebooks need a folder, and {str(out)!r} is a file")
+    written = []
+    for ch in (only if only is not None else assignments(root)):
         run_time = None
         if measure:
             run_time = measure_run_time(_build(ch, True, hidden_seed, root)[0], cwd=ch.parent)
