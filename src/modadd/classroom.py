@@ -555,7 +555,6 @@ def make_course(course, root=None, hidden_seed: int = HIDDEN_SEED, timeout: int 
     as ``source/<chapter>/<chapter>.ipynb``, each with the kit's check cell, as the teacher
     kit's ``source/`` (the notebooks nbgrader releases are then the student kit's). Returns the
     source notebooks' paths. ``python -m modadd course DIR``."""
-    from .kit import add_check_cell
     course = Path(course)
     if course.exists() and not course.is_dir():
         raise ValueError(f"course must be a folder, got {str(course)!r}, which is a file")
@@ -563,9 +562,14 @@ def make_course(course, root=None, hidden_seed: int = HIDDEN_SEED, timeout: int 
     out = []
     for ch in assignments(root):
         for path in write_student_notebooks(course / "source" / ch.stem, True, root, hidden_seed, measure, [ch]):
-            nbformat.write(add_check_cell(nbformat.read(path, as_version=4)), path)
+            nbformat.write(_with_check(nbformat.read(path, as_version=4)), path)
             out.append(path)
     return out
+
+
+def _with_check(nb):
+    from .kit import add_check_cell          # the kit's first cell: this modadd, or a message
+    return add_check_cell(nb)
 
 
 def write_student_notebooks(out_dir, solutions: bool = False, root=None, hidden_seed: int = HIDDEN_SEED,
@@ -823,7 +827,7 @@ def grade(notebooks, hidden_seed: int = HIDDEN_SEED, root=None, timeout: int = N
         write_course_config(course, timeout)
         sources = {}
         for stem in dict.fromkeys(p.stem for i, p in enumerate(paths) if results[i] is None):
-            sources[stem] = student_notebook(known[stem], True, hidden_seed, None, root)
+            sources[stem] = _with_check(student_notebook(known[stem], True, hidden_seed, None, root))
         known_ids = {s: set(_ids(nb)) for s, nb in sources.items()}
         for stem in known.keys() - known_ids.keys():              # to name a notebook of another chapter
             known_ids[stem] = set(_ids(_build(known[stem], False, hidden_seed)[0]))

@@ -120,9 +120,9 @@ def install_command(wheel: str | None = None) -> str:
     return VENV_COMMAND.format(wheel=wheel or wheel_name())
 
 
-def teacher_install_command() -> str:
+def teacher_install_command(version: str | None = None) -> str:
     """The teacher kit's first command: both wheels, the runtime pins and nbgrader's."""
-    return VENV_COMMAND.format(wheel=f"{wheel_name()} {course_wheel_name()}")
+    return VENV_COMMAND.format(wheel=f"{wheel_name(version)} {course_wheel_name(version)}")
 
 
 def check_cell_source(needed: str | None = None, wheel: str | None = None) -> str:
@@ -344,9 +344,9 @@ put them elsewhere), so the next time they load in seconds.
 #: The teacher kit README's commands after the install, in order: each line a command run in
 #: the kit's folder (``tests/integration/test_course.py`` runs them as printed).
 TEACHER_COMMANDS = [
-    ".venv/bin/python -m modadd course course",
+    ".venv/bin/python -m modadd course course --timeout 20",
     "cd course && ../.venv/bin/nbgrader generate_assignment 01_modular_addition",
-    "cd course && ../.venv/bin/nbgrader autograde 01_modular_addition",
+    ".venv/bin/python -m modadd grade submissions --course course --timeout 20",
     "cd course && ../.venv/bin/nbgrader generate_feedback 01_modular_addition",
     "cd course && ../.venv/bin/nbgrader export",
 ]
@@ -370,36 +370,38 @@ You need Python 3.10 or newer. In this folder:
 
 1. Make a virtual environment with the kit and nbgrader:
 
-       {teacher_install_command()}
+       {teacher_install_command(bid)}
 
-2. Make an nbgrader course folder, `course/`, with its `nbgrader_config.py` and the source
-   notebooks (`--hidden-seed N` to draw hidden cases of your own; `--timeout S`, the seconds a
-   cell may run when grading, default 60):
+2. Make an nbgrader course folder, `course/`: its `nbgrader_config.py` and the source
+   notebooks (add `--hidden-seed N` to draw hidden cases of your own; `--timeout S`: the
+   seconds a cell may run when grading, default 60; the notebooks' cells take a few seconds):
 
        {c[0]}
 
-3. Release an assignment: `course/release/01_modular_addition/` is the notebook to hand out
-   (the student kit's `notebooks/student/` holds the same):
+3. Release an assignment: `course/release/01_modular_addition/01_modular_addition.ipynb` is
+   the notebook to hand out (the student kit's `notebooks/student/` holds the same):
 
        {c[1]}
 
-4. Put each student's notebook at `course/submitted/<student>/01_modular_addition/01_modular_addition.ipynb`,
-   then grade them all:
+4. Collect each student's notebook as `submissions/<student>/01_modular_addition.ipynb` and
+   grade them all with nbgrader's autograde: it prints each score, or why a notebook was not
+   graded (another chapter's notebook, not a notebook, a name that is no chapter's), names a
+   cell that ran out of time, and puts back check cells a student deleted or changed:
 
        {c[2]}
 
-5. Grade the written answers in the formgrader: `cd course && ../.venv/bin/jupyter lab`, then
-   *Nbgrader* > *Formgrader* in JupyterLab's menu.
+5. Grade the written answers in nbgrader's formgrader: `cd course && ../.venv/bin/jupyter lab`,
+   then *Nbgrader* > *Formgrader* in JupyterLab's menu.
 
-6. Write each student's feedback (`course/feedback/`), and every score as `grades.csv`:
+6. Write each student's feedback (`course/feedback/`; the hidden tests are left out), and
+   every score as `course/grades.csv`:
 
        {c[3]}
        {c[4]}
 
-Or, without a course folder: `.venv/bin/python -m modadd grade submissions/ --timeout 60` grades every
-notebook under `submissions/` (e.g. `submissions/alice/01_modular_addition.ipynb`) with
-nbgrader, prints each score or why it was not graded, and with `--course course` keeps the
-gradebook for steps 5 and 6. On Windows write `.venv\\Scripts\\` for `.venv/bin/`.
+nbgrader's own commands work on the course folder too (`cd course && ../.venv/bin/nbgrader
+autograde 01_modular_addition` for submissions at `course/submitted/<student>/01_modular_addition/`).
+On Windows write `.venv\\Scripts\\` for `.venv/bin/`.
 """
 
 
@@ -436,7 +438,7 @@ def build_kit(out_dir, notebooks_dir, root=None, today: _dt.date | None = None) 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         wheel = build_wheel(tmp, root)
-        files = {"README.md": readme(wheel.name, today.isoformat(), build_id(), [p.stem for p in full],
+        files = {"README.md": readme(wheel.name, today.isoformat(), _version(root), [p.stem for p in full],
                                      [p.stem for p in student]).encode(),
                  "requirements.txt": _requirements(runtime_pins(root), "The book's runtime pins (the same as its Binder's)."),
                  wheel.name: wheel.read_bytes()}
@@ -460,7 +462,7 @@ def build_teacher_kit(out_dir, teacher_dir, root=None, today: _dt.date | None = 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         wheels = [build_wheel(tmp, root), build_course_wheel(tmp, root)]
-        files = {"README.md": teacher_readme(today.isoformat(), build_id(), [p.stem for p in full],
+        files = {"README.md": teacher_readme(today.isoformat(), _version(root), [p.stem for p in full],
                                              [p.stem for p in sources]).encode(),
                  "requirements.txt": _requirements(runtime_pins(root) + teacher_pins(root),
                                                    "The book's runtime pins (the same as its Binder's), and nbgrader's."),

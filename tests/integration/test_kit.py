@@ -163,6 +163,36 @@ def test_kit_holds_wheel_every_notebook_pins_and_readme(built):
     assert len(written) == len([n for n in names if n.endswith(".ipynb")])
 
 
+def test_student_kit_holds_no_solution(built):
+    """Neither a chapter notebook nor an assignment in the student kit holds an exercise's
+    answer code, model answer or hidden test; the chapters keep everything else."""
+    import jupytext
+
+    from modadd import classroom
+    zip_path, _ = built
+    with zipfile.ZipFile(zip_path) as z:
+        notebooks = {n: nbformat.reads(z.read(n).decode(), as_version=4) for n in z.namelist() if n.endswith(".ipynb")}
+    assert len(notebooks) >= 12
+    answers = []                                   # each solution's code lines and model answers' first words
+    for ch in classroom.assignments():
+        for c in jupytext.read(ch).cells:
+            if c.cell_type == "code" and classroom.BEGIN in c.source:
+                body = c.source.split(classroom.BEGIN)[1].split(classroom.END)[0]
+                answers += [line.strip() for line in body.splitlines() if len(line.strip()) > 12]
+            for m in classroom._SOLUTION_BLOCK.finditer(c.source) if c.cell_type == "markdown" else []:
+                answers.append(m.group(3).strip()[:50])
+    assert len(answers) >= 20
+    for name, nb in notebooks.items():
+        text = "\n".join(c.source for c in nb.cells)
+        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "{solution" not in text, name
+        leaked = [a for a in answers if a in text]
+        assert not leaked, (name, leaked[:3])
+    # the chapters are whole otherwise: the first chapter's naive split and its exercises' stubs
+    first = "\n".join(c.source for c in notebooks[f"{kit.KIT_FOLDER}/notebooks/01_modular_addition.ipynb"].cells)
+    assert "held_out = rng.random(N * N) < 0.2" in first and "def leak_fraction(held_out, N):" in first
+    assert "raise NotImplementedError()" in first and "checks.check_leak_fraction(leak_fraction)" in first
+
+
 def test_binder_and_kit_install_the_same_pins(unpacked):
     kit_pins = _pins(unpacked / "requirements.txt")
     binder = _pins(ROOT / "binder" / "requirements.txt")
@@ -196,9 +226,10 @@ def test_wheel_is_the_working_tree(built, tmp_path):
         wheel.write_bytes(z.read(f"{kit.KIT_FOLDER}/{wheel.name}"))
     with zipfile.ZipFile(wheel) as w:
         w.extractall(tmp_path / "wheel")
-        meta = w.read(f"modadd-{modadd.__version__}.dist-info/METADATA").decode()
-    assert re.search(rf"^Version: {re.escape(modadd.__version__)}$", meta, re.M)
-    assert modadd.__version__ == re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M)[1]
+        meta = w.read(f"modadd-{built_id()}.dist-info/METADATA").decode()
+    # the wheel's version is the build id: pyproject.toml's version, a local version of the sources' hash
+    assert re.search(rf"^Version: {re.escape(built_id())}$", meta, re.M)
+    assert built_id().split("+")[0] == re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M)[1]
     assert modadd.source_hash(tmp_path / "wheel" / "modadd") == built_id().split("+")[1]
     assert sorted((tmp_path / "wheel" / "modadd" / "web").glob("*.js")), "the widget's JavaScript ships"
 
