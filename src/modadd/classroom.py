@@ -460,8 +460,8 @@ def _build(chapter: Path, solutions: bool, hidden_seed: int, root=None):
             if len(exercises) > n and not exercises[-1].written:
                 pending = len(exercises) - 1
             continue
-        if "remove-cell" in cell.metadata.get("tags", []):
-            continue                                   # the book's own checks of its answers
+        if "remove-cell" in cell.metadata.get("tags", []) or (in_gate and BEGIN not in cell.source):
+            continue                                   # the book's own checks of its answers; solution code
         if BEGIN in cell.source:
             m = re.search(r"def (\w+)\(", cell.source)
             fname = m.group(1) if m else f"answer-{i}"
@@ -504,7 +504,7 @@ def _build(chapter: Path, solutions: bool, hidden_seed: int, root=None):
 def without_solutions(nb):
     """A chapter notebook (read with jupytext) for students: in its exercises section, the
     model answers (``{solution}`` dropdowns, and what a ``solution-start`` ... ``solution-end``
-    pair holds in prose) are dropped, answer code between ``### BEGIN SOLUTION`` and
+    pair holds, but for the answer cells) are dropped, answer code between ``### BEGIN SOLUTION`` and
     ``### END SOLUTION`` becomes nbgrader's stub, and the book's own checks of its answers
     (``remove-cell``) go. The rest of the chapter is kept as it is. Returns a new notebook."""
     nb = nbformat.from_dict(nb)
@@ -525,7 +525,7 @@ def without_solutions(nb):
             if kept.strip():
                 cell.source = kept.strip()
                 cells.append(cell)
-        elif "remove-cell" not in cell.metadata.get("tags", []):
+        elif "remove-cell" not in cell.metadata.get("tags", []) and (BEGIN in cell.source or not in_gate):
             if BEGIN in cell.source:
                 cell.source = strip_solution(cell.source)
             cells.append(cell)

@@ -411,3 +411,87 @@ def test_without_modadd_the_first_cell_says_what_to_do(venv, unpacked, tmp_path)
     assert "ModuleNotFoundError" not in text and "Traceback" not in text
     assert len(text.splitlines()) <= 6
     assert venv_python(venv, "import modadd; print(modadd.build_id())") == built_id()
+
+
+COURSE_CHAPTER = """
+# A chapter
+
+```{code-cell} ipython3
+x = 1
+```
+
+## Exercises
+
+```{exercise}
+:label: ex-why
+*Explain.* Why is the sky blue?
+```
+
+```{solution} ex-why
+:class: dropdown
+Rayleigh scattering, said the model answer.
+```
+
+```{exercise}
+:label: ex-more
+*Explain.* And at sunset?
+```
+
+```{solution-start} ex-more
+:class: dropdown
+```
+
+The gated model answer says: a longer path.
+
+```{code-cell} ipython3
+gated_answer_code = 2
+```
+
+```{solution-end}
+```
+"""
+
+
+@pytest.mark.parametrize("solutions", ["show", "hide"])
+def test_a_build_for_a_course_hides_the_solutions_and_the_teacher_kit(tiny_site, monkeypatch, solutions):
+    """``BOOK_SOLUTIONS=hide``: no exercise's solution on the page, plain or gated, and the
+    teacher kit written beside the site, not in it; the default shows both."""
+    from conftest import FRONT_MATTER
+    if solutions == "hide":
+        monkeypatch.setenv("BOOK_SOLUTIONS", "hide")
+    else:
+        monkeypatch.delenv("BOOK_SOLUTIONS", raising=False)
+    out = tiny_site(
+        "", ["myst_nb", "sphinx_exercise", "offline_assets"],
+        conf='root_doc = "book/intro"\nexclude_patterns = ["_build", "src", "binder"]\n', index=None, strict=True,
+        files={"binder/requirements.txt": ROOT / "binder" / "requirements.txt",
+               kit.TEACHER_PINS: ROOT / kit.TEACHER_PINS,
+               "pyproject.toml": ROOT / "pyproject.toml", "src": ("link", ROOT / "src"),
+               "_toc.yml": "root: book/intro\nchapters:\n  - file: book/ch\n",
+               "book/ch.md": FRONT_MATTER + COURSE_CHAPTER,
+               "book/intro.md": "# Home\n\nThe <span class=\"modadd-kit-link\">course kit</span> and the "
+                                "<span class=\"modadd-teacher-kit-link\">teacher kit</span>.\n\n"
+                                "```{toctree}\nch\n```\n"})
+    page = (out / "book" / "ch.html").read_text()
+    intro = (out / "book" / "intro.html").read_text()
+    answers = ["Rayleigh scattering", "The gated model answer", "gated_answer_code"]
+    served = out / "kit" / kit.TEACHER_KIT_NAME
+    beside = out.parent / "teacher-kit" / kit.TEACHER_KIT_NAME
+    assert "Why is the sky blue?" in page and "And at sunset?" in page          # the exercises stay
+    if solutions == "show":
+        assert all(a in page for a in answers)
+        assert served.is_file() and not beside.exists()
+        assert f'href="../kit/{kit.TEACHER_KIT_NAME}" download>teacher kit</a>' in intro
+    else:
+        assert not [a for a in answers if a in page]
+        assert beside.is_file() and not served.exists()
+        assert "this site was built for a course, without the solutions, and does not serve it" in intro
+        assert kit.TEACHER_KIT_NAME not in re.sub(r"<code>teacher-kit/[^<]*</code>", "", intro)
+    # either way the student kit's chapter notebook has no model answer; the teacher kit has them
+    with zipfile.ZipFile(out / "kit" / kit.KIT_NAME) as z:
+        student = z.read(f"{kit.KIT_FOLDER}/notebooks/ch.ipynb").decode()
+    assert not [a for a in answers if a in student] and "Why is the sky blue?" in student
+    with zipfile.ZipFile(served if solutions == "show" else beside) as z:
+        teacher = z.read(f"{kit.TEACHER_FOLDER}/notebooks/ch.ipynb").decode()
+        source = z.read(f"{kit.TEACHER_FOLDER}/source/ch/ch.ipynb").decode()
+    assert all(a in teacher for a in answers) and "Rayleigh scattering" in source
