@@ -350,6 +350,13 @@ def test_chapter_runs_from_the_kit_outside_the_repository(venv, unpacked, stem, 
     first = "".join(o.get("text", "") for o in cells[0].outputs)
     assert f"modadd {built_id()}: the version this notebook was written for" in first
     assert not [o for c in cells for o in c.outputs if o.output_type == "error"]
+    # a notebook a class can hand in: plotly.js is not in it (plotly's own default puts it in
+    # every figure: 26 MB for chapter 2); the figures are
+    size = (out / f"{stem}.ipynb").stat().st_size
+    TIMINGS[f"executed {stem} (MB)"] = size / 1e6
+    html = [o for c in cells for o in c.outputs if "text/html" in o.get("data", {})]
+    assert size <= 2e6 and len(html) >= 4, (size, len(html))
+    assert not [o for o in html if "plotly.js v" in o["data"]["text/html"]]
 
 
 @pytest.mark.slow                         # installs the kit into a new virtual environment
