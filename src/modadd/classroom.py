@@ -24,11 +24,21 @@ model answer is the exercise's ``{solution}`` dropdown.
   as ``nbgrader generate_assignment`` releases (answers replaced by nbgrader's stubs,
   hidden tests removed). Written solutions and hints are never left in the prose.
 
+:func:`without_solutions` is a chapter without its exercises' solutions (the students'
+kit). A teacher's model answers show the numbers the chapter computed (:func:`glue_values`),
+not MyST's ``{glue:text}`` markup.
+
 :func:`grade` scores submissions by running nbgrader itself (``generate_assignment`` and
 ``autograde`` in a temporary course directory), so it cannot disagree with a teacher's
-nbgrader.
+nbgrader; :func:`make_course` makes a course folder for nbgrader's own commands. One bad
+submission never stops the others, locked cells are restored from the source first
+(:func:`restore_cells`), and a cell that runs past the timeout is named.
 
-Command line: ``python -m modadd student --out DIR`` and ``python -m modadd grade FILE``.
+The chapters come from a checkout of the book, or from the teacher kit's ``modadd_course``
+package (:data:`COURSE_PACKAGE`).
+
+Command line: ``python -m modadd student --out DIR``, ``python -m modadd course DIR`` and
+``python -m modadd grade FILE_OR_FOLDER``.
 """
 from __future__ import annotations
 

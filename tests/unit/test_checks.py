@@ -231,3 +231,13 @@ def test_bad_arguments_are_named():
         checks.check_leak_fraction(leak_ok, hidden_seed=-1)
     with pytest.raises(ValueError, match="unknown checker 'check_nothing'; known: check_affine_gauge"):
         checks.case_count("check_nothing")
+
+
+def test_an_undefined_answer_is_named_not_a_name_error():
+    """A graded cell passes ``globals().get(name)``: an answer cell that failed (a syntax
+    error, say) left the function undefined, and the check says so."""
+    with pytest.raises(checks.CheckFailed, match="leak_fraction is not defined: run the cell that defines it"):
+        checks.check_leak_fraction(None, graded=True)
+    with pytest.raises(checks.CheckFailed) as e:
+        checks.check_leak_fraction(None, graded=True, hidden_seed=3)
+    assert e.value._render_traceback_()[0] == "CheckFailed: [modadd check] leak_fraction: failed"

@@ -138,6 +138,11 @@ def test_command_line(tmp_path):
     (tmp_path / "empty").mkdir()
     r = grade(tmp_path / "empty")
     assert r.returncode == 2 and f"the folder '{tmp_path / 'empty'}' holds no .ipynb file" in r.stderr
+    (tmp_path / "afile").write_text("")
+    r = subprocess.run([sys.executable, "-m", "modadd", "student", "--out", str(tmp_path / "afile" / "s")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and f"cannot make the folder '{tmp_path / 'afile' / 's'}' for the notebooks" in r.stderr
+    assert "Traceback" not in r.stderr
     r = grade(tmp_path / "empty", "--timeout", "0")
     assert r.returncode == 2 and "--timeout takes an integer >= 1, got 0" in r.stderr
     r = subprocess.run([sys.executable, "-m", "modadd", "grade", "--help"], capture_output=True, text=True)
