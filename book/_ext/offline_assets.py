@@ -72,8 +72,9 @@ def _page_context(app, pagename, templatename, context, doctree):
     kit_link = (f'<a class="modadd-kit-link" href="{up}kit/{KIT_NAME}" download>course kit</a> '
                 f'<span class="modadd-kit-info">({kit})</span>')
     if stem in _notebook_stems(app) and kit:
-        student = (f', or the <a href="{up}notebooks/student/{stem}.ipynb" download>student version</a> '
-                   f'with the answers removed' if stem in app.modadd_student_stems else '')
+        student = (f', its exercises without their answers, or the <a href="{up}notebooks/student/{stem}.ipynb" '
+                   f'download>student version</a>: the exercises as an assignment' if stem in app.modadd_student_stems
+                   else '')
         links = (f'<p class="modadd-downloads">Run this chapter yourself: download it as a notebook '
                  f'(<a href="{up}notebooks/{stem}.ipynb" download>{stem}.ipynb</a>{student}). '
                  f'It runs with the <code>modadd</code> package from the {kit_link}: every chapter, '
