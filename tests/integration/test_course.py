@@ -67,6 +67,7 @@ def ids(nb):
 def copy_of_the_book(dest: Path, changed: bool) -> Path:
     """What the kits are built from (pyproject, package, pins, toc, chapters), optionally with
     a changed comment in the package: another build id."""
+    dest.mkdir(parents=True)
     for name in ("pyproject.toml", "_toc.yml"):
         shutil.copy2(ROOT / name, dest / name)
     shutil.copytree(ROOT / "binder", dest / "binder")
