@@ -76,7 +76,7 @@ _EXERCISE = re.compile(r"```\{exercise\}\n((?::[^\n]*\n)*)(.*?)\n```[ \t]*(?=\n|
 _GATE_START = re.compile(r"```\{solution-start\}.*?```", re.S)
 _GATE_END = re.compile(r"```\{solution-end\}.*?```", re.S)
 _CHECK_CALL = re.compile(r"checks\.(check_\w+)\((\w+)\);?")
-_GLUE = re.compile(r"\{glue(?::text)?\}`([\w-]+)(?::([^`]*))?`")
+_GLUE = re.compile(r"\{glue(?::text)?\}`((?:[\w./-]+\.md::)?[\w-]+)(?::([^`]*))?`")   # [doc.md::]key[:format]
 #: The numbers the chapters glue into their text, as their last execution computed them, in a
 #: course folder without a book build (the teacher kit's ``modadd_course``): {chapter: {key: text}}.
 GLUE_FILE = "glue.json"
@@ -136,7 +136,7 @@ def glue_values(chapter: Path, root: Path | None = None) -> dict[str, str]:
         import json
         return json.loads(packaged.read_text()).get(Path(chapter).stem, {})
     path = root / "_build" / ".jupyter_cache"
-    if not path.is_dir():
+    if not path.is_dir() or not Path(chapter).is_file():
         return {}
     from jupyter_cache import get_cache
     cache = get_cache(path)
@@ -162,6 +162,27 @@ def resolve_glue(text: str, values: dict[str, str]) -> str:
                 pass
         return text.strip("'\"")
     return _GLUE.sub(value, text)
+
+
+def _glued(texts, chapter: Path, root) -> dict[str, str]:
+    """The values ``texts`` cite: the chapter's keys, and ``doc.md::key`` for another page's."""
+    keys = {m.group(1) for t in texts for m in _GLUE.finditer(t)}
+    if not keys:
+        return {}
+    values = glue_values(chapter, root)
+    for doc in {k.split("::")[0] for k in keys if "::" in k}:
+        values.update({f"{doc}::{k}": v for k, v in glue_values(Path(chapter).parent / doc, root).items()})
+    return values
+
+
+def with_numbers(nb, chapter: Path, root: Path | None = None):
+    """``nb`` (the chapter, read with jupytext) with the numbers its text glues in place of
+    the markup (:func:`resolve_glue`, :func:`glue_values`), in place; returns it."""
+    cells = [c for c in nb.cells if c.cell_type == "markdown"]
+    values = _glued([c.source for c in cells], chapter, root)
+    for c in cells:
+        c.source = resolve_glue(c.source, values)
+    return nb
 
 
 def _has_exercises(nb) -> bool:
@@ -438,8 +459,8 @@ def _build(chapter: Path, solutions: bool, hidden_seed: int, root=None):
         if c.cell_type == "markdown":
             for m in _SOLUTION_BLOCK.finditer(c.source):
                 solutions_by_label[m.group(1)] = m.group(3)
-    if solutions and any(_GLUE.search(t) for t in solutions_by_label.values()):
-        values = glue_values(chapter, root)
+    if solutions:
+        values = _glued(solutions_by_label.values(), chapter, root)
         solutions_by_label = {k: resolve_glue(t, values) for k, t in solutions_by_label.items()}
     start = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## Exercises" in c.source)
     setup = next(c for c in nb.cells if c.cell_type == "code")

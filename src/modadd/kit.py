@@ -177,13 +177,14 @@ def add_check_to_file(path, needed: str | None = None) -> None:
 
 
 def write_notebooks(out_dir, root=None, needed: str | None = None) -> list[Path]:
-    """The student kit's notebooks: every kit chapter as ``OUT/<stem>.ipynb``, without the
+    """The student kit's notebooks: every kit chapter as ``OUT/<stem>.ipynb``, the numbers its
+    text glues in place of the markup (:func:`modadd.classroom.with_numbers`), without the
     exercises' solutions (:func:`modadd.classroom.without_solutions`), and its assignment as
     ``OUT/student/<stem>.ipynb`` (:mod:`modadd.classroom`), each with the check cell."""
     import jupytext
     import nbformat
 
-    from .classroom import without_solutions, write_student_notebooks
+    from .classroom import with_numbers, without_solutions, write_student_notebooks
     root = _root(root)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -192,7 +193,7 @@ def write_notebooks(out_dir, root=None, needed: str | None = None) -> list[Path]
     written = []
     for ch in chapters:
         path = out / f"{ch.stem}.ipynb"
-        jupytext.write(add_check_cell(without_solutions(jupytext.read(ch)), needed), path)
+        jupytext.write(add_check_cell(without_solutions(with_numbers(jupytext.read(ch), ch, root)), needed), path)
         written.append(path)
     for path in write_student_notebooks(out / "student", root=root):
         if path.stem not in stems:
@@ -205,14 +206,15 @@ def write_notebooks(out_dir, root=None, needed: str | None = None) -> list[Path]
 
 
 def write_teacher_notebooks(out_dir, root=None, needed: str | None = None) -> list[Path]:
-    """The teacher kit's notebooks: every kit chapter in full, solutions included, as
+    """The teacher kit's notebooks: every kit chapter in full, solutions included (with the
+    numbers its text glues), as
     ``OUT/notebooks/<stem>.ipynb``, and nbgrader's source of each assignment (the teacher's
     version, with the check cell, from which ``nbgrader generate_assignment`` releases the
     student kit's ``notebooks/student/<stem>.ipynb``) as ``OUT/source/<stem>/<stem>.ipynb``."""
     import jupytext
     import nbformat
 
-    from .classroom import write_student_notebooks
+    from .classroom import with_numbers, write_student_notebooks
     root = _root(root)
     out = Path(out_dir)
     chapters = kit_chapters(root)
@@ -221,7 +223,7 @@ def write_teacher_notebooks(out_dir, root=None, needed: str | None = None) -> li
     written = []
     for ch in chapters:
         path = out / "notebooks" / f"{ch.stem}.ipynb"
-        jupytext.write(add_check_cell(jupytext.read(ch), needed), path)
+        jupytext.write(add_check_cell(with_numbers(jupytext.read(ch), ch, root), needed), path)
         written.append(path)
     with tempfile.TemporaryDirectory() as tmp:
         for path in write_student_notebooks(tmp, solutions=True, root=root):

@@ -184,6 +184,7 @@ def test_student_kit_holds_no_solution(built):
     assert len(answers) >= 20
     for name, nb in notebooks.items():
         text = "\n".join(c.source for c in nb.cells)
+        assert "{glue" not in text, name                     # MyST markup is raw text in a notebook
         assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "{solution" not in text, name
         leaked = [a for a in answers if a in text]
         assert not leaked, (name, leaked[:3])
@@ -191,6 +192,34 @@ def test_student_kit_holds_no_solution(built):
     first = "\n".join(c.source for c in notebooks[f"{kit.KIT_FOLDER}/notebooks/01_modular_addition.ipynb"].cells)
     assert "held_out = rng.random(N * N) < 0.2" in first and "def leak_fraction(held_out, N):" in first
     assert "raise NotImplementedError()" in first and "checks.check_leak_fraction(leak_fraction)" in first
+
+
+def test_teacher_kit_holds_the_solutions_and_nbgraders_source(tmp_path):
+    """Every chapter in full (no MyST glue markup left) and each assignment's source; the
+    two wheels and the pins with nbgrader's."""
+    import jupytext
+
+    from modadd import classroom
+    written = kit.write_teacher_notebooks(tmp_path / "teacher")
+    zip_path = kit.build_teacher_kit(tmp_path / "kit", tmp_path / "teacher")
+    with zipfile.ZipFile(zip_path) as z:
+        names = {n.split("/", 1)[1] for n in z.namelist()}
+    stems = [p.stem for p in kit.kit_chapters()]
+    assert {f"notebooks/{s}.ipynb" for s in stems} | {f"source/{s}/{s}.ipynb" for s in stems} \
+        | {"README.md", "requirements.txt", kit.wheel_name(), kit.course_wheel_name()} == names
+    assert len(written) == 2 * len(stems)
+    first = nbformat.read(tmp_path / "teacher" / "notebooks" / "01_modular_addition.ipynb", as_version=4)
+    text = "\n".join(c.source for c in first.cells)
+    assert "{glue" not in text and "### BEGIN SOLUTION" in text and "```{solution} ex-count-pairs" in text
+    source = nbformat.read(tmp_path / "teacher" / "source" / "01_modular_addition" / "01_modular_addition.ipynb",
+                           as_version=4)
+    assert kit.CHECK_TAG in source.cells[1].metadata.get("tags", [])
+    assert [c.source for c in source.cells[2:]] == [c.source for c in classroom.student_notebook(
+        classroom.REPO_ROOT / "book" / "01_modular_addition.md", solutions=True).cells[1:]]
+    with zipfile.ZipFile(zip_path) as z:
+        pins = z.read(f"{kit.TEACHER_FOLDER}/requirements.txt").decode()
+    assert all(pin in pins.splitlines() for pin in kit.runtime_pins() + kit.teacher_pins())
+    assert "nbgrader==0.9.6" in kit.teacher_pins() and "jupyterlab==4.3.5" in kit.runtime_pins()
 
 
 def test_binder_and_kit_install_the_same_pins(unpacked):

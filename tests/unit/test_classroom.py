@@ -277,3 +277,5 @@ def test_model_answers_show_the_numbers_the_chapter_computes(tmp_path):
     d31 = int(ds.val_mask.reshape(31, 31).diagonal().sum())
     assert f"$d =$ {d31}, so {len(ds.val_pairs)} ordered pairs are held out" in model_answer(tmp_path)
     assert classroom.resolve_glue("{glue:text}`x:.2f` and {glue}`y`", {"x": "0.12345", "y": "'a'"}) == "0.12 and a"
+    # another page's number, as chapter 5 cites chapter 4's
+    assert classroom.resolve_glue("R² {glue:text}`04_a.md::r2:s`.", {"04_a.md::r2": "'0.61'"}) == "R² 0.61."
