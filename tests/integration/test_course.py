@@ -173,6 +173,21 @@ def test_the_environment_is_consistent(home):
     assert re.search(r"nbgrader\.server_extensions\.formgrader enabled", listed), listed
 
 
+def test_teacher_commands_run_without_the_repository(home):
+    """The package finds the chapters in the teacher kit's modadd_course: no _toc.yml, no
+    checkout; a teacher version with no MyST markup; a bad path named, without a traceback."""
+    teacher = home / kit.TEACHER_FOLDER
+    r = sh(".venv/bin/python -m modadd student --solutions --no-timing --out mine", teacher, home, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    written = sorted((teacher / "mine").glob("*.ipynb"))
+    assert [p.stem for p in written] == [p.stem for p in classroom.assignments()]
+    text = "\n".join(c.source for c in nbformat.read(written[0], as_version=4).cells)
+    assert "### BEGIN SOLUTION" in text and "{glue" not in text
+    r = sh(".venv/bin/python -m modadd grade missing/", teacher, home, timeout=300)
+    assert r.returncode == 2 and r.stderr.startswith("error: no such notebook or folder: 'missing/'"), r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_every_submission_gets_its_score_or_a_named_reason(course):
     teacher, out = course
     r = out["grade"]
