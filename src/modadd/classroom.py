@@ -736,17 +736,18 @@ def submission_files(paths) -> list[Path]:
     ``.ipynb_checkpoints``) are the submissions. A path that does not exist, or a folder with
     no notebook, is an error naming it."""
     out = []
-    for p in map(Path, paths):
+    for given in paths:
+        p = Path(given)
         if p.is_dir():
             found = sorted(f for f in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in f.parts)
             if not found:
-                raise ValueError(f"the folder {str(p)!r} holds no .ipynb file: give submitted notebooks, "
+                raise ValueError(f"the folder {str(given)!r} holds no .ipynb file: give submitted notebooks, "
                                  "or folders that hold them (e.g. submissions/alice/01_modular_addition.ipynb)")
             out += found
         elif p.is_file():
             out.append(p)
         else:
-            raise ValueError(f"no such notebook or folder: {str(p)!r}; give submitted notebooks (.ipynb, "
+            raise ValueError(f"no such notebook or folder: {str(given)!r}; give submitted notebooks (.ipynb, "
                              "named after their chapter), or folders that hold them")
     return out
 
