@@ -497,8 +497,9 @@ def test_a_build_for_a_course_hides_the_solutions_and_the_teacher_kit(tiny_site,
         monkeypatch.setenv("BOOK_SOLUTIONS", "hide")
     else:
         monkeypatch.delenv("BOOK_SOLUTIONS", raising=False)
+    monkeypatch.setenv("BOOK_REPOSITORY_URL", "https://github.com/someone/modadd-book")   # the book's downloads
     out = tiny_site(
-        "", ["myst_nb", "sphinx_exercise", "offline_assets"],
+        "", ["myst_nb", "sphinx_exercise", "offline_assets", "launch_buttons"],
         conf='root_doc = "book/intro"\nexclude_patterns = ["_build", "src", "binder"]\n', index=None, strict=True,
         files={"binder/requirements.txt": ROOT / "binder" / "requirements.txt",
                kit.TEACHER_PINS: ROOT / kit.TEACHER_PINS,
@@ -531,3 +532,7 @@ def test_a_build_for_a_course_hides_the_solutions_and_the_teacher_kit(tiny_site,
         teacher = z.read(f"{kit.TEACHER_FOLDER}/notebooks/ch.ipynb").decode()
         source = z.read(f"{kit.TEACHER_FOLDER}/source/ch/ch.ipynb").decode()
     assert all(a in teacher for a in answers) and "Rayleigh scattering" in source
+    # the notebook the theme's download button offers: the chapter as the site shows it
+    offered = (out / "_sources" / "book" / "ch.ipynb").read_text()
+    assert "Why is the sky blue?" in offered
+    assert all(a in offered for a in answers) if solutions == "show" else not [a for a in answers if a in offered]
