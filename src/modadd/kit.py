@@ -403,7 +403,10 @@ You need Python 3.10 or newer. In this folder:
 
 nbgrader's own commands work on the course folder too (`cd course && ../.venv/bin/nbgrader
 autograde 01_modular_addition` for submissions at `course/submitted/<student>/01_modular_addition/`).
-On Windows write `.venv\\Scripts\\` for `.venv/bin/`.
+On Windows write `.venv\\Scripts\\` for `.venv/bin/`. On Linux without an NVIDIA GPU you can add
+`--extra-index-url https://download.pytorch.org/whl/cpu` to the first command's `pip install`
+for PyTorch's much smaller CPU-only build (the same version). A newer teacher kit installs
+over an older one with the same first command, run in the newer kit's folder.
 """
 
 
