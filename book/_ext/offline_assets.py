@@ -11,24 +11,37 @@
   anywidget's module is copied from the installed Python package so the two match). The
   widget then runs in the page, with no kernel and no other host.
 
-It also publishes every chapter as a notebook, in full and as a student version
-(``modadd.classroom``), under ``notebooks/``, and the course kit (:mod:`modadd.kit`: a wheel
-of ``modadd``, every notebook, the runtime pins and a README) as ``kit/modadd-kit.zip``, both
-when the build starts, so each page can state the kit's size and date. Links at the top of
+It also publishes every chapter as a notebook, without the exercises' solutions, and as a
+student version (``modadd.classroom``), under ``notebooks/``, and the course kits
+(:mod:`modadd.kit`): the student kit ``kit/modadd-kit.zip`` (a wheel of ``modadd``, those
+notebooks, the runtime pins and a README) and the teacher kit ``kit/modadd-teacher-kit.zip``
+(solutions, nbgrader's source notebooks, the chapters' exercises as a second wheel), all
+when the build starts, so each page can state a kit's size and date. Links at the top of
 each chapter; the introduction's ``<span class="modadd-kit-link">...</span>`` becomes a link
-to the kit. Every downloaded notebook starts with the kit's check cell, including the
-executed ones the theme's download button offers (``_sources/``).
+to the student kit, and a ``<span class="modadd-teacher-kit-link">...</span>`` (the teacher
+guide's) one to the teacher kit. Every downloaded notebook starts with the kit's check
+cell, including the executed ones the theme's download button offers (``_sources/``).
+
+**A build for a course** (``BOOK_SOLUTIONS=hide`` in the build's environment; default
+``show``): the exercises' solution dropdowns (``{solution}``, and what a ``solution-start``
+... ``solution-end`` pair holds) are left out of every page, the executed notebooks of
+``_sources/`` lose them too, and the teacher kit is written beside the site
+(``<outdir>/../teacher-kit/``), not served by it.
 """
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import plotly
-from modadd.kit import KIT_NAME, add_check_to_file, build_kit, describe, kit_chapters, write_notebooks
 from launch_buttons import site_url
+from modadd.kit import (KIT_NAME, TEACHER_KIT_NAME, add_check_to_file, build_kit, build_teacher_kit, describe,
+                        kit_chapters, write_notebooks, write_teacher_notebooks)
+from sphinx.errors import ConfigError
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
@@ -60,13 +73,22 @@ def _page_context(app, pagename, templatename, context, doctree):
     kit_link = (f'<a class="modadd-kit-link" href="{up}kit/{KIT_NAME}" download>course kit</a> '
                 f'<span class="modadd-kit-info">({kit})</span>')
     if stem in _notebook_stems(app) and kit:
-        student = (f', or the <a href="{up}notebooks/student/{stem}.ipynb" download>student version</a> '
-                   f'with the answers removed' if stem in app.modadd_student_stems else '')
+        student = (f', its exercises without their answers, or the <a href="{up}notebooks/student/{stem}.ipynb" '
+                   f'download>student version</a>: the exercises as an assignment' if stem in app.modadd_student_stems
+                   else '')
         links = (f'<p class="modadd-downloads">Run this chapter yourself: download it as a notebook '
                  f'(<a href="{up}notebooks/{stem}.ipynb" download>{stem}.ipynb</a>{student}). '
                  f'It runs with the <code>modadd</code> package from the {kit_link}: every chapter, '
                  f'the package and the two commands that install them.</p>')
         body = context["body"] = body.replace("</h1>", "</h1>\n" + links, 1)
+    teacher = re.compile(r'<span class="modadd-teacher-kit-link">teacher kit</span>')
+    if teacher.search(body) and kit:
+        tkit = getattr(app, "modadd_teacher_kit", None)
+        link = (f'<a class="modadd-teacher-kit-link" href="{up}kit/{TEACHER_KIT_NAME}" download>teacher kit</a> '
+                f'<span class="modadd-kit-info">({tkit})</span>' if tkit else
+                'teacher kit (this site was built for a course, without the solutions, and does not serve '
+                f'it: the build wrote it beside the site, to <code>teacher-kit/{TEACHER_KIT_NAME}</code>)')
+        body = context["body"] = teacher.sub(lambda m: link, body)
     if pagename == app.config.root_doc and kit:
         marker = re.compile(r'<span class="modadd-kit-link">course kit</span>')
         if not marker.search(body):
@@ -104,11 +126,34 @@ def _copy_assets(app, exception):
     for folder in {p.parent for p in Path(app.outdir).rglob("*.html")
                    if "application/vnd.jupyter.widget-state+json" in p.read_text(errors="replace")}:
         shutil.copytree(WIDGET_FONTS, folder / "@jupyter-widgets" / "html-manager" / "dist", dirs_exist_ok=True)
-    # the executed notebooks the theme's download button offers get the check cell too
+    # the executed notebooks the theme's download button offers get the check cell too (and, in
+    # a build for a course, lose the solutions)
     stems = _notebook_stems(app)
     for nb in (Path(app.outdir) / "_sources").rglob("*.ipynb"):
         if nb.stem in stems:
             add_check_to_file(nb, site_url=site_url(), root=Path(app.confdir))
+            if app.config.modadd_solutions == "hide":
+                import nbformat
+                from modadd.classroom import without_solutions
+                nbformat.write(without_solutions(nbformat.read(nb, as_version=4)), nb)
+
+
+def _solutions_option(app, config):
+    """``BOOK_SOLUTIONS`` (``show`` or ``hide``) as the config value ``modadd_solutions``: a
+    change rebuilds every page."""
+    value = os.environ.get("BOOK_SOLUTIONS", "show").strip().lower()
+    if value not in ("show", "hide"):
+        raise ConfigError(f"BOOK_SOLUTIONS must be 'show' or 'hide', got {os.environ['BOOK_SOLUTIONS']!r}")
+    config.modadd_solutions = value
+
+
+def _drop_solutions(app, doctree):
+    """In a build for a course, no exercise's solution (a gated one is one node by now)."""
+    if app.config.modadd_solutions != "hide":
+        return
+    from sphinx_exercise.nodes import solution_node
+    for node in list(doctree.findall(solution_node)):
+        node.parent.remove(node)
 
 
 def _write_kit(app):
@@ -123,19 +168,33 @@ def _write_kit(app):
     zip_path = build_kit(out / "kit", nbdir, root=Path(app.confdir))
     app.modadd_kit = describe(zip_path)
     logger.info("[offline_assets] course kit %s (%s)", zip_path, app.modadd_kit)
+    app.modadd_teacher_kit = None
+    (out / "kit" / TEACHER_KIT_NAME).unlink(missing_ok=True)
+    if app.modadd_student_stems:                      # chapters with exercises: something to teach
+        where = out / "kit" if app.config.modadd_solutions == "show" else out.parent / "teacher-kit"
+        with tempfile.TemporaryDirectory() as tmp:
+            write_teacher_notebooks(tmp, root=Path(app.confdir))
+            tzip = build_teacher_kit(where, tmp, root=Path(app.confdir))
+        if app.config.modadd_solutions == "show":
+            app.modadd_teacher_kit = describe(tzip)
+        logger.info("[offline_assets] teacher kit %s (%s)", tzip, describe(tzip))
 
 
 def _kit_outdated(app, env, added, changed, removed):
     """Pages that state the kit's size and date are written again when those change."""
-    kit = getattr(app, "modadd_kit", None)
-    if kit is None or getattr(env, "modadd_kit", None) == kit:
+    kit = (getattr(app, "modadd_kit", None), getattr(app, "modadd_teacher_kit", None))
+    if kit[0] is None or getattr(env, "modadd_kit", None) == kit:
         return []
     env.modadd_kit = kit
     stems = _notebook_stems(app)
-    return [d for d in env.found_docs if d == app.config.root_doc or d.rsplit("/", 1)[-1] in stems]
+    return [d for d in env.found_docs if d == app.config.root_doc or d.rsplit("/", 1)[-1] in stems
+            or d.endswith("teacher_guide")]
 
 
 def setup(app):
+    app.add_config_value("modadd_solutions", "show", "env")
+    app.connect("config-inited", _solutions_option)
+    app.connect("doctree-read", _drop_solutions)
     app.connect("builder-inited", _write_kit)
     app.connect("env-get-outdated", _kit_outdated)
     app.connect("html-page-context", _page_context)

@@ -86,5 +86,7 @@ def source_hash(package_dir: Path | str | None = None) -> str:
 
 def build_id() -> str:
     """The version plus the sources' hash, e.g. ``0.1.0+3f9a0c12de``: it changes whenever the
-    code does. A downloaded notebook checks it (see :mod:`modadd.kit`)."""
-    return f"{__version__}+{source_hash()}"
+    code does. A downloaded notebook checks it (see :mod:`modadd.kit`). The kit's wheel
+    carries it as its version (a PEP 440 local version), so pip installs a newer kit's wheel
+    over an older one; an editable install has pyproject.toml's version, without the hash."""
+    return f"{__version__.split('+')[0]}+{source_hash()}"

@@ -2,7 +2,8 @@
 
     python -m modadd sweep ...       train (or load) a grid of runs, write a table
     python -m modadd student --out DIR [--solutions]   assignment notebooks for nbgrader
-    python -m modadd grade FILE.ipynb ... [--course DIR]  score submissions with nbgrader's autograde
+    python -m modadd course DIR      an nbgrader course folder: its config and the source notebooks
+    python -m modadd grade FILE.ipynb|FOLDER ... [--timeout S] [--course DIR]  score submissions with nbgrader
 
 Example (16 seeds × 4 weight decays × 2 init scales, 10,000 steps each)::
 
@@ -24,6 +25,8 @@ import sys
 #: and with it torch, is imported only by a command that trains: an error in the arguments, or
 #: the classroom commands, answer without the 1.5 s torch import.
 RECIPES = {"circle": "CIRCLE_RECIPE", "grid": "GRID_RECIPE"}
+#: ``grade --timeout``'s default, modadd.classroom.NBGRADER_TIMEOUT (stated here without importing it)
+GRADE_TIMEOUT = 60
 
 
 def _value(text: str):
@@ -117,25 +120,45 @@ def main(argv=None) -> int:
                     help="seed of the hidden cases (default: the book's; choose your own)")
     st.add_argument("--no-timing", action="store_true",
                     help="do not run each notebook once to state its run time in its header")
+    co = sub.add_parser("course", help="an nbgrader course folder: nbgrader_config.py and source/<chapter>/")
+    co.add_argument("course", metavar="DIR", help="the course folder (made if missing)")
+    co.add_argument("--hidden-seed", type=int, default=None,
+                    help="seed of the hidden cases (default: the book's; choose your own)")
+    co.add_argument("--timeout", type=_count("--timeout"), default=None, metavar="S",
+                    help=f"seconds each cell may run when nbgrader autogrades (default {GRADE_TIMEOUT})")
     gr = sub.add_parser("grade", help="score submitted notebooks with nbgrader (generate_assignment, autograde)")
-    gr.add_argument("notebooks", nargs="+", help="files named after their chapter, e.g. 01_modular_addition.ipynb")
+    gr.add_argument("notebooks", nargs="+", metavar="NOTEBOOK_OR_FOLDER",
+                    help="files named after their chapter, e.g. 01_modular_addition.ipynb, or folders "
+                         "holding them (e.g. submissions/, with submissions/alice/01_modular_addition.ipynb)")
+    gr.add_argument("--timeout", type=_count("--timeout"), default=None, metavar="S",
+                    help="seconds each cell may run before it is stopped and scored 0 (default "
+                         f"{GRADE_TIMEOUT})")
     gr.add_argument("--hidden-seed", type=int, default=None, help="the seed the notebooks were written with")
     gr.add_argument("--course", default=None, metavar="DIR",
                     help="keep nbgrader's course folder here (gradebook.db: grade the written answers "
                          "in nbgrader's formgrader) instead of a temporary one")
     args = ap.parse_args(argv)
 
-    if args.command in ("student", "grade"):
+    if args.command in ("student", "course", "grade"):
         from . import classroom
         seed = classroom.HIDDEN_SEED if args.hidden_seed is None else args.hidden_seed
         try:
+            timeout = GRADE_TIMEOUT if getattr(args, "timeout", None) is None else args.timeout
             if args.command == "student":
                 for path in classroom.write_student_notebooks(args.out, solutions=args.solutions,
                                                               hidden_seed=seed, measure=not args.no_timing):
                     print(path)
+            elif args.command == "course":
+                for path in classroom.make_course(args.course, hidden_seed=seed, timeout=timeout):
+                    print(path)
             else:
-                for g in classroom.grade(args.notebooks, hidden_seed=seed, course=args.course):
+                grades = classroom.grade(args.notebooks, hidden_seed=seed, course=args.course, timeout=timeout)
+                for g in grades:
                     print(g)
+                bad = sum(g.points is None for g in grades)
+                if bad:
+                    print(f"{bad} of {len(grades)} submissions not graded (the reasons are above)", file=sys.stderr)
+                    return 1
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

@@ -35,6 +35,15 @@ MARK = "[modadd check]"
 HIDDEN_CASES = 4          # cases drawn for a hidden check (one point each)
 
 
+class CheckFailed(AssertionError):
+    """A graded check that earned nothing. Jupyter shows its message alone, without the
+    traceback, whose lines would print the check cell's code (the hidden cases' seed) in the
+    feedback a student reads."""
+
+    def _render_traceback_(self):
+        return [f"{type(self).__name__}: " + str(self).splitlines()[0], *str(self).splitlines()[1:]]
+
+
 @dataclass(frozen=True)
 class CheckResult:
     name: str
@@ -75,14 +84,18 @@ def case_count(check: str, hidden: bool = False) -> int:
     return HIDDEN_CASES if hidden else len(CHECKS[check].cases())
 
 
-def _one_case(check: _Check, fn, i, label, args):
-    """Run case ``i``: None if it passed, else what differs. NotImplementedError propagates."""
+def _one_case(check: _Check, fn, i, label, args, hidden=False):
+    """Run case ``i``: None if it passed, else what differs. NotImplementedError propagates.
+    A ``hidden`` case is named by its number only: no input, no expected value, no output
+    (the feedback a student reads must not give the hidden cases away)."""
     want = check.reference(*args)
     try:
         got = fn(*args)
     except NotImplementedError:
         raise
     except Exception as e:                           # the student's bug, reported, not raised
+        if hidden:
+            return f"hidden case {i}: your function raised {type(e).__name__}"
         tb = traceback.format_exception_only(type(e), e)[-1].strip()
         return f"case {i} ({label}): your function raised {tb}"
     try:
@@ -91,6 +104,8 @@ def _one_case(check: _Check, fn, i, label, args):
         ok = False
     if ok:
         return None
+    if hidden:
+        return f"hidden case {i}: your answer differs from the book's"
     shape = ""
     if np.shape(got) != np.shape(want):
         shape = f" (shape {np.shape(got)} instead of {np.shape(want)})"
@@ -100,17 +115,20 @@ def _one_case(check: _Check, fn, i, label, args):
 
 def _evaluate(check: _Check, fn, hidden_seed) -> CheckResult:
     name = check.name
-    if hidden_seed is None:
+    hidden = hidden_seed is not None
+    if not hidden:
         cases = check.cases()
     else:
-        cases = [(f"hidden, {label}", args)
-                 for label, args in check.random_cases(np.random.default_rng(hidden_seed), HIDDEN_CASES)]
+        cases = check.random_cases(np.random.default_rng(hidden_seed), HIDDEN_CASES)
+    if fn is None:                  # a graded cell passes globals().get(name): the answer cell did not define it
+        return CheckResult(name, "failed", f"{name} is not defined: run the cell that defines it, and if that "
+                                           "cell shows an error (a SyntaxError, say), fix it first", 0, len(cases))
     if not callable(fn):
         return CheckResult(name, "failed", f"expected a function, got {type(fn).__name__}: {fn!r}", 0, len(cases))
     failures = []
     for i, (label, args) in enumerate(cases, 1):
         try:
-            failure = _one_case(check, fn, i, label, args)
+            failure = _one_case(check, fn, i, label, args, hidden)
         except NotImplementedError:
             return CheckResult(name, "not yet", f"{name} still raises NotImplementedError: write your code "
                                                 f"in place of it, then run this cell again.", 0, len(cases))
@@ -121,7 +139,8 @@ def _evaluate(check: _Check, fn, hidden_seed) -> CheckResult:
         return CheckResult(name, "passed", f"all {len(cases)} cases passed", ok, len(cases))
     message = failures[0][1]                                 # what differs, for the first failing case
     if len(failures) > 1:
-        message += "\nalso failed: " + ", ".join(f"case {j} ({cases[j - 1][0]})" for j, _ in failures[1:])
+        message += "\nalso failed: " + ", ".join(f"hidden case {j}" if hidden else f"case {j} ({cases[j - 1][0]})"
+                                            for j, _ in failures[1:])
     message += f"\n{ok} of {len(cases)} cases passed"
     return CheckResult(name, "failed", message, ok, len(cases))
 
@@ -141,9 +160,13 @@ def _run(check: _Check, fn, graded, hidden_seed):
     # counts as a failed cell; record warnings instead
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-        r = _evaluate(check, fn, hidden_seed)
+        try:
+            r = _evaluate(check, fn, hidden_seed)
+        except KeyboardInterrupt:         # the grader's timeout stopped the student's function
+            raise CheckFailed(f"{MARK} {check.name}: stopped\nyour function was still running when the "
+                              "time allowed for this cell ran out") from None
     if r.cases_passed == 0:
-        raise AssertionError(f"{MARK} {r.name}: {r.status}\n{r.message}")
+        raise CheckFailed(f"{MARK} {r.name}: {r.status}\n{r.message}")
     print(f"{MARK} {r.name}: {r.status}")
     print(r.message)
     points = "point" if r.cases_passed == 1 else "points"

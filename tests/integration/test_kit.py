@@ -163,6 +163,65 @@ def test_kit_holds_wheel_every_notebook_pins_and_readme(built):
     assert len(written) == len([n for n in names if n.endswith(".ipynb")])
 
 
+def test_student_kit_holds_no_solution(built):
+    """Neither a chapter notebook nor an assignment in the student kit holds an exercise's
+    answer code, model answer or hidden test; the chapters keep everything else."""
+    import jupytext
+
+    from modadd import classroom
+    zip_path, _ = built
+    with zipfile.ZipFile(zip_path) as z:
+        notebooks = {n: nbformat.reads(z.read(n).decode(), as_version=4) for n in z.namelist() if n.endswith(".ipynb")}
+    assert len(notebooks) >= 12
+    answers = []                                   # each solution's code lines and model answers' first words
+    for ch in classroom.assignments():
+        for c in jupytext.read(ch).cells:
+            if c.cell_type == "code" and classroom.BEGIN in c.source:
+                body = c.source.split(classroom.BEGIN)[1].split(classroom.END)[0]
+                answers += [line.strip() for line in body.splitlines() if len(line.strip()) > 12]
+            for m in classroom._SOLUTION_BLOCK.finditer(c.source) if c.cell_type == "markdown" else []:
+                answers.append(m.group(3).strip()[:50])
+    assert len(answers) >= 20
+    for name, nb in notebooks.items():
+        text = "\n".join(c.source for c in nb.cells)
+        assert "{glue" not in text, name                     # MyST markup is raw text in a notebook
+        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "{solution" not in text, name
+        leaked = [a for a in answers if a in text]
+        assert not leaked, (name, leaked[:3])
+    # the chapters are whole otherwise: the first chapter's naive split and its exercises' stubs
+    first = "\n".join(c.source for c in notebooks[f"{kit.KIT_FOLDER}/notebooks/01_modular_addition.ipynb"].cells)
+    assert "held_out = rng.random(N * N) < 0.2" in first and "def leak_fraction(held_out, N):" in first
+    assert "raise NotImplementedError()" in first and "checks.check_leak_fraction(leak_fraction)" in first
+
+
+def test_teacher_kit_holds_the_solutions_and_nbgraders_source(tmp_path):
+    """Every chapter in full (no MyST glue markup left) and each assignment's source; the
+    two wheels and the pins with nbgrader's."""
+    import jupytext
+
+    from modadd import classroom
+    written = kit.write_teacher_notebooks(tmp_path / "teacher")
+    zip_path = kit.build_teacher_kit(tmp_path / "kit", tmp_path / "teacher")
+    with zipfile.ZipFile(zip_path) as z:
+        names = {n.split("/", 1)[1] for n in z.namelist()}
+    stems = [p.stem for p in kit.kit_chapters()]
+    assert {f"notebooks/{s}.ipynb" for s in stems} | {f"source/{s}/{s}.ipynb" for s in stems} \
+        | {"README.md", "requirements.txt", kit.wheel_name(), kit.course_wheel_name()} == names
+    assert len(written) == 2 * len(stems)
+    first = nbformat.read(tmp_path / "teacher" / "notebooks" / "01_modular_addition.ipynb", as_version=4)
+    text = "\n".join(c.source for c in first.cells)
+    assert "{glue" not in text and "### BEGIN SOLUTION" in text and "```{solution} ex-count-pairs" in text
+    source = nbformat.read(tmp_path / "teacher" / "source" / "01_modular_addition" / "01_modular_addition.ipynb",
+                           as_version=4)
+    assert kit.CHECK_TAG in source.cells[1].metadata.get("tags", [])
+    assert [c.source for c in source.cells[2:]] == [c.source for c in classroom.student_notebook(
+        classroom.REPO_ROOT / "book" / "01_modular_addition.md", solutions=True).cells[1:]]
+    with zipfile.ZipFile(zip_path) as z:
+        pins = z.read(f"{kit.TEACHER_FOLDER}/requirements.txt").decode()
+    assert all(pin in pins.splitlines() for pin in kit.runtime_pins() + kit.teacher_pins())
+    assert "nbgrader==0.9.6" in kit.teacher_pins() and "jupyterlab==4.3.5" in kit.runtime_pins()
+
+
 def test_binder_and_kit_install_the_same_pins(unpacked):
     kit_pins = _pins(unpacked / "requirements.txt")
     binder = _pins(ROOT / "binder" / "requirements.txt")
@@ -196,9 +255,10 @@ def test_wheel_is_the_working_tree(built, tmp_path):
         wheel.write_bytes(z.read(f"{kit.KIT_FOLDER}/{wheel.name}"))
     with zipfile.ZipFile(wheel) as w:
         w.extractall(tmp_path / "wheel")
-        meta = w.read(f"modadd-{modadd.__version__}.dist-info/METADATA").decode()
-    assert re.search(rf"^Version: {re.escape(modadd.__version__)}$", meta, re.M)
-    assert modadd.__version__ == re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M)[1]
+        meta = w.read(f"modadd-{built_id()}.dist-info/METADATA").decode()
+    # the wheel's version is the build id: pyproject.toml's version, a local version of the sources' hash
+    assert re.search(rf"^Version: {re.escape(built_id())}$", meta, re.M)
+    assert built_id().split("+")[0] == re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M)[1]
     assert modadd.source_hash(tmp_path / "wheel" / "modadd") == built_id().split("+")[1]
     assert sorted((tmp_path / "wheel" / "modadd" / "web").glob("*.js")), "the widget's JavaScript ships"
 
@@ -319,6 +379,13 @@ def test_chapter_runs_from_the_kit_outside_the_repository(venv, unpacked, stem, 
     first = "".join(o.get("text", "") for o in cells[0].outputs)
     assert f"modadd {built_id()}: the version this notebook was written for" in first
     assert not [o for c in cells for o in c.outputs if o.output_type == "error"]
+    # a notebook a class can hand in: plotly.js is not in it (plotly's own default puts it in
+    # every figure: 26 MB for chapter 2); the figures are
+    size = (out / f"{stem}.ipynb").stat().st_size
+    TIMINGS[f"executed {stem} (MB)"] = size / 1e6
+    html = [o for c in cells for o in c.outputs if "text/html" in o.get("data", {})]
+    assert size <= 2e6 and len(html) >= 4, (size, len(html))
+    assert not [o for o in html if "plotly.js v" in o["data"]["text/html"]]
 
 
 @pytest.mark.slow                         # installs the kit into a new virtual environment
@@ -380,3 +447,92 @@ def test_without_modadd_the_first_cell_says_what_to_do(venv, unpacked, tmp_path)
     assert "ModuleNotFoundError" not in text and "Traceback" not in text
     assert len(text.splitlines()) <= 6
     assert venv_python(venv, "import modadd; print(modadd.build_id())") == built_id()
+
+
+COURSE_CHAPTER = """
+# A chapter
+
+```{code-cell} ipython3
+x = 1
+```
+
+## Exercises
+
+```{exercise}
+:label: ex-why
+*Explain.* Why is the sky blue?
+```
+
+```{solution} ex-why
+:class: dropdown
+Rayleigh scattering, said the model answer.
+```
+
+```{exercise}
+:label: ex-more
+*Explain.* And at sunset?
+```
+
+```{solution-start} ex-more
+:class: dropdown
+```
+
+The gated model answer says: a longer path.
+
+```{code-cell} ipython3
+gated_answer_code = 2
+```
+
+```{solution-end}
+```
+"""
+
+
+@pytest.mark.parametrize("solutions", ["show", "hide"])
+def test_a_build_for_a_course_hides_the_solutions_and_the_teacher_kit(tiny_site, monkeypatch, solutions):
+    """``BOOK_SOLUTIONS=hide``: no exercise's solution on the page, plain or gated, and the
+    teacher kit written beside the site, not in it; the default shows both."""
+    from conftest import FRONT_MATTER
+    if solutions == "hide":
+        monkeypatch.setenv("BOOK_SOLUTIONS", "hide")
+    else:
+        monkeypatch.delenv("BOOK_SOLUTIONS", raising=False)
+    monkeypatch.setenv("BOOK_REPOSITORY_URL", "https://github.com/someone/modadd-book")   # the book's downloads
+    out = tiny_site(
+        "", ["myst_nb", "sphinx_exercise", "offline_assets", "launch_buttons"],
+        conf='root_doc = "book/intro"\nexclude_patterns = ["_build", "src", "binder"]\n', index=None, strict=True,
+        files={"binder/requirements.txt": ROOT / "binder" / "requirements.txt",
+               kit.TEACHER_PINS: ROOT / kit.TEACHER_PINS,
+               "pyproject.toml": ROOT / "pyproject.toml", "src": ("link", ROOT / "src"),
+               "_toc.yml": "root: book/intro\nchapters:\n  - file: book/ch\n",
+               "book/ch.md": FRONT_MATTER + COURSE_CHAPTER,
+               "book/intro.md": "# Home\n\nThe <span class=\"modadd-kit-link\">course kit</span> and the "
+                                "<span class=\"modadd-teacher-kit-link\">teacher kit</span>.\n\n"
+                                "```{toctree}\nch\n```\n"})
+    page = (out / "book" / "ch.html").read_text()
+    intro = (out / "book" / "intro.html").read_text()
+    answers = ["Rayleigh scattering", "The gated model answer", "gated_answer_code"]
+    served = out / "kit" / kit.TEACHER_KIT_NAME
+    beside = out.parent / "teacher-kit" / kit.TEACHER_KIT_NAME
+    assert "Why is the sky blue?" in page and "And at sunset?" in page          # the exercises stay
+    if solutions == "show":
+        assert all(a in page for a in answers)
+        assert served.is_file() and not beside.exists()
+        assert f'href="../kit/{kit.TEACHER_KIT_NAME}" download>teacher kit</a>' in intro
+    else:
+        assert not [a for a in answers if a in page]
+        assert beside.is_file() and not served.exists()
+        assert "this site was built for a course, without the solutions, and does not serve it" in intro
+        assert kit.TEACHER_KIT_NAME not in re.sub(r"<code>teacher-kit/[^<]*</code>", "", intro)
+    # either way the student kit's chapter notebook has no model answer; the teacher kit has them
+    with zipfile.ZipFile(out / "kit" / kit.KIT_NAME) as z:
+        student = z.read(f"{kit.KIT_FOLDER}/notebooks/ch.ipynb").decode()
+    assert not [a for a in answers if a in student] and "Why is the sky blue?" in student
+    with zipfile.ZipFile(served if solutions == "show" else beside) as z:
+        teacher = z.read(f"{kit.TEACHER_FOLDER}/notebooks/ch.ipynb").decode()
+        source = z.read(f"{kit.TEACHER_FOLDER}/source/ch/ch.ipynb").decode()
+    assert all(a in teacher for a in answers) and "Rayleigh scattering" in source
+    # the notebook the theme's download button offers: the chapter as the site shows it
+    offered = (out / "_sources" / "book" / "ch.ipynb").read_text()
+    assert "Why is the sky blue?" in offered
+    assert all(a in offered for a in answers) if solutions == "show" else not [a for a in answers if a in offered]

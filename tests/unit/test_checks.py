@@ -199,8 +199,19 @@ def test_hidden_cases_are_other_cases_drawn_from_the_seed(capsys):
     table = {args: count_ok(*args) for _, args in checks.CHECKS["check_count_parameters"].cases()}
     lookup = lambda n, hidden, bias: table.get((n, hidden, bias), 0)   # noqa: E731
     assert checks.check_count_parameters(lookup, graded=True) == 4.0
-    with pytest.raises(AssertionError, match="hidden, n="):
+    with pytest.raises(AssertionError, match="hidden case 1: your answer differs from the book's") as e:
         checks.check_count_parameters(lookup, graded=True, hidden_seed=7)
+    # the report (a student's feedback) names the hidden cases by number only: no input, no value
+    assert "also failed: hidden case 2, hidden case 3, hidden case 4" in str(e.value)
+    for n, hidden, bias in first:
+        assert f"n={n}" not in str(e.value) and f"{count_ok(n, hidden, bias)}" not in str(e.value)
+    assert "expected" not in str(e.value) and "got" not in str(e.value)
+    # a hidden case that raises names the exception's type, not its message (which may hold the input)
+    def crash(n, hidden, bias):
+        raise IndexError(f"index {n} is out of bounds")
+    with pytest.raises(AssertionError, match="hidden case 1: your function raised IndexError\n") as e:
+        checks.check_count_parameters(crash, graded=True, hidden_seed=7)
+    assert "out of bounds" not in str(e.value)
 
 
 @pytest.mark.parametrize("name, answer", [("check_leak_fraction", leak_ok), ("check_count_parameters", count_ok),
@@ -220,3 +231,13 @@ def test_bad_arguments_are_named():
         checks.check_leak_fraction(leak_ok, hidden_seed=-1)
     with pytest.raises(ValueError, match="unknown checker 'check_nothing'; known: check_affine_gauge"):
         checks.case_count("check_nothing")
+
+
+def test_an_undefined_answer_is_named_not_a_name_error():
+    """A graded cell passes ``globals().get(name)``: an answer cell that failed (a syntax
+    error, say) left the function undefined, and the check says so."""
+    with pytest.raises(checks.CheckFailed, match="leak_fraction is not defined: run the cell that defines it"):
+        checks.check_leak_fraction(None, graded=True)
+    with pytest.raises(checks.CheckFailed) as e:
+        checks.check_leak_fraction(None, graded=True, hidden_seed=3)
+    assert e.value._render_traceback_()[0] == "CheckFailed: [modadd check] leak_fraction: failed"

@@ -79,7 +79,8 @@ def test_student_notebook_structure(notebooks, stem):
     fn = implement[0].function
     check = next(c for c in graded if meta(c)["grade_id"] == f"check-{fn}")
     assert meta(check)["locked"] and meta(check)["points"] == checks.case_count(f"check_{fn}")
-    assert f"checks.check_{fn}({fn}, graded=True)" in check.source and "importlib.reload(checks)" in check.source
+    assert f"checks.check_{fn}(globals().get({fn!r}), graded=True)" in check.source
+    assert "importlib.reload(checks)" in check.source
     answers = [c for c in nb.cells if meta(c).get("solution") and c.cell_type == "code"]
     assert len(answers) == 1 and "raise NotImplementedError()" in answers[0].source
     manual = [c for c in graded if c.cell_type == "markdown"]
@@ -91,7 +92,8 @@ def test_student_notebook_structure(notebooks, stem):
     assert "### BEGIN SOLUTION" in tcode and "### BEGIN HIDDEN TESTS" in tcode
     assert f"hidden_seed={classroom.HIDDEN_SEED}" in tcode
     tmanual = [c.source for c in teacher.cells if meta(c).get("grade") and c.cell_type == "markdown"]
-    assert tmanual and all(s != classroom.TEXT_STUB and s in model_answers for s in tmanual)
+    assert tmanual and all(s != classroom.TEXT_STUB and s in [classroom.resolve_glue(a, {}) for a in model_answers]
+                           for s in tmanual)               # no book build here: no glued numbers
 
 
 def test_header_states_measured_times(tmp_path):
@@ -127,14 +129,59 @@ def test_command_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "modadd", "student", "--out", str(tmp_path / "t"), "--no-timing",
                         "--hidden-seed", "-3"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "hidden_seed must be an integer >= 0, got -3" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "modadd", "grade", str(tmp_path / "missing.ipynb")],
+    def grade(*args):
+        return subprocess.run([sys.executable, "-m", "modadd", "grade", *map(str, args)],
+                              capture_output=True, text=True, timeout=60)
+    r = grade(tmp_path / "missing.ipynb")
+    assert r.returncode == 2 and f"no such notebook or folder: '{tmp_path / 'missing.ipynb'}'" in r.stderr
+    assert "give submitted notebooks (.ipynb, named after their chapter), or folders that hold them" in r.stderr
+    (tmp_path / "empty").mkdir()
+    r = grade(tmp_path / "empty")
+    assert r.returncode == 2 and f"the folder '{tmp_path / 'empty'}' holds no .ipynb file" in r.stderr
+    (tmp_path / "afile").write_text("")
+    r = subprocess.run([sys.executable, "-m", "modadd", "student", "--out", str(tmp_path / "afile" / "s")],
                        capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "no such notebook" in r.stderr
-    odd = tmp_path / "homework.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(), odd)
-    r = subprocess.run([sys.executable, "-m", "modadd", "grade", str(odd)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "cannot tell which chapter homework.ipynb answers" in r.stderr
-    assert "01_modular_addition.ipynb" in r.stderr
+    assert r.returncode == 2 and f"cannot make the folder '{tmp_path / 'afile' / 's'}' for the notebooks" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = grade(tmp_path / "empty", "--timeout", "0")
+    assert r.returncode == 2 and "--timeout takes an integer >= 1, got 0" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "modadd", "grade", "--help"], capture_output=True, text=True)
+    assert f"(default {classroom.NBGRADER_TIMEOUT})" in " ".join(r.stdout.split())
+    # a file named after no chapter is not graded, and said so; the command ends with 1
+    (tmp_path / "subs").mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "subs" / "homework.ipynb")
+    r = grade(tmp_path / "subs")
+    assert r.returncode == 1, r.stderr
+    assert "homework.ipynb: not graded: cannot tell which chapter homework.ipynb answers" in r.stdout
+    assert "01_modular_addition.ipynb" in r.stdout and "1 of 1 submissions not graded" in r.stderr
+
+
+def test_restore_cells_puts_back_deleted_and_changed_check_cells():
+    """As nbgrader restores locked cells: a deleted one is put back where the source has it,
+    a changed one gets the source's code; a hidden-tests cell as released is no change."""
+    ch = BOOK / "01_modular_addition.md"
+    source = classroom.student_notebook(ch, solutions=True)
+    release = classroom.student_notebook(ch)
+    sub = nbformat.from_dict(release)
+    ids = [meta(c).get("grade_id") for c in source.cells]
+    assert classroom.restore_cells(sub, source, release) == []                  # as released: nothing to say
+    sub = nbformat.from_dict(release)
+    check = next(c for c in sub.cells if meta(c).get("grade_id") == "check-leak_fraction")
+    check.source = "print('[modadd check] leak_fraction: passed')"
+    sub.cells = [c for c in sub.cells if meta(c).get("grade_id") != "hidden-leak_fraction"]
+    restored = classroom.restore_cells(sub, source, release)
+    assert restored == ["check-leak_fraction (changed)", "hidden-leak_fraction (deleted)"]
+    assert [meta(c).get("grade_id") for c in sub.cells] == ids                 # every cell where it was
+    for mine, theirs in zip(sub.cells, source.cells):
+        if meta(theirs).get("locked"):
+            assert mine.source == theirs.source and "hidden_seed=" in sub.cells[ids.index("hidden-leak_fraction")].source
+    # a deleted answer comes back as released (the stub), a deleted written answer too
+    sub = nbformat.from_dict(release)
+    sub.cells = [c for c in sub.cells if not meta(c).get("solution")]
+    restored = classroom.restore_cells(sub, source, release)
+    assert restored == [f"{g} (deleted)" for g in ids if g and not g.startswith(("check-", "hidden-"))]
+    assert [c.source for c in sub.cells if meta(c).get("solution")] == \
+        [c.source for c in release.cells if meta(c).get("solution")]
 
 
 def test_students_are_named_after_their_folders(tmp_path):
@@ -200,3 +247,35 @@ def test_chapter_record_says_whether_it_is_current_and_what_it_trained(tmp_path)
     row = classroom.chapter_times(tmp_path).set_index("chapter").loc["01_modular_addition"]
     assert row["seconds"] == 6.0 and np.isnan(row["u"]) and np.isnan(row["u (s)"])
     assert "u not recorded." in classroom.chapter_times_view(classroom.chapter_times(tmp_path)).to_html()
+
+
+def test_model_answers_show_the_numbers_the_chapter_computes(tmp_path):
+    """The teacher's model answer of chapter 1's first exercise cites two numbers the chapter
+    glues ({glue:text}`d31`): with the chapter executed into a book build's jupyter-cache,
+    the notebook shows the numbers; without one, it says where to see them. Never the markup."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    from nbclient import NotebookClient
+
+    from modadd.data import make_dataset
+    ch = BOOK / "01_modular_addition.md"
+    (tmp_path / "_toc.yml").write_text((REPO_ROOT / "_toc.yml").read_text())
+    (tmp_path / "book").symlink_to(BOOK)
+
+    def model_answer(root):
+        nb = classroom.student_notebook(ch, solutions=True, root=root)
+        assert not [c for c in nb.cells if "{glue" in c.source]
+        return next(c.source for c in nb.cells if meta(c).get("grade_id") == "written-ex-count-pairs")
+
+    assert "[the number `d31` the chapter computes: see the chapter on the site]" in model_answer(tmp_path)
+    executed = jupytext.read(ch)
+    NotebookClient(executed, timeout=300, kernel_name="python3", record_timing=False, resources={"metadata": {"path": str(BOOK)}}).execute()
+    executed.metadata = jupytext.read(ch).metadata          # as the book build caches it: the code's own hash
+    get_cache(tmp_path / "_build" / ".jupyter_cache").cache_notebook_bundle(
+        CacheBundleIn(executed, str(ch), data={"execution_seconds": 5.0}), check_validity=False)
+    ds = make_dataset(31, 0.2, seed=0)
+    d31 = int(ds.val_mask.reshape(31, 31).diagonal().sum())
+    assert f"$d =$ {d31}, so {len(ds.val_pairs)} ordered pairs are held out" in model_answer(tmp_path)
+    assert classroom.resolve_glue("{glue:text}`x:.2f` and {glue}`y`", {"x": "0.12345", "y": "'a'"}) == "0.12 and a"
+    # another page's number, as chapter 5 cites chapter 4's
+    assert classroom.resolve_glue("R² {glue:text}`04_a.md::r2:s`.", {"04_a.md::r2": "'0.61'"}) == "R² 0.61."

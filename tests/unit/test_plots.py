@@ -92,6 +92,31 @@ def test_importing_plots_leaves_plotlys_renderer_alone():
     assert out.stdout.strip() == "modadd"
 
 
+def test_in_jupyter_figures_do_not_embed_plotlyjs(hist):
+    """plotly's Jupyter default embeds plotly.js (4.6 MB) in every figure: importing
+    modadd.plots replaces that default, and only that one, by a renderer whose output is the
+    figure's data and a loader of plotly.js from its CDN, once per page."""
+    def default_after_import(before, env=None):
+        code = (f"import plotly.io as pio; pio.renderers.default = {before!r}; import modadd.plots; "
+                "print(pio.renderers.default)")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=dict(os.environ, **(env or {})))
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+    assert default_after_import("plotly_mimetype+notebook") == "modadd_notebook"
+    assert default_after_import("notebook") == "notebook" and default_after_import("colab") == "colab"
+    assert default_after_import("plotly_mimetype+notebook", {"PLOTLY_RENDERER": "plotly_mimetype+notebook"}) == "plotly_mimetype+notebook"
+    from plotly.offline import get_plotlyjs
+    fig = plots.training_animation(hist, frames=6).to_dict()
+    bundle = plots.NotebookRenderer().to_mimebundle(fig)
+    html = bundle["text/html"]
+    assert list(bundle) == ["text/html"] and html == plots.NotebookRenderer().to_mimebundle(fig)["text/html"]
+    assert get_plotlyjs()[:2000] not in html and "plotly.js v" not in html
+    assert len(html) < len(json.dumps(fig)) + 3000             # the figure's data, and a few lines
+    assert html.count("https://cdn.plot.ly/plotly-") == 1 and "modadd-plotly-js" in html
+    assert '"frames"' in html                                   # animations keep their frames
+
+
 def test_class_fraction_figure_keeps_named_settings_in_order():
     import pandas as pd
 
