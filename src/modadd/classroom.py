@@ -79,6 +79,9 @@ _GLUE = re.compile(r"\{glue(?::text)?\}`((?:[\w./-]+\.md::)?[\w-]+)(?::([^`]*))?
 #: The numbers the chapters glue into their text, as their last execution computed them, in a
 #: course folder without a book build (the teacher kit's ``modadd_course``): {chapter: {key: text}}.
 GLUE_FILE = "glue.json"
+#: Each chapter's execution time in the book build, in the same course folder, so that an
+#: assignment made there states what the student kit's does: {chapter: [seconds, ISO date]}.
+RUN_TIMES_FILE = "run_times.json"
 
 
 #: The importable package of the teacher kit that holds the chapters' sources (``_toc.yml``,
@@ -362,8 +365,14 @@ def chapter_times_view(times):
 
 
 def chapter_run_time(chapter: Path, root: Path | None = None):
-    """``(seconds, when)`` of the chapter's last execution in the book build's jupyter-cache
-    (``_build/.jupyter_cache``), or None when there is no build or no record of it."""
+    """``(seconds, when)`` of the chapter's last execution: the course folder's
+    :data:`RUN_TIMES_FILE`, else the book build's jupyter-cache (``_build/.jupyter_cache``);
+    None when neither has a record of it."""
+    packaged = _root(root) / RUN_TIMES_FILE
+    if packaged.is_file():
+        import json
+        got = json.loads(packaged.read_text()).get(Path(chapter).stem)
+        return None if got is None else (float(got[0]), datetime.fromisoformat(got[1]))
     rec = chapter_record(chapter, root)
     return None if rec is None else (rec.seconds, rec.executed)
 

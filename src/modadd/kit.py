@@ -306,11 +306,12 @@ def build_course_wheel(out_dir, root=None) -> Path:
     :data:`modadd.classroom.COURSE_PACKAGE`, data only, at the same version as ``modadd``):
     the chapters with exercises (``book/*.md``, a ``_toc.yml`` listing them) and the
     numbers their model answers cite (:data:`modadd.classroom.GLUE_FILE`, from the book
-    build's execution of each chapter). With it installed, the teacher commands find the
+    build's execution of each chapter) and each chapter's run time there
+    (:data:`modadd.classroom.RUN_TIMES_FILE`). With it installed, the teacher commands find the
     chapters without a checkout."""
     import yaml
 
-    from .classroom import COURSE_PACKAGE, GLUE_FILE, assignments, glue_values
+    from .classroom import COURSE_PACKAGE, GLUE_FILE, RUN_TIMES_FILE, assignments, chapter_run_time, glue_values
     root = _root(root)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -326,6 +327,8 @@ def build_course_wheel(out_dir, root=None) -> Path:
         files = [f"book/{ch.stem}" for ch in chapters]
         (pkg / "_toc.yml").write_text(yaml.safe_dump({"root": files[0], "chapters": [{"file": f} for f in files[1:]]}))
         (pkg / GLUE_FILE).write_text(json.dumps({ch.stem: glue_values(ch, root) for ch in chapters}, indent=1))
+        times = {ch.stem: chapter_run_time(ch, root) for ch in chapters}
+        (pkg / RUN_TIMES_FILE).write_text(json.dumps({k: [t[0], t[1].isoformat()] for k, t in times.items() if t}))
         (Path(tmp) / "pyproject.toml").write_text(f'''[build-system]
 requires = ["setuptools>=61"]
 build-backend = "setuptools.build_meta"
@@ -341,7 +344,7 @@ dependencies = ["modadd=={version}"]
 packages = ["{COURSE_PACKAGE}"]
 
 [tool.setuptools.package-data]
-{COURSE_PACKAGE} = ["_toc.yml", "{GLUE_FILE}", "book/*.md"]
+{COURSE_PACKAGE} = ["_toc.yml", "{GLUE_FILE}", "{RUN_TIMES_FILE}", "book/*.md"]
 ''')
         return _pip_wheel(Path(tmp), out, "modadd_course-*.whl")
 
