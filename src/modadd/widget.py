@@ -20,10 +20,13 @@ button with ``data-action="play"`` starts it.
 from __future__ import annotations
 
 import hashlib
+import math
+from dataclasses import replace
 from pathlib import Path
 
 import anywidget
 import numpy as np
+import torch
 import traitlets
 
 from .validate import check_bool, check_choice, check_range
@@ -121,3 +124,104 @@ def particle_widget(*args, **kwargs) -> LiveWidget:
     from that network's initial embeddings, side by side.
     """
     return LiveWidget(kind="particles", settings=particle_settings(*args, **kwargs))
+
+
+# ------------------------------------------------------------------ the widget's start, in Python
+# core.js draws its own random numbers (makeRng: mulberry32 on a hashed seed and stream),
+# not torch's or numpy's. To measure what the reader sees when pressing Play, the book
+# trains the widget's own start and split with the Python trainer: these functions are
+# core.js's makeRng, initParams and splitPairs, number for number (tests/js checks them).
+
+_M32 = 0xFFFFFFFF
+
+
+def _imul(a: int, b: int) -> int:
+    return (a * b) & _M32
+
+
+def _mix32(x: int) -> int:
+    x &= _M32
+    x = _imul(x ^ (x >> 16), 0x85EBCA6B)
+    x = _imul(x ^ (x >> 13), 0xC2B2AE35)
+    return x ^ (x >> 16)
+
+
+class WidgetRng:
+    """core.js's ``makeRng(seed, stream)``: ``uint32()``, ``uniform()`` (53 bits), ``normal()``."""
+
+    def __init__(self, seed: int, stream: int = 0):
+        lo, hi = seed % 2**32, seed // 2**32
+        self.a = _mix32(_mix32(lo ^ 0x9E3779B9) ^ _mix32(hi + 0x632BE5AB) ^ _mix32(stream ^ 0x85157AF5))
+
+    def uint32(self) -> int:
+        a = self.a = (self.a + 0x6D2B79F5) & _M32
+        t = _imul(a ^ (a >> 15), 1 | a)
+        t = ((t + _imul(t ^ (t >> 7), 61 | t)) & _M32) ^ t
+        return t ^ (t >> 14)
+
+    def uniform(self) -> float:
+        hi = self.uint32() >> 5
+        return (hi * 67108864 + (self.uint32() >> 6)) / 9007199254740992
+
+    def normal(self) -> float:
+        u1 = 1 - self.uniform()
+        u2 = self.uniform()
+        return math.sqrt(-2 * math.log(u1)) * math.cos(2 * math.pi * u2)
+
+
+def widget_start(config) -> tuple:
+    """The widget's start for a :class:`modadd.train.RunConfig`: ``(params, held)``, core.js's
+    ``initParams`` (float64 :class:`modadd.model.Params` of one model, zero biases when
+    the model has none) and ``splitPairs`` (``held``: (U,) bool over
+    :func:`modadd.data.unordered_pairs`), from the config's seed with core.js's generator."""
+    from .model import Params
+    m, n, H = config.model, config.model.n, config.model.hidden
+    rng = WidgetRng(config.seed, 1)
+    unif = lambda bound: (rng.uniform() * 2 - 1) * bound           # noqa: E731
+    draw = (lambda: rng.normal() * m.embed_scale) if m.embed_init == "normal" else (lambda: unif(m.embed_scale))
+    E = [draw() for _ in range(2 * n)]
+    if m.init == "torch":
+        W1 = [unif(1 / math.sqrt(2)) for _ in range(2 * H)]
+        b1 = [unif(1 / math.sqrt(2)) for _ in range(H)]
+        W2 = [unif(1 / math.sqrt(H)) for _ in range(H * n)]
+        b2 = [unif(1 / math.sqrt(H)) for _ in range(n)]
+    else:
+        W1 = [unif(math.sqrt(6 / (2 + H))) for _ in range(2 * H)]
+        W2 = [unif(math.sqrt(6 / (H + n))) for _ in range(H * n)]
+        b1, b2 = [0.0] * H, [0.0] * n
+    if not m.bias:
+        b1, b2 = [0.0] * H, [0.0] * n
+    t = lambda v, *shape: torch.tensor(v, dtype=torch.float64).reshape(1, *shape)   # noqa: E731
+    params = Params(t(E, n, 2), t(W1, 2, H), t(b1, H), t(W2, H, n), t(b2, n))
+    U = n * (n + 1) // 2
+    k = min(round(config.val_fraction * U), U - 1)                  # round half to even, as core.js
+    idx = list(range(U))
+    rng = WidgetRng(config.seed, 2)
+    for i in range(k):                                              # partial Fisher-Yates
+        j = i + math.floor(rng.uniform() * (U - i))
+        idx[i], idx[j] = idx[j], idx[i]
+    held = torch.zeros(U, dtype=torch.bool)
+    held[idx[:k]] = True
+    return params, held
+
+
+def widget_train(configs, steps: int, record_every=100):
+    """:func:`modadd.train.train` of the widget's starts and splits (:func:`widget_start`),
+    in float64 like core.js: what the reader's browser computes for these settings, up to
+    rounding. ``configs``: :class:`modadd.train.RunConfig` s of one n."""
+    from .data import held_split
+    from .model import Params
+    from .train import train
+    starts = [widget_start(c) for c in configs]
+    init = Params(*(torch.cat(ts) for ts in zip(*(s[0].tensors() for s in starts))))
+    split = held_split(configs[0].model.n, torch.stack([s[1] for s in starts]))
+    split = replace(split, train_weights=split.train_weights.double(), val_weights=split.val_weights.double())
+    return train(configs, steps=steps, record_every=record_every, init=init, split=split, progress=False)
+
+
+def recipe_config(preset: str, n: int = 17, seed: int = 0, val_fraction: float = 0.2):
+    """The :class:`modadd.train.RunConfig` the widget trains for a preset, n, seed and
+    validation fraction (its other settings at their defaults)."""
+    from .train import CIRCLE_RECIPE, GRID_RECIPE
+    cfg = {"circle": CIRCLE_RECIPE, "grid": GRID_RECIPE}[check_choice("recipe", preset, RECIPES)]
+    return replace(cfg, model=replace(cfg.model, n=n), seed=seed, val_fraction=val_fraction)
