@@ -14,8 +14,13 @@ URL and cannot import sibling files.
   ``book/_ext/offline_assets.py``) renders it; everything runs in the page.
 
 Testing contract (the site tests drive it): the root element has class ``modadd-live``,
-``data-kind`` = "training" or "particles", ``data-step`` = the steps done so far, and a
-button with ``data-action="play"`` starts it.
+``data-kind`` = "training" or "particles", ``data-step`` = the steps done so far,
+``data-structure`` = the live readout (``"circle k=K"``, ``"grid p,q"`` or ``"other"``, as
+:func:`modadd.structure.readout`; empty before the first reading; in same-start mode the
+particles', with ``data-structure-network`` and ``data-agree`` = "yes"/"no") and
+``data-rate`` = steps per second; the button ``data-action="play"`` toggles play and pause,
+and so does Space on the focused widget; every control carries ``data-control`` = its
+settings key, and a range input applies on its ``input`` and ``change`` events.
 """
 from __future__ import annotations
 
@@ -32,11 +37,11 @@ import traitlets
 from .validate import check_bool, check_choice, check_range
 
 WEB = Path(__file__).resolve().parent / "web"
-SOURCES = ("core.js", "view.js")
+SOURCES = ("core.js", "structure.js", "view.js")
 
 
 def bundle() -> str:
-    """The widget's ES module: core.js then view.js, as one file."""
+    """The widget's ES module: core.js, structure.js then view.js, as one file."""
     return "\n".join((WEB / f).read_text() for f in SOURCES)
 
 
@@ -63,12 +68,23 @@ class LiveWidget(anywidget.AnyWidget):
 RECIPES = ("circle", "grid")
 
 
-def training_settings(recipe: str = "circle", n: int = 17, seed: int = 0, val_fraction: float = 0.2,
+#: Each recipe's default seed in the widget: one that grows the recipe's structure at the
+#: widget's default settings (chapter 2 measures the share of seeds that do, on other seeds,
+#: and checks these with the Python trainer from the widget's own start, :func:`widget_train`).
+DEFAULT_SEEDS = {"circle": 1, "grid": 0}
+
+#: Same-start mode trains the network as chapter 5's seed-by-seed comparison does: this many
+#: AdamW steps with this share of the pairs held out, so many network steps per particle step.
+SAME_START_RUN = dict(network_steps=2000, val_fraction=0.2, network_steps_per_step=4)
+
+
+def training_settings(recipe: str = "circle", n: int = 17, seed: int | None = None, val_fraction: float = 0.2,
                       weight_decay: float | None = None, lr: float | None = None,
                       bias: bool | None = None, hinges: bool = False) -> dict:
     """The training widget's settings, checked (see :func:`training_widget`)."""
-    s = dict(preset=check_choice("recipe", recipe, RECIPES), n=check_range("n", n, 7, 97, integer=True),
-             seed=check_range("seed", seed, 0, 999_999, integer=True),
+    recipe = check_choice("recipe", recipe, RECIPES)
+    s = dict(preset=recipe, n=check_range("n", n, 7, 97, integer=True),
+             seed=check_range("seed", DEFAULT_SEEDS[recipe] if seed is None else seed, 0, 999_999, integer=True),
              val_fraction=check_range("val_fraction", val_fraction, 0.0, 0.9), hinges=check_bool("hinges", hinges))
     if weight_decay is not None:
         s["weight_decay"] = check_range("weight_decay", weight_decay, 0.0, 3.0)
@@ -86,7 +102,7 @@ def training_widget(*args, **kwargs) -> LiveWidget:
     ``recipe`` picks the start: "circle" (no biases, Glorot-uniform weights, embeddings
     U(±0.2), lr 3e-3, weight decay 1) or "grid" (biases, PyTorch's default init,
     embeddings N(0, 0.05²), lr 1e-2, weight decay 1), the trainer's ``CIRCLE_RECIPE`` and
-    ``GRID_RECIPE``; ``n``, ``seed``, ``val_fraction``, ``weight_decay``, ``lr``, ``bias``
+    ``GRID_RECIPE``, each with its seed in :data:`DEFAULT_SEEDS`; ``n``, ``seed``, ``val_fraction``, ``weight_decay``, ``lr``, ``bias``
     and ``hinges`` override it, within the ranges of the widget's own controls.
     """
     return LiveWidget(kind="training", settings=training_settings(*args, **kwargs))
@@ -97,7 +113,7 @@ def recipe_presets() -> dict:
     from .train import CIRCLE_RECIPE, GRID_RECIPE
     return {name: dict(bias=cfg.model.bias, init=cfg.model.init, embed_init=cfg.model.embed_init,
                        embed_scale=cfg.model.embed_scale, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                       hidden=cfg.model.hidden)
+                       hidden=cfg.model.hidden, seed=DEFAULT_SEEDS[name])
             for name, cfg in (("circle", CIRCLE_RECIPE), ("grid", GRID_RECIPE))}
 
 
@@ -114,7 +130,8 @@ def particle_settings(n: int = 17, seed: int = 0, alignment: float = 1.0, cluste
                 repulsion=check_range("repulsion", REPULSION if repulsion is None else repulsion, 0.0, 1.0),
                 step_size=check_range("step_size", step_size, 1e-3, 1.0),
                 clustering_width=CLUSTERING_WIDTH, repulsion_width=REPULSION_WIDTH, same_start=same_start,
-                preset=check_choice("recipe", recipe, RECIPES), presets=recipe_presets())
+                preset=check_choice("recipe", recipe, RECIPES), presets=recipe_presets(),
+                same_start_run=dict(SAME_START_RUN))
 
 
 def particle_widget(*args, **kwargs) -> LiveWidget:
