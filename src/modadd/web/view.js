@@ -197,8 +197,8 @@ class _Curves {
   clear() { this.rows = []; }
   push(step, m) { this.rows.push([step, m.trainLoss, m.valLoss, m.trainAcc, m.valAcc]); if (this.rows.length > 4000) this.rows = this.rows.filter((_, i) => i % 2 === 0); }
   draw(pal) {
-    const c = this.ctx, W = this.w, H = this.h - 16, half = W / 2, pad = 22;
-    c.fillStyle = pal.bgCss; c.fillRect(0, 0, W, H);
+    const c = this.ctx, W = this.w, H = this.h - 16, half = W / 2, pad = 22;   // H: above the step axis
+    c.fillStyle = pal.bgCss; c.fillRect(0, 0, W, this.h);
     c.fillStyle = pal.fg; c.font = "11px system-ui, sans-serif"; c.textAlign = "left"; c.textBaseline = "top";
     c.fillText("loss", 4, 2); c.fillText("accuracy", half + 4, 2);
     const rows = this.rows; if (rows.length < 2) return;
@@ -584,7 +584,7 @@ function _trainingSpecs(st) {
     { key: "preset", label: "start from", type: "select", value: st.preset,
       options: [["circle", "circle recipe"], ["grid", "grid recipe"]],
       help: "circle recipe: no biases, Glorot-uniform weights, embeddings U(\u00b10.2), lr 3e-3; grid recipe: biases, PyTorch's default init, embeddings N(0, 0.05\u00b2), lr 1e-2" },
-    { key: "n", label: "N (modulus)", type: "range", min: 7, max: 97, step: 1, value: st.n },
+    { key: "n", label: "N (modulus)", type: "range", min: (st.n_range || [7, 97])[0], max: (st.n_range || [7, 97])[1], step: 1, value: st.n },
     { key: "seed", label: "seed", type: "int", min: 0, max: 999999, value: st.seed },
     { key: "val_fraction", label: "validation fraction", type: "range", min: 0, max: 0.9, step: 0.05, value: st.val_fraction, fmt: (v) => v.toFixed(2) },
     { key: "weight_decay", label: "weight decay", type: "range", min: 0, max: 3, step: 0.05, value: st.weight_decay, fmt: (v) => v.toFixed(2) },
