@@ -316,6 +316,47 @@ def test_dark_mode(server, browser):
     assert 0.299 * r + 0.587 * g + 0.114 * b < 100, f"{path}: the page's background is light in dark mode ({background})"
 
 
+PLOTLY_BACKGROUNDS_JS = """() => {
+    const lum = c => {              // any CSS colour (white, #1e2127, rgb()) to its luminance
+        const d = document.createElement('span'); d.style.color = c; document.body.appendChild(d);
+        const m = getComputedStyle(d).color.match(/[\\d.]+/g).map(Number); d.remove();
+        return 0.299 * m[0] + 0.587 * m[1] + 0.114 * m[2];
+    };
+    return Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => ({
+        id: gd.id, lum: lum(gd._fullLayout.paper_bgcolor), font: lum(gd._fullLayout.font.color)}));
+}"""
+
+
+def _theme_problems(page, dark: bool) -> list[str]:
+    """Figures whose background (or text) does not follow the theme, waited for briefly."""
+    test = "lum < 100 && font > 150" if dark else "lum > 200 && font < 120"
+    try:
+        page.wait_for_function(f"() => ({PLOTLY_BACKGROUNDS_JS})().every(({{lum, font}}) => {test})", timeout=10_000)
+    except Exception:
+        pass
+    figs = page.evaluate(PLOTLY_BACKGROUNDS_JS)
+    assert figs, "no plotly figure on the page"
+    ok = (lambda f: f["lum"] < 100 and f["font"] > 150) if dark else (lambda f: f["lum"] > 200 and f["font"] < 120)
+    return [f"{f['id']}: background luminance {f['lum']:.0f}, text {f['font']:.0f}" for f in figs if not ok(f)]
+
+
+def test_plotly_figures_follow_the_theme(server, browser):
+    """On the page with the most figures: every figure is dark when the page opens dark, and
+    follows the reader's switch while the page is open (dark to light and back)."""
+    path = max((p for p in PAGES if p != NO_PAGES),
+               key=lambda p: (SITE / p).read_text(errors="replace").count("plotly-graph-div"))
+    context, page, rec = open_page(browser, server, path, dark=True)
+    try:
+        problems = [f"opened dark: {p}" for p in _theme_problems(page, dark=True)]
+        for dark in (False, True):
+            page.evaluate(f"document.documentElement.dataset.theme = '{'dark' if dark else 'light'}'")
+            problems += [f"switched to {'dark' if dark else 'light'}: {p}" for p in _theme_problems(page, dark)]
+        problems += rec.problems_since((0, 0, 0, 0))
+    finally:
+        context.close()
+    assert not problems, f"{path}:\n  " + "\n  ".join(problems)
+
+
 FIGURES_JS = """() => Array.from(document.querySelectorAll('.plotly-graph-div, .js-plotly-plot')).map((gd, i) => {
     const box = gd.getBoundingClientRect();
     const nonEmpty = sel => Array.from(gd.querySelectorAll(sel))
@@ -459,6 +500,33 @@ def test_animations_move(loaded):
             problems.append(f"{fid}: moving the slider did not change the picture")
         problems += [f"{fid}: {p}" for p in rec.problems_since(mark)]
     assert not problems, f"{path}: animated figures:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("loaded", ANIMATED_PAGES, indirect=True)
+def test_animations_have_keyboard_controls(loaded):
+    """plotly's own play button and slider take no keyboard focus: under every animated
+    figure a play button and a frame slider do, and the slider moved by keyboard changes
+    the figure."""
+    path, page, rec = loaded
+    anims = page.evaluate(ANIMATED_JS)
+    assert anims, f"{path}: no animated figure"
+    problems = []
+    for a in anims:
+        fid = a["id"]
+        bar = page.locator(f"#{fid} + .modadd-anim-keys")
+        if bar.count() != 1 or bar.locator("button").count() != 1 or bar.locator("input[type=range]").count() != 1:
+            problems.append(f"{fid}: no keyboard controls under the figure")
+            continue
+        before = page.evaluate(SIGNATURE_JS, fid)["hash"]
+        bar.locator("input[type=range]").focus()
+        page.keyboard.press("End")
+        page.wait_for_timeout(200)
+        if page.evaluate(SIGNATURE_JS, fid)["hash"] == before:
+            page.keyboard.press("Home")
+            page.wait_for_timeout(200)
+        if page.evaluate(SIGNATURE_JS, fid)["hash"] == before:
+            problems.append(f"{fid}: the keyboard slider did not change the figure")
+    assert not problems, f"{path}:\n  " + "\n  ".join(problems)
 
 
 @pytest.mark.parametrize("loaded", MATH_PAGES, indirect=True)

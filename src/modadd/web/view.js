@@ -9,7 +9,8 @@
 // "particles", data-step = the steps done so far, data-structure = the live structure
 // readout ("circle k=K", "grid p,q" or "other", structure.js's; empty before the first
 // reading; in same-start mode the particles', with data-structure-network and data-agree
-// = "yes" or "no"), data-rate = steps per second; the button data-action="play" toggles
+// = "yes" or "no"), data-rate = steps per second, and root._modadd.E() the flat positions
+// the readout reads (networkE() too in same-start mode); the button data-action="play" toggles
 // play and pause (aria-pressed), Space on the focused widget does too; every control
 // carries data-control = its state key (n, seed, weight_decay, lr, alignment, ...), and a
 // range input applies on its input and change events.
@@ -500,6 +501,7 @@ function renderTraining(model, el, root) {
     "Each recipe opens on a seed that grows its structure (a circle, or a grid). Steps per frame \"auto\" takes as many steps as keep the picture smooth." });
   root.append(_el("div", { className: "ml-panels" }, [emb.fig, dec.fig]), readout, curves.fig, bar, status, grid, note);
   _spaceToggles(root, toggle);
+  root._modadd = { E: () => (run ? Array.from(run.E) : []) };      // for tests: the embeddings read out
   build(); draw();
   const unwatch = _onThemeChange(draw);
   return () => { loop.pause(); unwatch(); };
@@ -694,6 +696,7 @@ function renderParticles(model, el, root) {
     : "") + "Changing any setting starts again from the same start, so what a force does shows at once." });
   root.append(_el("div", { className: "ml-panels" }, net ? [net.fig, par.fig] : [par.fig]), readout, bar, status, grid, note);
   _spaceToggles(root, toggle);
+  root._modadd = { E: () => (sys ? Array.from(sys.E) : []), networkE: () => (trainer ? Array.from(trainer.E) : []) };
   build(); draw();
   const unwatch = _onThemeChange(draw);
   return () => { loop.pause(); unwatch(); };
