@@ -196,8 +196,12 @@ def _block_external(route):
     route.abort()  # never wait on the network; the request itself is still recorded
 
 
-def open_page(browser, server: str, path: str, *, dark: bool = False, settle: bool = True):
-    context = browser.new_context(viewport=VIEWPORT, color_scheme="dark" if dark else "light")
+PHONE = {"width": 390, "height": 844}            # a phone's viewport, at its pixel density below
+
+
+def open_page(browser, server: str, path: str, *, dark: bool = False, settle: bool = True, phone: bool = False):
+    context = browser.new_context(viewport=PHONE if phone else VIEWPORT, color_scheme="dark" if dark else "light",
+                                  **({"device_scale_factor": 3, "is_mobile": True, "has_touch": True} if phone else {}))
     context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]|data:|blob:|about:).*"), _block_external)
     if dark:  # what the theme's light/dark switch stores, set before the theme's JS reads it
         context.add_init_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');")

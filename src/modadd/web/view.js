@@ -51,6 +51,17 @@ const VIEW_CSS = `
 .modadd-live .ml-note { font-size: 12px; color: var(--ml-muted); margin: 2px 0 0; }
 .modadd-live:focus-visible { outline: 2px solid var(--ml-accent); outline-offset: 2px; }
 .modadd-live .ml-readout { font-weight: 600; min-height: 1.4em; font-variant-numeric: tabular-nums; }
+/* phones: the two pictures side by side, captions and controls compact, so the pictures,
+   the play button and the controls fit on one screen */
+@media (max-width: 600px) {
+  .modadd-live { padding: 6px; font-size: 12px; }
+  .modadd-live .ml-panels { flex-wrap: nowrap; gap: 6px; }
+  .modadd-live figure { flex: 1 1 50%; }
+  .modadd-live .ml-panels figcaption { display: none; }
+  .modadd-live .ml-controls { grid-template-columns: 1fr; gap: 2px; margin: 6px 0 4px; }
+  .modadd-live .ml-control label { min-width: 96px; }
+  .modadd-live .ml-note { display: none; }
+}
 `;
 
 // ------------------------------------------------------------------ colours (plots.py's)
@@ -197,7 +208,18 @@ class _Curves {
   }
   clear() { this.rows = []; }
   push(step, m) { this.rows.push([step, m.trainLoss, m.valLoss, m.trainAcc, m.valAcc]); if (this.rows.length > 4000) this.rows = this.rows.filter((_, i) => i % 2 === 0); }
+  /** Draw at the canvas's own CSS width (a phone's column is narrower than 610 px), so the
+   *  labels keep their size instead of being scaled down. */
+  fitWidth() {
+    const css = Math.round(this.canvas.clientWidth);
+    if (css > 0 && css !== this.w) {
+      const d = _dpr();
+      this.w = css; this.canvas.width = Math.round(css * d); this.canvas.height = Math.round(this.h * d);
+      this.ctx.setTransform(d, 0, 0, d, 0, 0);
+    }
+  }
   draw(pal) {
+    this.fitWidth();
     const c = this.ctx, W = this.w, H = this.h - 16, half = W / 2, pad = 22;   // H: above the step axis
     c.fillStyle = pal.bgCss; c.fillRect(0, 0, W, this.h);
     c.fillStyle = pal.fg; c.font = "11px system-ui, sans-serif"; c.textAlign = "left"; c.textBaseline = "top";
@@ -484,6 +506,7 @@ function renderTraining(model, el, root) {
   const controls = {};
   function onChange(key, value) {
     if (key === "speed") { loop.speed = SPEEDS[value]; return; }
+    if (key === "n" && loop.speed) { loop.speed = 0; controls.speed.set(0); }   // a new N starts at "auto"
     if (key === "preset") {
       Object.assign(st, PRESETS[value]);
       for (const k of ["bias", "lr", "weight_decay", "seed"]) controls[k].set(st[k]);
