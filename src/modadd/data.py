@@ -129,23 +129,9 @@ def pair_split(n: int, seeds, val_fractions) -> PairSplit:
     if not seeds or len(seeds) != len(val_fractions):
         raise ValueError(f"need one validation fraction per seed and at least one seed, got "
                          f"{len(seeds)} seeds and {len(val_fractions)} fractions")
-    pairs, _ = unordered_pairs(n)
-    iu = pairs[:, 0] * n + pairs[:, 1]     # positions in the ordered (n*n) layout
-    return held_split(n, torch.stack([validation_mask(n, v, s)[iu] for s, v in zip(seeds, val_fractions)]))
-
-
-def held_split(n: int, held) -> PairSplit:
-    """The :class:`PairSplit` of M runs that hold out the unordered pairs marked in ``held``
-    ((M, U) bool, in the order of :func:`unordered_pairs`): :func:`pair_split` from a
-    split made elsewhere (the live widget's, see :func:`modadd.widget.widget_start`)."""
-    n = check_n(n)
     pairs, mult = unordered_pairs(n)
-    val = torch.as_tensor(held, dtype=torch.bool)
-    if val.ndim != 2 or val.shape[1] != len(pairs) or not len(val):
-        raise ValueError(f"held must be (M, {len(pairs)}) bool for n={n}, got shape {tuple(val.shape)}")
-    if val.all(1).any():
-        raise ValueError("held must leave every run at least one training pair")
-    val = val.float()
+    iu = pairs[:, 0] * n + pairs[:, 1]     # positions in the ordered (n*n) layout
+    val = torch.stack([validation_mask(n, v, s)[iu] for s, v in zip(seeds, val_fractions)]).float()
     w_train = mult * (1 - val)
     w_train = w_train / w_train.sum(1, keepdim=True)
     w_val = mult * val

@@ -604,20 +604,6 @@ def reduced_rule(fit: GridFit) -> tuple[int, int]:
     return (min(p, q), max(p, q))
 
 
-def readout(E) -> str:
-    """One line for a live readout: ``"circle k=K"`` (:func:`circle_order`), ``"grid p,q"``
-    (:func:`reduced_rule` of the grid fit) or ``"other"``, from :func:`classify`'s scores.
-    The live widget computes the same string in the browser (``web/structure.js``)."""
-    c, g = circle_score(E), grid_score(E)
-    cls = _decide(c.score, g.score, CIRCLE_THRESHOLD, GRID_THRESHOLD)
-    if cls == "circle":
-        return f"circle k={c.k}"
-    if cls == "grid":
-        p, q = reduced_rule(g)
-        return f"grid {p},{q}"
-    return "other"
-
-
 # ---------------------------------------------------------------------------- reading them
 
 

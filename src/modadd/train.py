@@ -287,8 +287,7 @@ def _bias_gate(free_until: list[int], step: int, like: Params, device) -> torch.
 
 
 def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool = True,
-          progress: bool | None = None, device=None, init: Params | None = None,
-          split: PairSplit | None = None) -> History:
+          progress: bool | None = None, device=None, init: Params | None = None) -> History:
     """Train M models with full-batch AdamW, one step for all of them at a time.
 
     Args:
@@ -304,9 +303,6 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
         init: start from these parameters (M models, any float dtype: the run keeps it,
             e.g. float64 to compare with another float64 implementation) instead of the
             seeded initialisation; the seeds still choose the train/validation split.
-        split: train on this split (a :class:`modadd.data.PairSplit` of the configs' n and
-            M runs, e.g. the live widget's, :func:`modadd.widget.widget_start`) instead of
-            the one the seeds and validation fractions choose.
 
     Raises:
         ValueError: bad arguments, or runs in one batch that disagree on shapes or betas.
@@ -319,11 +315,7 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     device = torch.device(device) if device is not None else default_device()
     params = _start(configs, init)
     dtype = params.E.dtype
-    if split is None:
-        split = pair_weights(configs)
-    elif not isinstance(split, PairSplit) or split.n != configs[0].model.n or len(split.train_weights) != len(configs):
-        raise ValueError(f"split must be a PairSplit of n={configs[0].model.n} with {len(configs)} runs")
-    split = _on_device(split, device, dtype)
+    split = _on_device(pair_weights(configs), device, dtype)
     one_hot = torch.nn.functional.one_hot(split.labels, split.n).to(dtype)
     opt = FlatAdamW(params, param_groups(configs, dtype), configs[0].betas, configs[0].eps, device)
     chunks = _chunks(opt.params, opt.grads, split)

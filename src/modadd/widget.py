@@ -241,18 +241,55 @@ def widget_particle_start(n: int, seed: int) -> np.ndarray:
     return np.array([rng.uniform() * 2 - 1 for _ in range(2 * n)]).reshape(n, 2)
 
 
+def _held_split(n: int, held: torch.Tensor):
+    """The :class:`modadd.data.PairSplit` of M runs holding out the unordered pairs marked in
+    ``held`` ((M, U) bool), weighted as :func:`modadd.data.pair_split` weighs its own split."""
+    from .data import PairSplit, answers, unordered_pairs
+    pairs, mult = unordered_pairs(n)
+    val = held.to(torch.float64)
+    mult = mult.to(torch.float64)
+    w_train = mult * (1 - val)
+    w_train = w_train / w_train.sum(1, keepdim=True)
+    w_val = mult * val
+    has_val = w_val.sum(1) > 0
+    w_val = w_val / w_val.sum(1, keepdim=True).clamp_min(1)
+    return PairSplit(n=n, pairs=pairs, labels=answers(pairs, n), multiplicity=mult,
+                     train_weights=w_train, val_weights=w_val, has_val=has_val)
+
+
 def widget_train(configs, steps: int, record_every=100):
     """:func:`modadd.train.train` of the widget's starts and splits (:func:`widget_start`),
     in float64 like core.js: what the reader's browser computes for these settings, up to
-    rounding. ``configs``: :class:`modadd.train.RunConfig` s of one n."""
-    from .data import held_split
+    rounding. ``configs``: :class:`modadd.train.RunConfig` s of one n.
+
+    The trainer takes a run's split from :func:`modadd.train.pair_weights` (the seed's); for
+    this call that one function answers with the widget's split instead, and nothing else
+    of the trainer changes (so no stored run of the book is invalidated)."""
+    from unittest import mock
+
+    from . import train as train_module
     from .model import Params
-    from .train import train
     starts = [widget_start(c) for c in configs]
     init = Params(*(torch.cat(ts) for ts in zip(*(s[0].tensors() for s in starts))))
-    split = held_split(configs[0].model.n, torch.stack([s[1] for s in starts]))
-    split = replace(split, train_weights=split.train_weights.double(), val_weights=split.val_weights.double())
-    return train(configs, steps=steps, record_every=record_every, init=init, split=split, progress=False)
+    split = _held_split(configs[0].model.n, torch.stack([s[1] for s in starts]))
+    with mock.patch.object(train_module, "pair_weights", lambda _: split):
+        return train_module.train(configs, steps=steps, record_every=record_every, init=init, progress=False)
+
+
+def readout(E) -> str:
+    """The live readout of an embedding ``E`` (n, 2): ``"circle k=K"`` (the circle's order,
+    :func:`modadd.structure.circle_order`), ``"grid p,q"`` (the canonical rule,
+    :func:`modadd.structure.lattice_rule`) or ``"other"``, as :func:`modadd.structure.classify`
+    decides. The widget computes the same string in the browser (``web/structure.js``,
+    checked against this in tests/js)."""
+    from . import structure
+    row = structure.scores(E)
+    if row["class"] == "circle":
+        return f"circle k={row['circle_k']}"
+    if row["class"] == "grid":
+        p, q = structure.reduced_rule(structure.grid_score(E))
+        return f"grid {p},{q}"
+    return "other"
 
 
 def recipe_config(preset: str, n: int = 17, seed: int = 0, val_fraction: float = 0.2):

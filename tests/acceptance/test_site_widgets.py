@@ -245,10 +245,10 @@ def _readout_is_structures(root, key: str = "E") -> str:
     """The widget's readout, checked against modadd.structure on the embeddings it read."""
     import numpy as np
 
-    from modadd import structure
+    from modadd import structure, widget
     E = np.array(root.evaluate(f"r => r._modadd.{key}()")).reshape(-1, 2)
     shown = root.get_attribute("data-structure" if key == "E" else "data-structure-network")
-    assert shown == structure.readout(E), (shown, structure.scores(E))
+    assert shown == widget.readout(E), (shown, structure.scores(E))
     assert shown.split()[0] == structure.scores(E)["class"]
     return shown
 

@@ -4,7 +4,7 @@ Embeddings of every kind the live readout meets: exact and noisy circles of seve
 exact and noisy consistent lattices (2-D and a line), shuffled lattices, random clouds,
 particle runs (modadd.particles.simulate: grids and circles as the widget grows them), at
 n from 7 to 97. For each: the embedding, ``structure.scores`` (both scores, k, class), the
-grid fit's canonical rule (``reduced_rule``) and ``structure.readout``.
+grid fit's canonical rule (``reduced_rule``) and ``modadd.widget.readout``.
 
 Run from the repository root: ``.venv/bin/python tests/js/structure_reference.py``.
 """
@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from modadd import structure
+from modadd import structure, widget
 from modadd.particles import simulate
 
 
@@ -63,7 +63,7 @@ def main():
         s = structure.scores(E)
         rule = structure.reduced_rule(structure.grid_score(E))
         out.append(dict(name=name, E=E.tolist(), circle_score=s["circle_score"], circle_k=s["circle_k"],
-                        grid_score=s["grid_score"], cls=s["class"], rule=list(rule), readout=structure.readout(E)))
+                        grid_score=s["grid_score"], cls=s["class"], rule=list(rule), readout=widget.readout(E)))
     json.dump(out, sys.stdout)
 
 

@@ -542,21 +542,3 @@ def test_stored_pictures_ignore_rounding_move_scale_and_catch_a_moved_point():
         with pytest.raises(ValueError, match=r"E must be an \(\.\.\., n, 2\) array"):
             structure.picture_code(bad)
 
-
-def test_readout_names_the_class_with_its_order_or_rule():
-    """structure.readout: "circle k=K" with circle_order's k, "grid p,q" with lattice_rule's
-    rule, "other" otherwise (the live widget's readout; web/structure.js, tests/js)."""
-    n = 17
-    a = np.arange(n)
-    circle = np.stack([np.cos(2 * np.pi * 3 * a / n), np.sin(2 * np.pi * 3 * a / n)], 1)
-    circle += 0.01 * np.random.default_rng(0).standard_normal(circle.shape)
-    assert structure.readout(circle) == f"circle k={structure.circle_order(circle)}" == "circle k=3"
-    z = np.array([(i, j) for i in range(5) for j in range(4)][:n])
-    grid = np.zeros((n, 2))
-    for z1, z2 in z:
-        grid[(z1 + 4 * z2) % n] = [z1, z2]
-    grid += 0.01 * np.random.default_rng(1).standard_normal(grid.shape)
-    p, q = structure.lattice_rule(grid)
-    assert structure.readout(grid) == f"grid {p},{q}"
-    cloud = np.random.default_rng(2).standard_normal((n, 2))
-    assert structure.classify(cloud) == "other" and structure.readout(cloud) == "other"

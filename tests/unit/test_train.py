@@ -184,25 +184,3 @@ def test_zero_bias_init_is_in_the_row_and_the_cache_key():
     assert run_key(zero, 100) != run_key(GRID_RECIPE, 100)
     with pytest.raises(ValueError, match="zero_bias_init must be True or False, got zero_bias_init=1"):
         RunConfig(zero_bias_init=1)
-
-
-def test_train_on_a_given_split_is_train_on_that_split():
-    """``split=`` (the live widget's split, modadd.widget.widget_start) replaces the seeds'
-    split: the seeds' own split given explicitly trains the same bits; another split
-    trains differently; a split of the wrong size is refused."""
-    from modadd.data import held_split, unordered_pairs
-    from modadd.train import pair_weights
-    cfg = [replace(CIRCLE_RECIPE, seed=3), replace(CIRCLE_RECIPE, seed=4)]
-    own = pair_weights(cfg)
-    pairs, _ = unordered_pairs(17)
-    held = own.val_weights > 0
-    assert torch.equal(held_split(17, held).train_weights, own.train_weights)
-    a = train(cfg, steps=30, record_every=30, progress=False)
-    b = train(cfg, steps=30, record_every=30, progress=False, split=held_split(17, held))
-    assert torch.equal(a.final.E, b.final.E)
-    c = train(cfg, steps=30, record_every=30, progress=False, split=held_split(17, held.flip(0)))
-    assert not torch.equal(a.final.E, c.final.E)
-    with pytest.raises(ValueError, match="split must be a PairSplit of n=17 with 2 runs"):
-        train(cfg, steps=3, split=held_split(17, held[:1]))
-    with pytest.raises(ValueError, match="held must be"):
-        held_split(17, held[:, :5])

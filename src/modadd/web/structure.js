@@ -294,7 +294,7 @@ export function structureScores(E) {
   return { circle_score: c.score, circle_k: c.k, grid_score: g.score, rule: structRule(g, n, scale), class: cls };
 }
 
-/** The readout: "circle k=K", "grid p,q" or "other" (modadd.structure.readout). */
+/** The readout: "circle k=K", "grid p,q" or "other" (modadd.widget.readout). */
 export function structureReadout(E) {
   const s = structureScores(E);
   return s.class === "circle" ? `circle k=${s.circle_k}` : s.class === "grid" ? `grid ${s.rule[0]},${s.rule[1]}` : "other";
