@@ -506,6 +506,27 @@ def test_animations_move(loaded):
     assert not problems, f"{path}: animated figures:\n  " + "\n  ".join(problems)
 
 
+OVERFLOW_JS = "() => document.documentElement.scrollWidth - window.innerWidth"
+
+
+def test_no_page_overflows_a_phone(server, browser):
+    """At a phone's 390 px no page is wider than the screen: wide equations and tables
+    scroll inside their column, figures and widgets fit it."""
+    problems = []
+    for path in (p for p in PAGES if p != NO_PAGES):
+        context, page, rec = open_page(browser, server, path, phone=True)
+        try:
+            over = page.evaluate(OVERFLOW_JS)
+            if over > 0:
+                culprits = page.evaluate("""() => Array.from(document.querySelectorAll('body *'))
+                    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && e.offsetParent !== null)
+                    .slice(-3).map(e => e.tagName.toLowerCase() + '.' + (e.className || '').toString().slice(0, 40))""")
+                problems.append(f"{path}: {over} px wider than the screen ({culprits})")
+        finally:
+            context.close()
+    assert not problems, "\n  ".join(problems)
+
+
 @pytest.mark.parametrize("loaded", ANIMATED_PAGES, indirect=True)
 def test_animations_have_keyboard_controls(loaded):
     """plotly's own play button and slider take no keyboard focus: under every animated

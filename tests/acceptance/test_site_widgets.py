@@ -214,8 +214,9 @@ def test_space_toggles_play_and_pause_twice_with_the_focus_kept(target, server, 
         _wait_rendered(page, len(live_widgets(path)))
         root = _roots(page).nth(index)
         root.scroll_into_view_if_needed()
-        (root.locator("[data-action=play]") if target == "play" else root).focus()
-        focused = page.evaluate("document.activeElement.outerHTML.slice(0, 80)")
+        target_el = (root.locator("[data-action=play]") if target == "play" else root).element_handle()
+        target_el.focus()
+        assert page.evaluate("el => document.activeElement === el", target_el)
         scroll = page.evaluate("window.scrollY")
         for _ in range(2):
             page.keyboard.press("Space")
@@ -224,7 +225,7 @@ def test_space_toggles_play_and_pause_twice_with_the_focus_kept(target, server, 
             page.keyboard.press("Space")
             page.wait_for_timeout(100)
             assert not _playing(root) and not _steps_advance(page, root), "Space did not pause the run"
-            assert page.evaluate("document.activeElement.outerHTML.slice(0, 80)") == focused, "the focus moved"
+            assert page.evaluate("el => document.activeElement === el", target_el), "the focus moved"
         assert page.evaluate("window.scrollY") == scroll, "Space scrolled the page"
         title = root.locator("[data-action=play]").get_attribute("title")
         assert "Space" in title and root.locator("[data-action=pause]").count() == 0
@@ -314,6 +315,28 @@ def test_same_start_says_whether_the_two_agree(server, browser):
         status = root.locator(".ml-status").inner_text()
         assert "network step 2000 (done)" in status, status          # the chapter's 2,000 steps
         assert "2,000 AdamW steps with 20% of the pairs held out" in root.locator(".ml-note").inner_text()
+    finally:
+        context.close()
+
+
+def test_on_a_phone_the_training_widget_fits_one_screen(server, browser):
+    """At 390 px the pictures, the play button and the controls are on one screen (a compact
+    layout: the two pictures side by side), the canvases are drawn at the screen's pixel
+    density, and the loss strip's text is drawn at its own width (not scaled down)."""
+    path, index = _first("training")
+    context, page, rec = open_page(browser, server, path, phone=True)
+    try:
+        _wait_rendered(page, len(live_widgets(path)))
+        root = _roots(page).nth(index)
+        root.scroll_into_view_if_needed()
+        box = root.bounding_box()
+        assert box["height"] <= page.viewport_size["height"], f"the widget is {box['height']:.0f} px tall"
+        assert box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"] + 1
+        canvases = root.evaluate("r => Array.from(r.querySelectorAll('canvas')).map(c => [c.width, c.clientWidth])")
+        assert all(w >= 2 * css for w, css in canvases), f"canvases not at devicePixelRatio: {canvases}"
+        pics = root.locator("figure canvas")
+        a, b = pics.nth(0).bounding_box(), pics.nth(1).bounding_box()
+        assert abs(a["y"] - b["y"]) < 2, "the two pictures are not side by side"
     finally:
         context.close()
 
