@@ -541,4 +541,3 @@ def test_stored_pictures_ignore_rounding_move_scale_and_catch_a_moved_point():
     for bad in (None, "E", np.zeros(5), np.full((4, 17, 2), np.nan), [[1, 2], [3]]):
         with pytest.raises(ValueError, match=r"E must be an \(\.\.\., n, 2\) array"):
             structure.picture_code(bad)
-
