@@ -65,9 +65,23 @@
     range.style.cssText = "flex:1 1 auto;min-width:80px;max-width:420px;";
     const out = document.createElement("output");
     const show = (i) => { range.value = String(i); out.textContent = `frame ${Number(i) + 1} of ${frames.length}`; };
-    show(0);
+    const sl = ((div._fullLayout && div._fullLayout.sliders) || [])[0];
+    show(sl && Number.isInteger(sl.active) ? Math.min(sl.active, frames.length - 1) : 0);   // the frame shown
     let playing = false, timer = null;
-    const go = (i) => window.Plotly.animate(div, [frames[i].name], { mode: "immediate", frame: { duration: 0, redraw: true }, transition: { duration: 0 } });
+    // one frame at a time, never interrupting a transition in progress (plotly's own slider
+    // animates; cutting it short leaves NaN transforms behind): the latest request waits
+    let want = null;
+    const go = (i) => {
+      const idle = want === null;
+      want = i;
+      if (!idle) return;
+      const flush = () => {
+        if (div._transitioning) { setTimeout(flush, 30); return; }
+        const j = want; want = null;
+        window.Plotly.animate(div, [frames[j].name], { mode: "immediate", frame: { duration: 0, redraw: true }, transition: { duration: 0 } });
+      };
+      flush();
+    };
     const stop = () => { playing = false; clearInterval(timer); play.textContent = "\u25B6 Play"; play.setAttribute("aria-pressed", "false"); };
     range.addEventListener("input", () => { stop(); show(range.value); go(Number(range.value)); });
     play.addEventListener("click", () => {
