@@ -326,27 +326,39 @@ PLOTLY_BACKGROUNDS_JS = """() => {
         const m = getComputedStyle(d).color.match(/[\\d.]+/g).map(Number); d.remove();
         return 0.299 * m[0] + 0.587 * m[1] + 0.114 * m[2];
     };
+    const band = gd => {            // the lightest painted background between the figure and its cell
+        let e = gd.parentElement, most = -1;
+        while (e && !e.classList.contains('cell_output')) {
+            const c = getComputedStyle(e).backgroundColor, a = c.match(/[\\d.]+/g).map(Number);
+            if (a.length < 4 || a[3] > 0) most = Math.max(most, lum(c));
+            e = e.parentElement;
+        }
+        return most;
+    };
     return Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => ({
-        id: gd.id, lum: lum(gd._fullLayout.paper_bgcolor), font: lum(gd._fullLayout.font.color)}));
+        id: gd.id, lum: lum(gd._fullLayout.paper_bgcolor), font: lum(gd._fullLayout.font.color), band: band(gd)}));
 }"""
 
 
 def _theme_problems(page, dark: bool) -> list[str]:
     """Figures whose background (or text) does not follow the theme, waited for briefly."""
-    test = "lum < 100 && font > 150" if dark else "lum > 200 && font < 120"
+    test = "lum < 100 && font > 150 && band < 100" if dark else "lum > 200 && font < 120"
     try:
-        page.wait_for_function(f"() => ({PLOTLY_BACKGROUNDS_JS})().every(({{lum, font}}) => {test})", timeout=10_000)
+        page.wait_for_function(f"() => ({PLOTLY_BACKGROUNDS_JS})().every(({{lum, font, band}}) => {test})", timeout=10_000)
     except Exception:
         pass
     figs = page.evaluate(PLOTLY_BACKGROUNDS_JS)
     assert figs, "no plotly figure on the page"
-    ok = (lambda f: f["lum"] < 100 and f["font"] > 150) if dark else (lambda f: f["lum"] > 200 and f["font"] < 120)
-    return [f"{f['id']}: background luminance {f['lum']:.0f}, text {f['font']:.0f}" for f in figs if not ok(f)]
+    ok = ((lambda f: f["lum"] < 100 and f["font"] > 150 and f["band"] < 100) if dark
+          else (lambda f: f["lum"] > 200 and f["font"] < 120))
+    return [f"{f['id']}: background luminance {f['lum']:.0f}, text {f['font']:.0f}, around it {f['band']:.0f}"
+            for f in figs if not ok(f)]
 
 
 def test_plotly_figures_follow_the_theme(server, browser):
-    """On the page with the most figures: every figure is dark when the page opens dark, and
-    follows the reader's switch while the page is open (dark to light and back)."""
+    """On the page with the most figures: every figure is dark when the page opens dark (with
+    no light band around it), and follows the reader's switch while the page is open (dark
+    to light and back)."""
     path = max((p for p in PAGES if p != NO_PAGES),
                key=lambda p: (SITE / p).read_text(errors="replace").count("plotly-graph-div"))
     context, page, rec = open_page(browser, server, path, dark=True)

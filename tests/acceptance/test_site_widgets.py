@@ -120,6 +120,10 @@ def test_widgets_run_without_a_kernel(path, dark, server, browser):
                 lum = root.evaluate("r => { const m = getComputedStyle(r).backgroundColor.match(/\\d+/g).map(Number);"
                                     " return 0.299 * m[0] + 0.587 * m[1] + 0.114 * m[2]; }")
                 assert lum < 100, f"the widget's background is light in dark mode (luminance {lum:.0f})"
+                band = root.evaluate("r => { const m = getComputedStyle(r.closest('.widget-subarea') || r).backgroundColor"
+                                     ".match(/[\\d.]+/g).map(Number); return m.length > 3 && m[3] === 0 ? 0 :"
+                                     " 0.299 * m[0] + 0.587 * m[1] + 0.114 * m[2]; }")
+                assert band < 100, f"a light band around the widget in dark mode (luminance {band:.0f})"
             SHOTS.mkdir(exist_ok=True)
             name = re.sub(r"\.html$", "", path).replace("/", "__")
             root.screenshot(path=str(SHOTS / f"{name}__widget{i}{'-dark' if dark else ''}.png"))
