@@ -68,20 +68,18 @@
     const sl = ((div._fullLayout && div._fullLayout.sliders) || [])[0];
     show(sl && Number.isInteger(sl.active) ? Math.min(sl.active, frames.length - 1) : 0);   // the frame shown
     let playing = false, timer = null;
-    // one frame at a time, never interrupting a transition in progress (plotly's own slider
-    // animates; cutting it short leaves NaN transforms behind): the latest request waits
-    let want = null;
-    const go = (i) => {
-      const idle = want === null;
-      want = i;
-      if (!idle) return;
-      const flush = () => {
-        if (div._transitioning) { setTimeout(flush, 30); return; }
-        const j = want; want = null;
-        window.Plotly.animate(div, [frames[j].name], { mode: "immediate", frame: { duration: 0, redraw: true }, transition: { duration: 0 } });
-      };
-      flush();
+    // one frame at a time: the next waits for the last to finish (plotly resolves a promise)
+    // and for any transition of plotly's own controls; cutting one short leaves NaN transforms
+    let want = null, busy = false;
+    const pump = () => {
+      if (want === null) { busy = false; return; }
+      busy = true;
+      if (div._transitioning) { setTimeout(pump, 30); return; }
+      const k = want; want = null;
+      Promise.resolve(window.Plotly.animate(div, [frames[k].name],
+        { mode: "immediate", frame: { duration: 0, redraw: true }, transition: { duration: 0 } })).then(pump, pump);
     };
+    const go = (i) => { want = i; if (!busy) pump(); };
     const stop = () => { playing = false; clearInterval(timer); play.textContent = "\u25B6 Play"; play.setAttribute("aria-pressed", "false"); };
     range.addEventListener("input", () => { stop(); show(range.value); go(Number(range.value)); });
     play.addEventListener("click", () => {

@@ -539,12 +539,25 @@ def test_no_page_overflows_a_phone(server, browser):
     assert not problems, "\n  ".join(problems)
 
 
-@pytest.mark.parametrize("loaded", ANIMATED_PAGES, indirect=True)
-def test_animations_have_keyboard_controls(loaded):
+# plotly itself logs this on some first visits to a frame of the two-panel animations, from
+# its own slider's arguments too (measured on chapter 2: 17 such messages when its slider
+# step's own arguments moved a figure to frame 8, none on a second visit); the picture is right.
+PLOTLY_NAN_TRANSFORM = re.compile(r'attribute transform: Expected number, ".*scale\(NaN,NaN\)')
+
+
+@pytest.mark.parametrize("path", ANIMATED_PAGES)
+def test_animations_have_keyboard_controls(path, server, browser):
     """plotly's own play button and slider take no keyboard focus: under every animated
     figure a play button and a frame slider do, and the slider moved by keyboard changes
-    the figure."""
-    path, page, rec = loaded
+    the figure, with no error but plotly's own NaN-transform message (above)."""
+    context, page, rec = open_page(browser, server, path)
+    try:
+        _keyboard_controls(path, page, rec)
+    finally:
+        context.close()
+
+
+def _keyboard_controls(path, page, rec):
     anims = page.evaluate(ANIMATED_JS)
     assert anims, f"{path}: no animated figure"
     problems = []
@@ -554,6 +567,7 @@ def test_animations_have_keyboard_controls(loaded):
         if bar.count() != 1 or bar.locator("button").count() != 1 or bar.locator("input[type=range]").count() != 1:
             problems.append(f"{fid}: no keyboard controls under the figure")
             continue
+        page.locator(f"#{fid}").scroll_into_view_if_needed()         # as a reader sees it
         page.wait_for_function("id => !document.getElementById(id)._transitioning", arg=fid, timeout=5_000)
         mark = rec.mark()
         before = page.evaluate(SIGNATURE_JS, fid)["hash"]
@@ -563,7 +577,7 @@ def test_animations_have_keyboard_controls(loaded):
         page.wait_for_timeout(300)
         if page.evaluate(SIGNATURE_JS, fid)["hash"] == before:
             problems.append(f"{fid}: the keyboard slider did not change the figure")
-        problems += [f"{fid}: {p}" for p in rec.problems_since(mark)]
+        problems += [f"{fid}: {p}" for p in rec.problems_since(mark) if not PLOTLY_NAN_TRANSFORM.search(p)]
     assert not problems, f"{path}:\n  " + "\n  ".join(problems)
 
 
