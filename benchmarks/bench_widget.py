@@ -37,7 +37,7 @@ from modadd.train import GRID_RECIPE, train  # noqa: E402
 from modadd.widget import bundle, particle_widget, training_widget  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]      # the view's steps-per-frame choices
+SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]      # the view's fixed steps-per-frame choices (after "auto")
 MIN_FPS = 30
 
 
@@ -62,7 +62,7 @@ MEASURE = """async ([id, speedIndex, ms]) => {
   const root = document.querySelector(`#${id} .modadd-live`);
   const speed = Array.from(root.querySelectorAll("input[type=range]"))
       .find((i) => i.labels[0] && i.labels[0].textContent === "steps per frame");
-  speed.value = speedIndex; speed.dispatchEvent(new Event("input"));
+  speed.value = speedIndex + 1; speed.dispatchEvent(new Event("input"));    // slider position 0 is "auto"
   let frames = 0, counting = true;
   const count = () => { if (!counting) return; frames++; requestAnimationFrame(count); };
   root.querySelector("[data-action=play]").click();
@@ -72,7 +72,7 @@ MEASURE = """async ([id, speedIndex, ms]) => {
   await new Promise((r) => setTimeout(r, ms));
   const s1 = Number(root.dataset.step), t1 = performance.now();
   counting = false;
-  root.querySelector("[data-action=pause]").click();
+  root.querySelector("[data-action=play]").click();        // one toggle: play, then pause
   root.querySelector("[data-action=reset]").click();
   return { steps_per_s: (s1 - s0) / ((t1 - t0) / 1000), fps: frames / ((t1 - t0) / 1000) };
 }"""
@@ -129,7 +129,8 @@ def main():
     u = plain_loop(10_000)
     widgets = {
         "train17": {"kind": "training", "settings": training_widget("grid", n=17).settings},
-        "train97": {"kind": "training", "settings": training_widget("grid", n=97).settings},
+        # N = 97 lies above the slider (11-59 since issue 35): kept as the JavaScript's worst case
+        "train97": {"kind": "training", "settings": dict(training_widget("grid", n=59).settings, n=97)},
         "particles17": {"kind": "particles", "settings": particle_widget(17).settings},
     }
     web = browser_speeds(widgets, seconds=1.5)

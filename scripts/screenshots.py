@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/screenshots.py [PAGE ...]     (default: every book page)
 
-Writes ``screenshots/<page>.png`` and ``screenshots/<page>-dark.png`` (gitignored): a reviewer
+Writes ``screenshots/<page>.png`` and ``screenshots/<page>-dark.png`` at 1280 px, and
+``<page>-390.png`` and ``<page>-390-dark.png`` at a phone's 390 px (gitignored): a reviewer
 can look at the whole book in a minute. The pages are opened as the browser tests open them
 (``tests/acceptance/test_site.py``: the site served from 127.0.0.1, every other host
 blocked, MathJax and plotly waited for). Build the site first (``bash scripts/book.sh``).
@@ -35,10 +36,10 @@ def main(pages: list[str]) -> int:
     with site.serve_site() as origin, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=site.CHROMIUM, args=site.CHROMIUM_ARGS)
         for page_path in pages:
-            for dark in (False, True):
-                context, page, _ = site.open_page(browser, origin, page_path, dark=dark)
+            for phone, dark in ((False, False), (False, True), (True, False), (True, True)):
+                context, page, _ = site.open_page(browser, origin, page_path, dark=dark, phone=phone)
                 try:
-                    out = site.SHOTS / f"{site.shot_name(page_path)}{'-dark' if dark else ''}.png"
+                    out = site.SHOTS / f"{site.shot_name(page_path)}{'-390' if phone else ''}{'-dark' if dark else ''}.png"
                     page.screenshot(path=str(out), full_page=True)
                     print(out.relative_to(ROOT))
                 finally:

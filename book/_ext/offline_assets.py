@@ -1,7 +1,8 @@
 """Serve every script the site needs from the site itself (no CDN), so it works offline.
 
 * plotly.js: copied from the installed ``plotly`` package into ``_static/vendor/`` and
-  loaded only on pages that contain a plotly figure.
+  loaded only on pages that contain a plotly figure, with ``book/_vendor/plotly_pages.js``
+  (the figures follow the page's light/dark theme; animations get keyboard controls).
 * MathJax 3 (``book/_vendor/mathjax``, vendored from npm): Sphinx's ``mathjax_path``
   points at it; Sphinx loads it only on pages with math.
 * The live widget (:mod:`modadd.widget`, an anywidget): pages that carry widget state get
@@ -51,6 +52,7 @@ MATHJAX = HERE.parent / "_vendor" / "mathjax"
 WIDGETS = HERE.parent / "_vendor" / "widgets"
 WIDGET_FONTS = HERE.parent / "_vendor" / "widget-fonts"   # html-manager's icon fonts (woff2)
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+PLOTLY_PAGES_JS = HERE.parent / "_vendor" / "plotly_pages.js"   # theme and keyboard for the figures
 
 
 def _page_context(app, pagename, templatename, context, doctree):
@@ -97,6 +99,7 @@ def _page_context(app, pagename, templatename, context, doctree):
         body = context["body"] = marker.sub(lambda m: kit_link, body)
     if "plotly-graph-div" in body:
         app.add_js_file("vendor/plotly.min.js")   # called here, it is added to this page only
+        app.add_js_file("vendor/plotly_pages.js")  # theme following and keyboard controls
 
 
 @functools.lru_cache(maxsize=None)
@@ -116,6 +119,7 @@ def _copy_assets(app, exception):
     dest = Path(app.outdir) / "_static" / "vendor"
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(PLOTLY_JS, dest / "plotly.min.js")
+    shutil.copy2(PLOTLY_PAGES_JS, dest / "plotly_pages.js")
     shutil.copytree(MATHJAX, dest / "mathjax", dirs_exist_ok=True)
     shutil.copytree(WIDGETS, dest / "widgets", dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.md"))
     import anywidget

@@ -1,5 +1,6 @@
-"""The site's one stylesheet of its own: wide figures stay in the text column
-(``book/_css/wide_figures.css``; why, there). Served from the site itself, on every page."""
+"""The site's one stylesheet of its own: wide figures stay in the text column, and on
+narrow screens equations and tables scroll inside it (``book/_css/wide_figures.css``; why,
+there). Served from the site itself, on every page."""
 from __future__ import annotations
 
 from pathlib import Path

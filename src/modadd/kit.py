@@ -92,9 +92,13 @@ def teacher_pins(root=None) -> list[str]:
 
 def kit_chapters(root=None) -> list[Path]:
     """The toc's notebook pages that run without the repository (all but those whose code
-    uses ``REPO_ROOT``)."""
+    uses ``REPO_ROOT``), the introduction (the toc's root: a live widget, no chapter) left out."""
+    import yaml
+
     from .classroom import chapters
-    return [p for p in chapters(_root(root)) if "REPO_ROOT" not in p.read_text()]
+    home = yaml.safe_load((_root(root) / "_toc.yml").read_text())["root"]
+    return [p for p in chapters(_root(root)) if "REPO_ROOT" not in p.read_text()
+            and p.with_suffix("").as_posix() != (_root(root) / home).with_suffix("").as_posix()]
 
 
 def _version(root=None) -> str:

@@ -412,6 +412,13 @@ def embedding_animation(panels: list, frames: int = 40, title: str | None = None
 CLASS_COLORS = dict(zip(CLASSES, ("#2a6fdb", "#d9641e", "#8a8a8a")))  # circle, grid, other
 
 
+def _facet(name: str, value) -> str:
+    """A panel title in words: "biases" / "no biases" for ``bias``, else "embed scale 0.05"."""
+    if name == "bias" and isinstance(value, (bool, np.bool_)):
+        return "biases" if value else "no biases"
+    return f"{name.replace('_', ' ')} {value:g}" if isinstance(value, float) else f"{name.replace('_', ' ')} {value}"
+
+
 def class_fraction_figure(fr, x: str, col: str | None = None, row: str | None = None,
                           title: str | None = None, x_title: str | None = None,
                           categories: list | None = None) -> go.Figure:
@@ -423,7 +430,7 @@ def class_fraction_figure(fr, x: str, col: str | None = None, row: str | None = 
     """
     cols = sorted(fr[col].unique()) if col else [None]
     rows = sorted(fr[row].unique()) if row else [None]
-    titles = [" · ".join(s for s in (f"{row}={r}" if row else "", f"{col}={c}" if col else "") if s)
+    titles = [", ".join(s for s in (_facet(row, r) if row else "", _facet(col, c) if col else "") if s)
               for r in rows for c in cols]
     fig = make_subplots(rows=len(rows), cols=len(cols), subplot_titles=titles, shared_yaxes=True,
                         horizontal_spacing=0.03, vertical_spacing=0.12)
@@ -464,7 +471,7 @@ def setting_curves_figure(panels: dict, classes=None, log_y=(), title: str | Non
     the index), one column per recorded step (e.g. a median over seeds); every table lists
     the same settings. ``classes``: optional mapping from a setting to the structure class
     most of its runs end in; its lines then take that class's colour (:data:`CLASS_COLORS`),
-    and dashes tell settings of one class apart. ``log_y``: the panel titles whose y axis is
+    and dashes and marker shapes tell settings of one class apart. ``log_y``: the panel titles whose y axis is
     logarithmic. The step axis is logarithmic, so step 0 is left out.
     """
     if not panels:
@@ -472,6 +479,7 @@ def setting_curves_figure(panels: dict, classes=None, log_y=(), title: str | Non
     names = list(panels)
     fig = make_subplots(rows=1, cols=len(names), horizontal_spacing=0.09 if len(names) > 1 else 0.0)
     dashes = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+    symbols = ("circle", "square", "diamond", "triangle-up", "x", "star")   # not by dash alone
     for j, panel in enumerate(names):
         table = panels[panel]
         steps = np.asarray(table.columns, dtype=float)
@@ -480,9 +488,10 @@ def setting_curves_figure(panels: dict, classes=None, log_y=(), title: str | Non
         for name, values in table.iterrows():
             color = CLASS_COLORS.get(None if classes is None else classes[name], "#222222")
             k = seen[color] = seen.get(color, -1) + 1
-            fig.add_trace(go.Scatter(x=steps[keep], y=np.asarray(values, dtype=float)[keep], mode="lines",
+            fig.add_trace(go.Scatter(x=steps[keep], y=np.asarray(values, dtype=float)[keep], mode="lines+markers",
                                      name=str(name), legendgroup=str(name), showlegend=(j == 0),
-                                     line=dict(color=color, width=2, dash=dashes[k % len(dashes)])),
+                                     line=dict(color=color, width=2, dash=dashes[k % len(dashes)]),
+                                     marker=dict(color=color, size=7, symbol=symbols[k % len(symbols)])),
                           row=1, col=j + 1)
         fig.update_xaxes(title_text="step", type="log", row=1, col=j + 1)
         fig.update_yaxes(title_text=panel, type="log" if panel in log_y else "linear", row=1, col=j + 1)

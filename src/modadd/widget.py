@@ -14,26 +14,34 @@ URL and cannot import sibling files.
   ``book/_ext/offline_assets.py``) renders it; everything runs in the page.
 
 Testing contract (the site tests drive it): the root element has class ``modadd-live``,
-``data-kind`` = "training" or "particles", ``data-step`` = the steps done so far, and a
-button with ``data-action="play"`` starts it.
+``data-kind`` = "training" or "particles", ``data-step`` = the steps done so far,
+``data-structure`` = the live readout (``"circle k=K"``, ``"grid p,q"`` or ``"other"``, as
+:func:`modadd.structure.readout`; empty before the first reading; in same-start mode the
+particles', with ``data-structure-network`` and ``data-agree`` = "yes"/"no") and
+``data-rate`` = steps per second; the button ``data-action="play"`` toggles play and pause,
+and so does Space on the focused widget; every control carries ``data-control`` = its
+settings key, and a range input applies on its ``input`` and ``change`` events.
 """
 from __future__ import annotations
 
 import hashlib
+import math
+from dataclasses import replace
 from pathlib import Path
 
 import anywidget
 import numpy as np
+import torch
 import traitlets
 
 from .validate import check_bool, check_choice, check_range
 
 WEB = Path(__file__).resolve().parent / "web"
-SOURCES = ("core.js", "view.js")
+SOURCES = ("core.js", "structure.js", "view.js")
 
 
 def bundle() -> str:
-    """The widget's ES module: core.js then view.js, as one file."""
+    """The widget's ES module: core.js, structure.js then view.js, as one file."""
     return "\n".join((WEB / f).read_text() for f in SOURCES)
 
 
@@ -60,12 +68,29 @@ class LiveWidget(anywidget.AnyWidget):
 RECIPES = ("circle", "grid")
 
 
-def training_settings(recipe: str = "circle", n: int = 17, seed: int = 0, val_fraction: float = 0.2,
+#: Each recipe's default seed in the widget: one that grows the recipe's structure at the
+#: widget's default settings (chapter 2 measures the share of seeds that do, on other seeds,
+#: and checks these with the Python trainer from the widget's own start, :func:`widget_train`).
+DEFAULT_SEEDS = {"circle": 1, "grid": 0}
+
+#: Same-start mode trains the network as chapter 5's seed-by-seed comparison does: this many
+#: AdamW steps with this share of the pairs held out, so many network steps per particle step.
+SAME_START_RUN = dict(network_steps=2000, val_fraction=0.2, network_steps_per_step=4)
+
+
+#: The training widget's N slider: the moduli chapter 2 measured the recipes at (11, 31 and
+#: 59: both form their structure in most seeds). Below 11 neither recipe generalises and the
+#: classifier is weak (chapter 3); above 59 nothing was measured, so the slider stops there.
+TRAINING_N = (11, 59)
+
+
+def training_settings(recipe: str = "circle", n: int = 17, seed: int | None = None, val_fraction: float = 0.2,
                       weight_decay: float | None = None, lr: float | None = None,
                       bias: bool | None = None, hinges: bool = False) -> dict:
     """The training widget's settings, checked (see :func:`training_widget`)."""
-    s = dict(preset=check_choice("recipe", recipe, RECIPES), n=check_range("n", n, 7, 97, integer=True),
-             seed=check_range("seed", seed, 0, 999_999, integer=True),
+    recipe = check_choice("recipe", recipe, RECIPES)
+    s = dict(preset=recipe, n=check_range("n", n, *TRAINING_N, integer=True), n_range=list(TRAINING_N),
+             seed=check_range("seed", DEFAULT_SEEDS[recipe] if seed is None else seed, 0, 999_999, integer=True),
              val_fraction=check_range("val_fraction", val_fraction, 0.0, 0.9), hinges=check_bool("hinges", hinges))
     if weight_decay is not None:
         s["weight_decay"] = check_range("weight_decay", weight_decay, 0.0, 3.0)
@@ -83,7 +108,7 @@ def training_widget(*args, **kwargs) -> LiveWidget:
     ``recipe`` picks the start: "circle" (no biases, Glorot-uniform weights, embeddings
     U(±0.2), lr 3e-3, weight decay 1) or "grid" (biases, PyTorch's default init,
     embeddings N(0, 0.05²), lr 1e-2, weight decay 1), the trainer's ``CIRCLE_RECIPE`` and
-    ``GRID_RECIPE``; ``n``, ``seed``, ``val_fraction``, ``weight_decay``, ``lr``, ``bias``
+    ``GRID_RECIPE``, each with its seed in :data:`DEFAULT_SEEDS`; ``n``, ``seed``, ``val_fraction``, ``weight_decay``, ``lr``, ``bias``
     and ``hinges`` override it, within the ranges of the widget's own controls.
     """
     return LiveWidget(kind="training", settings=training_settings(*args, **kwargs))
@@ -94,11 +119,16 @@ def recipe_presets() -> dict:
     from .train import CIRCLE_RECIPE, GRID_RECIPE
     return {name: dict(bias=cfg.model.bias, init=cfg.model.init, embed_init=cfg.model.embed_init,
                        embed_scale=cfg.model.embed_scale, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                       hidden=cfg.model.hidden)
+                       hidden=cfg.model.hidden, seed=DEFAULT_SEEDS[name])
             for name, cfg in (("circle", CIRCLE_RECIPE), ("grid", GRID_RECIPE))}
 
 
-def particle_settings(n: int = 17, seed: int = 0, alignment: float = 1.0, clustering: float = 1.0,
+#: The particle widget's default seed: at the default forces it grows a circle, and at
+#: alignment 0 a grid (chapter 5 checks both and measures the shares on other seeds).
+DEFAULT_PARTICLE_SEED = 1
+
+
+def particle_settings(n: int = 17, seed: int = DEFAULT_PARTICLE_SEED, alignment: float = 1.0, clustering: float = 1.0,
                       repulsion: float | None = None, step_size: float = 0.1, *,
                       same_start: bool = False, recipe: str = "circle") -> dict:
     """The particle widget's settings, checked (see :func:`particle_widget`)."""
@@ -111,7 +141,8 @@ def particle_settings(n: int = 17, seed: int = 0, alignment: float = 1.0, cluste
                 repulsion=check_range("repulsion", REPULSION if repulsion is None else repulsion, 0.0, 1.0),
                 step_size=check_range("step_size", step_size, 1e-3, 1.0),
                 clustering_width=CLUSTERING_WIDTH, repulsion_width=REPULSION_WIDTH, same_start=same_start,
-                preset=check_choice("recipe", recipe, RECIPES), presets=recipe_presets())
+                preset=check_choice("recipe", recipe, RECIPES), presets=recipe_presets(),
+                same_start_run=dict(SAME_START_RUN))
 
 
 def particle_widget(*args, **kwargs) -> LiveWidget:
@@ -121,3 +152,149 @@ def particle_widget(*args, **kwargs) -> LiveWidget:
     from that network's initial embeddings, side by side.
     """
     return LiveWidget(kind="particles", settings=particle_settings(*args, **kwargs))
+
+
+# ------------------------------------------------------------------ the widget's start, in Python
+# core.js draws its own random numbers (makeRng: mulberry32 on a hashed seed and stream),
+# not torch's or numpy's. To measure what the reader sees when pressing Play, the book
+# trains the widget's own start and split with the Python trainer: these functions are
+# core.js's makeRng, initParams and splitPairs, number for number (tests/js checks them).
+
+_M32 = 0xFFFFFFFF
+
+
+def _imul(a: int, b: int) -> int:
+    return (a * b) & _M32
+
+
+def _mix32(x: int) -> int:
+    x &= _M32
+    x = _imul(x ^ (x >> 16), 0x85EBCA6B)
+    x = _imul(x ^ (x >> 13), 0xC2B2AE35)
+    return x ^ (x >> 16)
+
+
+class WidgetRng:
+    """core.js's ``makeRng(seed, stream)``: ``uint32()``, ``uniform()`` (53 bits), ``normal()``."""
+
+    def __init__(self, seed: int, stream: int = 0):
+        lo, hi = seed % 2**32, seed // 2**32
+        self.a = _mix32(_mix32(lo ^ 0x9E3779B9) ^ _mix32(hi + 0x632BE5AB) ^ _mix32(stream ^ 0x85157AF5))
+
+    def uint32(self) -> int:
+        a = self.a = (self.a + 0x6D2B79F5) & _M32
+        t = _imul(a ^ (a >> 15), 1 | a)
+        t = ((t + _imul(t ^ (t >> 7), 61 | t)) & _M32) ^ t
+        return t ^ (t >> 14)
+
+    def uniform(self) -> float:
+        hi = self.uint32() >> 5
+        return (hi * 67108864 + (self.uint32() >> 6)) / 9007199254740992
+
+    def normal(self) -> float:
+        u1 = 1 - self.uniform()
+        u2 = self.uniform()
+        return math.sqrt(-2 * math.log(u1)) * math.cos(2 * math.pi * u2)
+
+
+def widget_start(config) -> tuple:
+    """The widget's start for a :class:`modadd.train.RunConfig`: ``(params, held)``, core.js's
+    ``initParams`` (float64 :class:`modadd.model.Params` of one model, zero biases when
+    the model has none) and ``splitPairs`` (``held``: (U,) bool over
+    :func:`modadd.data.unordered_pairs`), from the config's seed with core.js's generator."""
+    from .model import Params
+    m, n, H = config.model, config.model.n, config.model.hidden
+    rng = WidgetRng(config.seed, 1)
+    unif = lambda bound: (rng.uniform() * 2 - 1) * bound           # noqa: E731
+    draw = (lambda: rng.normal() * m.embed_scale) if m.embed_init == "normal" else (lambda: unif(m.embed_scale))
+    E = [draw() for _ in range(2 * n)]
+    if m.init == "torch":
+        W1 = [unif(1 / math.sqrt(2)) for _ in range(2 * H)]
+        b1 = [unif(1 / math.sqrt(2)) for _ in range(H)]
+        W2 = [unif(1 / math.sqrt(H)) for _ in range(H * n)]
+        b2 = [unif(1 / math.sqrt(H)) for _ in range(n)]
+    else:
+        W1 = [unif(math.sqrt(6 / (2 + H))) for _ in range(2 * H)]
+        W2 = [unif(math.sqrt(6 / (H + n))) for _ in range(H * n)]
+        b1, b2 = [0.0] * H, [0.0] * n
+    if not m.bias:
+        b1, b2 = [0.0] * H, [0.0] * n
+    t = lambda v, *shape: torch.tensor(v, dtype=torch.float64).reshape(1, *shape)   # noqa: E731
+    params = Params(t(E, n, 2), t(W1, 2, H), t(b1, H), t(W2, H, n), t(b2, n))
+    U = n * (n + 1) // 2
+    k = min(round(config.val_fraction * U), U - 1)                  # round half to even, as core.js
+    idx = list(range(U))
+    rng = WidgetRng(config.seed, 2)
+    for i in range(k):                                              # partial Fisher-Yates
+        j = i + math.floor(rng.uniform() * (U - i))
+        idx[i], idx[j] = idx[j], idx[i]
+    held = torch.zeros(U, dtype=torch.bool)
+    held[idx[:k]] = True
+    return params, held
+
+
+def widget_particle_start(n: int, seed: int) -> np.ndarray:
+    """core.js's ``randomStart(n, seed)``: the particle widget's start, (n, 2) uniform in
+    [-1, 1]² from core.js's generator (seed stream 3), for :func:`modadd.particles.simulate`'s
+    ``start``."""
+    rng = WidgetRng(check_range("seed", seed, 0, 2**53 - 1, integer=True), 3)
+    return np.array([rng.uniform() * 2 - 1 for _ in range(2 * n)]).reshape(n, 2)
+
+
+def _held_split(n: int, held: torch.Tensor):
+    """The :class:`modadd.data.PairSplit` of M runs holding out the unordered pairs marked in
+    ``held`` ((M, U) bool), weighted as :func:`modadd.data.pair_split` weighs its own split."""
+    from .data import PairSplit, answers, unordered_pairs
+    pairs, mult = unordered_pairs(n)
+    val = held.to(torch.float64)
+    mult = mult.to(torch.float64)
+    w_train = mult * (1 - val)
+    w_train = w_train / w_train.sum(1, keepdim=True)
+    w_val = mult * val
+    has_val = w_val.sum(1) > 0
+    w_val = w_val / w_val.sum(1, keepdim=True).clamp_min(1)
+    return PairSplit(n=n, pairs=pairs, labels=answers(pairs, n), multiplicity=mult,
+                     train_weights=w_train, val_weights=w_val, has_val=has_val)
+
+
+def widget_train(configs, steps: int, record_every=100):
+    """:func:`modadd.train.train` of the widget's starts and splits (:func:`widget_start`),
+    in float64 like core.js: what the reader's browser computes for these settings, up to
+    rounding. ``configs``: :class:`modadd.train.RunConfig` s of one n.
+
+    The trainer takes a run's split from :func:`modadd.train.pair_weights` (the seed's); for
+    this call that one function answers with the widget's split instead, and nothing else
+    of the trainer changes (so no stored run of the book is invalidated)."""
+    from unittest import mock
+
+    from . import train as train_module
+    from .model import Params
+    starts = [widget_start(c) for c in configs]
+    init = Params(*(torch.cat(ts) for ts in zip(*(s[0].tensors() for s in starts))))
+    split = _held_split(configs[0].model.n, torch.stack([s[1] for s in starts]))
+    with mock.patch.object(train_module, "pair_weights", lambda _: split):
+        return train_module.train(configs, steps=steps, record_every=record_every, init=init, progress=False)
+
+
+def readout(E) -> str:
+    """The live readout of an embedding ``E`` (n, 2): ``"circle k=K"`` (the circle's order,
+    :func:`modadd.structure.circle_order`), ``"grid p,q"`` (the canonical rule,
+    :func:`modadd.structure.lattice_rule`) or ``"other"``, as :func:`modadd.structure.classify`
+    decides. The widget computes the same string in the browser (``web/structure.js``,
+    checked against this in tests/js)."""
+    from . import structure
+    row = structure.scores(E)
+    if row["class"] == "circle":
+        return f"circle k={row['circle_k']}"
+    if row["class"] == "grid":
+        p, q = structure.reduced_rule(structure.grid_score(E))
+        return f"grid {p},{q}"
+    return "other"
+
+
+def recipe_config(preset: str, n: int = 17, seed: int = 0, val_fraction: float = 0.2):
+    """The :class:`modadd.train.RunConfig` the widget trains for a preset, n, seed and
+    validation fraction (its other settings at their defaults)."""
+    from .train import CIRCLE_RECIPE, GRID_RECIPE
+    cfg = {"circle": CIRCLE_RECIPE, "grid": GRID_RECIPE}[check_choice("recipe", preset, RECIPES)]
+    return replace(cfg, model=replace(cfg.model, n=n), seed=seed, val_fraction=val_fraction)

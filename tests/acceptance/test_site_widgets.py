@@ -57,13 +57,13 @@ def test_the_book_has_live_widgets():
 
 def test_shipped_module_is_the_source():
     """A page embeds the widget's module as it was when the chapter executed: it must be
-    today's core.js + view.js, or the build shipped a stale widget. A page carries the
+    today's core.js + structure.js + view.js, or the build shipped a stale widget. A page carries the
     state of every widget its kernel made, shown or not: only the shown ones may exist."""
     want = bundle()
     for page in WIDGET_PAGES:
         for w in live_widgets(page):
             assert w["_esm"] == want, (f"{page}: the widget module in the page differs from "
-                                       "src/modadd/web/core.js + view.js: rebuild the book")
+                                       "src/modadd/web/*.js: rebuild the book")
         html = (SITE / page).read_text(errors="replace")
         assert html.count("export function trainSteps") == len(live_widgets(page)), \
             f"{page} carries the module of widgets it does not show"
@@ -111,7 +111,8 @@ def test_widgets_run_without_a_kernel(path, dark, server, browser):
             root.evaluate("r => new Promise((ok, no) => { const t0 = Date.now(); (function poll() {"
                           " if (Number(r.dataset.step) >= 50) ok(); else if (Date.now() - t0 > 20000) no(new Error('data-step stuck at ' + r.dataset.step));"
                           " else setTimeout(poll, 50); })(); })")
-            root.locator("[data-action=pause]").click()
+            root.locator("[data-action=play]").click()          # one toggle: now it pauses
+            assert root.locator("[data-action=play]").get_attribute("aria-pressed") == "false"
             assert root.evaluate(SNAPSHOT) != before, "play did not change the picture"
             status = root.locator(".ml-status").inner_text()
             assert "Stopped" not in status, status
@@ -119,6 +120,10 @@ def test_widgets_run_without_a_kernel(path, dark, server, browser):
                 lum = root.evaluate("r => { const m = getComputedStyle(r).backgroundColor.match(/\\d+/g).map(Number);"
                                     " return 0.299 * m[0] + 0.587 * m[1] + 0.114 * m[2]; }")
                 assert lum < 100, f"the widget's background is light in dark mode (luminance {lum:.0f})"
+                band = root.evaluate("r => { const m = getComputedStyle(r.closest('.widget-subarea') || r).backgroundColor"
+                                     ".match(/[\\d.]+/g).map(Number); return m.length > 3 && m[3] === 0 ? 0 :"
+                                     " 0.299 * m[0] + 0.587 * m[1] + 0.114 * m[2]; }")
+                assert band < 100, f"a light band around the widget in dark mode (luminance {band:.0f})"
             SHOTS.mkdir(exist_ok=True)
             name = re.sub(r"\.html$", "", path).replace("/", "__")
             root.screenshot(path=str(SHOTS / f"{name}__widget{i}{'-dark' if dark else ''}.png"))
@@ -173,20 +178,169 @@ def test_keyboard_and_labels(server, browser):
         unlabelled = root.evaluate("""r => Array.from(r.querySelectorAll('input, select'))
             .filter(i => !(i.labels && i.labels.length) && !i.getAttribute('aria-label')).map(i => i.outerHTML)""")
         assert not unlabelled, f"controls without a label: {unlabelled}"
-        root.locator("[data-action=play]").focus()
+        untagged = root.evaluate("""r => Array.from(r.querySelectorAll('input, select'))
+            .filter(i => !i.dataset.control).map(i => i.outerHTML)""")
+        assert not untagged, f"controls without data-control: {untagged}"
+        play = root.locator("[data-action=play]")
+        play.focus()
         page.keyboard.press("Enter")
         page.wait_for_timeout(1000)
         assert int(root.get_attribute("data-step")) > 0, "Enter on the focused play button did not start it"
-        root.locator("[data-action=pause]").focus()
-        page.keyboard.press("Space")
-        s = root.get_attribute("data-step")
-        page.wait_for_timeout(500)
-        assert root.get_attribute("data-step") == s, "Space on the focused pause button did not stop it"
+        page.keyboard.press("Enter")                       # the same button, still focused, pauses
+        assert play.get_attribute("aria-pressed") == "false"
         # a slider moved from the keyboard acts too
         slider = root.get_by_label("N (modulus)")
         slider.focus()
         page.keyboard.press("ArrowRight")
         assert root.get_attribute("data-step") == "0", "changing N from the keyboard did not start a new run"
+    finally:
+        context.close()
+
+
+def _playing(root) -> bool:
+    return root.locator("[data-action=play]").get_attribute("aria-pressed") == "true"
+
+
+def _steps_advance(page, root) -> bool:
+    s = int(root.get_attribute("data-step"))
+    page.wait_for_timeout(600)
+    return int(root.get_attribute("data-step")) > s
+
+
+@pytest.mark.parametrize("target", ["play", "widget"])
+def test_space_toggles_play_and_pause_twice_with_the_focus_kept(target, server, browser):
+    """Space on the focused play button, or on the widget itself (clicked or tabbed to),
+    plays, pauses, plays and pauses again; the focus stays where it was, and the page does
+    not scroll."""
+    path, index = _first("training")
+    context, page, rec = open_page(browser, server, path)
+    try:
+        _wait_rendered(page, len(live_widgets(path)))
+        root = _roots(page).nth(index)
+        root.scroll_into_view_if_needed()
+        target_el = (root.locator("[data-action=play]") if target == "play" else root).element_handle()
+        target_el.focus()
+        assert page.evaluate("el => document.activeElement === el", target_el)
+        scroll = page.evaluate("window.scrollY")
+        for _ in range(2):
+            page.keyboard.press("Space")
+            page.wait_for_timeout(100)
+            assert _playing(root) and _steps_advance(page, root), "Space did not start the run"
+            page.keyboard.press("Space")
+            page.wait_for_timeout(100)
+            assert not _playing(root) and not _steps_advance(page, root), "Space did not pause the run"
+            assert page.evaluate("el => document.activeElement === el", target_el), "the focus moved"
+        assert page.evaluate("window.scrollY") == scroll, "Space scrolled the page"
+        title = root.locator("[data-action=play]").get_attribute("title")
+        assert "Space" in title and root.locator("[data-action=pause]").count() == 0
+        assert not rec.problems_since((0, 0, 0, 0))
+    finally:
+        context.close()
+
+
+def _run_until(page, root, steps: int):
+    """Play until data-step reaches ``steps``, then pause (the readout is then read again)."""
+    root.locator("[data-action=play]").click()
+    page.wait_for_function("([r, n]) => Number(r.dataset.step) >= n", arg=[root.element_handle(), steps], timeout=120_000)
+    root.locator("[data-action=play]").click()
+    assert not _playing(root)
+
+
+def _readout_is_structures(root, key: str = "E") -> str:
+    """The widget's readout, checked against modadd.structure on the embeddings it read."""
+    import numpy as np
+
+    from modadd import structure, widget
+    E = np.array(root.evaluate(f"r => r._modadd.{key}()")).reshape(-1, 2)
+    shown = root.get_attribute("data-structure" if key == "E" else "data-structure-network")
+    assert shown == widget.readout(E), (shown, structure.scores(E))
+    assert shown.split()[0] == structure.scores(E)["class"]
+    return shown
+
+
+# What the pages state for the default runs (asserted against the Python trainer and
+# particles in those pages): (page stem, kind, steps, structure).
+STATED = [("intro", "training", 2000, "circle"), ("02_tiny_transformer", "training", 2000, "circle"),
+          ("05_particles", "particles", 600, "circle")]
+
+
+@pytest.mark.parametrize("stem,kind,steps,want", STATED, ids=[s[0] for s in STATED])
+def test_default_runs_reach_their_stated_structure_and_the_readout_is_structures(stem, kind, steps, want, server, browser):
+    path = next(p for p in WIDGET_PAGES if p.rsplit("/", 1)[-1] == f"{stem}.html")
+    index = [w["kind"] for w in live_widgets(path)].index(kind)      # the page's first widget of that kind
+    context, page, rec = open_page(browser, server, path)
+    try:
+        _wait_rendered(page, len(live_widgets(path)))
+        root = _roots(page).nth(index)
+        assert root.get_attribute("data-structure") == "", "a readout before the first step"
+        _run_until(page, root, steps)
+        shown = _readout_is_structures(root)
+        assert shown.startswith(want), f"{path}: the default run reads {shown!r} at step {root.get_attribute('data-step')}"
+        assert shown in root.locator(".ml-readout").inner_text()
+        assert not rec.problems_since((0, 0, 0, 0))
+    finally:
+        context.close()
+
+
+def test_a_force_change_restarts_the_particles_and_changes_the_outcome(server, browser):
+    """Chapter 5's guided experiment: the default seed grows a circle at alignment 1; setting
+    alignment to 0 (a change event, as a script or a keyboard sets a range) starts again from
+    the same start, which then grows a grid; alignment 1 again gives the first circle back."""
+    path, index = _first("particles")
+    context, page, rec = open_page(browser, server, path)
+    try:
+        _wait_rendered(page, len(live_widgets(path)))
+        root = _roots(page).nth(index)
+        outcomes = []
+        for alignment in (None, 0.0, 1.0):
+            if alignment is not None:
+                root.evaluate("""(r, v) => { const i = r.querySelector('[data-control=alignment]');
+                    i.value = v; i.dispatchEvent(new Event('change')); }""", alignment)
+                assert root.get_attribute("data-step") == "0" and root.get_attribute("data-structure") == ""
+            _run_until(page, root, 600)
+            outcomes.append(_readout_is_structures(root))
+        assert outcomes[0].startswith("circle") and outcomes[1].startswith("grid"), outcomes
+        assert outcomes[2] == outcomes[0], "the same settings from the same start gave another outcome"
+    finally:
+        context.close()
+
+
+def test_same_start_says_whether_the_two_agree(server, browser):
+    path = next(p for p in WIDGET_PAGES if any(w["settings"].get("same_start") for w in live_widgets(p)))
+    index = [bool(w["settings"].get("same_start")) for w in live_widgets(path)].index(True)
+    context, page, rec = open_page(browser, server, path)
+    try:
+        _wait_rendered(page, len(live_widgets(path)))
+        root = _roots(page).nth(index)
+        _run_until(page, root, 500)
+        p, q = _readout_is_structures(root), _readout_is_structures(root, "networkE")
+        assert root.get_attribute("data-agree") == ("yes" if p == q else "no")
+        assert ("the same structure" if p == q else "different structures") in root.locator(".ml-readout").inner_text()
+        status = root.locator(".ml-status").inner_text()
+        assert "network step 2000 (done)" in status, status          # the chapter's 2,000 steps
+        assert "2,000 AdamW steps with 20% of the pairs held out" in root.locator(".ml-note").inner_text()
+    finally:
+        context.close()
+
+
+def test_on_a_phone_the_training_widget_fits_one_screen(server, browser):
+    """At 390 px the pictures, the play button and the controls are on one screen (a compact
+    layout: the two pictures side by side), the canvases are drawn at the screen's pixel
+    density, and the loss strip's text is drawn at its own width (not scaled down)."""
+    path, index = _first("training")
+    context, page, rec = open_page(browser, server, path, phone=True)
+    try:
+        _wait_rendered(page, len(live_widgets(path)))
+        root = _roots(page).nth(index)
+        root.scroll_into_view_if_needed()
+        box = root.bounding_box()
+        assert box["height"] <= page.viewport_size["height"], f"the widget is {box['height']:.0f} px tall"
+        assert box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"] + 1
+        canvases = root.evaluate("r => Array.from(r.querySelectorAll('canvas')).map(c => [c.width, c.clientWidth])")
+        assert all(w >= 2 * css for w, css in canvases), f"canvases not at devicePixelRatio: {canvases}"
+        pics = root.locator("figure canvas")
+        a, b = pics.nth(0).bounding_box(), pics.nth(1).bounding_box()
+        assert abs(a["y"] - b["y"]) < 2, "the two pictures are not side by side"
     finally:
         context.close()
 

@@ -346,3 +346,21 @@ test("the WebAssembly kernels and the plain JavaScript agree for every n mod 8, 
     }
   }
 });
+
+// ------------------------------------------------------------------ the widget's start in Python
+
+test("modadd.widget.widget_start is initParams and splitPairs (the book trains the widget's own start in Python)", () => {
+  assert.ok(REF.widget_starts.length >= 5);
+  for (const c of REF.widget_starts) {
+    const js = initParams(c.cfg);
+    const why = `${c.cfg.init}/${c.cfg.embed_init} n=${c.cfg.n} seed=${c.cfg.seed}`;
+    for (const k of ["E", "W1", "W2"]) {
+      // uniform draws are exact; normal ones go through log and cos (Python's libm vs V8: an ulp)
+      assert.ok(relError(js[k], c.init[k]) <= (c.cfg.embed_init === "normal" && k === "E" ? 1e-15 : 0), `${why}: ${k}`);
+    }
+    const zeros = (v) => v.every((x) => x === 0);
+    if (c.cfg.bias) { assert.equal(relError(js.b1, c.init.b1), 0, why); assert.equal(relError(js.b2, c.init.b2), 0, why); }
+    else assert.ok(zeros(c.init.b1) && zeros(c.init.b2) && js.b1 === undefined, `${why}: no biases`);
+    assert.deepEqual(splitPairs(c.cfg.n, c.val_fraction, c.cfg.seed).val, c.val, `${why}: split`);
+  }
+});

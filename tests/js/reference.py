@@ -166,6 +166,24 @@ def defaults():
     return dict(particles=part, train=train)
 
 
+def widget_starts():
+    """modadd.widget.widget_start (core.js's generator, initParams and splitPairs in Python)
+    for both recipes, several n, seeds and validation fractions; the JavaScript must agree."""
+    from modadd.data import unordered_pairs
+    from modadd.widget import recipe_config, widget_start
+    out = []
+    for preset, n, seed, val in (("circle", 17, 1, 0.2), ("grid", 17, 0, 0.2), ("circle", 31, 7, 0.3),
+                                 ("grid", 11, 2**40 + 3, 0.0), ("circle", 59, 123, 0.5)):
+        cfg = recipe_config(preset, n=n, seed=seed, val_fraction=val)
+        params, held = widget_start(cfg)
+        pairs, _ = unordered_pairs(n)
+        m = cfg.model
+        out.append(dict(cfg=dict(n=n, hidden=m.hidden, bias=m.bias, init=m.init, embed_init=m.embed_init,
+                                 embed_scale=m.embed_scale, seed=seed), val_fraction=val,
+                        init=params_dict(params, True, 0), val=pairs[held].tolist()))
+    return out
+
+
 def main():
     torch.set_num_threads(1)
     # float64 throughout: the package builds some constants (pair weights, multiplicities) in
@@ -178,6 +196,7 @@ def main():
         particles=[particle_case(*c) for c in PARTICLE_CASES] + [same_start_case()],
         recipes=dict(CIRCLE_RECIPE=recipe(train_mod.CIRCLE_RECIPE), GRID_RECIPE=recipe(train_mod.GRID_RECIPE)),
         defaults=defaults(),
+        widget_starts=widget_starts(),
     )
     json.dump(clean(out), sys.stdout, allow_nan=False)
 

@@ -36,7 +36,7 @@ def test_only_chapters_with_exercises_are_assignments(notebooks):
     blank, full = notebooks
     stems = [p.stem for p in blank]
     assert stems == [p.stem for p in full] == [p.stem for p in sorted(BOOK.glob("0*.md"))]
-    assert {p.stem for p in classroom.chapters()} - set(stems) == {"teacher_guide", "appendix_benchmarks"}
+    assert {p.stem for p in classroom.chapters()} - set(stems) == {"intro", "teacher_guide", "appendix_benchmarks"}
     with pytest.raises(ValueError, match="teacher_guide.md has no exercises: it is not an assignment"):
         classroom.student_notebook(BOOK / "teacher_guide.md")
 

@@ -258,3 +258,19 @@ def test_rho_outcome_figure_colours_runs_by_class():
     assert fig.layout.xaxis.type == "log" and len(fig.layout.shapes) == 1
     with pytest.raises(ValueError, match="values <= 0"):
         plots.rho_outcome_figure(t.assign(**{"rho 0": [0.0, 1.0, 2.0]}), {"rho 0": "x"})
+
+
+def test_lines_of_one_colour_differ_in_marker_shape_too_and_panel_titles_are_words():
+    """Issue 35: lines told apart by dash alone are hard to read (a marker shape helps), and
+    panel titles read "biases, embed scale 0.05", not "bias=False · embed_scale=0.05"."""
+    import pandas as pd
+
+    from modadd.stats import class_fractions
+    rho = pd.DataFrame([[0.0, 2.0, 1.0], [0.0, 0.5, 0.4]], index=["b", "strong b"], columns=[0, 20, 40])
+    fig = plots.relative_bias_figure(rho, classes={"b": "grid", "strong b": "grid"})
+    assert fig.data[0].marker.symbol != fig.data[1].marker.symbol and fig.data[0].mode == "lines+markers"
+    t = pd.DataFrame({"bias": [True, False], "embed_scale": [0.05, 0.2], "wd": [1.0, 1.0], "class": ["grid", "circle"]})
+    fig = plots.class_fraction_figure(class_fractions(t, ["bias", "embed_scale", "wd"]), x="wd", col="embed_scale", row="bias")
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["no biases, embed scale 0.05", "no biases, embed scale 0.2",
+                      "biases, embed scale 0.05", "biases, embed scale 0.2"], titles

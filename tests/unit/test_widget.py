@@ -4,15 +4,46 @@ from __future__ import annotations
 
 import pytest
 
-from modadd import widget
+import numpy as np
+
+from modadd import structure, widget
 from modadd.train import CIRCLE_RECIPE, GRID_RECIPE
 
 
-def test_module_is_core_then_view():
+def test_module_is_core_structure_then_view():
     src = widget.bundle()
-    core, view = ((widget.WEB / f).read_text() for f in widget.SOURCES)
-    assert src == core + "\n" + view and "export function trainSteps" in core and "export default" in view
+    core, struct, view = ((widget.WEB / f).read_text() for f in widget.SOURCES)
+    assert src == "\n".join((core, struct, view)) and "export function trainSteps" in core
+    assert "export function structureReadout" in struct and "export default" in view
     assert widget.LiveWidget._esm == src
+
+
+def test_default_seeds_and_the_same_start_run_reach_the_view():
+    for name in widget.RECIPES:
+        s = widget.training_widget(name).settings
+        assert s["seed"] == widget.DEFAULT_SEEDS[name] == s["presets"][name]["seed"]
+        assert s["n_range"] == list(widget.TRAINING_N)
+    assert widget.training_widget(seed=5).settings["seed"] == 5
+    p = widget.particle_widget(same_start=True).settings
+    assert p["seed"] == widget.DEFAULT_PARTICLE_SEED and p["same_start_run"] == widget.SAME_START_RUN
+
+
+def test_widget_start_is_the_widgets_generator():
+    """widget_start follows core.js's stream numbers and families (tests/js compares the numbers
+    with core.js itself): circle recipe uniform within its bounds, no biases; a split of the
+    rounded share; the same seed the same start, another seed another."""
+    import torch
+    cfg = widget.recipe_config("circle", n=17, seed=1)
+    p, held = widget.widget_start(cfg)
+    assert p.E.dtype == torch.float64 and p.E.shape == (1, 17, 2) and p.E.abs().max() <= 0.2
+    assert p.W1.abs().max() <= (6 / 66) ** 0.5 and not p.b1.any() and not p.b2.any()
+    assert int(held.sum()) == round(0.2 * 153)
+    q, held2 = widget.widget_start(cfg)
+    assert all(torch.equal(a, b) for a, b in zip(p.tensors(), q.tensors())) and torch.equal(held, held2)
+    r, held3 = widget.widget_start(widget.recipe_config("circle", n=17, seed=2))
+    assert not torch.equal(p.E, r.E) and not torch.equal(held, held3)
+    E = widget.widget_particle_start(17, 1)
+    assert E.shape == (17, 2) and abs(E).max() <= 1 and (E == widget.widget_particle_start(17, 1)).all()
 
 
 def test_presets_are_the_trainer_recipes():
@@ -29,7 +60,8 @@ def test_presets_are_the_trainer_recipes():
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda: widget.training_widget(n=5), r"n must be an integer in \[7, 97\], got n=5"),
+    (lambda: widget.training_widget(n=7), r"n must be an integer in \[11, 59\], got n=7"),
+    (lambda: widget.training_widget(n=97), r"n must be an integer in \[11, 59\], got n=97"),
     (lambda: widget.training_widget(n=17.5), r"n must be an integer"),
     (lambda: widget.training_widget(recipe="pizza"), r"recipe must be one of \('circle', 'grid'\), got recipe='pizza'"),
     (lambda: widget.training_widget(lr=float("nan")), r"lr must be a number in \[0.0001, 0.1\], got lr=nan"),
@@ -41,3 +73,22 @@ def test_presets_are_the_trainer_recipes():
 def test_bad_settings_are_refused_with_the_value_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_readout_names_the_class_with_its_order_or_rule():
+    """widget.readout: "circle k=K" with circle_order's k, "grid p,q" with lattice_rule's
+    rule, "other" otherwise (the live widget's readout; web/structure.js, tests/js)."""
+    n = 17
+    a = np.arange(n)
+    circle = np.stack([np.cos(2 * np.pi * 3 * a / n), np.sin(2 * np.pi * 3 * a / n)], 1)
+    circle += 0.01 * np.random.default_rng(0).standard_normal(circle.shape)
+    assert widget.readout(circle) == f"circle k={structure.circle_order(circle)}" == "circle k=3"
+    z = np.array([(i, j) for i in range(5) for j in range(4)][:n])
+    grid = np.zeros((n, 2))
+    for z1, z2 in z:
+        grid[(z1 + 4 * z2) % n] = [z1, z2]
+    grid += 0.01 * np.random.default_rng(1).standard_normal(grid.shape)
+    p, q = structure.lattice_rule(grid)
+    assert widget.readout(grid) == f"grid {p},{q}"
+    cloud = np.random.default_rng(2).standard_normal((n, 2))
+    assert structure.classify(cloud) == "other" and widget.readout(cloud) == "other"

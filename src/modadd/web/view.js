@@ -1,14 +1,21 @@
 // ---------------------------------------------------------------------------------------
 // view.js: the live widget's view (DOM, canvas, controls). It is concatenated after
-// core.js into ONE ES module (the anywidget's _esm; see modadd/widget.py), so it imports
+// core.js and structure.js into ONE ES module (the anywidget's _esm; see modadd/widget.py), so it imports
 // nothing and uses core.js's names directly. The same module runs in Jupyter (the state
 // flows back to Python through the model) and on the static site (html-manager, no
 // kernel: model.save_changes() does nothing there).
 //
 // Testing contract: the root element has class "modadd-live", data-kind = "training" or
-// "particles", data-step = the steps done so far; a button data-action="play" starts it.
+// "particles", data-step = the steps done so far, data-structure = the live structure
+// readout ("circle k=K", "grid p,q" or "other", structure.js's; empty before the first
+// reading; in same-start mode the particles', with data-structure-network and data-agree
+// = "yes" or "no"), data-rate = steps per second, and root._modadd.E() the flat positions
+// the readout reads (networkE() too in same-start mode); the button data-action="play" toggles
+// play and pause (aria-pressed), Space on the focused widget does too; every control
+// carries data-control = its state key (n, seed, weight_decay, lr, alignment, ...), and a
+// range input applies on its input and change events.
 //
-// From core.js it uses Trainer.fromConfig (step, steps, diverged, evaluate, set, E/W1/b1/
+// From structure.js it uses structureReadout. From core.js it uses Trainer.fromConfig (step, steps, diverged, evaluate, set, E/W1/b1/
 // W2/b2, split), predictGrid, Particles (step, steps, blownUp, set, E) and randomStart.
 // ---------------------------------------------------------------------------------------
 
@@ -42,6 +49,19 @@ const VIEW_CSS = `
 .modadd-live .ml-status { font-variant-numeric: tabular-nums; color: var(--ml-fg); min-height: 1.4em; }
 .modadd-live .ml-status.ml-error { color: #c0392b; font-weight: 600; }
 .modadd-live .ml-note { font-size: 12px; color: var(--ml-muted); margin: 2px 0 0; }
+.modadd-live:focus-visible { outline: 2px solid var(--ml-accent); outline-offset: 2px; }
+.modadd-live .ml-readout { font-weight: 600; min-height: 1.4em; font-variant-numeric: tabular-nums; }
+/* phones: the two pictures side by side, captions and controls compact, so the pictures,
+   the play button and the controls fit on one screen */
+@media (max-width: 600px) {
+  .modadd-live { padding: 6px; font-size: 12px; }
+  .modadd-live .ml-panels { flex-wrap: nowrap; gap: 6px; }
+  .modadd-live figure { flex: 1 1 50%; }
+  .modadd-live .ml-panels figcaption { display: none; }
+  .modadd-live .ml-controls { grid-template-columns: 1fr; gap: 2px; margin: 6px 0 4px; }
+  .modadd-live .ml-control label { min-width: 96px; }
+  .modadd-live .ml-note { display: none; }
+}
 `;
 
 // ------------------------------------------------------------------ colours (plots.py's)
@@ -107,14 +127,23 @@ function _control(spec, onChange) {
                            value: toPos(spec.value) });
     out = _el("output", { for: id });
     get = () => { const p = Number(input.value); return log ? Number(Math.pow(10, p).toPrecision(3)) : p; };
-    set = (v) => { input.value = toPos(v); out.textContent = fmt(get()); };
-    input.addEventListener("input", () => { out.textContent = fmt(get()); input.setAttribute("aria-valuetext", fmt(get())); });
-    out.textContent = fmt(get());
-    input.setAttribute("aria-valuetext", fmt(get()));
+    // the output shows the value in use: a preset's 3e-3 stays 3.0e-3, not the slider's snapped 3.2e-3
+    const show = (v) => { out.textContent = fmt(v); input.setAttribute("aria-valuetext", fmt(v)); };
+    set = (v) => { input.value = toPos(v); show(v); };
+    input.addEventListener("input", () => show(get()));
+    input.addEventListener("change", () => show(get()));
+    show(spec.value);
     row.append(label, input, out);
   }
-  input.addEventListener(spec.type === "range" || spec.type === "log" ? "input" : "change", () => onChange(spec.key, get()));
-  return { row, get, set, input };
+  input.setAttribute("data-control", spec.key);
+  // a range applies on input (while dragging) and on change (a value set by a script or a
+  // keyboard); each value is applied once
+  let applied = get();
+  const apply = () => { const v = get(); if (v !== applied) { applied = v; onChange(spec.key, v); } };
+  const events = spec.type === "range" || spec.type === "log" ? ["input", "change"] : ["change"];
+  for (const ev of events) input.addEventListener(ev, apply);
+  const setAll = (v) => { set(v); applied = get(); };
+  return { row, get, set: setAll, input };
 }
 
 function _palette(root) {
@@ -129,12 +158,20 @@ function _palette(root) {
 }
 
 /** A square plot on a canvas: data coordinates centred on the origin, extent e. */
+function _dpr() { return Math.min(3, Math.max(1, (typeof window !== "undefined" && window.devicePixelRatio) || 1)); }
+/** A canvas of w x h CSS pixels drawn at the screen's devicePixelRatio (sharp on phones). */
+function _canvas(w, h, label) {
+  const d = _dpr(), canvas = _el("canvas", { width: Math.round(w * d), height: Math.round(h * d), role: "img", "aria-label": label });
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(d, 0, 0, d, 0, 0);
+  return { canvas, ctx };
+}
+
 class _Square {
   constructor(px, caption) {
     this.px = px;
-    this.canvas = _el("canvas", { width: px, height: px, role: "img", "aria-label": caption });
+    ({ canvas: this.canvas, ctx: this.ctx } = _canvas(px, px, caption));
     this.fig = _el("figure", {}, [this.canvas, _el("figcaption", { text: caption })]);
-    this.ctx = this.canvas.getContext("2d");
     this.extent = 1;
   }
   fit(maxAbs) {                 // grow at once, shrink slowly: the view does not jitter
@@ -165,20 +202,42 @@ class _Square {
 class _Curves {
   constructor(w, h) {
     this.w = w; this.h = h;
-    this.canvas = _el("canvas", { width: w, height: h, role: "img", "aria-label": "loss and accuracy curves" });
-    this.fig = _el("figure", { className: "ml-wide" }, [this.canvas, _el("figcaption", { text: "loss (log scale) and accuracy: train solid, validation dashed" })]);
-    this.ctx = this.canvas.getContext("2d");
+    ({ canvas: this.canvas, ctx: this.ctx } = _canvas(w, h, "loss and accuracy curves over the training steps"));
+    this.fig = _el("figure", { className: "ml-wide" }, [this.canvas, _el("figcaption", { text: "loss (log scale) and accuracy against the step: train solid, validation dashed" })]);
     this.clear();
   }
   clear() { this.rows = []; }
   push(step, m) { this.rows.push([step, m.trainLoss, m.valLoss, m.trainAcc, m.valAcc]); if (this.rows.length > 4000) this.rows = this.rows.filter((_, i) => i % 2 === 0); }
+  /** Draw at the canvas's own CSS width (a phone's column is narrower than 610 px), so the
+   *  labels keep their size instead of being scaled down. */
+  fitWidth() {
+    const css = Math.round(this.canvas.clientWidth);
+    if (css > 0 && css !== this.w) {
+      const d = _dpr();
+      this.w = css; this.canvas.width = Math.round(css * d); this.canvas.height = Math.round(this.h * d);
+      this.ctx.setTransform(d, 0, 0, d, 0, 0);
+    }
+  }
   draw(pal) {
-    const c = this.ctx, W = this.w, H = this.h, half = W / 2, pad = 22;
-    c.fillStyle = pal.bgCss; c.fillRect(0, 0, W, H);
+    this.fitWidth();
+    const c = this.ctx, W = this.w, H = this.h - 16, half = W / 2, pad = 22;   // H: above the step axis
+    c.fillStyle = pal.bgCss; c.fillRect(0, 0, W, this.h);
     c.fillStyle = pal.fg; c.font = "11px system-ui, sans-serif"; c.textAlign = "left"; c.textBaseline = "top";
     c.fillText("loss", 4, 2); c.fillText("accuracy", half + 4, 2);
     const rows = this.rows; if (rows.length < 2) return;
     const smax = rows[rows.length - 1][0] || 1;
+    // the step axis under each half: ticks at round numbers of steps
+    const raw = smax / 4, mag = Math.pow(10, Math.floor(Math.log10(raw))), unit = [1, 2, 5, 10].map((m) => m * mag).find((u) => u >= raw);
+    c.strokeStyle = pal.grid; c.lineWidth = 1; c.textBaseline = "top"; c.textAlign = "center";
+    for (const x0 of [0, half]) {
+      c.beginPath(); c.moveTo(x0 + 4, H); c.lineTo(x0 + half - 4, H); c.stroke();
+      for (let t = 0; t <= smax; t += unit) {
+        const X = x0 + 4 + (half - 8) * t / smax;
+        c.beginPath(); c.moveTo(X, H); c.lineTo(X, H + 3); c.stroke();
+        c.fillStyle = pal.fg; c.fillText(t >= 1000 ? `${t / 1000}k` : String(t), Math.min(Math.max(X, x0 + 10), x0 + half - 10), H + 4);
+      }
+    }
+    c.textAlign = "left";
     let lo = Infinity, hi = -Infinity;
     for (const r of rows) for (const v of [r[1], r[2]]) if (v > 0 && Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
     if (!(hi > lo)) { hi = lo * 10 || 1; lo = hi / 10; }
@@ -255,15 +314,28 @@ function _forces(cfg, all) {
 class _Loop {
   constructor(advance, draw, onState) {
     this.advance = advance; this.draw = draw; this.onState = onState;
-    this.running = false; this.speed = 10; this.frame = null;
+    this.running = false; this.speed = 0; this.frame = null;
+    this.k = 1; this.rate = 0;         // auto speed: steps this frame; measured steps per second
   }
+  /** Steps per frame: the chosen speed, or (speed 0, "auto") as many as fit in about
+   *  AUTO_MS of arithmetic per frame, so drawing and controls keep a smooth frame rate
+   *  at every N. A new run (build) starts again from one step per frame. */
+  get perFrame() { return this.speed || this.k; }
+  restart() { this.k = 1; this.rate = 0; }
   play() {
     if (this.running) return;
     this.running = true; this.onState(true);
+    let last = performance.now(), steps = 0, since = last;
     const tick = () => {
       if (!this.running) return;
-      const ok = this.advance(this.speed);
+      const k = this.perFrame, t0 = performance.now();
+      const ok = this.advance(k);
+      const t1 = performance.now();
+      if (!this.speed) this.k = Math.max(1, Math.min(2 * this.k + 1, Math.floor(k * _AUTO_MS / Math.max(t1 - t0, 0.05))));
+      steps += k;
+      if (t1 - since >= 500) { this.rate = (1000 * steps) / (t1 - since); steps = 0; since = t1; }
       this.draw();
+      last = t1;
       if (ok === false) { this.pause(); return; }
       this.frame = requestAnimationFrame(tick);
     };
@@ -276,18 +348,20 @@ class _Loop {
   }
 }
 
-const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+const SPEEDS = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];     // 0: auto
+const _AUTO_MS = 12;                                                  // arithmetic per frame in auto speed
+const _speedText = (i) => (SPEEDS[i] ? String(SPEEDS[i]) : "auto");
 
 function _buttons(handlers) {
   const bar = _el("div", { className: "ml-buttons" });
   const b = {};
-  for (const [action, text, title] of [["play", "\u25B6 Play", "start (space)"], ["pause", "\u275A\u275A Pause", "pause"],
+  for (const [action, text, title] of [["play", "\u25B6 Play", "play or pause (Space while the widget has the focus)"],
                                        ["step", "Step", "one frame of steps"], ["reset", "Reset", "start again from the seed"]]) {
     b[action] = _el("button", { type: "button", text, title, "data-action": action });
     b[action].addEventListener("click", handlers[action]);
     bar.appendChild(b[action]);
   }
-  b.pause.disabled = true;
+  b.play.setAttribute("aria-pressed", "false");
   return { bar, b };
 }
 
@@ -296,23 +370,68 @@ function _buttons(handlers) {
 function _transport({ advance, draw, build, sync, refresh }) {
   let btn = null;
   const loop = new _Loop(advance, draw, (running) => {
-    btn.b.play.disabled = running; btn.b.pause.disabled = !running;
+    const p = btn.b.play;                           // one toggle: it keeps the focus
+    p.textContent = running ? "\u275A\u275A Pause" : "\u25B6 Play";
+    p.setAttribute("aria-pressed", running ? "true" : "false");
     if (!running) { refresh(); draw(); sync(); }
   });
+  const toggle = () => (loop.running ? loop.pause() : loop.play());
   btn = _buttons({
-    play: () => loop.play(),
-    pause: () => loop.pause(),
-    step: () => { loop.pause(); advance(loop.speed); refresh(); draw(); sync(); },
-    reset: () => { loop.pause(); build(); draw(); sync(); },
+    play: toggle,
+    step: () => { loop.pause(); advance(loop.speed || 10); refresh(); draw(); sync(); },
+    reset: () => { loop.pause(); loop.restart(); build(); refresh(); draw(); sync(); },
   });
-  return { loop, bar: btn.bar };
+  return { loop, bar: btn.bar, toggle };
+}
+
+/** Space on the focused widget (not on a control that Space already works) toggles play. */
+function _spaceToggles(root, toggle) {
+  root.tabIndex = 0;
+  root.addEventListener("keydown", (e) => {
+    if (e.key !== " " || e.repeat) return;
+    const t = e.target, tag = t.tagName;
+    if (tag === "BUTTON" || tag === "SELECT" || tag === "TEXTAREA" || (tag === "INPUT" && t.type !== "range")) return;
+    e.preventDefault();
+    toggle();
+  });
 }
 
 /** Start a new run (new N, seed, ...), playing on if it was playing. */
 function _restart(loop, build, draw, sync) {
   const was = loop.running;
-  loop.pause(); build(); draw(); sync();
+  loop.pause(); loop.restart(); build(); draw(); sync();
   if (was) loop.play();
+}
+
+/** Repaint when the page's theme changes (the book theme's data-theme / data-mode on <html>). */
+function _onThemeChange(draw) {
+  if (typeof MutationObserver === "undefined") return () => {};
+  const obs = new MutationObserver(() => draw());
+  obs.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme", "data-mode", "class"] });
+  const mq = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+  if (mq && mq.addEventListener) mq.addEventListener("change", draw);
+  return () => { obs.disconnect(); if (mq && mq.removeEventListener) mq.removeEventListener("change", draw); };
+}
+
+/** The live structure readout of an embedding (flat Float64Array of n points), at most every
+ *  `every` ms unless forced: structure.js's "circle k=K", "grid p,q" or "other". */
+function _reader(every = 300) {
+  let last = -Infinity, value = "";
+  return {
+    get value() { return value; },
+    clear() { value = ""; last = -Infinity; },
+    read(E, force) {
+      const now = performance.now();
+      if (!force && now - last < every) return value;
+      last = now;
+      try { value = structureReadout(E); } catch (e) { value = "other"; }
+      return value;
+    },
+  };
+}
+
+function _rateText(loop) {
+  return loop.rate > 0 ? ` \u00b7 ${Math.round(loop.rate).toLocaleString("en-US")} steps/s` : "";
 }
 
 function _syncBack(model, fields) {
@@ -329,15 +448,16 @@ function renderTraining(model, el, root) {
   const PX = 300, RES = 150;                   // canvas pixels; decision image RES x RES, scaled up
   const emb = new _Square(PX, "embeddings E_a, coloured by residue a");
   const dec = new _Square(PX, "sums E_a + E_b over the predicted class: training pairs filled, held-out pairs as rings");
-  const curves = new _Curves(PX * 2 + 10, 120);
+  const curves = new _Curves(PX * 2 + 10, 136);
   const status = _el("div", { className: "ml-status", role: "status", "aria-live": "polite" });
-  const regions = new _Regions(RES);
+  const readout = _el("div", { className: "ml-readout", "data-readout": "" });
+  const regions = new _Regions(RES), reader = _reader();
   let run = null, error = null, lastSync = 0, lastRec = -1, lastEval = 0, metrics = null, colors = [];
 
   function build() {
     error = null;
     try { run = new _Net(trainerConfig(st)); } catch (e) { run = null; error = String(e.message || e); }
-    curves.clear(); lastRec = -1; record(true); emb.extent = dec.extent = 1e-9;
+    curves.clear(); lastRec = -1; record(true); emb.extent = dec.extent = 1e-9; reader.clear();
     colors = run ? Array.from({ length: run.n }, (_, c) => residueHex(c, run.n)) : [];
   }
   /** Loss and accuracies for the curves and the status line: a forward pass over all
@@ -377,14 +497,20 @@ function renderTraining(model, el, root) {
     _drawSums(dec, run, sums, colors, pal);
     curves.draw(pal);
     status.classList.toggle("ml-error", !!error);
-    status.textContent = _trainingStatus(run, metrics, error);
+    status.textContent = _trainingStatus(run, metrics, error) + (error ? "" : _rateText(loop));
+    root.dataset.rate = String(Math.round(loop.rate));
+    _showStructure(root, readout, run.step > 0 ? reader.read(E, !loop.running) : "");
   }
-  const { loop, bar } = _transport({ advance, draw, build, sync, refresh: () => record(true) });
+  const { loop, bar, toggle } = _transport({ advance, draw, build, sync, refresh: () => record(true) });
   const restartKeys = new Set(["n", "seed", "val_fraction", "preset", "bias"]);
   const controls = {};
   function onChange(key, value) {
     if (key === "speed") { loop.speed = SPEEDS[value]; return; }
-    if (key === "preset") { Object.assign(st, PRESETS[value]); controls.bias.set(st.bias); controls.lr.set(st.lr); controls.weight_decay.set(st.weight_decay); }
+    if (key === "n" && loop.speed) { loop.speed = 0; controls.speed.set(0); }   // a new N starts at "auto"
+    if (key === "preset") {
+      Object.assign(st, PRESETS[value]);
+      for (const k of ["bias", "lr", "weight_decay", "seed"]) controls[k].set(st[k]);
+    }
     st[key] = value;
     if (key === "hinges") { draw(); return; }
     if (restartKeys.has(key)) _restart(loop, build, draw, sync);
@@ -394,10 +520,20 @@ function renderTraining(model, el, root) {
   const grid = _el("div", { className: "ml-controls" });
   for (const spec of specs) { const c = _control(spec, onChange); controls[spec.key] = c; grid.appendChild(c.row); }
   const note = _el("p", { className: "ml-note", text:
-    "Changing N, the seed, the validation fraction, the recipe or the biases starts a new run; weight decay and learning rate act on the running one." });
-  root.append(_el("div", { className: "ml-panels" }, [emb.fig, dec.fig]), curves.fig, grid, bar, status, note);
+    "Changing N, the seed, the validation fraction, the recipe or the biases starts a new run; weight decay and learning rate act on the running one. " +
+    "Each recipe opens on a seed that grows its structure (a circle, or a grid). Steps per frame \"auto\" takes as many steps as keep the picture smooth." });
+  root.append(_el("div", { className: "ml-panels" }, [emb.fig, dec.fig]), readout, curves.fig, bar, status, grid, note);
+  _spaceToggles(root, toggle);
+  root._modadd = { E: () => (run ? Array.from(run.E) : []) };      // for tests: the embeddings read out
   build(); draw();
-  return () => loop.pause();
+  const unwatch = _onThemeChange(draw);
+  return () => { loop.pause(); unwatch(); };
+}
+
+/** The structure readout, on screen and in data-structure ("" before the first reading). */
+function _showStructure(root, line, value, label = "structure") {
+  root.dataset.structure = value;
+  line.textContent = value ? `${label}: ${value}` : `${label}: (press Play)`;
 }
 
 /** The status line under the training widget. */
@@ -473,12 +609,12 @@ function _trainingSpecs(st) {
     { key: "preset", label: "start from", type: "select", value: st.preset,
       options: [["circle", "circle recipe"], ["grid", "grid recipe"]],
       help: "circle recipe: no biases, Glorot-uniform weights, embeddings U(\u00b10.2), lr 3e-3; grid recipe: biases, PyTorch's default init, embeddings N(0, 0.05\u00b2), lr 1e-2" },
-    { key: "n", label: "N (modulus)", type: "range", min: 7, max: 97, step: 1, value: st.n },
+    { key: "n", label: "N (modulus)", type: "range", min: (st.n_range || [7, 97])[0], max: (st.n_range || [7, 97])[1], step: 1, value: st.n },
     { key: "seed", label: "seed", type: "int", min: 0, max: 999999, value: st.seed },
     { key: "val_fraction", label: "validation fraction", type: "range", min: 0, max: 0.9, step: 0.05, value: st.val_fraction, fmt: (v) => v.toFixed(2) },
     { key: "weight_decay", label: "weight decay", type: "range", min: 0, max: 3, step: 0.05, value: st.weight_decay, fmt: (v) => v.toFixed(2) },
     { key: "lr", label: "learning rate", type: "log", min: 1e-4, max: 1e-1, step: 0.05, value: st.lr, fmt: (v) => v.toExponential(1) },
-    { key: "speed", label: "steps per frame", type: "range", min: 0, max: SPEEDS.length - 1, step: 1, value: SPEEDS.indexOf(10), fmt: (i) => String(SPEEDS[i]) },
+    { key: "speed", label: "steps per frame", type: "range", min: 0, max: SPEEDS.length - 1, step: 1, value: 0, fmt: _speedText },
     { key: "bias", label: "biases", type: "check", value: st.bias, help: "trainable b1, b2 (off: fixed at 0)" },
     { key: "hinges", label: "ReLU hinge lines", type: "check", value: st.hinges, help: "the lines x\u00b7W1[:, j] + b1[j] = 0 where hidden unit j switches" },
   ];
@@ -501,10 +637,13 @@ function renderParticles(model, el, root) {
   const st = Object.assign({}, VIEW_PARTICLE_DEFAULTS, model.get("settings") || {});
   const same = !!st.same_start;
   if (same) root.dataset.mode = "same-start";
+  const SAME_START = Object.assign({}, SAME_START_DEFAULTS, st.same_start_run || {});
   const PX = 300;
   const net = same ? new _Square(PX, "the network's embeddings (trained by gradient descent)") : null;
   const par = new _Square(PX, same ? "particles from the same start (moved by the forces alone)" : "particles, coloured by residue");
   const status = _el("div", { className: "ml-status", role: "status", "aria-live": "polite" });
+  const readout = _el("div", { className: "ml-readout", "data-readout": "" });
+  const reader = _reader(), netReader = _reader();
   let sys = null, trainer = null, error = null, lastSync = 0;
   function build() {
     error = null;
@@ -512,18 +651,23 @@ function renderParticles(model, el, root) {
       let start = null;
       if (same) {
         trainer = new _Net(trainerConfig(Object.assign({}, TRAINING_DEFAULTS, st.presets[st.preset],
-                                                        { n: st.n, seed: st.seed, val_fraction: 0 })));
+                                                        { n: st.n, seed: st.seed, val_fraction: SAME_START.val_fraction })));
         start = Float64Array.from(trainer.E);
       }
       sys = new _Sys(particleConfig(st), start);
     } catch (e) { sys = null; error = String(e.message || e); }
     par.extent = 1e-9; if (net) net.extent = 1e-9;
+    reader.clear(); netReader.clear();
   }
   function advance(k) {
     if (!sys || error) return false;
     const r = sys.run(k);
     if (r.error) { error = r.error; return false; }
-    if (trainer) { const q = trainer.train(k * st.network_steps_per_step); if (q.error) { error = `network: ${q.error}`; return false; } }
+    if (trainer) {
+      const want = Math.min(SAME_START.network_steps, sys.step * SAME_START.network_steps_per_step) - trainer.step;
+      const q = want > 0 ? trainer.train(want) : {};
+      if (q.error) { error = `network: ${q.error}`; return false; }
+    }
     const now = performance.now();
     if (now - lastSync > 1000) { lastSync = now; sync(); }
     return true;
@@ -543,28 +687,47 @@ function renderParticles(model, el, root) {
     }
     status.classList.toggle("ml-error", !!error);
     status.textContent = error ? `Stopped at step ${sys.step}: ${error}` :
-      `particle step ${sys.step}` + (trainer ? ` \u00b7 network step ${trainer.step}` : "");
+      `particle step ${sys.step}` + (trainer ? ` \u00b7 network step ${trainer.step}` +
+        (trainer.step >= SAME_START.network_steps ? " (done)" : "") : "") + _rateText(loop);
+    root.dataset.rate = String(Math.round(loop.rate));
+    const force = !loop.running, p = sys.step > 0 ? reader.read(sys.E, force) : "";
+    if (!trainer) { _showStructure(root, readout, p); return; }
+    const q = trainer.step > 0 ? netReader.read(trainer.E, force) : "";
+    root.dataset.structure = p;
+    root.dataset.structureNetwork = q;
+    root.dataset.agree = p && q ? (p === q ? "yes" : "no") : "";
+    readout.textContent = p && q ? `network: ${q} \u00b7 particles: ${p} \u00b7 ${p === q ? "the same structure" : "different structures"}`
+      : "structure: (press Play)";
   }
-  const { loop, bar } = _transport({ advance, draw, build, sync, refresh: () => {} });
+  const { loop, bar, toggle } = _transport({ advance, draw, build, sync, refresh: () => {} });
   loop.speed = 5;
-  const restartKeys = new Set(["n", "seed", "preset"]);
+  // every setting restarts from the same start (the seed's, or the network's), so the
+  // reader sees what a force changes, not a finished shape that no longer moves
+  const live = new Set(["speed"]);
   function onChange(key, value) {
     if (key === "speed") { loop.speed = SPEEDS[value]; return; }
     st[key] = value;
-    if (restartKeys.has(key)) _restart(loop, build, draw, sync);
-    else if (sys) sys.setForces(particleConfig(st));
+    if (!live.has(key)) _restart(loop, build, draw, sync);
   }
-  st.network_steps_per_step = st.network_steps_per_step || 10;
   const specs = _particleSpecs(st, same);
   const grid = _el("div", { className: "ml-controls" });
   for (const spec of specs) grid.appendChild(_control(spec, onChange).row);
-  const note = _el("p", { className: "ml-note", text: same
-    ? `Both start from the network's initial embeddings (the particles after the gauge step). Each frame the particles take "steps per frame" steps and the network ${st.network_steps_per_step} times as many AdamW steps; the two clocks are not comparable.`
-    : "N and the seed start a new system; the force strengths and the step size act on the running one." });
-  root.append(_el("div", { className: "ml-panels" }, net ? [net.fig, par.fig] : [par.fig]), grid, bar, status, note);
+  const note = _el("p", { className: "ml-note", text: (same
+    ? `Both start from the network's initial embeddings (the particles after the gauge step). The network trains as in this chapter's comparison: ` +
+      `${SAME_START.network_steps.toLocaleString("en-US")} AdamW steps with ${Math.round(100 * SAME_START.val_fraction)}% of the pairs held out, ` +
+      `${SAME_START.network_steps_per_step} network steps per particle step; then it stops and the particles go on. The two clocks are not comparable. `
+    : "") + "Changing any setting starts again from the same start, so what a force does shows at once." });
+  root.append(_el("div", { className: "ml-panels" }, net ? [net.fig, par.fig] : [par.fig]), readout, bar, status, grid, note);
+  _spaceToggles(root, toggle);
+  root._modadd = { E: () => (sys ? Array.from(sys.E) : []), networkE: () => (trainer ? Array.from(trainer.E) : []) };
   build(); draw();
-  return () => loop.pause();
+  const unwatch = _onThemeChange(draw);
+  return () => { loop.pause(); unwatch(); };
 }
+
+/** Same-start mode trains the network as chapter 5's comparison does (defaults; widget.py's
+ *  SAME_START_RUN passes them in as settings.same_start_run). */
+const SAME_START_DEFAULTS = { network_steps: 2000, val_fraction: 0.2, network_steps_per_step: 4 };
 
 /** The particle widget's controls (ranges are what the Python side accepts). */
 function _particleSpecs(st, same) {
@@ -577,7 +740,7 @@ function _particleSpecs(st, same) {
     { key: "clustering", label: "clustering", type: "range", min: 0, max: 3, step: 0.05, value: st.clustering, fmt: (v) => v.toFixed(2) },
     { key: "repulsion", label: "repulsion", type: "range", min: 0, max: 1, step: 0.05, value: st.repulsion, fmt: (v) => v.toFixed(2) },
     { key: "step_size", label: "step size", type: "log", min: 1e-3, max: 1, step: 0.05, value: st.step_size, fmt: (v) => v.toPrecision(2) },
-    { key: "speed", label: "steps per frame", type: "range", min: 0, max: SPEEDS.length - 1, step: 1, value: SPEEDS.indexOf(5), fmt: (i) => String(SPEEDS[i]) },
+    { key: "speed", label: "steps per frame", type: "range", min: 0, max: SPEEDS.length - 1, step: 1, value: SPEEDS.indexOf(5), fmt: _speedText },
   ];
 }
 
@@ -594,7 +757,8 @@ export default {
       document.head.appendChild(style);
     }
     const kind = model.get("kind");
-    const root = _el("div", { className: "modadd-live", "data-kind": kind, "data-step": "0" });
+    const root = _el("div", { className: "modadd-live", "data-kind": kind, "data-step": "0", "data-structure": "",
+                              role: "group", "aria-label": `live ${kind} widget (Space plays or pauses)` });
     el.appendChild(root);
     const cleanup = kind === "particles" ? renderParticles(model, el, root) : renderTraining(model, el, root);
     return () => { cleanup(); root.remove(); };
