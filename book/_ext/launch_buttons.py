@@ -18,7 +18,7 @@ Without ``BOOK_REPOSITORY_URL`` the site has no launch buttons and no repository
 button pointing at a guessed address would be a broken promise); every chapter still offers
 its notebook for download. Colab opens only GitHub repositories: with a GitLab address there
 is no Colab button. Pages that read the repository itself (the teacher guide, the
-benchmarks appendix) do not run in Colab and get no Colab button. The buttons are plain
+benchmarks appendix) and the introduction are not in the kit, so they get no Colab button. The buttons are plain
 links: the site itself makes no request to Binder, Colab or GitHub.
 """
 from __future__ import annotations
@@ -105,8 +105,10 @@ def _colab_buttons(app, pagename, templatename, context, doctree):
         if group.get("label") != "launch-buttons":
             continue
         stem = pagename.rsplit("/", 1)[-1]
-        # as modadd.kit.kit_chapters decides which chapters the kit (and Colab) can run
-        runs_alone = "REPO_ROOT" not in Path(app.env.doc2path(pagename)).read_text()
+        # as modadd.kit.kit_chapters decides which pages the kit (and the branch Colab opens)
+        # holds: not those that read the repository, not the introduction (the toc's root)
+        runs_alone = (pagename != app.config.root_doc
+                      and "REPO_ROOT" not in Path(app.env.doc2path(pagename)).read_text())
         kept = []
         for button in group["buttons"]:
             if button.get("text") == "Colab":
