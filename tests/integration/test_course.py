@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shlex
 import shutil
@@ -30,6 +29,7 @@ import numpy as np
 import pytest
 
 from modadd import checks, classroom, kit
+from shell import clean_env
 
 pytestmark = pytest.mark.slow          # installs the teacher kit into a new environment: minutes
 
@@ -38,20 +38,8 @@ STEM = "01_modular_addition"
 TIMINGS: dict[str, float] = {}
 
 
-def env_in(home: Path) -> dict[str, str]:
-    """A shell in ``home``: HOME there, no trace of this repository or its .venv."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MODADD_", "VIRTUAL_ENV", "PYTHON", "JUPYTER", "IPYTHON"))}
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
-                                  if p and not Path(p).resolve().is_relative_to(ROOT))
-    env["PIP_CACHE_DIR"] = os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
-    env["HOME"] = str(home)
-    env["OMP_NUM_THREADS"] = "2"
-    return env
-
-
 def sh(command: str, cwd: Path, home: Path, timeout=1800) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", "-c", command], cwd=cwd, env=env_in(home), capture_output=True, text=True,
+    return subprocess.run(["bash", "-c", command], cwd=cwd, env=clean_env(home), capture_output=True, text=True,
                           timeout=timeout)
 
 

@@ -24,6 +24,7 @@ import pytest
 
 import modadd
 from modadd import kit
+from shell import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_ONLY = {"jupyter-book", "sphinx-exercise", "sphinx-togglebutton", "nbval", "pytest", "playwright"}
@@ -85,17 +86,7 @@ def readme_commands(folder: Path) -> list[str]:
 
 def reader_env(folder: Path) -> dict[str, str]:
     """A reader's shell: no trace of this repository or its .venv, a HOME of their own."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MODADD_", "VIRTUAL_ENV", "PYTHON", "JUPYTER", "IPYTHON"))}
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
-                                  if p and not Path(p).resolve().is_relative_to(ROOT))
-    home = folder.parent / "home"
-    home.mkdir(exist_ok=True)
-    env["HOME"] = str(home)
-    # pip's download cache stays the user's: what it holds is what pip would download again
-    env.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
-    env["OMP_NUM_THREADS"] = "2"
-    return env
+    return clean_env(folder.parent / "home")
 
 
 def sh(command: str, folder: Path, timeout=1800) -> subprocess.CompletedProcess:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import re
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import yaml
 
 import modadd
 from modadd import kit
+from shell import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "tests" / "data" / "cff-1.2.0.schema.json"   # from cffconvert 2.0.0 (CFF 1.2.0)
@@ -97,18 +97,6 @@ def site(tmp_path):
         server.server_close()
 
 
-def _clean_env(home: Path) -> dict[str, str]:
-    """A shell with no trace of this repository or its .venv, and a HOME of its own."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MODADD_", "VIRTUAL_ENV", "PYTHON", "JUPYTER", "IPYTHON"))}
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
-                                  if p and not Path(p).resolve().is_relative_to(ROOT))
-    home.mkdir(exist_ok=True)
-    env["HOME"] = str(home)
-    env.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
-    return env
-
-
 RUN = """
 import json, sys
 import nbformat
@@ -130,7 +118,7 @@ def test_a_colab_style_first_cell_installs_the_wheel_from_the_site_and_chapter_1
     # a kernel as Colab gives one: Jupyter's kernel and client, no modadd, none of the book's pins
     reader = tmp_path / "reader"
     reader.mkdir()
-    env = _clean_env(tmp_path / "home")
+    env = clean_env(tmp_path / "home")
     r = subprocess.run([sys.executable, "-m", "venv", str(reader / "venv")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     py = reader / "venv" / "bin" / "python"
