@@ -1,6 +1,6 @@
 """The footer of every page: the paper it follows, the licenses (code MIT, text and figures
 CC BY 4.0, both files served by the site itself), "Cite this book", the repository when the
-build is told it (``BOOK_REPOSITORY_URL``, see ``launch_buttons.py``), and the build id and
+build is told it (``BOOK_REPOSITORY_URL``: the theme option ``launch_buttons.py`` sets), and the build id and
 date of the code the pages were executed with (:func:`modadd.build_id`).
 
 A page keeps the footer it was written with, so when the build id or the date changes every
@@ -14,7 +14,6 @@ import shutil
 from pathlib import Path
 
 import modadd
-from launch_buttons import launch_options
 
 ROOT = Path(__file__).resolve().parents[2]
 #: the repository's license files -> their names on the site (plain text, served as is)
@@ -55,7 +54,7 @@ def _outdated(app, env, added, changed, removed):
 def _page_context(app, pagename, templatename, context, doctree):
     build_id, date = _stamp(app)
     up = "../" * pagename.count("/")
-    repo = launch_options().get("repository_url")
+    repo = app.config.html_theme_options.get("repository_url") or None   # set by launch_buttons
     context["theme_extra_footer"] = footer_html(up, app.config.root_doc, build_id, date, repo)
 
 
