@@ -132,6 +132,13 @@ def pair_split(n: int, seeds, val_fractions) -> PairSplit:
     pairs, mult = unordered_pairs(n)
     iu = pairs[:, 0] * n + pairs[:, 1]     # positions in the ordered (n*n) layout
     val = torch.stack([validation_mask(n, v, s)[iu] for s, v in zip(seeds, val_fractions)]).float()
+    return held_out_split(n, pairs, mult, val)
+
+
+def held_out_split(n: int, pairs: torch.Tensor, mult: torch.Tensor, val: torch.Tensor) -> PairSplit:
+    """The split of M runs that hold out the unordered ``pairs`` where ``val`` (M, U) is 1:
+    each side's weights proportional to the pairs' multiplicities ``mult``, in their dtype (what
+    :func:`pair_split` builds from its masks; the live widget from its own)."""
     w_train = mult * (1 - val)
     w_train = w_train / w_train.sum(1, keepdim=True)
     w_val = mult * val

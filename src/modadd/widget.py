@@ -244,17 +244,9 @@ def widget_particle_start(n: int, seed: int) -> np.ndarray:
 def _held_split(n: int, held: torch.Tensor):
     """The :class:`modadd.data.PairSplit` of M runs holding out the unordered pairs marked in
     ``held`` ((M, U) bool), weighted as :func:`modadd.data.pair_split` weighs its own split."""
-    from .data import PairSplit, answers, unordered_pairs
+    from .data import held_out_split, unordered_pairs
     pairs, mult = unordered_pairs(n)
-    val = held.to(torch.float64)
-    mult = mult.to(torch.float64)
-    w_train = mult * (1 - val)
-    w_train = w_train / w_train.sum(1, keepdim=True)
-    w_val = mult * val
-    has_val = w_val.sum(1) > 0
-    w_val = w_val / w_val.sum(1, keepdim=True).clamp_min(1)
-    return PairSplit(n=n, pairs=pairs, labels=answers(pairs, n), multiplicity=mult,
-                     train_weights=w_train, val_weights=w_val, has_val=has_val)
+    return held_out_split(n, pairs, mult.to(torch.float64), held.to(torch.float64))
 
 
 def widget_train(configs, steps: int, record_every=100):
