@@ -73,6 +73,22 @@ def describe_many(E_batch):
                         columns=["class", "k", "rule"])
 
 
+def best_fits(E_batch):
+    """The order and the lattice rule that fit each of R embeddings (R, n, 2) best, whatever
+    its class: a pandas table with columns ``class``, ``k`` (``circle_score``'s order) and
+    ``rule`` (the grid fit's :func:`modadd.structure.reduced_rule`), one row per embedding.
+
+    For a cloud that is not (yet) a circle or a grid, these are the order and the rule
+    it already leans to: chapter 5's baseline for what a start, or a network part-way
+    through training, already holds.
+    """
+    import pandas as pd
+
+    arr = check_embedding_batch("E_batch", E_batch)
+    return pd.DataFrame([{"class": r["class"], "k": r["circle_k"], "rule": r["grid_rule"]}
+                         for r in structure.scores_many(arr, details=True)], columns=["class", "k", "rule"])
+
+
 def _described(name: str, x):
     if hasattr(x, "columns"):
         if not {"class", "k", "rule"} <= set(x.columns) or len(x) == 0:

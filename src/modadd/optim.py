@@ -40,16 +40,21 @@ class ParamGroup:
     weight_decay: torch.Tensor
 
 
-def param_groups(configs, dtype=torch.float32) -> list[ParamGroup]:
+def param_groups(configs, dtype=torch.float32, frozen: tuple[str, ...] = ()) -> list[ParamGroup]:
     """The embeddings, weights and biases of M runs, with each run's lr and weight decay.
 
     ``configs`` are M :class:`modadd.train.RunConfig`; a run whose model has no biases gets
-    learning rate 0 on them (they stay at zero).
+    learning rate 0 on them (they stay at zero). The groups named in ``frozen`` get
+    learning rate 0 in every run: AdamW then leaves them exactly where they start (no step,
+    and no decay, since the decay factor is ``1 - lr * weight_decay``).
     """
     groups = []
     for name, tensors in GROUPS.items():
-        frozen = name == "biases"
-        lr = torch.tensor([0.0 if (frozen and not c.model.bias) else c.lr for c in configs], dtype=dtype)
+        if name in frozen:
+            lr = torch.zeros(len(configs), dtype=dtype)
+        else:
+            lr = torch.tensor([0.0 if (name == "biases" and not c.model.bias) else c.lr for c in configs],
+                              dtype=dtype)
         wd = torch.tensor([c.decays()[tensors[0]] for c in configs], dtype=dtype)
         groups.append(ParamGroup(name, tensors, lr, wd))
     return groups

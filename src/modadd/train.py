@@ -30,7 +30,7 @@ from tqdm import tqdm
 from .data import PairSplit, pair_split
 from .model import ModelConfig, Params, init_params, loss_and_grads
 from .numerics import flush_subnormals
-from .optim import FlatAdamW, bias_mask, param_groups
+from .optim import GROUPS, FlatAdamW, bias_mask, param_groups
 from .validate import (check_betas, check_bool, check_instances, check_non_negative_int, check_number,
                        check_record_steps, check_same, check_seed, check_val_fraction)
 
@@ -286,8 +286,16 @@ def _bias_gate(free_until: list[int], step: int, like: Params, device) -> torch.
     return bias_mask(like, held, device) if held else None
 
 
+def _check_frozen(frozen) -> tuple[str, ...]:
+    """``frozen`` as a tuple of parameter-group names (see :data:`modadd.optim.GROUPS`)."""
+    if isinstance(frozen, str) or not isinstance(frozen, (tuple, list)) or any(g not in GROUPS for g in frozen):
+        raise ValueError(f"frozen must be a tuple of parameter groups from {tuple(GROUPS)}, got frozen={frozen!r}")
+    return tuple(frozen)
+
+
 def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool = True,
-          progress: bool | None = None, device=None, init: Params | None = None) -> History:
+          progress: bool | None = None, device=None, init: Params | None = None,
+          frozen: tuple[str, ...] = ()) -> History:
     """Train M models with full-batch AdamW, one step for all of them at a time.
 
     Args:
@@ -303,6 +311,9 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
         init: start from these parameters (M models, any float dtype: the run keeps it,
             e.g. float64 to compare with another float64 implementation) instead of the
             seeded initialisation; the seeds still choose the train/validation split.
+        frozen: parameter groups ("embeddings", "weights", "biases") that do not train in
+            any run: they stay exactly at their start (e.g. ``("weights", "biases")``: only
+            the embeddings move, under a fixed head).
 
     Raises:
         ValueError: bad arguments, or runs in one batch that disagree on shapes or betas.
@@ -317,7 +328,7 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     dtype = params.E.dtype
     split = _on_device(pair_weights(configs), device, dtype)
     one_hot = torch.nn.functional.one_hot(split.labels, split.n).to(dtype)
-    opt = FlatAdamW(params, param_groups(configs, dtype), configs[0].betas, configs[0].eps, device)
+    opt = FlatAdamW(params, param_groups(configs, dtype, _check_frozen(frozen)), configs[0].betas, configs[0].eps, device)
     chunks = _chunks(opt.params, opt.grads, split)
     free_until = [c.bias_free_steps if c.model.bias else 0 for c in configs]
     gate_changes, gate = {0} | set(free_until), None

@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from modadd import agreement
@@ -164,3 +165,16 @@ def test_compare_takes_described_tables_and_reduced_rule_needs_a_fit():
         reduced_rule((1, 2, 0))
     with pytest.raises(ValueError, match="describe_many"):
         agreement.compare(d[["class"]], E)
+
+
+def test_best_fits_reads_the_order_and_rule_a_cloud_leans_to_whatever_its_class():
+    rng = np.random.default_rng(0)
+    noisy = circle(N, 3, radius=1.0) + rng.normal(scale=0.45, size=(N, 2))    # no longer a circle
+    E = np.stack([circle(N, 3), lattice_with_rule(1, 4), noisy])
+    described, best = agreement.describe_many(E), agreement.best_fits(E)
+    assert best["class"].tolist() == described["class"].tolist()
+    assert described["class"][2] != "circle" and pd.isna(described["k"][2])
+    assert best["k"].tolist()[0] == 3 and best["k"].tolist()[2] == 3        # the noisy cloud still leans to k = 3
+    assert best["rule"][1] == (1, 4) and best["rule"][0] == agreement.best_fits(E[:1])["rule"][0]
+    with pytest.raises(ValueError, match="E_batch"):
+        agreement.best_fits(np.zeros((17, 2)))
