@@ -76,3 +76,28 @@ def test_chapter_4_names_the_two_forces_within_its_first_5_minutes():
     for force, i in before.items():
         m = len(_WORD.findall(text[:i])) / WORDS_PER_MINUTE
         assert m <= 5, f"chapter 4 first names {force} in bold after {m:.1f} minutes of reading"
+
+
+def _bullets_after(text: str, marker: str) -> int:
+    """Top-level bullets in the list that follows ``marker`` (a heading or a bold line)."""
+    rest = text[text.index(marker) + len(marker):].lstrip("\n").split("\n")
+    n = 0
+    for line in rest:
+        if line.startswith("- "):
+            n += 1
+        elif line.strip() and not line.startswith("  "):
+            break
+    return n
+
+
+@pytest.mark.parametrize("stem", [s for s in HELD if s != "intro"])
+def test_each_chapter_opens_with_what_you_learn_and_ends_with_what_we_found(stem):
+    text = (ROOT / "book" / f"{stem}.md").read_text()
+    assert "**What you'll learn**" in text, f"{stem} does not open with What you'll learn"
+    assert _bullets_after(text, "**What you'll learn**") == 3, stem
+    found = "## What we found" if "## What we found" in text else "**What we found**"
+    assert found in text, f"{stem} has no What we found"
+    assert text.index("**What you'll learn**") < text.index(found), stem
+    assert 3 <= _bullets_after(text, found) <= 5, stem
+    first = "\n".join(text[text.index(found):].split("\n")[:30])
+    assert "{glue:text}" in first, f"{stem}: What we found states no glued number"
