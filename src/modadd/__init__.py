@@ -84,9 +84,18 @@ def source_hash(package_dir: Path | str | None = None) -> str:
     return h.hexdigest()[:10]
 
 
+def local_version(base: str, package_dir: Path | str | None = None) -> str:
+    """``base`` plus the sources' hash as a PEP 440 local version, e.g. ``0.1.0+g3f9a0c12de``.
+
+    The ``g`` keeps the local part from being all digits: pip normalises a numeric local part
+    (``+0433671976`` becomes ``+433671976``), and a wheel named with one would not be the
+    file its version names."""
+    return f"{base}+g{source_hash(package_dir)}"
+
+
 def build_id() -> str:
-    """The version plus the sources' hash, e.g. ``0.1.0+3f9a0c12de``: it changes whenever the
+    """The version plus the sources' hash (:func:`local_version`): it changes whenever the
     code does. A downloaded notebook checks it (see :mod:`modadd.kit`). The kit's wheel
-    carries it as its version (a PEP 440 local version), so pip installs a newer kit's wheel
-    over an older one; an editable install has pyproject.toml's version, without the hash."""
-    return f"{__version__.split('+')[0]}+{source_hash()}"
+    carries it as its version, so pip installs a newer kit's wheel over an older one; an
+    editable install has pyproject.toml's version, without the hash."""
+    return local_version(__version__.split('+')[0])

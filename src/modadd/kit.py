@@ -42,7 +42,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from . import REPO_ROOT, build_id, source_hash
+from . import REPO_ROOT, build_id, local_version
 
 KIT_NAME = "modadd-kit.zip"          # the file the site serves, under kit/
 KIT_FOLDER = "modadd-kit"            # the folder the zip unpacks to
@@ -106,7 +106,7 @@ def _version(root=None) -> str:
     :func:`modadd.build_id` of that code)."""
     root = _root(root)
     base = re.search(r'^version = "([^"+]+)', (root / "pyproject.toml").read_text(), re.M).group(1)
-    return f"{base}+{source_hash(root / 'src' / 'modadd')}"
+    return local_version(base, root / "src" / "modadd")
 
 
 def wheel_name(version: str | None = None) -> str:

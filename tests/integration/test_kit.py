@@ -260,7 +260,7 @@ def test_source_hash_changes_with_the_code(tmp_path):
     assert modadd.source_hash(copy) == modadd.source_hash()
     (copy / "data.py").write_text((copy / "data.py").read_text() + "\n# changed\n")
     assert modadd.source_hash(copy) != modadd.source_hash()
-    assert re.fullmatch(r"\d+\.\d+\.\d+\+[0-9a-f]{10}", modadd.build_id())
+    assert re.fullmatch(r"\d+\.\d+\.\d+\+g[0-9a-f]{10}", modadd.build_id())
 
 
 def _run_check(source: str):

@@ -39,3 +39,15 @@ def test_code_hash_changes_with_the_code_the_function_runs_only(tmp_path):
     # a function from outside the package: every source file of it
     outside = lambda: None
     assert sources.code_hash(outside, copy) == source_hash(copy) != source_hash()
+
+
+def test_the_build_id_is_a_version_pip_keeps_as_written(monkeypatch):
+    """A wheel is named with modadd's build id; pip names the installed version canonically.
+    The two must be the same string even for a hash of digits with a leading zero."""
+    from packaging.version import Version
+
+    import modadd
+    for h in ("0433671976", "3f9a0c12de", "1234567890"):
+        monkeypatch.setattr(modadd, "source_hash", lambda package_dir=None, h=h: h)
+        v = modadd.build_id()
+        assert str(Version(v)) == v and v.endswith(h), v
