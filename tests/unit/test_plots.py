@@ -7,6 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+import colour_vision
+
 from modadd import plots
 from modadd.train import CIRCLE_RECIPE, train
 
@@ -24,6 +26,35 @@ def test_residue_colours_are_distinct_and_cyclic():
     assert step.max() < 2.5 * step.mean(), "neighbours on the clock get neighbouring colours, 16 -> 0 too"
     with pytest.raises(ValueError, match="n=1"):
         plots.residue_colors(1)
+
+
+def test_ciede2000_matches_sharma_pairs():
+    for lab1, lab2, want in colour_vision.SHARMA:
+        assert abs(colour_vision.ciede2000(np.array(lab1, float), np.array(lab2, float)) - want) < 1e-4
+
+
+#: The palette's CIEDE2000 floors: every two residues at N = 17, and neighbours at every N
+#: (at least NEIGHBOUR_FLOOR / N: a loop of fixed length shared by N steps), for normal
+#: vision and simulated deuteranopia and protanopia. Measured: 10.0 / 9.8 / 9.8 at N = 17
+#: (the old hue wheel: 2.6 / 0.2 / 0.3).
+ALL_PAIRS_FLOOR_17 = 9.5
+NEIGHBOUR_FLOOR = 140
+
+
+@pytest.mark.parametrize("vision", ["normal", "deuteranopia", "protanopia"])
+def test_residue_colours_stay_apart_with_colour_blindness(vision):
+    neighbours, pairs = colour_vision.palette_floors(plots.residue_colors(17), vision)
+    assert pairs >= ALL_PAIRS_FLOOR_17, f"{vision}: two residues of 17 only {pairs:.2f} apart (CIEDE2000)"
+    for n in (7, 11, 17, 23, 31, 41, 59, 97):
+        neighbours, _ = colour_vision.palette_floors(plots.residue_colors(n), vision)
+        assert neighbours >= NEIGHBOUR_FLOOR / n, f"{vision}, N={n}: neighbours {neighbours:.2f} apart"
+
+
+def test_the_old_hue_wheel_fails_the_floor():
+    """The floor can fail: the hue wheel the book used before does, under deuteranopia."""
+    import colorsys
+    old = ["#%02x%02x%02x" % tuple(round(v * 255) for v in colorsys.hls_to_rgb(r / 17, 0.47, 0.80)) for r in range(17)]
+    assert colour_vision.palette_floors(old, "deuteranopia")[1] < 1
 
 
 def test_decision_grid(hist):

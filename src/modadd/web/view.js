@@ -65,19 +65,22 @@ const VIEW_CSS = `
 `;
 
 // ------------------------------------------------------------------ colours (plots.py's)
-// Python's colorsys.hls_to_rgb, so residue r gets exactly modadd.plots.residue_colors(n)[r].
-function _hlsValue(m1, m2, hue) {
-  hue = ((hue % 1) + 1) % 1;
-  if (hue < 1 / 6) return m1 + (m2 - m1) * hue * 6;
-  if (hue < 0.5) return m2;
-  if (hue < 2 / 3) return m1 + (m2 - m1) * (2 / 3 - hue) * 6;
-  return m1;
-}
+// modadd.plots.residue_rgb, the same formula: a loop through CIELAB (D65), residue r of n at
+// angle t = 2 pi r / n, L*, a*, b* = C0 + C1 cos t + S1 sin t + C2 cos 2t + S2 sin 2t,
+// told apart with red-green colour blindness too (tests/js/view.test.mjs measures it).
+const RESIDUE_LOOP = [[57.2, 4.0, -0.1], [-1.0, -9.0, 26.2], [-5.3, 0.2, 2.6], [-19.4, 25.8, 6.6], [-2.8, 6.1, -36.2]];
+const _XYZ_TO_SRGB = [[3.2404542, -1.5371385, -0.4985314], [-0.9692660, 1.8760108, 0.0415560], [0.0556434, -0.2040259, 1.0572252]];
+const _D65 = [0.95047, 1.0, 1.08883];
 export function residueRGB(r, n) {
-  const h = r / n, l = 0.47, s = 0.80;
-  const m2 = l <= 0.5 ? l * (1 + s) : l + s - l * s, m1 = 2 * l - m2;
-  return [_hlsValue(m1, m2, h + 1 / 3), _hlsValue(m1, m2, h), _hlsValue(m1, m2, h - 1 / 3)]
-    .map((v) => Math.round(v * 255));
+  const t = (2 * Math.PI * r) / n, w = [1, Math.cos(t), Math.sin(t), Math.cos(2 * t), Math.sin(2 * t)];
+  const lab = [0, 1, 2].map((i) => w.reduce((s, wk, k) => s + wk * RESIDUE_LOOP[k][i], 0));
+  const fy = (lab[0] + 16) / 116, f = [fy + lab[1] / 500, fy, fy - lab[2] / 200], d = 6 / 29;
+  const xyz = f.map((v, i) => _D65[i] * (v > d ? v ** 3 : 3 * d * d * (v - 4 / 29)));
+  return _XYZ_TO_SRGB.map((row) => {
+    let v = Math.min(1, Math.max(0, row[0] * xyz[0] + row[1] * xyz[1] + row[2] * xyz[2]));
+    v = v <= 0.0031308 ? 12.92 * v : 1.055 * v ** (1 / 2.4) - 0.055;
+    return Math.round(v * 255);
+  });
 }
 export function residueHex(r, n) {
   return "#" + residueRGB(r, n).map((v) => v.toString(16).padStart(2, "0")).join("");
@@ -185,9 +188,12 @@ class _Square {
     c.strokeStyle = pal.grid; c.lineWidth = 1;
     c.beginPath(); c.moveTo(0, h); c.lineTo(this.px, h); c.moveTo(h, 0); c.lineTo(h, this.px); c.stroke();
   }
-  points(E, n, pal, { labels = true, radius = 5 } = {}) {
-    const c = this.ctx;
-    c.font = "11px system-ui, sans-serif"; c.textAlign = "center"; c.textBaseline = "bottom";
+  points(E, n, pal, { radius = n > 40 ? 3.5 : 5 } = {}) {
+    // every residue labelled up to N = 64 (smaller type above 40); at any N the point under
+    // the pointer is labelled too (hover), so a residue can always be found
+    const c = this.ctx, labels = n <= 64;
+    c.font = n > 40 ? "9px system-ui, sans-serif" : "11px system-ui, sans-serif"; c.textAlign = "center"; c.textBaseline = "bottom";
+    this.shown = { E, n };
     for (let a = 0; a < n; a++) {
       const x = this.X(E[2 * a]), y = this.Y(E[2 * a + 1]);
       c.beginPath(); c.arc(x, y, radius, 0, 2 * Math.PI);
@@ -195,6 +201,32 @@ class _Square {
       c.lineWidth = 1; c.strokeStyle = pal.fg; c.stroke();
       if (labels) { c.fillStyle = pal.fg; c.fillText(String(a), x, y - radius - 1); }
     }
+    const h = this.hover;
+    if (h >= 0 && h < n) {
+      const x = this.X(E[2 * h]), y = this.Y(E[2 * h + 1]);
+      c.beginPath(); c.arc(x, y, radius + 3, 0, 2 * Math.PI); c.lineWidth = 2; c.strokeStyle = pal.fg; c.stroke();
+      c.font = "bold 12px system-ui, sans-serif"; c.fillStyle = pal.fg; c.fillText(String(h), x, y - radius - 4);
+    }
+  }
+  /** Label the residue nearest the pointer (within 12 CSS px); redraw() repaints. */
+  hoverable(redraw) {
+    this.hover = -1;
+    const pick = (ev) => {
+      const s = this.shown; if (!s) return;
+      const box = this.canvas.getBoundingClientRect(), k = this.px / (box.width || this.px);
+      const mx = (ev.clientX - box.left) * k, my = (ev.clientY - box.top) * k;
+      let best = -1, bd = 144 * k * k;
+      for (let a = 0; a < s.n; a++) {
+        const d = (this.X(s.E[2 * a]) - mx) ** 2 + (this.Y(s.E[2 * a + 1]) - my) ** 2;
+        if (d < bd) { bd = d; best = a; }
+      }
+      if (best !== this.hover) {
+        this.hover = best; this.canvas.title = best >= 0 ? `residue ${best}` : "";
+        this.canvas.dataset.hover = String(best); redraw();
+      }
+    };
+    this.canvas.addEventListener("pointermove", pick);
+    this.canvas.addEventListener("pointerleave", () => { if (this.hover !== -1) { this.hover = -1; this.canvas.dataset.hover = "-1"; redraw(); } });
   }
 }
 
@@ -486,7 +518,7 @@ function renderTraining(model, el, root) {
     const n = run.n, E = run.E;
     // embeddings panel
     let m = 0; for (let i = 0; i < 2 * n; i++) m = Math.max(m, Math.abs(E[i]));
-    emb.fit(m); emb.axes(pal); emb.points(E, n, pal, { labels: n <= 40, radius: n > 40 ? 3.5 : 5 });
+    emb.fit(m); emb.axes(pal); emb.points(E, n, pal);
     // decision panel: regions at pixel resolution, then the sums
     const sums = run.sums();                    // Float64Array (U*2), all unordered pairs
     let ms = 0; for (let i = 0; i < sums.length; i++) ms = Math.max(ms, Math.abs(sums[i]));
@@ -680,10 +712,10 @@ function renderParticles(model, el, root) {
     if (!sys) { status.textContent = error || ""; status.classList.toggle("ml-error", !!error); return; }
     const n = sys.n;
     let m = 0; for (let i = 0; i < 2 * n; i++) m = Math.max(m, Math.abs(sys.E[i]));
-    par.fit(m); par.axes(pal); par.points(sys.E, n, pal, { labels: n <= 40, radius: n > 40 ? 3.5 : 5 });
+    par.fit(m); par.axes(pal); par.points(sys.E, n, pal);
     if (net && trainer) {
       let mt = 0; for (let i = 0; i < 2 * n; i++) mt = Math.max(mt, Math.abs(trainer.E[i]));
-      net.fit(mt); net.axes(pal); net.points(trainer.E, n, pal, { labels: n <= 40, radius: n > 40 ? 3.5 : 5 });
+      net.fit(mt); net.axes(pal); net.points(trainer.E, n, pal);
     }
     status.classList.toggle("ml-error", !!error);
     status.textContent = error ? `Stopped at step ${sys.step}: ${error}` :
