@@ -1,7 +1,8 @@
 // ---------------------------------------------------------------------------------------
 // view.js: the live widget's view (DOM, canvas, controls). It is concatenated after
-// core.js and structure.js into ONE ES module (the anywidget's _esm; see modadd/widget.py), so it imports
-// nothing and uses core.js's names directly. The same module runs in Jupyter (the state
+// core.js, structure.js and engine.js into ONE ES module (the anywidget's _esm; see
+// modadd/widget.py), so it imports nothing and uses their names directly. The arithmetic
+// runs in engine.js's engine, in a Web Worker where one starts; the view only draws. The same module runs in Jupyter (the state
 // flows back to Python through the model) and on the static site (html-manager, no
 // kernel: model.save_changes() does nothing there).
 //
@@ -9,14 +10,15 @@
 // "particles", data-step = the steps done so far, data-structure = the live structure
 // readout ("circle k=K", "grid p,q" or "other", structure.js's; empty before the first
 // reading; in same-start mode the particles', with data-structure-network and data-agree
-// = "yes" or "no"), data-rate = steps per second, and root._modadd.E() the flat positions
-// the readout reads (networkE() too in same-start mode); the button data-action="play" toggles
+// = "yes" or "no"), data-rate = steps per second, data-engine = "worker" or "page" (where
+// the arithmetic runs), and root._modadd.E() the flat positions drawn last (networkE() too
+// in same-start mode; at rest the readout is of these); the button data-action="play" toggles
 // play and pause (aria-pressed), Space on the focused widget does too; every control
 // carries data-control = its state key (n, seed, weight_decay, lr, alignment, ...), and a
 // range input applies on its input and change events.
 //
-// From structure.js it uses structureReadout. From core.js it uses Trainer.fromConfig (step, steps, diverged, evaluate, set, E/W1/b1/
-// W2/b2, split), predictGrid, Particles (step, steps, blownUp, set, E) and randomStart.
+// From engine.js it uses EngineLocal (the engine on the page's thread) and the bundle's
+// WORKER_SOURCE (the same engine's worker script; absent when view.js is imported alone).
 // ---------------------------------------------------------------------------------------
 
 const VIEW_CSS = `
@@ -297,78 +299,83 @@ class _Curves {
   }
 }
 
-// ------------------------------------------------------------------ handles on core.js
-/** The view's handle on a core Trainer: all pairs with their side of the split, the sums. */
-class _Net {
-  constructor(cfg) {
-    const tr = this.tr = Trainer.fromConfig(cfg), n = this.n = tr.n;
-    const held = new Set(tr.split.val.map(([a, b]) => a * n + b));
-    this.pairs = []; this.isValidation = [];
-    for (let a = 0; a < n; a++) for (let b = a; b < n; b++) { this.pairs.push([a, b]); this.isValidation.push(held.has(a * n + b)); }
+// ------------------------------------------------------------------ the engine and the run loop
+/** The pairs a training run draws: all unordered pairs, their side of the split, the sums. */
+class _Pairs {
+  constructor(n, held) {
+    const heldSet = new Set(held);
+    this.n = n; this.pairs = []; this.isValidation = [];
+    for (let a = 0; a < n; a++) for (let b = a; b < n; b++) { this.pairs.push([a, b]); this.isValidation.push(heldSet.has(a * n + b)); }
     this._sums = new Float64Array(2 * this.pairs.length);
     this.groups = Array.from({ length: n }, () => ({ train: [], val: [] }));   // pair indices by answer
     this.pairs.forEach(([a, b], u) => this.groups[(a + b) % n][this.isValidation[u] ? "val" : "train"].push(u));
   }
-  get step() { return this.tr.steps; }
-  get E() { return this.tr.E; }
-  train(k) { this.tr.step(k); return { error: this.tr.diverged }; }
-  metrics() { return this.tr.evaluate(); }
-  sums() {
-    const E = this.tr.E, S = this._sums;
+  sums(E) {
+    const S = this._sums;
     this.pairs.forEach(([a, b], u) => { S[2 * u] = E[2 * a] + E[2 * b]; S[2 * u + 1] = E[2 * a + 1] + E[2 * b + 1]; });
     return S;
   }
-  setHyper(cfg) { this.tr.set({ lr: cfg.lr, weight_decay: cfg.weight_decay }); }
 }
 
-/** The view's handle on a core Particles system (a seeded random start unless given one). */
-class _Sys {
-  constructor(cfg, start) {
-    this.n = cfg.n;
-    this.ps = new Particles(start || randomStart(cfg.n, cfg.seed), _forces(cfg, true));
-  }
-  get step() { return this.ps.steps; }
-  get E() { return this.ps.E; }
-  run(k) { this.ps.step(k); return { error: this.ps.blownUp }; }
-  setForces(cfg) { this.ps.set(_forces(cfg, false)); }
-}
-function _forces(cfg, all) {
-  const o = { clustering: cfg.clustering, alignment: cfg.alignment, repulsion: cfg.repulsion, step_size: cfg.step_size };
-  return all ? Object.assign(o, { clustering_width: cfg.clustering_width, repulsion_width: cfg.repulsion_width, gauge: "affine" }) : o;
-}
-
-// ------------------------------------------------------------------ the run loop
+let _workerUrl = null;
 /**
- * Drives a simulation with requestAnimationFrame: `advance(k)` does k steps (returns false
- * to stop), `draw()` paints. Speed = steps per frame. Nothing runs until play is pressed
- * (no autoplay, which also respects reduced motion).
+ * The widget's engine (engine.js): in a Web Worker made from WORKER_SOURCE (the bundle's
+ * copy of core.js, structure.js and engine.js) where one starts, else on the page's thread
+ * (EngineLocal), with the same messages. A worker that fails (its script refused, say) is
+ * replaced by the page's engine, which gets the last build again. onmessage(data); where()
+ * says "worker" or "page".
+ */
+function _engine(onmessage) {
+  let impl = null, place = "page", last = {};
+  const local = () => { impl = new EngineLocal((ev) => onmessage(ev.data)); place = "page"; };
+  if (typeof Worker !== "undefined" && typeof WORKER_SOURCE === "string") {
+    try {
+      _workerUrl = _workerUrl || URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+      const w = new Worker(_workerUrl);
+      w.onmessage = (ev) => onmessage(ev.data);
+      w.onerror = (ev) => {
+        if (ev && ev.preventDefault) ev.preventDefault();
+        if (impl !== w) return;
+        w.terminate(); local();
+        for (const k of ["build", "set", "speed", "play"]) if (last[k]) impl.postMessage(last[k]);
+      };
+      impl = w; place = "worker";
+    } catch (e) { local(); }
+  } else local();
+  return {
+    post(msg) {
+      if (msg.type === "build") last = {};
+      if (msg.type === "pause") delete last.play;
+      if (["build", "set", "speed", "play"].includes(msg.type)) last[msg.type] = msg;
+      impl.postMessage(msg);
+    },
+    where: () => place,
+    close() { if (impl && impl.terminate) impl.terminate(); },
+  };
+}
+
+/**
+ * Drives an engine with requestAnimationFrame: while playing, each animation frame asks
+ * for the next snapshot (one request in flight at a time) and draws the last one to come
+ * back, so drawing and the controls never wait on the arithmetic (which, in a worker, runs
+ * meanwhile). Speed = steps per frame; 0 ("auto") takes as many steps as the time allows.
+ * Nothing runs until play is pressed (no autoplay, which also respects reduced motion).
+ * extent() gives the decision panel's half-width for the regions the engine computes.
  */
 class _Loop {
-  constructor(advance, draw, onState) {
-    this.advance = advance; this.draw = draw; this.onState = onState;
-    this.running = false; this.speed = 0; this.frame = null;
-    this.k = 1; this.rate = 0;         // auto speed: steps this frame; measured steps per second
+  constructor(engine, onState, extent = () => 0) {
+    this.engine = engine; this.onState = onState; this.extent = extent;
+    this.running = false; this.speed = 0; this.frame = null; this.pending = false; this.rate = 0;
   }
-  /** Steps per frame: the chosen speed, or (speed 0, "auto") as many as fit in about
-   *  AUTO_MS of arithmetic per frame, so drawing and controls keep a smooth frame rate
-   *  at every N. A new run (build) starts again from one step per frame. */
-  get perFrame() { return this.speed || this.k; }
-  restart() { this.k = 1; this.rate = 0; }
+  restart() { this.rate = 0; this.pending = false; }
+  setSpeed(s) { this.speed = s; this.engine.post({ type: "speed", speed: s }); }
   play() {
     if (this.running) return;
     this.running = true; this.onState(true);
-    let last = performance.now(), steps = 0, since = last;
+    this.engine.post({ type: "play", speed: this.speed });
     const tick = () => {
       if (!this.running) return;
-      const k = this.perFrame, t0 = performance.now();
-      const ok = this.advance(k);
-      const t1 = performance.now();
-      if (!this.speed) this.k = Math.max(1, Math.min(2 * this.k + 1, Math.floor(k * _AUTO_MS / Math.max(t1 - t0, 0.05))));
-      steps += k;
-      if (t1 - since >= 500) { this.rate = (1000 * steps) / (t1 - since); steps = 0; since = t1; }
-      this.draw();
-      last = t1;
-      if (ok === false) { this.pause(); return; }
+      if (!this.pending) { this.pending = true; this.engine.post({ type: "frame", extent: this.extent() }); }
       this.frame = requestAnimationFrame(tick);
     };
     this.frame = requestAnimationFrame(tick);
@@ -376,12 +383,20 @@ class _Loop {
   pause() {
     if (this.frame !== null) cancelAnimationFrame(this.frame);
     this.frame = null;
-    if (this.running) { this.running = false; this.onState(false); }
+    if (this.running) { this.running = false; this.engine.post({ type: "pause", extent: this.extent() }); this.onState(false); }
+  }
+  /** A snapshot came back: the next frame may ask again; a run that stopped stops the loop. */
+  received(s) {
+    this.pending = false;
+    if (s.rate !== undefined) this.rate = s.playing ? s.rate : this.rate;
+    if (this.running && s.playing === false && s.error) {
+      if (this.frame !== null) cancelAnimationFrame(this.frame);
+      this.frame = null; this.running = false; this.onState(false);
+    }
   }
 }
 
 const SPEEDS = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];     // 0: auto
-const _AUTO_MS = 12;                                                  // arithmetic per frame in auto speed
 const _speedText = (i) => (SPEEDS[i] ? String(SPEEDS[i]) : "auto");
 
 function _buttons(handlers) {
@@ -397,21 +412,20 @@ function _buttons(handlers) {
   return { bar, b };
 }
 
-/** A run loop with its play / pause / step / reset buttons. ``refresh`` brings the
- *  displayed measurements up to date (after a step, or when the loop stops). */
-function _transport({ advance, draw, build, sync, refresh }) {
+/** A run loop on an engine with its play / pause / step / reset buttons. build() posts a
+ *  new run to the engine. */
+function _transport({ engine, build, extent }) {
   let btn = null;
-  const loop = new _Loop(advance, draw, (running) => {
+  const loop = new _Loop(engine, (running) => {
     const p = btn.b.play;                           // one toggle: it keeps the focus
     p.textContent = running ? "\u275A\u275A Pause" : "\u25B6 Play";
     p.setAttribute("aria-pressed", running ? "true" : "false");
-    if (!running) { refresh(); draw(); sync(); }
-  });
+  }, extent);
   const toggle = () => (loop.running ? loop.pause() : loop.play());
   btn = _buttons({
     play: toggle,
-    step: () => { loop.pause(); advance(loop.speed || 10); refresh(); draw(); sync(); },
-    reset: () => { loop.pause(); loop.restart(); build(); refresh(); draw(); sync(); },
+    step: () => { loop.pause(); engine.post({ type: "step", k: loop.speed || 10, extent: extent ? extent() : 0 }); },
+    reset: () => { loop.pause(); loop.restart(); build(); },
   });
   return { loop, bar: btn.bar, toggle };
 }
@@ -429,9 +443,9 @@ function _spaceToggles(root, toggle) {
 }
 
 /** Start a new run (new N, seed, ...), playing on if it was playing. */
-function _restart(loop, build, draw, sync) {
+function _restart(loop, build) {
   const was = loop.running;
-  loop.pause(); loop.restart(); build(); draw(); sync();
+  loop.pause(); loop.restart(); build();
   if (was) loop.play();
 }
 
@@ -443,23 +457,6 @@ function _onThemeChange(draw) {
   const mq = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
   if (mq && mq.addEventListener) mq.addEventListener("change", draw);
   return () => { obs.disconnect(); if (mq && mq.removeEventListener) mq.removeEventListener("change", draw); };
-}
-
-/** The live structure readout of an embedding (flat Float64Array of n points), at most every
- *  `every` ms unless forced: structure.js's "circle k=K", "grid p,q" or "other". */
-function _reader(every = 300) {
-  let last = -Infinity, value = "";
-  return {
-    get value() { return value; },
-    clear() { value = ""; last = -Infinity; },
-    read(E, force) {
-      const now = performance.now();
-      if (!force && now - last < every) return value;
-      last = now;
-      try { value = structureReadout(E); } catch (e) { value = "other"; }
-      return value;
-    },
-  };
 }
 
 function _rateText(loop) {
@@ -477,89 +474,105 @@ function _nested(E, n) { const out = []; for (let a = 0; a < n; a++) out.push([E
 function renderTraining(model, el, root) {
   const st = Object.assign({}, TRAINING_DEFAULTS, model.get("settings") || {});
   const PRESETS = st.presets;
-  const PX = 300, RES = 150;                   // canvas pixels; decision image RES x RES, scaled up
+  const PX = 300;                              // canvas pixels; the regions come from the engine
   const emb = new _Square(PX, "embeddings E_a, coloured by residue a");
   const dec = new _Square(PX, "sums E_a + E_b over the predicted class: training pairs filled, held-out pairs as rings");
   const curves = new _Curves(PX * 2 + 10, 136);
   const status = _el("div", { className: "ml-status", role: "status", "aria-live": "polite" });
   const readout = _el("div", { className: "ml-readout", "data-readout": "" });
-  const regions = new _Regions(RES), reader = _reader();
-  let run = null, error = null, lastSync = 0, lastRec = -1, lastEval = 0, metrics = null, colors = [];
+  const regions = new _Regions();
+  // gen: this run's number (replies of older runs are dropped); shape: its pairs; snap: the
+  // engine's last snapshot; metrics: the last loss and accuracies
+  let gen = 0, shape = null, snap = null, error = null, lastSync = 0, metrics = null, colors = [], idle = 0, lastRec = -1;
+  const engine = _engine(receive);
+  root.dataset.engine = engine.where();
 
   function build() {
-    error = null;
-    try { run = new _Net(trainerConfig(st)); } catch (e) { run = null; error = String(e.message || e); }
-    curves.clear(); lastRec = -1; record(true); emb.extent = dec.extent = 1e-9; reader.clear();
-    colors = run ? Array.from({ length: run.n }, (_, c) => residueHex(c, run.n)) : [];
+    gen++; error = null; shape = null; snap = null; metrics = null; lastRec = -1; regions.clear(); curves.clear();
+    emb.extent = dec.extent = 1e-9;
+    engine.post({ type: "build", gen, kind: "training", cfg: trainerConfig(st) });
   }
-  /** Loss and accuracies for the curves and the status line: a forward pass over all
-   *  pairs, so while running it is taken at most every 100 ms (always when asked). */
-  function record(force) {
-    if (!run || run.step === lastRec) return;
+  function receive(m) {
+    root.dataset.engine = engine.where();
+    if (m.type === "fault") { error = m.message; draw(); return; }
+    if (m.type === "snapshot") loop.received(m);
+    if (m.gen !== gen) return;
+    if (m.type === "built") {
+      error = m.error;
+      shape = m.error ? null : new _Pairs(trainerConfig(st).n, m.held);
+      colors = shape ? Array.from({ length: shape.n }, (_, c) => residueHex(c, shape.n)) : [];
+      return;
+    }
+    snap = m; error = m.error || null;
+    if (m.metrics) { metrics = m.metrics; if (m.metricsStep > lastRec) { lastRec = m.metricsStep; curves.push(m.metricsStep, m.metrics); } }
+    if (m.grid) regions.set(m.grid);
+    if (shape) {
+      const n = shape.n, E = m.E;
+      let e = 0; for (let i = 0; i < 2 * n; i++) e = Math.max(e, Math.abs(E[i]));
+      emb.fit(e);
+      const sums = shape.sums(E);
+      let s = 0; for (let i = 0; i < sums.length; i++) s = Math.max(s, Math.abs(sums[i]));
+      dec.fit(s);
+    }
+    draw();
     const now = performance.now();
-    if (!force && now - lastEval < 100) return;
-    lastEval = now; lastRec = run.step; metrics = run.metrics(); curves.push(run.step, metrics);
+    if (!loop.running || now - lastSync > 1000) { lastSync = now; sync(); }
+    // at rest, ask once more for regions drawn at the panel's settled extent
+    if (!loop.running && !loop.pending && shape && !error && !regions.fits(m.step, dec.extent) && idle < 3) {
+      idle++; loop.pending = true; engine.post({ type: "frame", extent: dec.extent });
+    } else if (loop.running) idle = 0;
   }
-  function advance(k) {
-    if (!run || error) return false;
-    const r = run.train(k);
-    if (r.error) error = r.error;
-    record(!!error);
-    const now = performance.now();
-    if (now - lastSync > 1000) { lastSync = now; sync(); }
-    return !error;
-  }
-  function sync() { if (run) _syncBack(model, { step: run.step, embeddings: _nested(run.E, run.n) }); }
+  function sync() { if (snap && shape) _syncBack(model, { step: snap.step, embeddings: _nested(snap.E, shape.n) }); }
   function draw() {
     const pal = _palette(root);
-    root.dataset.step = String(run ? run.step : 0);
+    root.dataset.step = String(snap ? snap.step : 0);
     for (const sq of [emb, dec]) { sq.ctx.fillStyle = pal.bgCss; sq.ctx.fillRect(0, 0, sq.px, sq.px); }
-    if (!run) { status.textContent = error || ""; status.classList.toggle("ml-error", !!error); return; }
-    const n = run.n, E = run.E;
-    // embeddings panel
-    let m = 0; for (let i = 0; i < 2 * n; i++) m = Math.max(m, Math.abs(E[i]));
-    emb.fit(m); emb.axes(pal); emb.points(E, n, pal);
-    // decision panel: regions at pixel resolution, then the sums
-    const sums = run.sums();                    // Float64Array (U*2), all unordered pairs
-    let ms = 0; for (let i = 0; i < sums.length; i++) ms = Math.max(ms, Math.abs(sums[i]));
-    dec.fit(ms);
-    regions.paint(dec, run.tr, n, pal);
+    if (!snap || !shape) {
+      status.textContent = error ? `Stopped: ${error}` : ""; status.classList.toggle("ml-error", !!error);
+      _showStructure(root, readout, ""); return;
+    }
+    const n = shape.n, E = snap.E;
+    emb.axes(pal); emb.points(E, n, pal);
+    const sums = shape.sums(E);
+    regions.paint(dec, n, pal);
     dec.axes(pal);
-    if (st.hinges) _drawHinges(dec, run.tr, pal);
-    _drawSums(dec, run, sums, colors, pal);
+    if (st.hinges) _drawHinges(dec, { H: snap.W1.length / 2, W1: snap.W1, b1: snap.b1 }, pal);
+    _drawSums(dec, shape, sums, colors, pal);
     curves.draw(pal);
     status.classList.toggle("ml-error", !!error);
-    status.textContent = _trainingStatus(run, metrics, error) + (error ? "" : _rateText(loop));
+    status.textContent = (metrics ? _trainingStatus(snap.step, metrics, error) : "") + (error ? "" : _rateText(loop));
     root.dataset.rate = String(Math.round(loop.rate));
-    _showStructure(root, readout, run.step > 0 ? reader.read(E, !loop.running) : "");
+    _showStructure(root, readout, snap.readout || "");
   }
-  const { loop, bar, toggle } = _transport({ advance, draw, build, sync, refresh: () => record(true) });
+  const { loop, bar, toggle } = _transport({ engine, build, extent: () => dec.extent });
+  emb.hoverable(draw);
   const restartKeys = new Set(["n", "seed", "val_fraction", "preset", "bias"]);
   const controls = {};
   function onChange(key, value) {
-    if (key === "speed") { loop.speed = SPEEDS[value]; return; }
-    if (key === "n" && loop.speed) { loop.speed = 0; controls.speed.set(0); }   // a new N starts at "auto"
+    if (key === "speed") { loop.setSpeed(SPEEDS[value]); return; }
+    if (key === "n" && loop.speed) { loop.setSpeed(0); controls.speed.set(0); }   // a new N starts at "auto"
     if (key === "preset") {
       Object.assign(st, PRESETS[value]);
       for (const k of ["bias", "lr", "weight_decay", "seed"]) controls[k].set(st[k]);
     }
     st[key] = value;
     if (key === "hinges") { draw(); return; }
-    if (restartKeys.has(key)) _restart(loop, build, draw, sync);
-    else if (run) { run.setHyper(trainerConfig(st)); }     // lr and decays act on the running network
+    if (restartKeys.has(key)) _restart(loop, build);
+    else engine.post({ type: "set", hyper: { lr: st.lr, weight_decay: st.weight_decay } });  // act on the running network
   }
   const specs = _trainingSpecs(st);
   const grid = _el("div", { className: "ml-controls" });
   for (const spec of specs) { const c = _control(spec, onChange); controls[spec.key] = c; grid.appendChild(c.row); }
   const note = _el("p", { className: "ml-note", text:
     "Changing N, the seed, the validation fraction, the recipe or the biases starts a new run; weight decay and learning rate act on the running one. " +
-    "Each recipe opens on a seed that grows its structure (a circle, or a grid). Steps per frame \"auto\" takes as many steps as keep the picture smooth." });
+    "Each recipe opens on a seed that grows its structure (a circle, or a grid). Steps per frame \"auto\" takes as many steps as the time allows " +
+    "(in a background thread, so the picture stays smooth)." });
   root.append(_el("div", { className: "ml-panels" }, [emb.fig, dec.fig]), readout, curves.fig, bar, status, grid, note);
   _spaceToggles(root, toggle);
-  root._modadd = { E: () => (run ? Array.from(run.E) : []) };      // for tests: the embeddings read out
+  root._modadd = { E: () => (snap ? Array.from(snap.E) : []) };      // for tests: the embeddings read out
   build(); draw();
   const unwatch = _onThemeChange(draw);
-  return () => { loop.pause(); unwatch(); };
+  return () => { loop.pause(); unwatch(); engine.close(); };
 }
 
 /** The structure readout, on screen and in data-structure ("" before the first reading). */
@@ -569,35 +582,36 @@ function _showStructure(root, line, value, label = "structure") {
 }
 
 /** The status line under the training widget. */
-function _trainingStatus(run, m, error) {
-  if (error) return `Stopped at step ${run.step}: ${error}`;
-  return `step ${run.step} \u00b7 train loss ${m.trainLoss.toPrecision(3)} \u00b7 train acc ${Math.round(100 * m.trainAcc)}%` +
+function _trainingStatus(step, m, error) {
+  if (error) return `Stopped at step ${step}: ${error}`;
+  return `step ${step} \u00b7 train loss ${m.trainLoss.toPrecision(3)} \u00b7 train acc ${Math.round(100 * m.trainAcc)}%` +
     (Number.isFinite(m.valAcc) ? ` \u00b7 validation acc ${Math.round(100 * m.valAcc)}%` : " \u00b7 no validation pairs");
 }
 
-/** The decision regions, computed exactly at RES x RES points (core.js's predictGrid) and
- *  painted, scaled up, as the background of a square panel, in the residue colours
- *  lightened towards the page's background. */
+/** The decision regions the engine computed (its grid: the predicted class at res x res
+ *  points over [-extent, extent]^2, bottom row first), painted as the background of a square
+ *  panel at their own extent, in the residue colours lightened towards the page's background. */
 class _Regions {
-  constructor(res) {
-    this.res = res;
-    this.img = document.createElement("canvas"); this.img.width = res; this.img.height = res;
-    this.ctx = this.img.getContext("2d"); this.data = this.ctx.createImageData(res, res);
-    this.cls = new Int32Array(res * res); this.xs = new Float64Array(res); this.ys = new Float64Array(res);
-  }
-  paint(sq, tr, n, pal) {
-    const R = this.res, e = sq.extent, d = (2 * e) / R, cls = this.cls, px = this.data.data;
-    for (let i = 0; i < R; i++) this.xs[i] = this.ys[i] = -e + (i + 0.5) * d;
-    predictGrid(tr, this.xs, this.ys, cls);        // row iy of cls is ys[iy]: bottom row first
-    const mix = 0.55, lut = [];
-    for (let c = 0; c < n; c++) lut.push(residueRGB(c, n).map((v, i) => Math.round(v * (1 - mix) + pal.bg[i] * mix)));
-    for (let k = 0; k < R; k++) {
-      const src = (R - 1 - k) * R, dst = k * R;       // image row 0 is the top
-      for (let i = 0; i < R; i++) { const col = lut[cls[src + i]], q = 4 * (dst + i); px[q] = col[0]; px[q + 1] = col[1]; px[q + 2] = col[2]; px[q + 3] = 255; }
+  constructor() { this.img = document.createElement("canvas"); this.ctx = this.img.getContext("2d"); this.clear(); }
+  clear() { this.grid = null; this.key = ""; }
+  set(grid) { this.grid = grid; this.key = ""; }
+  fits(step, extent) { return !!this.grid && this.grid.step === step && Math.abs(this.grid.extent - extent) <= 1e-9 * extent; }
+  paint(sq, n, pal) {
+    const g = this.grid; if (!g) return;
+    const R = g.res, key = `${pal.bgCss}/${n}`;
+    if (key !== this.key) {                      // recolour on a new grid or a theme change
+      if (this.img.width !== R) { this.img.width = R; this.img.height = R; }
+      const data = this.ctx.createImageData(R, R), px = data.data, cls = g.cls, mix = 0.55, lut = [];
+      for (let c = 0; c < n; c++) lut.push(residueRGB(c, n).map((v, i) => Math.round(v * (1 - mix) + pal.bg[i] * mix)));
+      for (let k = 0; k < R; k++) {
+        const src = (R - 1 - k) * R, dst = k * R;       // image row 0 is the top
+        for (let i = 0; i < R; i++) { const col = lut[cls[src + i]] || pal.bg, q = 4 * (dst + i); px[q] = col[0]; px[q + 1] = col[1]; px[q + 2] = col[2]; px[q + 3] = 255; }
+      }
+      this.ctx.putImageData(data, 0, 0); this.key = key;
     }
-    this.ctx.putImageData(this.data, 0, 0);
+    const size = sq.px * g.extent / sq.extent, off = (sq.px - size) / 2;
     sq.ctx.imageSmoothingEnabled = false;
-    sq.ctx.drawImage(this.img, 0, 0, sq.px, sq.px);
+    sq.ctx.drawImage(this.img, off, off, size, size);
   }
 }
 
@@ -675,71 +689,60 @@ function renderParticles(model, el, root) {
   const par = new _Square(PX, same ? "particles from the same start (moved by the forces alone)" : "particles, coloured by residue");
   const status = _el("div", { className: "ml-status", role: "status", "aria-live": "polite" });
   const readout = _el("div", { className: "ml-readout", "data-readout": "" });
-  const reader = _reader(), netReader = _reader();
-  let sys = null, trainer = null, error = null, lastSync = 0;
+  let gen = 0, snap = null, error = null, lastSync = 0, n = st.n;
+  const engine = _engine(receive);
+  root.dataset.engine = engine.where();
   function build() {
-    error = null;
-    try {
-      let start = null;
-      if (same) {
-        trainer = new _Net(trainerConfig(Object.assign({}, TRAINING_DEFAULTS, st.presets[st.preset],
-                                                        { n: st.n, seed: st.seed, val_fraction: SAME_START.val_fraction })));
-        start = Float64Array.from(trainer.E);
-      }
-      sys = new _Sys(particleConfig(st), start);
-    } catch (e) { sys = null; error = String(e.message || e); }
+    gen++; error = null; snap = null; n = st.n;
     par.extent = 1e-9; if (net) net.extent = 1e-9;
-    reader.clear(); netReader.clear();
+    const network = same ? trainerConfig(Object.assign({}, TRAINING_DEFAULTS, st.presets[st.preset],
+                                                       { n: st.n, seed: st.seed, val_fraction: SAME_START.val_fraction })) : null;
+    engine.post({ type: "build", gen, kind: "particles", cfg: particleConfig(st), network, same: SAME_START });
   }
-  function advance(k) {
-    if (!sys || error) return false;
-    const r = sys.run(k);
-    if (r.error) { error = r.error; return false; }
-    if (trainer) {
-      const want = Math.min(SAME_START.network_steps, sys.step * SAME_START.network_steps_per_step) - trainer.step;
-      const q = want > 0 ? trainer.train(want) : {};
-      if (q.error) { error = `network: ${q.error}`; return false; }
-    }
+  function receive(m) {
+    root.dataset.engine = engine.where();
+    if (m.type === "fault") { error = m.message; draw(); return; }
+    if (m.type === "snapshot") loop.received(m);
+    if (m.gen !== gen) return;
+    if (m.type === "built") { error = m.error; return; }
+    snap = m; error = m.error || null;
+    const fit = (sq, E) => { let e = 0; for (let i = 0; i < 2 * n; i++) e = Math.max(e, Math.abs(E[i])); sq.fit(e); };
+    fit(par, m.E); if (net && m.netE) fit(net, m.netE);
+    draw();
     const now = performance.now();
-    if (now - lastSync > 1000) { lastSync = now; sync(); }
-    return true;
+    if (!loop.running || now - lastSync > 1000) { lastSync = now; sync(); }
   }
-  function sync() { if (sys) _syncBack(model, { step: sys.step, embeddings: _nested(sys.E, sys.n) }); }
+  function sync() { if (snap) _syncBack(model, { step: snap.step, embeddings: _nested(snap.E, n) }); }
   function draw() {
     const pal = _palette(root);
-    root.dataset.step = String(sys ? sys.step : 0);
+    root.dataset.step = String(snap ? snap.step : 0);
     for (const sq of net ? [net, par] : [par]) { sq.ctx.fillStyle = pal.bgCss; sq.ctx.fillRect(0, 0, sq.px, sq.px); }
-    if (!sys) { status.textContent = error || ""; status.classList.toggle("ml-error", !!error); return; }
-    const n = sys.n;
-    let m = 0; for (let i = 0; i < 2 * n; i++) m = Math.max(m, Math.abs(sys.E[i]));
-    par.fit(m); par.axes(pal); par.points(sys.E, n, pal);
-    if (net && trainer) {
-      let mt = 0; for (let i = 0; i < 2 * n; i++) mt = Math.max(mt, Math.abs(trainer.E[i]));
-      net.fit(mt); net.axes(pal); net.points(trainer.E, n, pal);
-    }
+    if (!snap) { status.textContent = error || ""; status.classList.toggle("ml-error", !!error); return; }
+    par.axes(pal); par.points(snap.E, n, pal);
+    if (net && snap.netE) { net.axes(pal); net.points(snap.netE, n, pal); }
     status.classList.toggle("ml-error", !!error);
-    status.textContent = error ? `Stopped at step ${sys.step}: ${error}` :
-      `particle step ${sys.step}` + (trainer ? ` \u00b7 network step ${trainer.step}` +
-        (trainer.step >= SAME_START.network_steps ? " (done)" : "") : "") + _rateText(loop);
+    status.textContent = error ? `Stopped at step ${snap.step}: ${error}` :
+      `particle step ${snap.step}` + (same ? ` \u00b7 network step ${snap.netStep}` +
+        (snap.netDone ? " (done)" : "") : "") + _rateText(loop);
     root.dataset.rate = String(Math.round(loop.rate));
-    const force = !loop.running, p = sys.step > 0 ? reader.read(sys.E, force) : "";
-    if (!trainer) { _showStructure(root, readout, p); return; }
-    const q = trainer.step > 0 ? netReader.read(trainer.E, force) : "";
+    const p = snap.readout || "";
+    if (!same) { _showStructure(root, readout, p); return; }
+    const q = snap.readoutNet || "";
     root.dataset.structure = p;
     root.dataset.structureNetwork = q;
     root.dataset.agree = p && q ? (p === q ? "yes" : "no") : "";
     readout.textContent = p && q ? `network: ${q} \u00b7 particles: ${p} \u00b7 ${p === q ? "the same structure" : "different structures"}`
       : "structure: (press Play)";
   }
-  const { loop, bar, toggle } = _transport({ advance, draw, build, sync, refresh: () => {} });
+  const { loop, bar, toggle } = _transport({ engine, build });
   loop.speed = 5;
+  par.hoverable(draw); if (net) net.hoverable(draw);
   // every setting restarts from the same start (the seed's, or the network's), so the
   // reader sees what a force changes, not a finished shape that no longer moves
-  const live = new Set(["speed"]);
   function onChange(key, value) {
-    if (key === "speed") { loop.speed = SPEEDS[value]; return; }
+    if (key === "speed") { loop.setSpeed(SPEEDS[value]); return; }
     st[key] = value;
-    if (!live.has(key)) _restart(loop, build, draw, sync);
+    _restart(loop, build);
   }
   const specs = _particleSpecs(st, same);
   const grid = _el("div", { className: "ml-controls" });
@@ -751,10 +754,10 @@ function renderParticles(model, el, root) {
     : "") + "Changing any setting starts again from the same start, so what a force does shows at once." });
   root.append(_el("div", { className: "ml-panels" }, net ? [net.fig, par.fig] : [par.fig]), readout, bar, status, grid, note);
   _spaceToggles(root, toggle);
-  root._modadd = { E: () => (sys ? Array.from(sys.E) : []), networkE: () => (trainer ? Array.from(trainer.E) : []) };
+  root._modadd = { E: () => (snap ? Array.from(snap.E) : []), networkE: () => (snap && snap.netE ? Array.from(snap.netE) : []) };
   build(); draw();
   const unwatch = _onThemeChange(draw);
-  return () => { loop.pause(); unwatch(); };
+  return () => { loop.pause(); unwatch(); engine.close(); };
 }
 
 /** Same-start mode trains the network as chapter 5's comparison does (defaults; widget.py's
