@@ -76,6 +76,12 @@ def _roots(page):
     return page.locator(".modadd-live")
 
 
+def _settled(page, root):
+    """Wait until the widget has every snapshot it asked its engine for (data-busy empty):
+    the arithmetic runs in a Web Worker, so a click's steps land a moment later."""
+    page.wait_for_function("r => !r.dataset.busy", arg=root.element_handle(), timeout=60_000)
+
+
 def _wait_rendered(page, count: int):
     page.wait_for_function(f"document.querySelectorAll('.modadd-live').length >= {count}", timeout=30_000)
 
@@ -113,6 +119,8 @@ def test_widgets_run_without_a_kernel(path, dark, server, browser):
                           " else setTimeout(poll, 50); })(); })")
             root.locator("[data-action=play]").click()          # one toggle: now it pauses
             assert root.locator("[data-action=play]").get_attribute("aria-pressed") == "false"
+            _settled(page, root)
+            assert root.get_attribute("data-engine") == "worker", "the arithmetic did not move to a Web Worker"
             assert root.evaluate(SNAPSHOT) != before, "play did not change the picture"
             status = root.locator(".ml-status").inner_text()
             assert "Stopped" not in status, status
@@ -155,6 +163,7 @@ def test_sliders_change_the_run_and_a_setting_gives_one_run(kind, label, value, 
             root.locator("[data-action=reset]").click()
             for _ in range(5):
                 root.locator("[data-action=step]").click()
+            _settled(page, root)
             return root.get_attribute("data-step"), root.evaluate(SNAPSHOT)
 
         step_a, a = run_steps()
@@ -244,6 +253,7 @@ def _run_until(page, root, steps: int):
     page.wait_for_function("([r, n]) => Number(r.dataset.step) >= n", arg=[root.element_handle(), steps], timeout=120_000)
     root.locator("[data-action=play]").click()
     assert not _playing(root)
+    _settled(page, root)
 
 
 def _readout_is_structures(root, key: str = "E") -> str:

@@ -43,7 +43,7 @@ class EngineCore {
     this.kind = null; this.gen = 0; this.error = null;
     this.tr = null; this.ps = null; this.net = null; this.same = null;
     this.metrics = null; this.metricsStep = -1; this.readout = ""; this.readoutNet = ""; this.readStep = -1;
-    this.evalT = engineThrottle(100, 0.1); this.readT = engineThrottle(300, 0.15); this.gridT = engineThrottle(50, 0.2);
+    this.evalT = engineThrottle(100, 0.05); this.readT = engineThrottle(300, 0.1); this.gridT = engineThrottle(60, 0.15);
     this.xs = new Float64Array(ENGINE_RES); this.ys = new Float64Array(ENGINE_RES); this.gridStep = -1; this.gridExtent = 0;
   }
   build(msg) {
@@ -95,7 +95,9 @@ class EngineCore {
       const tr = this.tr;
       s.E = Float64Array.from(tr.E); s.W1 = Float64Array.from(tr.W1); s.b1 = tr.b1 ? Float64Array.from(tr.b1) : null;
       if (tr.steps !== this.metricsStep && (full || this.evalT.due(now()))) {
-        const t0 = now(); this.metrics = tr.evaluate(); this.metricsStep = tr.steps; this.evalT.ran(t0, now());
+        // running: the held-out pass only (the training loss as the last step measured it)
+        const t0 = now(); this.metrics = full || tr.steps === 0 ? tr.evaluate() : tr.evaluateHeldOut();
+        this.metricsStep = tr.steps; this.evalT.ran(t0, now());
         s.metrics = this.metrics; s.metricsStep = tr.steps;
       } else if (full) { s.metrics = this.metrics; s.metricsStep = this.metricsStep; }
       if (extent > 0 && (tr.steps !== this.gridStep || extent !== this.gridExtent) && (full || this.gridT.due(now()))) {
@@ -132,7 +134,8 @@ const ENGINE_LOCAL_MS = 12;    // on the page's thread: arithmetic per frame in 
  */
 function engineRuntime(post, schedule, continuous) {
   const core = new EngineCore();
-  let playing = false, speed = 0, todo = 0, want = null, stepWant = null, kc = 1, busy = false;
+  let playing = false, speed = 0, todo = 0, want = null, kc = 1, busy = false;
+  const steps = [];                                // Step requests: {k, extent}, one reply each
   let rateSteps = 0, rateSince = performance.now(), rate = 0;
   const send = (full, extent) => {
     const s = core.snapshot(full, extent);
@@ -155,11 +158,11 @@ function engineRuntime(post, schedule, continuous) {
   };
   function tick() {
     busy = false;
-    if (stepWant) {                               // Step: k steps, then a full snapshot
-      const done = chunk(ENGINE_CHUNK_MS, stepWant.k);
-      stepWant.k -= done;
-      if (done === 0 || stepWant.k <= 0) { const e = stepWant.extent; stepWant = null; send(true, e); }
-      else { busy = true; schedule(tick); }
+    if (steps.length) {                           // Step: k steps, then a full snapshot
+      const q = steps[0], done = q.k > 0 ? chunk(ENGINE_CHUNK_MS, q.k) : 0;
+      q.k -= done;
+      if (done === 0 || q.k <= 0) { steps.shift(); send(true, q.extent); }
+      if (steps.length) { busy = true; schedule(tick); }
       return;
     }
     if (!playing) return;
@@ -178,7 +181,7 @@ function engineRuntime(post, schedule, continuous) {
   function handle(msg) {
     switch (msg.type) {
       case "build":
-        playing = false; todo = 0; want = null; stepWant = null; kc = 1; rate = 0; rateSteps = 0; rateSince = performance.now();
+        playing = false; todo = 0; want = null; steps.length = 0; kc = 1; rate = 0; rateSteps = 0; rateSince = performance.now();
         post(core.build(msg), []);
         send(true, msg.extent || 0);
         break;
@@ -194,11 +197,11 @@ function engineRuntime(post, schedule, continuous) {
         break;
       case "step":
         playing = false; todo = 0; want = null;
-        if (continuous) { stepWant = { k: msg.k, extent: msg.extent }; kick(); }
+        if (continuous) { steps.push({ k: msg.k, extent: msg.extent }); kick(); }
         else { let k = msg.k; while (k > 0) { const d = chunk(1e9, k); if (!d) break; k -= d; } send(true, msg.extent); }
         break;
       case "frame":
-        if (!playing) { send(false, msg.extent); break; }
+        if (!playing) { send(true, msg.extent); break; }
         if (continuous) {
           want = { extent: msg.extent };
           if (speed) { todo += speed; kick(); }
@@ -206,7 +209,7 @@ function engineRuntime(post, schedule, continuous) {
         } else {                                   // page's thread: this frame's steps, now
           const t0 = performance.now();
           if (speed) { if (!core.run(speed)) playing = false; else count(speed); }
-          else { while (performance.now() - t0 < ENGINE_LOCAL_MS) { if (!chunk(ENGINE_LOCAL_MS, Infinity)) { playing = false; break; } if (kc > 1e6) break; } }
+          else { while (performance.now() - t0 < ENGINE_LOCAL_MS) { if (!chunk(ENGINE_LOCAL_MS, Infinity)) { playing = false; break; } } }
           send(!playing, msg.extent);
         }
         break;

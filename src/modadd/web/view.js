@@ -11,7 +11,7 @@
 // readout ("circle k=K", "grid p,q" or "other", structure.js's; empty before the first
 // reading; in same-start mode the particles', with data-structure-network and data-agree
 // = "yes" or "no"), data-rate = steps per second, data-engine = "worker" or "page" (where
-// the arithmetic runs), and root._modadd.E() the flat positions drawn last (networkE() too
+// the arithmetic runs), data-busy = "yes" while a snapshot asked of the engine is on its way, and root._modadd.E() the flat positions drawn last (networkE() too
 // in same-start mode; at rest the readout is of these); the button data-action="play" toggles
 // play and pause (aria-pressed), Space on the focused widget does too; every control
 // carries data-control = its state key (n, seed, weight_decay, lr, alignment, ...), and a
@@ -303,16 +303,25 @@ class _Curves {
 /** The pairs a training run draws: all unordered pairs, their side of the split, the sums. */
 class _Pairs {
   constructor(n, held) {
-    const heldSet = new Set(held);
-    this.n = n; this.pairs = []; this.isValidation = [];
-    for (let a = 0; a < n; a++) for (let b = a; b < n; b++) { this.pairs.push([a, b]); this.isValidation.push(heldSet.has(a * n + b)); }
-    this._sums = new Float64Array(2 * this.pairs.length);
+    const heldSet = new Set(held), U = (n * (n + 1)) / 2;
+    this.n = n; this.pa = new Int32Array(U); this.pb = new Int32Array(U);
     this.groups = Array.from({ length: n }, () => ({ train: [], val: [] }));   // pair indices by answer
-    this.pairs.forEach(([a, b], u) => this.groups[(a + b) % n][this.isValidation[u] ? "val" : "train"].push(u));
+    let u = 0;
+    for (let a = 0; a < n; a++) {
+      for (let b = a; b < n; b++, u++) {
+        this.pa[u] = a; this.pb[u] = b;
+        this.groups[(a + b) % n][heldSet.has(a * n + b) ? "val" : "train"].push(u);
+      }
+    }
+    this._sums = new Float64Array(2 * U);
   }
+  /** The sums E_a + E_b of every pair (x, y interleaved; a view reused by the next call). */
   sums(E) {
-    const S = this._sums;
-    this.pairs.forEach(([a, b], u) => { S[2 * u] = E[2 * a] + E[2 * b]; S[2 * u + 1] = E[2 * a + 1] + E[2 * b + 1]; });
+    const S = this._sums, pa = this.pa, pb = this.pb;
+    for (let u = 0; u < pa.length; u++) {
+      const a = 2 * pa[u], b = 2 * pb[u];
+      S[2 * u] = E[a] + E[b]; S[2 * u + 1] = E[a + 1] + E[b + 1];
+    }
     return S;
   }
 }
@@ -325,14 +334,15 @@ let _workerUrl = null;
  * replaced by the page's engine, which gets the last build again. onmessage(data); where()
  * says "worker" or "page".
  */
-function _engine(onmessage) {
-  let impl = null, place = "page", last = {};
-  const local = () => { impl = new EngineLocal((ev) => onmessage(ev.data)); place = "page"; };
+function _engine(onmessage, onBusy = () => {}) {
+  let impl = null, place = "page", last = {}, owed = 0;    // owed: snapshots asked for, not yet back
+  const got = (m) => { if (m && m.type === "snapshot" && owed > 0) { owed--; if (!owed) onBusy(false); } onmessage(m); };
+  const local = () => { impl = new EngineLocal((ev) => got(ev.data)); place = "page"; owed = 0; onBusy(false); };
   if (typeof Worker !== "undefined" && typeof WORKER_SOURCE === "string") {
     try {
       _workerUrl = _workerUrl || URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
       const w = new Worker(_workerUrl);
-      w.onmessage = (ev) => onmessage(ev.data);
+      w.onmessage = (ev) => got(ev.data);
       w.onerror = (ev) => {
         if (ev && ev.preventDefault) ev.preventDefault();
         if (impl !== w) return;
@@ -347,6 +357,7 @@ function _engine(onmessage) {
       if (msg.type === "build") last = {};
       if (msg.type === "pause") delete last.play;
       if (["build", "set", "speed", "play"].includes(msg.type)) last[msg.type] = msg;
+      if (["build", "step", "frame", "pause"].includes(msg.type)) { if (!owed) onBusy(true); owed++; }
       impl.postMessage(msg);
     },
     where: () => place,
@@ -355,16 +366,16 @@ function _engine(onmessage) {
 }
 
 /**
- * Drives an engine with requestAnimationFrame: while playing, each animation frame asks
- * for the next snapshot (one request in flight at a time) and draws the last one to come
- * back, so drawing and the controls never wait on the arithmetic (which, in a worker, runs
- * meanwhile). Speed = steps per frame; 0 ("auto") takes as many steps as the time allows.
+ * Drives an engine with requestAnimationFrame: while playing, one request for the next
+ * snapshot is always in flight (asked again as soon as one comes back), and each animation
+ * frame draws the last one to have come back (paint), so drawing and the controls never
+ * wait on the arithmetic (which, in a worker, runs meanwhile). Speed = steps per frame; 0 ("auto") takes as many steps as the time allows.
  * Nothing runs until play is pressed (no autoplay, which also respects reduced motion).
  * extent() gives the decision panel's half-width for the regions the engine computes.
  */
 class _Loop {
   constructor(engine, onState, extent = () => 0) {
-    this.engine = engine; this.onState = onState; this.extent = extent;
+    this.engine = engine; this.onState = onState; this.extent = extent; this.paint = () => {};
     this.running = false; this.speed = 0; this.frame = null; this.pending = false; this.rate = 0;
   }
   restart() { this.rate = 0; this.pending = false; }
@@ -375,7 +386,8 @@ class _Loop {
     this.engine.post({ type: "play", speed: this.speed });
     const tick = () => {
       if (!this.running) return;
-      if (!this.pending) { this.pending = true; this.engine.post({ type: "frame", extent: this.extent() }); }
+      this.ask();
+      this.paint();
       this.frame = requestAnimationFrame(tick);
     };
     this.frame = requestAnimationFrame(tick);
@@ -385,9 +397,11 @@ class _Loop {
     this.frame = null;
     if (this.running) { this.running = false; this.engine.post({ type: "pause", extent: this.extent() }); this.onState(false); }
   }
-  /** A snapshot came back: the next frame may ask again; a run that stopped stops the loop. */
+  ask() { if (this.running && !this.pending) { this.pending = true; this.engine.post({ type: "frame", extent: this.extent() }); } }
+  /** A snapshot came back: ask for the next; a run that stopped stops the loop. */
   received(s) {
     this.pending = false;
+    if (s.playing) this.ask();
     if (s.rate !== undefined) this.rate = s.playing ? s.rate : this.rate;
     if (this.running && s.playing === false && s.error) {
       if (this.frame !== null) cancelAnimationFrame(this.frame);
@@ -484,13 +498,15 @@ function renderTraining(model, el, root) {
   // gen: this run's number (replies of older runs are dropped); shape: its pairs; snap: the
   // engine's last snapshot; metrics: the last loss and accuracies
   let gen = 0, shape = null, snap = null, error = null, lastSync = 0, metrics = null, colors = [], idle = 0, lastRec = -1;
-  const engine = _engine(receive);
+  let sums = null, curvesDirty = true, curvesBg = "", dirty = false;
+  const engine = _engine(receive, (b) => { root.dataset.busy = b ? "yes" : ""; });
   root.dataset.engine = engine.where();
 
   function build() {
-    gen++; error = null; shape = null; snap = null; metrics = null; lastRec = -1; regions.clear(); curves.clear();
-    emb.extent = dec.extent = 1e-9;
+    gen++; error = null; shape = null; snap = null; metrics = null; lastRec = -1; sums = null; curvesDirty = true; regions.clear(); curves.clear();
+    emb.extent = dec.extent = 1e-9; idle = 0;
     engine.post({ type: "build", gen, kind: "training", cfg: trainerConfig(st) });
+    draw();
   }
   function receive(m) {
     root.dataset.engine = engine.where();
@@ -504,17 +520,17 @@ function renderTraining(model, el, root) {
       return;
     }
     snap = m; error = m.error || null;
-    if (m.metrics) { metrics = m.metrics; if (m.metricsStep > lastRec) { lastRec = m.metricsStep; curves.push(m.metricsStep, m.metrics); } }
+    if (m.metrics) { metrics = m.metrics; if (m.metricsStep > lastRec) { lastRec = m.metricsStep; curves.push(m.metricsStep, m.metrics); curvesDirty = true; } }
     if (m.grid) regions.set(m.grid);
     if (shape) {
       const n = shape.n, E = m.E;
       let e = 0; for (let i = 0; i < 2 * n; i++) e = Math.max(e, Math.abs(E[i]));
       emb.fit(e);
-      const sums = shape.sums(E);
+      sums = shape.sums(E);
       let s = 0; for (let i = 0; i < sums.length; i++) s = Math.max(s, Math.abs(sums[i]));
       dec.fit(s);
     }
-    draw();
+    if (loop.running) dirty = true; else draw();
     const now = performance.now();
     if (!loop.running || now - lastSync > 1000) { lastSync = now; sync(); }
     // at rest, ask once more for regions drawn at the panel's settled extent
@@ -527,24 +543,26 @@ function renderTraining(model, el, root) {
     const pal = _palette(root);
     root.dataset.step = String(snap ? snap.step : 0);
     for (const sq of [emb, dec]) { sq.ctx.fillStyle = pal.bgCss; sq.ctx.fillRect(0, 0, sq.px, sq.px); }
-    if (!snap || !shape) {
+    if (!snap || !shape || !sums) {
       status.textContent = error ? `Stopped: ${error}` : ""; status.classList.toggle("ml-error", !!error);
       _showStructure(root, readout, ""); return;
     }
     const n = shape.n, E = snap.E;
     emb.axes(pal); emb.points(E, n, pal);
-    const sums = shape.sums(E);
     regions.paint(dec, n, pal);
     dec.axes(pal);
     if (st.hinges) _drawHinges(dec, { H: snap.W1.length / 2, W1: snap.W1, b1: snap.b1 }, pal);
     _drawSums(dec, shape, sums, colors, pal);
-    curves.draw(pal);
+    // the curves change only with new measurements (at most every 100 ms): redrawn then,
+    // or on a theme change, not on every frame
+    if (curvesDirty || pal.bgCss !== curvesBg) { curves.draw(pal); curvesDirty = false; curvesBg = pal.bgCss; }
     status.classList.toggle("ml-error", !!error);
     status.textContent = (metrics ? _trainingStatus(snap.step, metrics, error) : "") + (error ? "" : _rateText(loop));
     root.dataset.rate = String(Math.round(loop.rate));
     _showStructure(root, readout, snap.readout || "");
   }
   const { loop, bar, toggle } = _transport({ engine, build, extent: () => dec.extent });
+  loop.paint = () => { if (dirty) { dirty = false; draw(); } };
   emb.hoverable(draw);
   const restartKeys = new Set(["n", "seed", "val_fraction", "preset", "bias"]);
   const controls = {};
@@ -619,18 +637,22 @@ class _Regions {
  *  path per answer and kind, so a frame costs a few dozen canvas calls even at N = 97. */
 function _drawSums(sq, run, sums, colors, pal) {
   const c = sq.ctx, groups = run.groups, small = run.n > 40, r = small ? 2.5 : 3.5, rv = small ? 3.2 : 4.5;
-  const path = (list, rad) => {
+  const path = (list, rad, square) => {
     c.beginPath();
-    for (const u of list) { const x = sq.X(sums[2 * u]), y = sq.Y(sums[2 * u + 1]); c.moveTo(x + rad, y); c.arc(x, y, rad, 0, 2 * Math.PI); }
+    for (const u of list) {
+      const x = sq.X(sums[2 * u]), y = sq.Y(sums[2 * u + 1]);
+      if (square) c.rect(x - rad, y - rad, 2 * rad, 2 * rad);
+      else { c.moveTo(x + rad, y); c.arc(x, y, rad, 0, 2 * Math.PI); }
+    }
   };
   for (let a = 0; a < run.n; a++) {
     const g = groups[a];
     if (g.train.length) {
-      path(g.train, r); c.fillStyle = colors[a]; c.fill();
+      path(g.train, small ? 2 : r, small); c.fillStyle = colors[a]; c.fill();   // at large N, small squares: many times cheaper to draw
       if (!small) { c.lineWidth = 0.8; c.strokeStyle = pal.fg; c.stroke(); }
     }
     if (g.val.length) {
-      path(g.val, rv); c.lineWidth = 2.2; c.strokeStyle = pal.fg; c.stroke();
+      path(g.val, rv, false); c.lineWidth = 2.2; c.strokeStyle = pal.fg; c.stroke();
       c.lineWidth = 1.2; c.strokeStyle = colors[a]; c.stroke();
     }
   }
@@ -689,12 +711,13 @@ function renderParticles(model, el, root) {
   const par = new _Square(PX, same ? "particles from the same start (moved by the forces alone)" : "particles, coloured by residue");
   const status = _el("div", { className: "ml-status", role: "status", "aria-live": "polite" });
   const readout = _el("div", { className: "ml-readout", "data-readout": "" });
-  let gen = 0, snap = null, error = null, lastSync = 0, n = st.n;
-  const engine = _engine(receive);
+  let gen = 0, snap = null, error = null, lastSync = 0, n = st.n, dirty = false;
+  const engine = _engine(receive, (b) => { root.dataset.busy = b ? "yes" : ""; });
   root.dataset.engine = engine.where();
   function build() {
     gen++; error = null; snap = null; n = st.n;
     par.extent = 1e-9; if (net) net.extent = 1e-9;
+    draw();
     const network = same ? trainerConfig(Object.assign({}, TRAINING_DEFAULTS, st.presets[st.preset],
                                                        { n: st.n, seed: st.seed, val_fraction: SAME_START.val_fraction })) : null;
     engine.post({ type: "build", gen, kind: "particles", cfg: particleConfig(st), network, same: SAME_START });
@@ -708,7 +731,7 @@ function renderParticles(model, el, root) {
     snap = m; error = m.error || null;
     const fit = (sq, E) => { let e = 0; for (let i = 0; i < 2 * n; i++) e = Math.max(e, Math.abs(E[i])); sq.fit(e); };
     fit(par, m.E); if (net && m.netE) fit(net, m.netE);
-    draw();
+    if (loop.running) dirty = true; else draw();
     const now = performance.now();
     if (!loop.running || now - lastSync > 1000) { lastSync = now; sync(); }
   }
@@ -717,7 +740,11 @@ function renderParticles(model, el, root) {
     const pal = _palette(root);
     root.dataset.step = String(snap ? snap.step : 0);
     for (const sq of net ? [net, par] : [par]) { sq.ctx.fillStyle = pal.bgCss; sq.ctx.fillRect(0, 0, sq.px, sq.px); }
-    if (!snap) { status.textContent = error || ""; status.classList.toggle("ml-error", !!error); return; }
+    if (!snap) {
+      status.textContent = error || ""; status.classList.toggle("ml-error", !!error);
+      root.dataset.structure = ""; root.dataset.structureNetwork = ""; root.dataset.agree = "";
+      readout.textContent = "structure: (press Play)"; return;
+    }
     par.axes(pal); par.points(snap.E, n, pal);
     if (net && snap.netE) { net.axes(pal); net.points(snap.netE, n, pal); }
     status.classList.toggle("ml-error", !!error);
@@ -735,6 +762,7 @@ function renderParticles(model, el, root) {
       : "structure: (press Play)";
   }
   const { loop, bar, toggle } = _transport({ engine, build });
+  loop.paint = () => { if (dirty) { dirty = false; draw(); } };
   loop.speed = 5;
   par.hoverable(draw); if (net) net.hoverable(draw);
   // every setting restarts from the same start (the seed's, or the network's), so the
