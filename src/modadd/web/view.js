@@ -401,7 +401,7 @@ class _Loop {
   /** A snapshot came back: ask for the next; a run that stopped stops the loop. */
   received(s) {
     this.pending = false;
-    if (s.playing) this.ask();
+    if (s.playing && !this.speed) this.ask();          // auto: pipelined; a fixed speed asks once a frame
     if (s.rate !== undefined) this.rate = s.playing ? s.rate : this.rate;
     if (this.running && s.playing === false && s.error) {
       if (this.frame !== null) cancelAnimationFrame(this.frame);
