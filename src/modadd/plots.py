@@ -287,23 +287,31 @@ def model_view(p: Params, title: str | None = None, res: int = 81) -> go.Figure:
 
 
 def embedding_gallery(E: np.ndarray, titles: list[str], cols: int = 4) -> go.Figure:
-    """Final embeddings of several runs, E (R, n, 2), one small panel each."""
+    """Final embeddings of several runs, E (R, n, 2), one small panel each.
+
+    With more than 3 columns the panels are thumbnails: their points carry no residue
+    numbers (too small to read at any width; hovering a point shows its residue) and their
+    titles keep a size readable on a phone."""
     R, n, _ = E.shape
     rows = -(-R // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.04,
-                        vertical_spacing=0.08)
+    thumbs = cols > 3
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.03 if thumbs else 0.04,
+                        vertical_spacing=(0.25 / rows) if thumbs else 0.08)
     colors = residue_colors(n)
     for k in range(R):
         r, c = divmod(k, cols)
-        fig.add_trace(_embedding_trace(E[k], colors, size=8), row=r + 1, col=c + 1)
+        trace = _embedding_trace(E[k], colors, size=8)
+        if thumbs:
+            trace.update(mode="markers", marker_size=7, hovertemplate="residue %{text}<extra></extra>")
+        fig.add_trace(trace, row=r + 1, col=c + 1)
         e = _extent(E[k])
         ax = "" if k == 0 else str(k + 1)
         fig.update_layout({f"xaxis{ax}": {"range": [-e, e]},
                            f"yaxis{ax}": {"range": [-e, e], "scaleanchor": f"x{ax}"}})
     fig.update_xaxes(showticklabels=False, showgrid=False, zerolinecolor="#ccc")
     fig.update_yaxes(showticklabels=False, showgrid=False, zerolinecolor="#ccc")
-    fig.update_annotations(font_size=12 if cols <= 4 else 11)
-    return _style(fig, (250 if cols <= 4 else 160) * rows + 40)
+    fig.update_annotations(font_size=13)
+    return _style(fig, (250 if cols <= 3 else 190) * rows + 40)
 
 
 # ---------------------------------------------------------------- curves
@@ -325,7 +333,31 @@ def curves(h: History, run: int = 0, title: str | None = None) -> go.Figure:
 
 
 # ---------------------------------------------------------------- animation
-def _animate(fig: go.Figure, names: list[str], duration: int = 120, prefix: str = "step ") -> go.Figure:
+def log_ticks(values) -> dict:
+    """Tick marks of a logarithmic axis over ``values`` (the positive ones), labelled as powers
+    of ten (10⁰, 10¹, ...), as plotly axis settings: plotly's own labels on a log axis mix
+    1, 2 and 5 at every decade ("10 2 5 100 2 5"), which reads as a jumble. Over less than
+    two decades the marks at 2 and 5 times a power of ten are labelled too (2×10³)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size == 0:
+        return dict(type="log")
+    lo, hi = int(np.floor(np.log10(v.min()))), int(np.ceil(np.log10(v.max())))
+    mults = (1,) if hi - lo >= 2 else (1, 2, 5)
+    vals, text = [], []
+    for k in range(lo, hi + 1):
+        for m in mults:
+            vals.append(m * 10.0 ** k)
+            text.append(f"10<sup>{k}</sup>" if m == 1 else f"{m}×10<sup>{k}</sup>")
+    return dict(type="log", tickvals=vals, ticktext=text)
+
+
+#: Milliseconds per frame of the recorded animations: 30 frames in 12 s, slow enough to follow
+#: one frame to the next (at 120 ms they ran by in about 2.5 s).
+FRAME_MS = 400
+
+
+def _animate(fig: go.Figure, names: list[str], duration: int = FRAME_MS, prefix: str = "step ") -> go.Figure:
     """Add a play/pause button and a slider over ``fig.frames`` (named by ``names``)."""
     play = dict(frame=dict(duration=duration, redraw=True), transition=dict(duration=0),
                 fromcurrent=True, mode="immediate")
@@ -526,8 +558,11 @@ def setting_curves_figure(panels: dict, classes=None, log_y=(), title: str | Non
                                      line=dict(color=color, width=2, dash=dashes[k % len(dashes)]),
                                      marker=dict(color=color, size=7, symbol=symbols[k % len(symbols)])),
                           row=1, col=j + 1)
-        fig.update_xaxes(title_text="step", type="log", row=1, col=j + 1)
-        fig.update_yaxes(title_text=panel, type="log" if panel in log_y else "linear", row=1, col=j + 1)
+        fig.update_xaxes(title_text="step", **log_ticks(steps[keep]), row=1, col=j + 1)
+        if panel in log_y:
+            fig.update_yaxes(title_text=panel, **log_ticks(table.to_numpy(dtype=float)[:, keep]), row=1, col=j + 1)
+        else:
+            fig.update_yaxes(title_text=panel, type="linear", row=1, col=j + 1)
     fig.update_layout(legend=dict(orientation="h", y=-0.3))
     _style(fig, 400, title)
     return fig.update_layout(margin=dict(b=120))
@@ -574,7 +609,7 @@ def rho_outcome_figure(table, columns: dict, threshold: dict | None = None,
                 "<br>ρ %{x:.3g}, circle score %{y:.2f}<extra></extra>"), row=1, col=j + 1)
         if threshold and col in threshold and np.isfinite(threshold[col]) and threshold[col] > 0:
             fig.add_vline(x=threshold[col], line=dict(color="#222", width=1, dash="dash"), row=1, col=j + 1)
-        fig.update_xaxes(title_text=columns[col], type="log", row=1, col=j + 1)
+        fig.update_xaxes(title_text=columns[col], **log_ticks(x), row=1, col=j + 1)
     fig.update_yaxes(title_text="circle score at the end", col=1)
     fig.update_layout(legend=dict(orientation="h", y=-0.25))
     return _style(fig, 420, title)
@@ -705,13 +740,15 @@ def explained_curves(curves: dict, title: str | None = None) -> go.Figure:
     if not isinstance(curves, dict) or not curves:
         raise ValueError("curves must be a non-empty dict title -> explained_over_history table")
     fig = make_subplots(rows=1, cols=len(curves), subplot_titles=list(curves), shared_yaxes=True)
+    steps = []
     for j, c in enumerate(curves.values()):
         c = c[c.step > 0]
+        steps.extend(c.step)
         for col, label, color, dash in (("r2", "clustering + alignment", FIT_COLOR, None),
                                         ("r2_shuffled", "same, answers shuffled", BASELINE_COLOR, "dash")):
             fig.add_trace(go.Scatter(x=c.step, y=c[col], name=label, legendgroup=label, showlegend=j == 0,
                                      line=dict(color=color, dash=dash)), row=1, col=j + 1)
-    fig.update_xaxes(type="log", title_text="step")
+    fig.update_xaxes(title_text="step", **log_ticks(steps))
     fig.update_yaxes(title_text="R² of the symmetry-free gradient", col=1, range=[0, 1])
     fig.update_layout(legend=dict(orientation="h", y=-0.25))
     return _style(fig, 380, title).update_layout(margin=dict(t=60 if title else 40))

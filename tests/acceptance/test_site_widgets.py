@@ -351,6 +351,19 @@ def test_on_a_phone_the_training_widget_fits_one_screen(server, browser):
         pics = root.locator("figure canvas")
         a, b = pics.nth(0).bounding_box(), pics.nth(1).bounding_box()
         assert abs(a["y"] - b["y"]) < 2, "the two pictures are not side by side"
+        # scrolling up shows the theme's "Back to top" button on wide screens; on a phone it
+        # must not cover the widget (its last row of controls sat under it)
+        page.mouse.wheel(0, 400)
+        page.wait_for_timeout(300)
+        page.mouse.wheel(0, -200)
+        page.wait_for_timeout(300)
+        root.scroll_into_view_if_needed()
+        covered = page.evaluate("""(r) => { const b = document.getElementById('pst-back-to-top');
+            if (!b || getComputedStyle(b).display === 'none') return null;
+            const p = b.getBoundingClientRect(), q = r.getBoundingClientRect();
+            return p.left < q.right && q.left < p.right && p.top < q.bottom && q.top < p.bottom ? [p.top, p.bottom] : null; }""",
+            root.element_handle())
+        assert covered is None, f"the 'Back to top' button covers the widget at y={covered}"
     finally:
         context.close()
 

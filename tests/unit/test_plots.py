@@ -305,3 +305,37 @@ def test_lines_of_one_colour_differ_in_marker_shape_too_and_panel_titles_are_wor
     titles = [a.text for a in fig.layout.annotations]
     assert titles == ["no biases, embed scale 0.05", "no biases, embed scale 0.2",
                       "biases, embed scale 0.05", "biases, embed scale 0.2"], titles
+
+
+def test_log_ticks_label_powers_of_ten():
+    t = plots.log_ticks([3, 50, 20_000])
+    assert t["type"] == "log" and t["tickvals"] == [1, 10, 100, 1000, 10_000, 100_000]
+    assert t["ticktext"][:3] == ["10<sup>0</sup>", "10<sup>1</sup>", "10<sup>2</sup>"]
+    narrow = plots.log_ticks([200, 900])                   # under two decades: 1, 2 and 5 too
+    assert narrow["tickvals"] == [100, 200, 500, 1000, 2000, 5000]
+    assert narrow["ticktext"][1] == "2×10<sup>2</sup>"
+    assert plots.log_ticks([0, -1, float("nan")]) == {"type": "log"}
+
+
+def test_log_axes_carry_power_of_ten_labels():
+    import pandas as pd
+    table = pd.DataFrame([[0.5, 0.2, 0.1], [0.4, 0.3, 0.2]], index=["a", "b"], columns=[0, 100, 10_000])
+    fig = plots.setting_curves_figure({"q": table}, log_y=("q",))
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.ticktext[0] == "10<sup>2</sup>"
+    assert fig.layout.yaxis.type == "log" and "×" in fig.layout.yaxis.ticktext[1]
+
+
+def test_gallery_thumbnails_have_readable_titles_and_hover_residues():
+    E = np.random.default_rng(0).normal(size=(8, 17, 2))
+    thumbs = plots.embedding_gallery(E, [f"s{k}" for k in range(8)], cols=4)
+    assert all(t.mode == "markers" and "residue" in t.hovertemplate for t in thumbs.data)
+    assert all(a.font.size >= 13 for a in thumbs.layout.annotations)
+    big = plots.embedding_gallery(E[:3], ["a", "b", "c"], cols=3)
+    assert all(t.mode == "markers+text" for t in big.data)       # large panels keep their numbers
+
+
+def test_recorded_animations_play_slowly_enough_to_follow():
+    fig = plots.training_animation(train(replace(CIRCLE_RECIPE, seed=2), steps=60, record_every=20, progress=False),
+                                   frames=3)
+    play = fig.layout.updatemenus[0].buttons[0].args[1]
+    assert play["frame"]["duration"] == plots.FRAME_MS >= 400
