@@ -368,6 +368,31 @@ def test_on_a_phone_the_training_widget_fits_one_screen(server, browser):
         context.close()
 
 
+def test_the_worker_starts_from_a_file_too(browser):
+    """Opened from disk (file://, every other request refused), the widget still runs its
+    arithmetic in a Web Worker (a classic worker from a Blob URL: a module worker would not
+    start there) and plays."""
+    path, index = _first("training")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route(re.compile(r"^(?!file:|data:|blob:|about:).*"), lambda route: route.abort())
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((SITE / path).as_uri(), wait_until="load", timeout=30_000)
+        _wait_rendered(page, len(live_widgets(path)))
+        root = _roots(page).nth(index)
+        root.scroll_into_view_if_needed()
+        root.locator("[data-action=play]").click()
+        page.wait_for_function("r => Number(r.dataset.step) >= 50", arg=root.element_handle(), timeout=30_000)
+        root.locator("[data-action=play]").click()
+        _settled(page, root)
+        assert root.get_attribute("data-engine") == "worker"
+        assert not errors, errors
+    finally:
+        context.close()
+
+
 WIDGET_BUDGET = 6 * 2**20
 
 

@@ -52,6 +52,7 @@ function startWorker() {
       waiting.push({ pred, resolve }); flush();
       setTimeout(() => reject(new Error("no reply from the worker")), ms).unref();
     }),
+    inbox,
     close: () => { scope.onmessage = null; },
   };
 }
@@ -138,4 +139,22 @@ test("the page's engine (EngineLocal) gives the worker's numbers", async () => {
   const ref = B.Trainer.fromConfig(CFG); ref.step(30);
   assert.deepEqual(Array.from(s.E), Array.from(ref.E));
   assert.throws(() => e.postMessage({ type: "launch" }), /unknown message "launch"/);
+});
+
+test("every request gets exactly one snapshot back, even one a later message overtakes", async () => {
+  const w = startWorker();
+  const cfg = { ...CFG, n: 41 };
+  w.send({ type: "build", gen: 5, kind: "training", cfg });
+  w.send({ type: "play", speed: 0 });
+  w.send({ type: "frame", extent: 1 });          // overtaken by the pause
+  w.send({ type: "pause" });
+  w.send({ type: "step", k: 200, extent: 1 });   // overtaken by the build
+  w.send({ type: "step", k: 200, extent: 1 });
+  w.send({ type: "build", gen: 6, kind: "training", cfg });
+  await new Promise((r) => setTimeout(r, 1000));
+  const snaps = w.inbox.filter((m) => m.type === "snapshot");
+  // build, frame, pause, step, step, build: six requests, six snapshots
+  assert.equal(snaps.length, 6, `got ${snaps.length} snapshots for 6 requests`);
+  assert.equal(snaps[snaps.length - 1].gen, 6);
+  w.close();
 });

@@ -178,25 +178,31 @@ function engineRuntime(post, schedule, continuous) {
     if (playing) { busy = true; schedule(tick); }
   }
   const kick = () => { if (!busy) { busy = true; schedule(tick); } };
+  // every request (frame, step, pause, build) gets exactly one snapshot back, even one
+  // that a later message overtakes: the view counts them (data-busy)
+  const answer = () => { if (want) { const e = want.extent; want = null; send(false, e); } };
+  const drop = () => { answer(); while (steps.length) send(true, steps.shift().extent); };
   function handle(msg) {
     switch (msg.type) {
       case "build":
-        playing = false; todo = 0; want = null; steps.length = 0; kc = 1; rate = 0; rateSteps = 0; rateSince = performance.now();
+        drop();
+        playing = false; todo = 0; kc = 1; rate = 0; rateSteps = 0; rateSince = performance.now();
         post(core.build(msg), []);
         send(true, msg.extent || 0);
         break;
       case "set": core.set(msg.hyper); break;
-      case "speed": speed = msg.speed; todo = 0; kc = 1; break;
+      case "speed": speed = msg.speed; todo = 0; kc = 1; answer(); break;
       case "play":
         speed = msg.speed; playing = true; todo = 0; rateSteps = 0; rateSince = performance.now();
         if (continuous && !speed) kick();
         break;
       case "pause":
         playing = false; todo = 0;
-        send(true, want ? want.extent : msg.extent || 0); want = null;
+        answer();
+        send(true, msg.extent || 0);
         break;
       case "step":
-        playing = false; todo = 0; want = null;
+        playing = false; todo = 0; answer();
         if (continuous) { steps.push({ k: msg.k, extent: msg.extent }); kick(); }
         else { let k = msg.k; while (k > 0) { const d = chunk(1e9, k); if (!d) break; k -= d; } send(true, msg.extent); }
         break;
