@@ -81,7 +81,7 @@ test("the worker's steps are core.js's steps, bit for bit, and its full snapshot
   w.close();
 });
 
-test("playing, the worker steps on by itself and answers each frame; pause gives a full snapshot", async () => {
+test("playing, the worker answers each frame with its steps; pause gives a full snapshot", async () => {
   const w = startWorker();
   w.send({ type: "build", gen: 2, kind: "training", cfg: CFG });
   await w.next((m) => m.type === "snapshot" && m.gen === 2);

@@ -124,13 +124,15 @@ class EngineCore {
 }
 
 const ENGINE_CHUNK_MS = 8;     // a worker's steps between two looks at its messages
+const ENGINE_FRAME_MS = 14;    // a worker's steps per frame in auto speed
 const ENGINE_LOCAL_MS = 12;    // on the page's thread: arithmetic per frame in auto speed
 
 /**
  * The engine's clock. post(reply, transfer) sends replies; schedule(fn) runs fn soon (a
- * worker: as the next task, so messages are read between chunks of steps). continuous: a
- * worker keeps stepping while playing (auto speed) and answers a frame after the chunk in
- * hand; on the page's thread (EngineLocal) each frame runs one budget of steps, as before.
+ * worker: as the next task, so messages are read between chunks of steps). continuous (a
+ * worker): the steps of a frame run in chunks between which messages are read, and the
+ * frame is answered when they are done; on the page's thread (EngineLocal) each frame runs
+ * its steps at once.
  */
 function engineRuntime(post, schedule, continuous) {
   const core = new EngineCore();
@@ -172,10 +174,15 @@ function engineRuntime(post, schedule, continuous) {
       if (playing && todo > 0) { busy = true; schedule(tick); }
       return;
     }
-    const done = chunk(ENGINE_CHUNK_MS, Infinity);  // auto: step on while playing
+    // auto: about ENGINE_FRAME_MS of steps for each frame asked for (the view asks for the
+    // next one as soon as this one is back, so the worker computes a frame while the page
+    // draws the last; it never runs further ahead, which leaves the page its share of a
+    // busy machine's cores)
+    if (!want) return;
+    const done = chunk(ENGINE_CHUNK_MS, Infinity);
     if (!done) playing = false;
-    if (want) { const e = want.extent; want = null; send(!playing, e); }
-    if (playing) { busy = true; schedule(tick); }
+    if (!playing || performance.now() >= want.deadline) { const e = want.extent; want = null; send(!playing, e); }
+    else { busy = true; schedule(tick); }
   }
   const kick = () => { if (!busy) { busy = true; schedule(tick); } };
   // every request (frame, step, pause, build) gets exactly one snapshot back, even one
@@ -194,7 +201,6 @@ function engineRuntime(post, schedule, continuous) {
       case "speed": speed = msg.speed; todo = 0; kc = 1; answer(); break;
       case "play":
         speed = msg.speed; playing = true; todo = 0; rateSteps = 0; rateSince = performance.now();
-        if (continuous && !speed) kick();
         break;
       case "pause":
         playing = false; todo = 0;
@@ -209,9 +215,9 @@ function engineRuntime(post, schedule, continuous) {
       case "frame":
         if (!playing) { send(true, msg.extent); break; }
         if (continuous) {
-          want = { extent: msg.extent };
-          if (speed) { todo += speed; kick(); }
-          else kick();
+          want = { extent: msg.extent, deadline: performance.now() + ENGINE_FRAME_MS };
+          if (speed) todo += speed;
+          kick();
         } else {                                   // page's thread: this frame's steps, now
           const t0 = performance.now();
           if (speed) { if (!core.run(speed)) playing = false; else count(speed); }
