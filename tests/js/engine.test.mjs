@@ -158,3 +158,13 @@ test("every request gets exactly one snapshot back, even one a later message ove
   assert.equal(snaps[snaps.length - 1].gen, 6);
   w.close();
 });
+
+test("Trainer.evaluateHeldOut: evaluate's held-out figures, and the last step's training loss", () => {
+  const tr = B.Trainer.fromConfig(CFG);
+  tr.step(20);
+  const full = tr.evaluate(), cheap = tr.evaluateHeldOut();
+  assert.equal(cheap.valLoss, full.valLoss); assert.equal(cheap.valAcc, full.valAcc);
+  assert.equal(cheap.trainLoss, tr.lastLoss); assert.equal(cheap.trainAcc, tr.lastAcc);
+  const none = B.Trainer.fromConfig({ ...CFG, val_fraction: 0 }); none.step(1);
+  assert.ok(Number.isNaN(none.evaluateHeldOut().valLoss));
+});
