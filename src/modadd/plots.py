@@ -1,7 +1,8 @@
 """Every figure of the book, in one colour language.
 
-* One cyclic colour scale for residues mod n (:func:`residue_colors`): residue r gets
-  hue 360·r/n, so neighbours on the clock have neighbouring colours, in every figure.
+* One cyclic colour scale for residues mod n (:func:`residue_colors`): a loop through
+  CIELAB, so neighbours on the clock have neighbouring colours, in every figure, told apart
+  with red-green colour blindness too.
 * The demo's two panels (:func:`model_view`): embeddings on the left; on the right the sum
   vectors ``E_a + E_b`` coloured by their answer, over the plane coloured by the class the
   network predicts at each point.
@@ -22,7 +23,7 @@ renderer (set by the reader, ``PLOTLY_RENDERER``, Colab's) is left alone.
 """
 from __future__ import annotations
 
-import colorsys
+import math
 import hashlib
 import json
 import os
@@ -115,14 +116,46 @@ def use_book_renderer() -> None:
 
 
 # ---------------------------------------------------------------- colours
-def residue_colors(n: int) -> list[str]:
-    """The book's colour for each residue 0..n-1: hue 360·r/n, as ``#rrggbb``."""
-    n = check_n(n)
+#: The residue colours' loop in CIELAB (D65): residue r of n sits at angle t = 2πr/n and gets
+#: L*, a*, b* = C0 + C1 cos t + S1 sin t + C2 cos 2t + S2 sin 2t (rows below, in that order).
+#: Its lightness goes up and down twice around the loop and its yellow-blue axis once, so
+#: residues stay apart for readers with red-green colour blindness too: at N = 17 every two
+#: residues differ by CIEDE2000 >= 9 with normal vision and with simulated deuteranopia and
+#: protanopia (tests/unit/test_plots.py measures it; the old hue wheel gave 2.6 and 0.2).
+#: view.js's residueRGB is the same formula (tests/js/view.test.mjs compares them).
+RESIDUE_LOOP = ((57.2, 4.0, -0.1), (-1.0, -9.0, 26.2), (-5.3, 0.2, 2.6),
+                (-19.4, 25.8, 6.6), (-2.8, 6.1, -36.2))
+_XYZ_TO_SRGB = ((3.2404542, -1.5371385, -0.4985314), (-0.9692660, 1.8760108, 0.0415560),
+                (0.0556434, -0.2040259, 1.0572252))
+_D65 = (0.95047, 1.0, 1.08883)
+
+
+def _lab_to_srgb8(L: float, a: float, b: float) -> tuple:
+    """CIELAB (D65) to 8-bit sRGB, each linear channel clipped to [0, 1]."""
+    fy = (L + 16) / 116
+    f = (fy + a / 500, fy, fy - b / 200)
+    d = 6 / 29
+    xyz = [w * (t ** 3 if t > d else 3 * d * d * (t - 4 / 29)) for w, t in zip(_D65, f)]
     out = []
-    for r in range(n):
-        red, green, blue = colorsys.hls_to_rgb(r / n, 0.47, 0.80)
-        out.append("#%02x%02x%02x" % (round(red * 255), round(green * 255), round(blue * 255)))
-    return out
+    for row in _XYZ_TO_SRGB:
+        v = min(1.0, max(0.0, row[0] * xyz[0] + row[1] * xyz[1] + row[2] * xyz[2]))
+        v = 12.92 * v if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+        out.append(round(v * 255))
+    return tuple(out)
+
+
+def residue_rgb(r: int, n: int) -> tuple:
+    """Residue r's colour among n as 8-bit (red, green, blue): the loop :data:`RESIDUE_LOOP`."""
+    t = 2 * math.pi * r / n
+    w = (1.0, math.cos(t), math.sin(t), math.cos(2 * t), math.sin(2 * t))
+    lab = [sum(wk * row[i] for wk, row in zip(w, RESIDUE_LOOP)) for i in range(3)]
+    return _lab_to_srgb8(*lab)
+
+
+def residue_colors(n: int) -> list[str]:
+    """The book's colour for each residue 0..n-1 (:func:`residue_rgb`), as ``#rrggbb``."""
+    n = check_n(n)
+    return ["#%02x%02x%02x" % residue_rgb(r, n) for r in range(n)]
 
 
 def residue_colorscale(n: int, lighten: float = 0.0) -> list:
@@ -254,23 +287,31 @@ def model_view(p: Params, title: str | None = None, res: int = 81) -> go.Figure:
 
 
 def embedding_gallery(E: np.ndarray, titles: list[str], cols: int = 4) -> go.Figure:
-    """Final embeddings of several runs, E (R, n, 2), one small panel each."""
+    """Final embeddings of several runs, E (R, n, 2), one small panel each.
+
+    With more than 3 columns the panels are thumbnails: their points carry no residue
+    numbers (too small to read at any width; hovering a point shows its residue) and their
+    titles keep a size readable on a phone."""
     R, n, _ = E.shape
     rows = -(-R // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.04,
-                        vertical_spacing=0.08)
+    thumbs = cols > 3
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.03 if thumbs else 0.04,
+                        vertical_spacing=(0.25 / rows) if thumbs else 0.08)
     colors = residue_colors(n)
     for k in range(R):
         r, c = divmod(k, cols)
-        fig.add_trace(_embedding_trace(E[k], colors, size=8), row=r + 1, col=c + 1)
+        trace = _embedding_trace(E[k], colors, size=8)
+        if thumbs:
+            trace.update(mode="markers", marker_size=7, hovertemplate="residue %{text}<extra></extra>")
+        fig.add_trace(trace, row=r + 1, col=c + 1)
         e = _extent(E[k])
         ax = "" if k == 0 else str(k + 1)
         fig.update_layout({f"xaxis{ax}": {"range": [-e, e]},
                            f"yaxis{ax}": {"range": [-e, e], "scaleanchor": f"x{ax}"}})
     fig.update_xaxes(showticklabels=False, showgrid=False, zerolinecolor="#ccc")
     fig.update_yaxes(showticklabels=False, showgrid=False, zerolinecolor="#ccc")
-    fig.update_annotations(font_size=12 if cols <= 4 else 11)
-    return _style(fig, (250 if cols <= 4 else 160) * rows + 40)
+    fig.update_annotations(font_size=13)
+    return _style(fig, (250 if cols <= 3 else 190) * rows + 40)
 
 
 # ---------------------------------------------------------------- curves
@@ -292,7 +333,31 @@ def curves(h: History, run: int = 0, title: str | None = None) -> go.Figure:
 
 
 # ---------------------------------------------------------------- animation
-def _animate(fig: go.Figure, names: list[str], duration: int = 120, prefix: str = "step ") -> go.Figure:
+def log_ticks(values) -> dict:
+    """Tick marks of a logarithmic axis over ``values`` (the positive ones), labelled as powers
+    of ten (10⁰, 10¹, ...), as plotly axis settings: plotly's own labels on a log axis mix
+    1, 2 and 5 at every decade ("10 2 5 100 2 5"), which reads as a jumble. Over less than
+    two decades the marks at 2 and 5 times a power of ten are labelled too (2×10³)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size == 0:
+        return dict(type="log")
+    lo, hi = int(np.floor(np.log10(v.min()))), int(np.ceil(np.log10(v.max())))
+    mults = (1,) if hi - lo >= 2 else (1, 2, 5)
+    vals, text = [], []
+    for k in range(lo, hi + 1):
+        for m in mults:
+            vals.append(m * 10.0 ** k)
+            text.append(f"10<sup>{k}</sup>" if m == 1 else f"{m}×10<sup>{k}</sup>")
+    return dict(type="log", tickvals=vals, ticktext=text)
+
+
+#: Milliseconds per frame of the recorded animations: 30 frames in 12 s, slow enough to follow
+#: one frame to the next (at 120 ms they ran by in about 2.5 s).
+FRAME_MS = 400
+
+
+def _animate(fig: go.Figure, names: list[str], duration: int = FRAME_MS, prefix: str = "step ") -> go.Figure:
     """Add a play/pause button and a slider over ``fig.frames`` (named by ``names``)."""
     play = dict(frame=dict(duration=duration, redraw=True), transition=dict(duration=0),
                 fromcurrent=True, mode="immediate")
@@ -493,8 +558,11 @@ def setting_curves_figure(panels: dict, classes=None, log_y=(), title: str | Non
                                      line=dict(color=color, width=2, dash=dashes[k % len(dashes)]),
                                      marker=dict(color=color, size=7, symbol=symbols[k % len(symbols)])),
                           row=1, col=j + 1)
-        fig.update_xaxes(title_text="step", type="log", row=1, col=j + 1)
-        fig.update_yaxes(title_text=panel, type="log" if panel in log_y else "linear", row=1, col=j + 1)
+        fig.update_xaxes(title_text="step", **log_ticks(steps[keep]), row=1, col=j + 1)
+        if panel in log_y:
+            fig.update_yaxes(title_text=panel, **log_ticks(table.to_numpy(dtype=float)[:, keep]), row=1, col=j + 1)
+        else:
+            fig.update_yaxes(title_text=panel, type="linear", row=1, col=j + 1)
     fig.update_layout(legend=dict(orientation="h", y=-0.3))
     _style(fig, 400, title)
     return fig.update_layout(margin=dict(b=120))
@@ -541,7 +609,7 @@ def rho_outcome_figure(table, columns: dict, threshold: dict | None = None,
                 "<br>ρ %{x:.3g}, circle score %{y:.2f}<extra></extra>"), row=1, col=j + 1)
         if threshold and col in threshold and np.isfinite(threshold[col]) and threshold[col] > 0:
             fig.add_vline(x=threshold[col], line=dict(color="#222", width=1, dash="dash"), row=1, col=j + 1)
-        fig.update_xaxes(title_text=columns[col], type="log", row=1, col=j + 1)
+        fig.update_xaxes(title_text=columns[col], **log_ticks(x), row=1, col=j + 1)
     fig.update_yaxes(title_text="circle score at the end", col=1)
     fig.update_layout(legend=dict(orientation="h", y=-0.25))
     return _style(fig, 420, title)
@@ -672,13 +740,15 @@ def explained_curves(curves: dict, title: str | None = None) -> go.Figure:
     if not isinstance(curves, dict) or not curves:
         raise ValueError("curves must be a non-empty dict title -> explained_over_history table")
     fig = make_subplots(rows=1, cols=len(curves), subplot_titles=list(curves), shared_yaxes=True)
+    steps = []
     for j, c in enumerate(curves.values()):
         c = c[c.step > 0]
+        steps.extend(c.step)
         for col, label, color, dash in (("r2", "clustering + alignment", FIT_COLOR, None),
                                         ("r2_shuffled", "same, answers shuffled", BASELINE_COLOR, "dash")):
             fig.add_trace(go.Scatter(x=c.step, y=c[col], name=label, legendgroup=label, showlegend=j == 0,
                                      line=dict(color=color, dash=dash)), row=1, col=j + 1)
-    fig.update_xaxes(type="log", title_text="step")
+    fig.update_xaxes(title_text="step", **log_ticks(steps))
     fig.update_yaxes(title_text="R² of the symmetry-free gradient", col=1, range=[0, 1])
     fig.update_layout(legend=dict(orientation="h", y=-0.25))
     return _style(fig, 380, title).update_layout(margin=dict(t=60 if title else 40))

@@ -2,9 +2,11 @@
 
 One anywidget, the same in Jupyter and on the static site. Its JavaScript is
 ``web/core.js`` (the network, its hand-written backward pass, AdamW, the particle forces;
-no DOM, tested against this package in Node) followed by ``web/view.js`` (canvases and
-controls), concatenated into one ES module: an anywidget's module is loaded from a blob
-URL and cannot import sibling files.
+no DOM, tested against this package in Node), ``web/structure.js`` (the structure readout),
+``web/engine.js`` (the arithmetic behind one message protocol, run in a Web Worker) and
+``web/view.js`` (canvases and controls), concatenated into one ES module: an anywidget's
+module is loaded from a blob URL and cannot import sibling files. The worker's script is
+the first three again, carried in the module as a string (:func:`worker_source`).
 
 * In Jupyter, the widget's state flows back to Python while it runs: ``w.step`` and
   ``w.embeddings`` (the current E, n x 2), so ``modadd.structure.scores(w.E)`` scores what
@@ -25,7 +27,9 @@ settings key, and a range input applies on its ``input`` and ``change`` events.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,12 +41,28 @@ import traitlets
 from .validate import check_bool, check_choice, check_range
 
 WEB = Path(__file__).resolve().parent / "web"
-SOURCES = ("core.js", "structure.js", "view.js")
+SOURCES = ("core.js", "structure.js", "engine.js", "view.js")
+#: The files the widget's Web Worker runs: the arithmetic, no view.
+WORKER_SOURCES = SOURCES[:-1]
+_EXPORT = re.compile(r"^export (?=(?:async )?(?:class|function|const|let) )", re.M)
+
+
+def worker_source() -> str:
+    """The widget's worker script: core.js, structure.js and engine.js as a classic script
+    (their ``export`` keywords dropped), then ``engineWorkerMain(self)``. A classic worker from
+    a Blob URL starts over http and from ``file://`` alike (a module worker fails on file://)."""
+    src = "\n".join((WEB / f).read_text() for f in WORKER_SOURCES)
+    src = _EXPORT.sub("", src)
+    if re.search(r"^\s*(export|import)\b", src, re.M):
+        raise ValueError("the worker's files must export only classes, functions and constants, and import nothing")
+    return src + "\nengineWorkerMain(self);\n"
 
 
 def bundle() -> str:
-    """The widget's ES module: core.js, structure.js then view.js, as one file."""
-    return "\n".join((WEB / f).read_text() for f in SOURCES)
+    """The widget's ES module: core.js, structure.js, engine.js then view.js, as one file,
+    with the worker's script (:func:`worker_source`) as the constant ``WORKER_SOURCE``."""
+    mod = "\n".join((WEB / f).read_text() for f in SOURCES)
+    return mod + "\nconst WORKER_SOURCE = " + json.dumps(worker_source()) + ";\n"
 
 
 def bundle_hash() -> str:

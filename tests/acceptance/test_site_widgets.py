@@ -76,6 +76,12 @@ def _roots(page):
     return page.locator(".modadd-live")
 
 
+def _settled(page, root):
+    """Wait until the widget has every snapshot it asked its engine for (data-busy empty):
+    the arithmetic runs in a Web Worker, so a click's steps land a moment later."""
+    page.wait_for_function("r => !r.dataset.busy", arg=root.element_handle(), timeout=60_000)
+
+
 def _wait_rendered(page, count: int):
     page.wait_for_function(f"document.querySelectorAll('.modadd-live').length >= {count}", timeout=30_000)
 
@@ -113,6 +119,8 @@ def test_widgets_run_without_a_kernel(path, dark, server, browser):
                           " else setTimeout(poll, 50); })(); })")
             root.locator("[data-action=play]").click()          # one toggle: now it pauses
             assert root.locator("[data-action=play]").get_attribute("aria-pressed") == "false"
+            _settled(page, root)
+            assert root.get_attribute("data-engine") == "worker", "the arithmetic did not move to a Web Worker"
             assert root.evaluate(SNAPSHOT) != before, "play did not change the picture"
             status = root.locator(".ml-status").inner_text()
             assert "Stopped" not in status, status
@@ -155,6 +163,7 @@ def test_sliders_change_the_run_and_a_setting_gives_one_run(kind, label, value, 
             root.locator("[data-action=reset]").click()
             for _ in range(5):
                 root.locator("[data-action=step]").click()
+            _settled(page, root)
             return root.get_attribute("data-step"), root.evaluate(SNAPSHOT)
 
         step_a, a = run_steps()
@@ -244,6 +253,7 @@ def _run_until(page, root, steps: int):
     page.wait_for_function("([r, n]) => Number(r.dataset.step) >= n", arg=[root.element_handle(), steps], timeout=120_000)
     root.locator("[data-action=play]").click()
     assert not _playing(root)
+    _settled(page, root)
 
 
 def _readout_is_structures(root, key: str = "E") -> str:
@@ -341,6 +351,44 @@ def test_on_a_phone_the_training_widget_fits_one_screen(server, browser):
         pics = root.locator("figure canvas")
         a, b = pics.nth(0).bounding_box(), pics.nth(1).bounding_box()
         assert abs(a["y"] - b["y"]) < 2, "the two pictures are not side by side"
+        # scrolling up shows the theme's "Back to top" button on wide screens; on a phone it
+        # must not cover the widget (its last row of controls sat under it)
+        page.mouse.wheel(0, 400)
+        page.wait_for_timeout(300)
+        page.mouse.wheel(0, -200)
+        page.wait_for_timeout(300)
+        root.scroll_into_view_if_needed()
+        covered = page.evaluate("""(r) => { const b = document.getElementById('pst-back-to-top');
+            if (!b || getComputedStyle(b).display === 'none') return null;
+            const p = b.getBoundingClientRect(), q = r.getBoundingClientRect();
+            return p.left < q.right && q.left < p.right && p.top < q.bottom && q.top < p.bottom ? [p.top, p.bottom] : null; }""",
+            root.element_handle())
+        assert covered is None, f"the 'Back to top' button covers the widget at y={covered}"
+    finally:
+        context.close()
+
+
+def test_the_worker_starts_from_a_file_too(browser):
+    """Opened from disk (file://, every other request refused), the widget still runs its
+    arithmetic in a Web Worker (a classic worker from a Blob URL: a module worker would not
+    start there) and plays."""
+    path, index = _first("training")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route(re.compile(r"^(?!file:|data:|blob:|about:).*"), lambda route: route.abort())
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((SITE / path).as_uri(), wait_until="load", timeout=30_000)
+        _wait_rendered(page, len(live_widgets(path)))
+        root = _roots(page).nth(index)
+        root.scroll_into_view_if_needed()
+        root.locator("[data-action=play]").click()
+        page.wait_for_function("r => Number(r.dataset.step) >= 50", arg=root.element_handle(), timeout=30_000)
+        root.locator("[data-action=play]").click()
+        _settled(page, root)
+        assert root.get_attribute("data-engine") == "worker"
+        assert not errors, errors
     finally:
         context.close()
 

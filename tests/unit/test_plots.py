@@ -7,6 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+import colour_vision
+
 from modadd import plots
 from modadd.train import CIRCLE_RECIPE, train
 
@@ -24,6 +26,35 @@ def test_residue_colours_are_distinct_and_cyclic():
     assert step.max() < 2.5 * step.mean(), "neighbours on the clock get neighbouring colours, 16 -> 0 too"
     with pytest.raises(ValueError, match="n=1"):
         plots.residue_colors(1)
+
+
+def test_ciede2000_matches_sharma_pairs():
+    for lab1, lab2, want in colour_vision.SHARMA:
+        assert abs(colour_vision.ciede2000(np.array(lab1, float), np.array(lab2, float)) - want) < 1e-4
+
+
+#: The palette's CIEDE2000 floors: every two residues at N = 17, and neighbours at every N
+#: (at least NEIGHBOUR_FLOOR / N: a loop of fixed length shared by N steps), for normal
+#: vision and simulated deuteranopia and protanopia. Measured: 10.0 / 9.8 / 9.8 at N = 17
+#: (the old hue wheel: 2.6 / 0.2 / 0.3).
+ALL_PAIRS_FLOOR_17 = 9.5
+NEIGHBOUR_FLOOR = 140
+
+
+@pytest.mark.parametrize("vision", ["normal", "deuteranopia", "protanopia"])
+def test_residue_colours_stay_apart_with_colour_blindness(vision):
+    neighbours, pairs = colour_vision.palette_floors(plots.residue_colors(17), vision)
+    assert pairs >= ALL_PAIRS_FLOOR_17, f"{vision}: two residues of 17 only {pairs:.2f} apart (CIEDE2000)"
+    for n in (7, 11, 17, 23, 31, 41, 59, 97):
+        neighbours, _ = colour_vision.palette_floors(plots.residue_colors(n), vision)
+        assert neighbours >= NEIGHBOUR_FLOOR / n, f"{vision}, N={n}: neighbours {neighbours:.2f} apart"
+
+
+def test_the_old_hue_wheel_fails_the_floor():
+    """The floor can fail: the hue wheel the book used before does, under deuteranopia."""
+    import colorsys
+    old = ["#%02x%02x%02x" % tuple(round(v * 255) for v in colorsys.hls_to_rgb(r / 17, 0.47, 0.80)) for r in range(17)]
+    assert colour_vision.palette_floors(old, "deuteranopia")[1] < 1
 
 
 def test_decision_grid(hist):
@@ -274,3 +305,37 @@ def test_lines_of_one_colour_differ_in_marker_shape_too_and_panel_titles_are_wor
     titles = [a.text for a in fig.layout.annotations]
     assert titles == ["no biases, embed scale 0.05", "no biases, embed scale 0.2",
                       "biases, embed scale 0.05", "biases, embed scale 0.2"], titles
+
+
+def test_log_ticks_label_powers_of_ten():
+    t = plots.log_ticks([3, 50, 20_000])
+    assert t["type"] == "log" and t["tickvals"] == [1, 10, 100, 1000, 10_000, 100_000]
+    assert t["ticktext"][:3] == ["10<sup>0</sup>", "10<sup>1</sup>", "10<sup>2</sup>"]
+    narrow = plots.log_ticks([200, 900])                   # under two decades: 1, 2 and 5 too
+    assert narrow["tickvals"] == [100, 200, 500, 1000, 2000, 5000]
+    assert narrow["ticktext"][1] == "2×10<sup>2</sup>"
+    assert plots.log_ticks([0, -1, float("nan")]) == {"type": "log"}
+
+
+def test_log_axes_carry_power_of_ten_labels():
+    import pandas as pd
+    table = pd.DataFrame([[0.5, 0.2, 0.1], [0.4, 0.3, 0.2]], index=["a", "b"], columns=[0, 100, 10_000])
+    fig = plots.setting_curves_figure({"q": table}, log_y=("q",))
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.ticktext[0] == "10<sup>2</sup>"
+    assert fig.layout.yaxis.type == "log" and "×" in fig.layout.yaxis.ticktext[1]
+
+
+def test_gallery_thumbnails_have_readable_titles_and_hover_residues():
+    E = np.random.default_rng(0).normal(size=(8, 17, 2))
+    thumbs = plots.embedding_gallery(E, [f"s{k}" for k in range(8)], cols=4)
+    assert all(t.mode == "markers" and "residue" in t.hovertemplate for t in thumbs.data)
+    assert all(a.font.size >= 13 for a in thumbs.layout.annotations)
+    big = plots.embedding_gallery(E[:3], ["a", "b", "c"], cols=3)
+    assert all(t.mode == "markers+text" for t in big.data)       # large panels keep their numbers
+
+
+def test_recorded_animations_play_slowly_enough_to_follow():
+    fig = plots.training_animation(train(replace(CIRCLE_RECIPE, seed=2), steps=60, record_every=20, progress=False),
+                                   frames=3)
+    play = fig.layout.updatemenus[0].buttons[0].args[1]
+    assert play["frame"]["duration"] == plots.FRAME_MS >= 400

@@ -2,6 +2,8 @@
 (its state round-tripping through a real kernel: tests/integration/test_widget_kernel.py)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import numpy as np
@@ -10,12 +12,26 @@ from modadd import structure, widget
 from modadd.train import CIRCLE_RECIPE, GRID_RECIPE
 
 
-def test_module_is_core_structure_then_view():
+def test_module_is_core_structure_engine_then_view_with_the_worker():
     src = widget.bundle()
-    core, struct, view = ((widget.WEB / f).read_text() for f in widget.SOURCES)
-    assert src == "\n".join((core, struct, view)) and "export function trainSteps" in core
-    assert "export function structureReadout" in struct and "export default" in view
+    core, struct, engine, view = ((widget.WEB / f).read_text() for f in widget.SOURCES)
+    worker = widget.worker_source()
+    assert src == "\n".join((core, struct, engine, view)) + "\nconst WORKER_SOURCE = " + json.dumps(worker) + ";\n"
+    assert "export function trainSteps" in core and "export function structureReadout" in struct
+    assert "export class EngineLocal" in engine and "export default" in view
     assert widget.LiveWidget._esm == src
+    # the worker: the same three files as a classic script, exports dropped, then its main
+    assert "\nexport " not in worker and worker.endswith("engineWorkerMain(self);\n")
+    assert "function trainSteps" in worker and "class EngineLocal" in worker and "export default" not in worker
+
+
+def test_worker_source_refuses_an_import(tmp_path, monkeypatch):
+    for f in widget.WORKER_SOURCES:
+        (tmp_path / f).write_text((widget.WEB / f).read_text())
+    (tmp_path / "engine.js").write_text('import x from "./y.js";\n' + (widget.WEB / "engine.js").read_text())
+    monkeypatch.setattr(widget, "WEB", tmp_path)
+    with pytest.raises(ValueError, match="import nothing"):
+        widget.worker_source()
 
 
 def test_default_seeds_and_the_same_start_run_reach_the_view():

@@ -802,6 +802,15 @@ export class Trainer {
     return k;
   }
 
+  /** Loss and accuracy on the held-out pairs at the current parameters, and on the training
+   *  pairs as the last step measured them (before its update): a live view's cheap reading,
+   *  one pass over the held-out pairs only. */
+  evaluateHeldOut() {
+    let valLoss = NaN, valAcc = NaN;
+    if (this.val.P > 0) { this._pass(this.val, false); valLoss = this._loss; valAcc = this._acc; }
+    return { trainLoss: this.lastLoss, trainAcc: this.lastAcc, valLoss, valAcc };
+  }
+
   /** Loss and accuracy on the training and held-out pairs at the current parameters. */
   evaluate() {
     this._pass(this.train, false);

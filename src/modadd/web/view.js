@@ -1,7 +1,8 @@
 // ---------------------------------------------------------------------------------------
 // view.js: the live widget's view (DOM, canvas, controls). It is concatenated after
-// core.js and structure.js into ONE ES module (the anywidget's _esm; see modadd/widget.py), so it imports
-// nothing and uses core.js's names directly. The same module runs in Jupyter (the state
+// core.js, structure.js and engine.js into ONE ES module (the anywidget's _esm; see
+// modadd/widget.py), so it imports nothing and uses their names directly. The arithmetic
+// runs in engine.js's engine, in a Web Worker where one starts; the view only draws. The same module runs in Jupyter (the state
 // flows back to Python through the model) and on the static site (html-manager, no
 // kernel: model.save_changes() does nothing there).
 //
@@ -9,14 +10,15 @@
 // "particles", data-step = the steps done so far, data-structure = the live structure
 // readout ("circle k=K", "grid p,q" or "other", structure.js's; empty before the first
 // reading; in same-start mode the particles', with data-structure-network and data-agree
-// = "yes" or "no"), data-rate = steps per second, and root._modadd.E() the flat positions
-// the readout reads (networkE() too in same-start mode); the button data-action="play" toggles
+// = "yes" or "no"), data-rate = steps per second, data-engine = "worker" or "page" (where
+// the arithmetic runs), data-busy = "yes" while a snapshot asked of the engine is on its way, and root._modadd.E() the flat positions drawn last (networkE() too
+// in same-start mode; at rest the readout is of these); the button data-action="play" toggles
 // play and pause (aria-pressed), Space on the focused widget does too; every control
 // carries data-control = its state key (n, seed, weight_decay, lr, alignment, ...), and a
 // range input applies on its input and change events.
 //
-// From structure.js it uses structureReadout. From core.js it uses Trainer.fromConfig (step, steps, diverged, evaluate, set, E/W1/b1/
-// W2/b2, split), predictGrid, Particles (step, steps, blownUp, set, E) and randomStart.
+// From engine.js it uses EngineLocal (the engine on the page's thread) and the bundle's
+// WORKER_SOURCE (the same engine's worker script; absent when view.js is imported alone).
 // ---------------------------------------------------------------------------------------
 
 const VIEW_CSS = `
@@ -65,19 +67,22 @@ const VIEW_CSS = `
 `;
 
 // ------------------------------------------------------------------ colours (plots.py's)
-// Python's colorsys.hls_to_rgb, so residue r gets exactly modadd.plots.residue_colors(n)[r].
-function _hlsValue(m1, m2, hue) {
-  hue = ((hue % 1) + 1) % 1;
-  if (hue < 1 / 6) return m1 + (m2 - m1) * hue * 6;
-  if (hue < 0.5) return m2;
-  if (hue < 2 / 3) return m1 + (m2 - m1) * (2 / 3 - hue) * 6;
-  return m1;
-}
+// modadd.plots.residue_rgb, the same formula: a loop through CIELAB (D65), residue r of n at
+// angle t = 2 pi r / n, L*, a*, b* = C0 + C1 cos t + S1 sin t + C2 cos 2t + S2 sin 2t,
+// told apart with red-green colour blindness too (tests/js/view.test.mjs measures it).
+const RESIDUE_LOOP = [[57.2, 4.0, -0.1], [-1.0, -9.0, 26.2], [-5.3, 0.2, 2.6], [-19.4, 25.8, 6.6], [-2.8, 6.1, -36.2]];
+const _XYZ_TO_SRGB = [[3.2404542, -1.5371385, -0.4985314], [-0.9692660, 1.8760108, 0.0415560], [0.0556434, -0.2040259, 1.0572252]];
+const _D65 = [0.95047, 1.0, 1.08883];
 export function residueRGB(r, n) {
-  const h = r / n, l = 0.47, s = 0.80;
-  const m2 = l <= 0.5 ? l * (1 + s) : l + s - l * s, m1 = 2 * l - m2;
-  return [_hlsValue(m1, m2, h + 1 / 3), _hlsValue(m1, m2, h), _hlsValue(m1, m2, h - 1 / 3)]
-    .map((v) => Math.round(v * 255));
+  const t = (2 * Math.PI * r) / n, w = [1, Math.cos(t), Math.sin(t), Math.cos(2 * t), Math.sin(2 * t)];
+  const lab = [0, 1, 2].map((i) => w.reduce((s, wk, k) => s + wk * RESIDUE_LOOP[k][i], 0));
+  const fy = (lab[0] + 16) / 116, f = [fy + lab[1] / 500, fy, fy - lab[2] / 200], d = 6 / 29;
+  const xyz = f.map((v, i) => _D65[i] * (v > d ? v ** 3 : 3 * d * d * (v - 4 / 29)));
+  return _XYZ_TO_SRGB.map((row) => {
+    let v = Math.min(1, Math.max(0, row[0] * xyz[0] + row[1] * xyz[1] + row[2] * xyz[2]));
+    v = v <= 0.0031308 ? 12.92 * v : 1.055 * v ** (1 / 2.4) - 0.055;
+    return Math.round(v * 255);
+  });
 }
 export function residueHex(r, n) {
   return "#" + residueRGB(r, n).map((v) => v.toString(16).padStart(2, "0")).join("");
@@ -185,9 +190,12 @@ class _Square {
     c.strokeStyle = pal.grid; c.lineWidth = 1;
     c.beginPath(); c.moveTo(0, h); c.lineTo(this.px, h); c.moveTo(h, 0); c.lineTo(h, this.px); c.stroke();
   }
-  points(E, n, pal, { labels = true, radius = 5 } = {}) {
-    const c = this.ctx;
-    c.font = "11px system-ui, sans-serif"; c.textAlign = "center"; c.textBaseline = "bottom";
+  points(E, n, pal, { radius = n > 40 ? 3.5 : 5 } = {}) {
+    // every residue labelled up to N = 64 (smaller type above 40); at any N the point under
+    // the pointer is labelled too (hover), so a residue can always be found
+    const c = this.ctx, labels = n <= 64;
+    c.font = n > 40 ? "9px system-ui, sans-serif" : "11px system-ui, sans-serif"; c.textAlign = "center"; c.textBaseline = "bottom";
+    this.shown = { E, n };
     for (let a = 0; a < n; a++) {
       const x = this.X(E[2 * a]), y = this.Y(E[2 * a + 1]);
       c.beginPath(); c.arc(x, y, radius, 0, 2 * Math.PI);
@@ -195,6 +203,32 @@ class _Square {
       c.lineWidth = 1; c.strokeStyle = pal.fg; c.stroke();
       if (labels) { c.fillStyle = pal.fg; c.fillText(String(a), x, y - radius - 1); }
     }
+    const h = this.hover;
+    if (h >= 0 && h < n) {
+      const x = this.X(E[2 * h]), y = this.Y(E[2 * h + 1]);
+      c.beginPath(); c.arc(x, y, radius + 3, 0, 2 * Math.PI); c.lineWidth = 2; c.strokeStyle = pal.fg; c.stroke();
+      c.font = "bold 12px system-ui, sans-serif"; c.fillStyle = pal.fg; c.fillText(String(h), x, y - radius - 4);
+    }
+  }
+  /** Label the residue nearest the pointer (within 12 CSS px); redraw() repaints. */
+  hoverable(redraw) {
+    this.hover = -1;
+    const pick = (ev) => {
+      const s = this.shown; if (!s) return;
+      const box = this.canvas.getBoundingClientRect(), k = this.px / (box.width || this.px);
+      const mx = (ev.clientX - box.left) * k, my = (ev.clientY - box.top) * k;
+      let best = -1, bd = 144 * k * k;
+      for (let a = 0; a < s.n; a++) {
+        const d = (this.X(s.E[2 * a]) - mx) ** 2 + (this.Y(s.E[2 * a + 1]) - my) ** 2;
+        if (d < bd) { bd = d; best = a; }
+      }
+      if (best !== this.hover) {
+        this.hover = best; this.canvas.title = best >= 0 ? `residue ${best}` : "";
+        this.canvas.dataset.hover = String(best); redraw();
+      }
+    };
+    this.canvas.addEventListener("pointermove", pick);
+    this.canvas.addEventListener("pointerleave", () => { if (this.hover !== -1) { this.hover = -1; this.canvas.dataset.hover = "-1"; redraw(); } });
   }
 }
 
@@ -265,78 +299,95 @@ class _Curves {
   }
 }
 
-// ------------------------------------------------------------------ handles on core.js
-/** The view's handle on a core Trainer: all pairs with their side of the split, the sums. */
-class _Net {
-  constructor(cfg) {
-    const tr = this.tr = Trainer.fromConfig(cfg), n = this.n = tr.n;
-    const held = new Set(tr.split.val.map(([a, b]) => a * n + b));
-    this.pairs = []; this.isValidation = [];
-    for (let a = 0; a < n; a++) for (let b = a; b < n; b++) { this.pairs.push([a, b]); this.isValidation.push(held.has(a * n + b)); }
-    this._sums = new Float64Array(2 * this.pairs.length);
+// ------------------------------------------------------------------ the engine and the run loop
+/** The pairs a training run draws: all unordered pairs, their side of the split, the sums. */
+class _Pairs {
+  constructor(n, held) {
+    const heldSet = new Set(held), U = (n * (n + 1)) / 2;
+    this.n = n; this.pa = new Int32Array(U); this.pb = new Int32Array(U);
     this.groups = Array.from({ length: n }, () => ({ train: [], val: [] }));   // pair indices by answer
-    this.pairs.forEach(([a, b], u) => this.groups[(a + b) % n][this.isValidation[u] ? "val" : "train"].push(u));
+    let u = 0;
+    for (let a = 0; a < n; a++) {
+      for (let b = a; b < n; b++, u++) {
+        this.pa[u] = a; this.pb[u] = b;
+        this.groups[(a + b) % n][heldSet.has(a * n + b) ? "val" : "train"].push(u);
+      }
+    }
+    this._sums = new Float64Array(2 * U);
   }
-  get step() { return this.tr.steps; }
-  get E() { return this.tr.E; }
-  train(k) { this.tr.step(k); return { error: this.tr.diverged }; }
-  metrics() { return this.tr.evaluate(); }
-  sums() {
-    const E = this.tr.E, S = this._sums;
-    this.pairs.forEach(([a, b], u) => { S[2 * u] = E[2 * a] + E[2 * b]; S[2 * u + 1] = E[2 * a + 1] + E[2 * b + 1]; });
+  /** The sums E_a + E_b of every pair (x, y interleaved; a view reused by the next call). */
+  sums(E) {
+    const S = this._sums, pa = this.pa, pb = this.pb;
+    for (let u = 0; u < pa.length; u++) {
+      const a = 2 * pa[u], b = 2 * pb[u];
+      S[2 * u] = E[a] + E[b]; S[2 * u + 1] = E[a + 1] + E[b + 1];
+    }
     return S;
   }
-  setHyper(cfg) { this.tr.set({ lr: cfg.lr, weight_decay: cfg.weight_decay }); }
 }
 
-/** The view's handle on a core Particles system (a seeded random start unless given one). */
-class _Sys {
-  constructor(cfg, start) {
-    this.n = cfg.n;
-    this.ps = new Particles(start || randomStart(cfg.n, cfg.seed), _forces(cfg, true));
-  }
-  get step() { return this.ps.steps; }
-  get E() { return this.ps.E; }
-  run(k) { this.ps.step(k); return { error: this.ps.blownUp }; }
-  setForces(cfg) { this.ps.set(_forces(cfg, false)); }
-}
-function _forces(cfg, all) {
-  const o = { clustering: cfg.clustering, alignment: cfg.alignment, repulsion: cfg.repulsion, step_size: cfg.step_size };
-  return all ? Object.assign(o, { clustering_width: cfg.clustering_width, repulsion_width: cfg.repulsion_width, gauge: "affine" }) : o;
-}
-
-// ------------------------------------------------------------------ the run loop
+let _workerUrl = null;
 /**
- * Drives a simulation with requestAnimationFrame: `advance(k)` does k steps (returns false
- * to stop), `draw()` paints. Speed = steps per frame. Nothing runs until play is pressed
- * (no autoplay, which also respects reduced motion).
+ * The widget's engine (engine.js): in a Web Worker made from WORKER_SOURCE (the bundle's
+ * copy of core.js, structure.js and engine.js) where one starts, else on the page's thread
+ * (EngineLocal), with the same messages. A worker that fails (its script refused, say) is
+ * replaced by the page's engine, which gets the last build again. onmessage(data); where()
+ * says "worker" or "page".
+ */
+function _engine(onmessage, onBusy = () => {}) {
+  let impl = null, place = "page", last = {}, owed = 0;    // owed: snapshots asked for, not yet back
+  const got = (m) => { if (m && m.type === "snapshot" && owed > 0) { owed--; if (!owed) onBusy(false); } onmessage(m); };
+  const local = () => { impl = new EngineLocal((ev) => got(ev.data)); place = "page"; owed = 0; onBusy(false); };
+  if (typeof Worker !== "undefined" && typeof WORKER_SOURCE === "string") {
+    try {
+      _workerUrl = _workerUrl || URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+      const w = new Worker(_workerUrl);
+      w.onmessage = (ev) => got(ev.data);
+      w.onerror = (ev) => {
+        if (ev && ev.preventDefault) ev.preventDefault();
+        if (impl !== w) return;
+        w.terminate(); local();
+        for (const k of ["build", "set", "speed", "play"]) if (last[k]) impl.postMessage(last[k]);
+      };
+      impl = w; place = "worker";
+    } catch (e) { local(); }
+  } else local();
+  return {
+    post(msg) {
+      if (msg.type === "build") last = {};
+      if (msg.type === "pause") delete last.play;
+      if (["build", "set", "speed", "play"].includes(msg.type)) last[msg.type] = msg;
+      if (["build", "step", "frame", "pause"].includes(msg.type)) { if (!owed) onBusy(true); owed++; }
+      impl.postMessage(msg);
+    },
+    where: () => place,
+    close() { if (impl && impl.terminate) impl.terminate(); },
+  };
+}
+
+/**
+ * Drives an engine with requestAnimationFrame: while playing, one request for the next
+ * snapshot is always in flight (asked again as soon as one comes back), and each animation
+ * frame draws the last one to have come back (paint), so drawing and the controls never
+ * wait on the arithmetic (which, in a worker, runs meanwhile). Speed = steps per frame; 0 ("auto") takes as many steps as the time allows.
+ * Nothing runs until play is pressed (no autoplay, which also respects reduced motion).
+ * extent() gives the decision panel's half-width for the regions the engine computes.
  */
 class _Loop {
-  constructor(advance, draw, onState) {
-    this.advance = advance; this.draw = draw; this.onState = onState;
-    this.running = false; this.speed = 0; this.frame = null;
-    this.k = 1; this.rate = 0;         // auto speed: steps this frame; measured steps per second
+  constructor(engine, onState, extent = () => 0) {
+    this.engine = engine; this.onState = onState; this.extent = extent; this.paint = () => {};
+    this.running = false; this.speed = 0; this.frame = null; this.pending = false; this.rate = 0;
   }
-  /** Steps per frame: the chosen speed, or (speed 0, "auto") as many as fit in about
-   *  AUTO_MS of arithmetic per frame, so drawing and controls keep a smooth frame rate
-   *  at every N. A new run (build) starts again from one step per frame. */
-  get perFrame() { return this.speed || this.k; }
-  restart() { this.k = 1; this.rate = 0; }
+  restart() { this.rate = 0; this.pending = false; }
+  setSpeed(s) { this.speed = s; this.engine.post({ type: "speed", speed: s }); }
   play() {
     if (this.running) return;
     this.running = true; this.onState(true);
-    let last = performance.now(), steps = 0, since = last;
+    this.engine.post({ type: "play", speed: this.speed });
     const tick = () => {
       if (!this.running) return;
-      const k = this.perFrame, t0 = performance.now();
-      const ok = this.advance(k);
-      const t1 = performance.now();
-      if (!this.speed) this.k = Math.max(1, Math.min(2 * this.k + 1, Math.floor(k * _AUTO_MS / Math.max(t1 - t0, 0.05))));
-      steps += k;
-      if (t1 - since >= 500) { this.rate = (1000 * steps) / (t1 - since); steps = 0; since = t1; }
-      this.draw();
-      last = t1;
-      if (ok === false) { this.pause(); return; }
+      this.ask();
+      this.paint();
       this.frame = requestAnimationFrame(tick);
     };
     this.frame = requestAnimationFrame(tick);
@@ -344,12 +395,22 @@ class _Loop {
   pause() {
     if (this.frame !== null) cancelAnimationFrame(this.frame);
     this.frame = null;
-    if (this.running) { this.running = false; this.onState(false); }
+    if (this.running) { this.running = false; this.engine.post({ type: "pause", extent: this.extent() }); this.onState(false); }
+  }
+  ask() { if (this.running && !this.pending) { this.pending = true; this.engine.post({ type: "frame", extent: this.extent() }); } }
+  /** A snapshot came back: ask for the next; a run that stopped stops the loop. */
+  received(s) {
+    this.pending = false;
+    if (s.playing && !this.speed) this.ask();          // auto: pipelined; a fixed speed asks once a frame
+    if (s.rate !== undefined) this.rate = s.playing ? s.rate : this.rate;
+    if (this.running && s.playing === false && s.error) {
+      if (this.frame !== null) cancelAnimationFrame(this.frame);
+      this.frame = null; this.running = false; this.onState(false);
+    }
   }
 }
 
 const SPEEDS = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];     // 0: auto
-const _AUTO_MS = 12;                                                  // arithmetic per frame in auto speed
 const _speedText = (i) => (SPEEDS[i] ? String(SPEEDS[i]) : "auto");
 
 function _buttons(handlers) {
@@ -365,21 +426,20 @@ function _buttons(handlers) {
   return { bar, b };
 }
 
-/** A run loop with its play / pause / step / reset buttons. ``refresh`` brings the
- *  displayed measurements up to date (after a step, or when the loop stops). */
-function _transport({ advance, draw, build, sync, refresh }) {
+/** A run loop on an engine with its play / pause / step / reset buttons. build() posts a
+ *  new run to the engine. */
+function _transport({ engine, build, extent }) {
   let btn = null;
-  const loop = new _Loop(advance, draw, (running) => {
+  const loop = new _Loop(engine, (running) => {
     const p = btn.b.play;                           // one toggle: it keeps the focus
     p.textContent = running ? "\u275A\u275A Pause" : "\u25B6 Play";
     p.setAttribute("aria-pressed", running ? "true" : "false");
-    if (!running) { refresh(); draw(); sync(); }
-  });
+  }, extent);
   const toggle = () => (loop.running ? loop.pause() : loop.play());
   btn = _buttons({
     play: toggle,
-    step: () => { loop.pause(); advance(loop.speed || 10); refresh(); draw(); sync(); },
-    reset: () => { loop.pause(); loop.restart(); build(); refresh(); draw(); sync(); },
+    step: () => { loop.pause(); engine.post({ type: "step", k: loop.speed || 10, extent: extent ? extent() : 0 }); },
+    reset: () => { loop.pause(); loop.restart(); build(); },
   });
   return { loop, bar: btn.bar, toggle };
 }
@@ -397,9 +457,9 @@ function _spaceToggles(root, toggle) {
 }
 
 /** Start a new run (new N, seed, ...), playing on if it was playing. */
-function _restart(loop, build, draw, sync) {
+function _restart(loop, build) {
   const was = loop.running;
-  loop.pause(); loop.restart(); build(); draw(); sync();
+  loop.pause(); loop.restart(); build();
   if (was) loop.play();
 }
 
@@ -411,23 +471,6 @@ function _onThemeChange(draw) {
   const mq = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
   if (mq && mq.addEventListener) mq.addEventListener("change", draw);
   return () => { obs.disconnect(); if (mq && mq.removeEventListener) mq.removeEventListener("change", draw); };
-}
-
-/** The live structure readout of an embedding (flat Float64Array of n points), at most every
- *  `every` ms unless forced: structure.js's "circle k=K", "grid p,q" or "other". */
-function _reader(every = 300) {
-  let last = -Infinity, value = "";
-  return {
-    get value() { return value; },
-    clear() { value = ""; last = -Infinity; },
-    read(E, force) {
-      const now = performance.now();
-      if (!force && now - last < every) return value;
-      last = now;
-      try { value = structureReadout(E); } catch (e) { value = "other"; }
-      return value;
-    },
-  };
 }
 
 function _rateText(loop) {
@@ -445,89 +488,109 @@ function _nested(E, n) { const out = []; for (let a = 0; a < n; a++) out.push([E
 function renderTraining(model, el, root) {
   const st = Object.assign({}, TRAINING_DEFAULTS, model.get("settings") || {});
   const PRESETS = st.presets;
-  const PX = 300, RES = 150;                   // canvas pixels; decision image RES x RES, scaled up
+  const PX = 300;                              // canvas pixels; the regions come from the engine
   const emb = new _Square(PX, "embeddings E_a, coloured by residue a");
   const dec = new _Square(PX, "sums E_a + E_b over the predicted class: training pairs filled, held-out pairs as rings");
   const curves = new _Curves(PX * 2 + 10, 136);
   const status = _el("div", { className: "ml-status", role: "status", "aria-live": "polite" });
   const readout = _el("div", { className: "ml-readout", "data-readout": "" });
-  const regions = new _Regions(RES), reader = _reader();
-  let run = null, error = null, lastSync = 0, lastRec = -1, lastEval = 0, metrics = null, colors = [];
+  const regions = new _Regions();
+  // gen: this run's number (replies of older runs are dropped); shape: its pairs; snap: the
+  // engine's last snapshot; metrics: the last loss and accuracies
+  let gen = 0, shape = null, snap = null, error = null, lastSync = 0, metrics = null, colors = [], idle = 0, lastRec = -1;
+  let sums = null, curvesDirty = true, curvesBg = "", dirty = false;
+  const engine = _engine(receive, (b) => { root.dataset.busy = b ? "yes" : ""; });
+  root.dataset.engine = engine.where();
 
   function build() {
-    error = null;
-    try { run = new _Net(trainerConfig(st)); } catch (e) { run = null; error = String(e.message || e); }
-    curves.clear(); lastRec = -1; record(true); emb.extent = dec.extent = 1e-9; reader.clear();
-    colors = run ? Array.from({ length: run.n }, (_, c) => residueHex(c, run.n)) : [];
+    gen++; error = null; shape = null; snap = null; metrics = null; lastRec = -1; sums = null; curvesDirty = true; regions.clear(); curves.clear();
+    emb.extent = dec.extent = 1e-9; idle = 0;
+    engine.post({ type: "build", gen, kind: "training", cfg: trainerConfig(st) });
+    draw();
   }
-  /** Loss and accuracies for the curves and the status line: a forward pass over all
-   *  pairs, so while running it is taken at most every 100 ms (always when asked). */
-  function record(force) {
-    if (!run || run.step === lastRec) return;
+  function receive(m) {
+    root.dataset.engine = engine.where();
+    if (m.type === "fault") { error = m.message; draw(); return; }
+    if (m.type === "snapshot") loop.received(m);
+    if (m.gen !== gen) return;
+    if (m.type === "built") {
+      error = m.error;
+      shape = m.error ? null : new _Pairs(trainerConfig(st).n, m.held);
+      colors = shape ? Array.from({ length: shape.n }, (_, c) => residueHex(c, shape.n)) : [];
+      return;
+    }
+    snap = m; error = m.error || null;
+    if (m.metrics) { metrics = m.metrics; if (m.metricsStep > lastRec) { lastRec = m.metricsStep; curves.push(m.metricsStep, m.metrics); curvesDirty = true; } }
+    if (m.grid) regions.set(m.grid);
+    if (shape) {
+      const n = shape.n, E = m.E;
+      let e = 0; for (let i = 0; i < 2 * n; i++) e = Math.max(e, Math.abs(E[i]));
+      emb.fit(e);
+      sums = shape.sums(E);
+      let s = 0; for (let i = 0; i < sums.length; i++) s = Math.max(s, Math.abs(sums[i]));
+      dec.fit(s);
+    }
+    if (loop.running) dirty = true; else draw();
     const now = performance.now();
-    if (!force && now - lastEval < 100) return;
-    lastEval = now; lastRec = run.step; metrics = run.metrics(); curves.push(run.step, metrics);
+    if (!loop.running || now - lastSync > 1000) { lastSync = now; sync(); }
+    // at rest, ask once more for regions drawn at the panel's settled extent
+    if (!loop.running && !loop.pending && shape && !error && !regions.fits(m.step, dec.extent) && idle < 3) {
+      idle++; loop.pending = true; engine.post({ type: "frame", extent: dec.extent });
+    } else if (loop.running) idle = 0;
   }
-  function advance(k) {
-    if (!run || error) return false;
-    const r = run.train(k);
-    if (r.error) error = r.error;
-    record(!!error);
-    const now = performance.now();
-    if (now - lastSync > 1000) { lastSync = now; sync(); }
-    return !error;
-  }
-  function sync() { if (run) _syncBack(model, { step: run.step, embeddings: _nested(run.E, run.n) }); }
+  function sync() { if (snap && shape) _syncBack(model, { step: snap.step, embeddings: _nested(snap.E, shape.n) }); }
   function draw() {
     const pal = _palette(root);
-    root.dataset.step = String(run ? run.step : 0);
+    root.dataset.step = String(snap ? snap.step : 0);
     for (const sq of [emb, dec]) { sq.ctx.fillStyle = pal.bgCss; sq.ctx.fillRect(0, 0, sq.px, sq.px); }
-    if (!run) { status.textContent = error || ""; status.classList.toggle("ml-error", !!error); return; }
-    const n = run.n, E = run.E;
-    // embeddings panel
-    let m = 0; for (let i = 0; i < 2 * n; i++) m = Math.max(m, Math.abs(E[i]));
-    emb.fit(m); emb.axes(pal); emb.points(E, n, pal, { labels: n <= 40, radius: n > 40 ? 3.5 : 5 });
-    // decision panel: regions at pixel resolution, then the sums
-    const sums = run.sums();                    // Float64Array (U*2), all unordered pairs
-    let ms = 0; for (let i = 0; i < sums.length; i++) ms = Math.max(ms, Math.abs(sums[i]));
-    dec.fit(ms);
-    regions.paint(dec, run.tr, n, pal);
+    if (!snap || !shape || !sums) {
+      status.textContent = error ? `Stopped: ${error}` : ""; status.classList.toggle("ml-error", !!error);
+      _showStructure(root, readout, ""); return;
+    }
+    const n = shape.n, E = snap.E;
+    emb.axes(pal); emb.points(E, n, pal);
+    regions.paint(dec, n, pal);
     dec.axes(pal);
-    if (st.hinges) _drawHinges(dec, run.tr, pal);
-    _drawSums(dec, run, sums, colors, pal);
-    curves.draw(pal);
+    if (st.hinges) _drawHinges(dec, { H: snap.W1.length / 2, W1: snap.W1, b1: snap.b1 }, pal);
+    _drawSums(dec, shape, sums, colors, pal);
+    // the curves change only with new measurements (at most every 100 ms): redrawn then,
+    // or on a theme change, not on every frame
+    if (curvesDirty || pal.bgCss !== curvesBg) { curves.draw(pal); curvesDirty = false; curvesBg = pal.bgCss; }
     status.classList.toggle("ml-error", !!error);
-    status.textContent = _trainingStatus(run, metrics, error) + (error ? "" : _rateText(loop));
+    status.textContent = (metrics ? _trainingStatus(snap.step, metrics, error) : "") + (error ? "" : _rateText(loop));
     root.dataset.rate = String(Math.round(loop.rate));
-    _showStructure(root, readout, run.step > 0 ? reader.read(E, !loop.running) : "");
+    _showStructure(root, readout, snap.readout || "");
   }
-  const { loop, bar, toggle } = _transport({ advance, draw, build, sync, refresh: () => record(true) });
+  const { loop, bar, toggle } = _transport({ engine, build, extent: () => dec.extent });
+  loop.paint = () => { if (dirty) { dirty = false; draw(); } };
+  emb.hoverable(draw);
   const restartKeys = new Set(["n", "seed", "val_fraction", "preset", "bias"]);
   const controls = {};
   function onChange(key, value) {
-    if (key === "speed") { loop.speed = SPEEDS[value]; return; }
-    if (key === "n" && loop.speed) { loop.speed = 0; controls.speed.set(0); }   // a new N starts at "auto"
+    if (key === "speed") { loop.setSpeed(SPEEDS[value]); return; }
+    if (key === "n" && loop.speed) { loop.setSpeed(0); controls.speed.set(0); }   // a new N starts at "auto"
     if (key === "preset") {
       Object.assign(st, PRESETS[value]);
       for (const k of ["bias", "lr", "weight_decay", "seed"]) controls[k].set(st[k]);
     }
     st[key] = value;
     if (key === "hinges") { draw(); return; }
-    if (restartKeys.has(key)) _restart(loop, build, draw, sync);
-    else if (run) { run.setHyper(trainerConfig(st)); }     // lr and decays act on the running network
+    if (restartKeys.has(key)) _restart(loop, build);
+    else engine.post({ type: "set", hyper: { lr: st.lr, weight_decay: st.weight_decay } });  // act on the running network
   }
   const specs = _trainingSpecs(st);
   const grid = _el("div", { className: "ml-controls" });
   for (const spec of specs) { const c = _control(spec, onChange); controls[spec.key] = c; grid.appendChild(c.row); }
   const note = _el("p", { className: "ml-note", text:
     "Changing N, the seed, the validation fraction, the recipe or the biases starts a new run; weight decay and learning rate act on the running one. " +
-    "Each recipe opens on a seed that grows its structure (a circle, or a grid). Steps per frame \"auto\" takes as many steps as keep the picture smooth." });
+    "Each recipe opens on a seed that grows its structure (a circle, or a grid). Steps per frame \"auto\" takes as many steps as the time allows " +
+    "(in a background thread, so the picture stays smooth)." });
   root.append(_el("div", { className: "ml-panels" }, [emb.fig, dec.fig]), readout, curves.fig, bar, status, grid, note);
   _spaceToggles(root, toggle);
-  root._modadd = { E: () => (run ? Array.from(run.E) : []) };      // for tests: the embeddings read out
+  root._modadd = { E: () => (snap ? Array.from(snap.E) : []) };      // for tests: the embeddings read out
   build(); draw();
   const unwatch = _onThemeChange(draw);
-  return () => { loop.pause(); unwatch(); };
+  return () => { loop.pause(); unwatch(); engine.close(); };
 }
 
 /** The structure readout, on screen and in data-structure ("" before the first reading). */
@@ -537,35 +600,36 @@ function _showStructure(root, line, value, label = "structure") {
 }
 
 /** The status line under the training widget. */
-function _trainingStatus(run, m, error) {
-  if (error) return `Stopped at step ${run.step}: ${error}`;
-  return `step ${run.step} \u00b7 train loss ${m.trainLoss.toPrecision(3)} \u00b7 train acc ${Math.round(100 * m.trainAcc)}%` +
+function _trainingStatus(step, m, error) {
+  if (error) return `Stopped at step ${step}: ${error}`;
+  return `step ${step} \u00b7 train loss ${m.trainLoss.toPrecision(3)} \u00b7 train acc ${Math.round(100 * m.trainAcc)}%` +
     (Number.isFinite(m.valAcc) ? ` \u00b7 validation acc ${Math.round(100 * m.valAcc)}%` : " \u00b7 no validation pairs");
 }
 
-/** The decision regions, computed exactly at RES x RES points (core.js's predictGrid) and
- *  painted, scaled up, as the background of a square panel, in the residue colours
- *  lightened towards the page's background. */
+/** The decision regions the engine computed (its grid: the predicted class at res x res
+ *  points over [-extent, extent]^2, bottom row first), painted as the background of a square
+ *  panel at their own extent, in the residue colours lightened towards the page's background. */
 class _Regions {
-  constructor(res) {
-    this.res = res;
-    this.img = document.createElement("canvas"); this.img.width = res; this.img.height = res;
-    this.ctx = this.img.getContext("2d"); this.data = this.ctx.createImageData(res, res);
-    this.cls = new Int32Array(res * res); this.xs = new Float64Array(res); this.ys = new Float64Array(res);
-  }
-  paint(sq, tr, n, pal) {
-    const R = this.res, e = sq.extent, d = (2 * e) / R, cls = this.cls, px = this.data.data;
-    for (let i = 0; i < R; i++) this.xs[i] = this.ys[i] = -e + (i + 0.5) * d;
-    predictGrid(tr, this.xs, this.ys, cls);        // row iy of cls is ys[iy]: bottom row first
-    const mix = 0.55, lut = [];
-    for (let c = 0; c < n; c++) lut.push(residueRGB(c, n).map((v, i) => Math.round(v * (1 - mix) + pal.bg[i] * mix)));
-    for (let k = 0; k < R; k++) {
-      const src = (R - 1 - k) * R, dst = k * R;       // image row 0 is the top
-      for (let i = 0; i < R; i++) { const col = lut[cls[src + i]], q = 4 * (dst + i); px[q] = col[0]; px[q + 1] = col[1]; px[q + 2] = col[2]; px[q + 3] = 255; }
+  constructor() { this.img = document.createElement("canvas"); this.ctx = this.img.getContext("2d"); this.clear(); }
+  clear() { this.grid = null; this.key = ""; }
+  set(grid) { this.grid = grid; this.key = ""; }
+  fits(step, extent) { return !!this.grid && this.grid.step === step && Math.abs(this.grid.extent - extent) <= 1e-9 * extent; }
+  paint(sq, n, pal) {
+    const g = this.grid; if (!g) return;
+    const R = g.res, key = `${pal.bgCss}/${n}`;
+    if (key !== this.key) {                      // recolour on a new grid or a theme change
+      if (this.img.width !== R) { this.img.width = R; this.img.height = R; }
+      const data = this.ctx.createImageData(R, R), px = data.data, cls = g.cls, mix = 0.55, lut = [];
+      for (let c = 0; c < n; c++) lut.push(residueRGB(c, n).map((v, i) => Math.round(v * (1 - mix) + pal.bg[i] * mix)));
+      for (let k = 0; k < R; k++) {
+        const src = (R - 1 - k) * R, dst = k * R;       // image row 0 is the top
+        for (let i = 0; i < R; i++) { const col = lut[cls[src + i]] || pal.bg, q = 4 * (dst + i); px[q] = col[0]; px[q + 1] = col[1]; px[q + 2] = col[2]; px[q + 3] = 255; }
+      }
+      this.ctx.putImageData(data, 0, 0); this.key = key;
     }
-    this.ctx.putImageData(this.data, 0, 0);
+    const size = sq.px * g.extent / sq.extent, off = (sq.px - size) / 2;
     sq.ctx.imageSmoothingEnabled = false;
-    sq.ctx.drawImage(this.img, 0, 0, sq.px, sq.px);
+    sq.ctx.drawImage(this.img, off, off, size, size);
   }
 }
 
@@ -573,18 +637,22 @@ class _Regions {
  *  path per answer and kind, so a frame costs a few dozen canvas calls even at N = 97. */
 function _drawSums(sq, run, sums, colors, pal) {
   const c = sq.ctx, groups = run.groups, small = run.n > 40, r = small ? 2.5 : 3.5, rv = small ? 3.2 : 4.5;
-  const path = (list, rad) => {
+  const path = (list, rad, square) => {
     c.beginPath();
-    for (const u of list) { const x = sq.X(sums[2 * u]), y = sq.Y(sums[2 * u + 1]); c.moveTo(x + rad, y); c.arc(x, y, rad, 0, 2 * Math.PI); }
+    for (const u of list) {
+      const x = sq.X(sums[2 * u]), y = sq.Y(sums[2 * u + 1]);
+      if (square) c.rect(x - rad, y - rad, 2 * rad, 2 * rad);
+      else { c.moveTo(x + rad, y); c.arc(x, y, rad, 0, 2 * Math.PI); }
+    }
   };
   for (let a = 0; a < run.n; a++) {
     const g = groups[a];
     if (g.train.length) {
-      path(g.train, r); c.fillStyle = colors[a]; c.fill();
+      path(g.train, small ? 2 : r, small); c.fillStyle = colors[a]; c.fill();   // at large N, small squares: many times cheaper to draw
       if (!small) { c.lineWidth = 0.8; c.strokeStyle = pal.fg; c.stroke(); }
     }
     if (g.val.length) {
-      path(g.val, rv); c.lineWidth = 2.2; c.strokeStyle = pal.fg; c.stroke();
+      path(g.val, rv, false); c.lineWidth = 2.2; c.strokeStyle = pal.fg; c.stroke();
       c.lineWidth = 1.2; c.strokeStyle = colors[a]; c.stroke();
     }
   }
@@ -643,71 +711,66 @@ function renderParticles(model, el, root) {
   const par = new _Square(PX, same ? "particles from the same start (moved by the forces alone)" : "particles, coloured by residue");
   const status = _el("div", { className: "ml-status", role: "status", "aria-live": "polite" });
   const readout = _el("div", { className: "ml-readout", "data-readout": "" });
-  const reader = _reader(), netReader = _reader();
-  let sys = null, trainer = null, error = null, lastSync = 0;
+  let gen = 0, snap = null, error = null, lastSync = 0, n = st.n, dirty = false;
+  const engine = _engine(receive, (b) => { root.dataset.busy = b ? "yes" : ""; });
+  root.dataset.engine = engine.where();
   function build() {
-    error = null;
-    try {
-      let start = null;
-      if (same) {
-        trainer = new _Net(trainerConfig(Object.assign({}, TRAINING_DEFAULTS, st.presets[st.preset],
-                                                        { n: st.n, seed: st.seed, val_fraction: SAME_START.val_fraction })));
-        start = Float64Array.from(trainer.E);
-      }
-      sys = new _Sys(particleConfig(st), start);
-    } catch (e) { sys = null; error = String(e.message || e); }
+    gen++; error = null; snap = null; n = st.n;
     par.extent = 1e-9; if (net) net.extent = 1e-9;
-    reader.clear(); netReader.clear();
+    draw();
+    const network = same ? trainerConfig(Object.assign({}, TRAINING_DEFAULTS, st.presets[st.preset],
+                                                       { n: st.n, seed: st.seed, val_fraction: SAME_START.val_fraction })) : null;
+    engine.post({ type: "build", gen, kind: "particles", cfg: particleConfig(st), network, same: SAME_START });
   }
-  function advance(k) {
-    if (!sys || error) return false;
-    const r = sys.run(k);
-    if (r.error) { error = r.error; return false; }
-    if (trainer) {
-      const want = Math.min(SAME_START.network_steps, sys.step * SAME_START.network_steps_per_step) - trainer.step;
-      const q = want > 0 ? trainer.train(want) : {};
-      if (q.error) { error = `network: ${q.error}`; return false; }
-    }
+  function receive(m) {
+    root.dataset.engine = engine.where();
+    if (m.type === "fault") { error = m.message; draw(); return; }
+    if (m.type === "snapshot") loop.received(m);
+    if (m.gen !== gen) return;
+    if (m.type === "built") { error = m.error; return; }
+    snap = m; error = m.error || null;
+    const fit = (sq, E) => { let e = 0; for (let i = 0; i < 2 * n; i++) e = Math.max(e, Math.abs(E[i])); sq.fit(e); };
+    fit(par, m.E); if (net && m.netE) fit(net, m.netE);
+    if (loop.running) dirty = true; else draw();
     const now = performance.now();
-    if (now - lastSync > 1000) { lastSync = now; sync(); }
-    return true;
+    if (!loop.running || now - lastSync > 1000) { lastSync = now; sync(); }
   }
-  function sync() { if (sys) _syncBack(model, { step: sys.step, embeddings: _nested(sys.E, sys.n) }); }
+  function sync() { if (snap) _syncBack(model, { step: snap.step, embeddings: _nested(snap.E, n) }); }
   function draw() {
     const pal = _palette(root);
-    root.dataset.step = String(sys ? sys.step : 0);
+    root.dataset.step = String(snap ? snap.step : 0);
     for (const sq of net ? [net, par] : [par]) { sq.ctx.fillStyle = pal.bgCss; sq.ctx.fillRect(0, 0, sq.px, sq.px); }
-    if (!sys) { status.textContent = error || ""; status.classList.toggle("ml-error", !!error); return; }
-    const n = sys.n;
-    let m = 0; for (let i = 0; i < 2 * n; i++) m = Math.max(m, Math.abs(sys.E[i]));
-    par.fit(m); par.axes(pal); par.points(sys.E, n, pal, { labels: n <= 40, radius: n > 40 ? 3.5 : 5 });
-    if (net && trainer) {
-      let mt = 0; for (let i = 0; i < 2 * n; i++) mt = Math.max(mt, Math.abs(trainer.E[i]));
-      net.fit(mt); net.axes(pal); net.points(trainer.E, n, pal, { labels: n <= 40, radius: n > 40 ? 3.5 : 5 });
+    if (!snap) {
+      status.textContent = error || ""; status.classList.toggle("ml-error", !!error);
+      root.dataset.structure = ""; root.dataset.structureNetwork = ""; root.dataset.agree = "";
+      readout.textContent = "structure: (press Play)"; return;
     }
+    par.axes(pal); par.points(snap.E, n, pal);
+    if (net && snap.netE) { net.axes(pal); net.points(snap.netE, n, pal); }
     status.classList.toggle("ml-error", !!error);
-    status.textContent = error ? `Stopped at step ${sys.step}: ${error}` :
-      `particle step ${sys.step}` + (trainer ? ` \u00b7 network step ${trainer.step}` +
-        (trainer.step >= SAME_START.network_steps ? " (done)" : "") : "") + _rateText(loop);
+    status.textContent = error ? `Stopped at step ${snap.step}: ${error}` :
+      `particle step ${snap.step}` + (same ? ` \u00b7 network step ${snap.netStep}` +
+        (snap.netDone ? " (done)" : "") : "") + _rateText(loop);
     root.dataset.rate = String(Math.round(loop.rate));
-    const force = !loop.running, p = sys.step > 0 ? reader.read(sys.E, force) : "";
-    if (!trainer) { _showStructure(root, readout, p); return; }
-    const q = trainer.step > 0 ? netReader.read(trainer.E, force) : "";
+    const p = snap.readout || "";
+    if (!same) { _showStructure(root, readout, p); return; }
+    const q = snap.readoutNet || "";
     root.dataset.structure = p;
     root.dataset.structureNetwork = q;
     root.dataset.agree = p && q ? (p === q ? "yes" : "no") : "";
     readout.textContent = p && q ? `network: ${q} \u00b7 particles: ${p} \u00b7 ${p === q ? "the same structure" : "different structures"}`
       : "structure: (press Play)";
   }
-  const { loop, bar, toggle } = _transport({ advance, draw, build, sync, refresh: () => {} });
+  const { loop, bar, toggle } = _transport({ engine, build });
+  loop.paint = () => { if (dirty) { dirty = false; draw(); } };
   loop.speed = 5;
+  par.hoverable(draw); if (net) net.hoverable(draw);
   // every setting restarts from the same start (the seed's, or the network's), so the
   // reader sees what a force changes, not a finished shape that no longer moves
-  const live = new Set(["speed"]);
   function onChange(key, value) {
-    if (key === "speed") { loop.speed = SPEEDS[value]; return; }
+    if (key === "speed") { loop.setSpeed(SPEEDS[value]); return; }
     st[key] = value;
-    if (!live.has(key)) _restart(loop, build, draw, sync);
+    _restart(loop, build);
   }
   const specs = _particleSpecs(st, same);
   const grid = _el("div", { className: "ml-controls" });
@@ -719,10 +782,10 @@ function renderParticles(model, el, root) {
     : "") + "Changing any setting starts again from the same start, so what a force does shows at once." });
   root.append(_el("div", { className: "ml-panels" }, net ? [net.fig, par.fig] : [par.fig]), readout, bar, status, grid, note);
   _spaceToggles(root, toggle);
-  root._modadd = { E: () => (sys ? Array.from(sys.E) : []), networkE: () => (trainer ? Array.from(trainer.E) : []) };
+  root._modadd = { E: () => (snap ? Array.from(snap.E) : []), networkE: () => (snap && snap.netE ? Array.from(snap.netE) : []) };
   build(); draw();
   const unwatch = _onThemeChange(draw);
-  return () => { loop.pause(); unwatch(); };
+  return () => { loop.pause(); unwatch(); engine.close(); };
 }
 
 /** Same-start mode trains the network as chapter 5's comparison does (defaults; widget.py's
