@@ -26,8 +26,8 @@ from pathlib import Path
 import torch
 
 from modadd.provenance import machine
-from modadd.reference import plain_loop  # noqa: F401  (u; bench_widget.py imports it from here)
-from modadd.train import GRID_RECIPE, train
+from modadd.core.reference import plain_loop  # noqa: F401  (u; bench_widget.py imports it from here)
+from modadd.core.train import GRID_RECIPE, train
 
 
 BATCH_SIZES = (32, 64, 128, 256, 512)

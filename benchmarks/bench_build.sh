@@ -15,13 +15,14 @@ t() {  # seconds a command takes; a failing command fails the benchmark and show
   "$@" >"$logs/$name.log" 2>&1 || { echo "[bench_build] failed: $* (log: $logs/$name.log)" >&2; tail -60 "$logs/$name.log" >&2; return 1; }
   python3 -c "print(round($(date +%s.%N) - $s, 1))"
 }
-u=$(PYTHONPATH=src .venv/bin/python -c "from modadd.reference import plain_loop; print(round(plain_loop(10_000), 2))")
+u=$(PYTHONPATH=src .venv/bin/python -c "from modadd.core.reference import plain_loop; print(round(plain_loop(10_000), 2))")
 rm -rf _build
 cold=$(t cold bash scripts/book.sh) || exit 1
 # each chapter's cold execution, as the build recorded it
 chapters=$(PYTHONPATH=src .venv/bin/python -c "
 import json
-from modadd import REPO_ROOT, classroom
+from modadd import REPO_ROOT
+from modadd.teaching import classroom
 recs = {p.stem: classroom.chapter_record(p, REPO_ROOT) for p in classroom.assignments(REPO_ROOT)}
 print(json.dumps({'seconds': {k: round(r.seconds, 1) for k, r in recs.items()},
                   'at_once': max(r.chapters_at_once for r in recs.values())}))")

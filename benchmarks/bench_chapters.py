@@ -1,7 +1,7 @@
 """Each chapter executed alone, cold and warm. Run alone:
 .venv/bin/python benchmarks/bench_chapters.py [CHAPTER ...]   (default: every chapter)
 
-For each chapter: u (the plain nn.Module loop, :func:`modadd.reference.plain_loop`, 10,000
+For each chapter: u (the plain nn.Module loop, :func:`modadd.core.reference.plain_loop`, 10,000
 steps), then the chapter executed top to bottom in a new kernel, in ``book/``, with the
 default torch threads, twice: **cold**, with an empty run cache (``MODADD_CACHE`` a new
 temporary folder: every run trained, every simulation and fit computed), what a reader
@@ -30,9 +30,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from execute_chapters import execute  # noqa: E402  (the chapter as the build executes it)
 
-from modadd import classroom  # noqa: E402
+from modadd.teaching import classroom  # noqa: E402
 from modadd.provenance import machine  # noqa: E402
-from modadd.reference import plain_loop  # noqa: E402
+from modadd.core.reference import plain_loop  # noqa: E402
 
 
 def run_cold_and_warm(path: Path, timeout: int = 1800) -> tuple[float, float]:

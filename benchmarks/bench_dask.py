@@ -25,8 +25,8 @@ import torch
 
 import distributed
 from distributed import Client, LocalCluster
-from modadd import cluster, sweep
-from modadd.train import GRID_RECIPE, sweep_configs
+from modadd.runs import cluster, sweep
+from modadd.core.train import GRID_RECIPE, sweep_configs
 
 STEPS = 5_000
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from modadd.forces import explained_over_history
-from modadd.train import GRID_RECIPE, train
+from modadd.core.train import GRID_RECIPE, train
 
 
 def main():

@@ -3,7 +3,7 @@
 * one system, N = 17, 1,000 steps (clustering + alignment): wall time (median of 5);
 * steps per second for one system at N = 17, 31, 59, 97, 113 (median of 3 timings);
 * a batch of 32 systems at N = 17: system-steps per second;
-* u, the book's time unit (modadd.reference.plain_loop, 10,000 steps), in the same run.
+* u, the book's time unit (modadd.core.reference.plain_loop, 10,000 steps), in the same run.
 Writes benchmarks/results/particles.json.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from modadd.particles import simulate
 from modadd.provenance import machine
-from modadd.reference import plain_loop
+from modadd.core.reference import plain_loop
 
 NS = (17, 31, 59, 97, 113)
 

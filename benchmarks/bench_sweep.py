@@ -14,10 +14,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from modadd.model import ModelConfig
+from modadd.core.model import ModelConfig
 from modadd.provenance import machine
-from modadd.sweep import run_sweep
-from modadd.train import GRID_RECIPE, sweep_configs, train
+from modadd.runs.sweep import run_sweep
+from modadd.core.train import GRID_RECIPE, sweep_configs, train
 
 
 def main():

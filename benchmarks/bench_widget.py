@@ -38,7 +38,7 @@ sys.path.insert(0, str(HERE))
 from bench import plain_loop  # noqa: E402  (the u baseline, one definition)
 
 from modadd.particles import simulate  # noqa: E402
-from modadd.train import GRID_RECIPE, train  # noqa: E402
+from modadd.core.train import GRID_RECIPE, train  # noqa: E402
 from modadd.widget import bundle, particle_widget, training_widget  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"

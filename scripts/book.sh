@@ -50,7 +50,7 @@ if [ "$(cat _build/.modadd-conf.sha256 2>/dev/null)" != "$conf_hash" ]; then
 fi
 # Chapters whose code has no cached outputs run first, into the cache that jupyter-book reads
 # (it then executes only the pages that report their times), two at once, one torch thread
-# each: a run's bits do not depend on the thread count (modadd.numerics).
+# each: a run's bits do not depend on the thread count (modadd.core.numerics).
 .venv/bin/python scripts/execute_chapters.py --jobs 2
 .venv/bin/jupyter-book build . --builder html "$@"
 echo "[book] built in $(( $(date +%s) - start )) s. Open: $(pwd)/_build/html/index.html"

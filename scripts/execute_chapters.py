@@ -5,16 +5,16 @@ myst-nb would execute it (the same notebook, read by myst-nb's own reader, in ``
 its outputs are stored in that cache; jupyter-book then finds them and executes nothing more
 but the report pages (teacher guide and appendix, which read the chapters' times:
 ``book/_ext/build_times.py``). Each line printed says a chapter's time and the sweep runs it
-trained (:func:`modadd.sweep.run_sweep` counts them through ``MODADD_RUN_LOG``); the cache
+trained (:func:`modadd.runs.sweep.run_sweep` counts them through ``MODADD_RUN_LOG``); the cache
 record keeps both, ``chapters_at_once``, and ``u_seconds``: the time unit u
-(:func:`modadd.reference.plain_loop`, 10,000 steps), measured once, alone, just before the
+(:func:`modadd.core.reference.plain_loop`, 10,000 steps), measured once, alone, just before the
 chapters start, so that the report pages divide each chapter's time by the u of the same run
 (and do not measure it again each time they execute).
 
 ``--jobs 2`` (the book's build, book.sh) executes two chapters at once, one torch thread
 each, longest first (by the last build's times); ``--jobs 1`` one at a time with the default
 threads. Both give the same outputs: subnormal floats are flushed on every thread
-(:mod:`modadd.numerics`), so a run's bits do not depend on the thread count.
+(:mod:`modadd.core.numerics`), so a run's bits do not depend on the thread count.
 
 While chapters run, a line every ``--progress-every`` seconds (:data:`PROGRESS_EVERY_S`) says which are running,
 how many are done and, once u is measured, about how long is left: the last build
@@ -143,7 +143,7 @@ def main(argv=None) -> int:
     threads = 1 if jobs > 1 else None
     u = None
     if not args.no_u:
-        from modadd.reference import plain_loop
+        from modadd.core.reference import plain_loop
 
         u = plain_loop(10_000)               # alone, before the chapters start, default threads
         print(f"[book] u (the plain loop, 10,000 steps) = {u:.2f} s", flush=True)

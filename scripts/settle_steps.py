@@ -2,7 +2,7 @@
 
 Seeds 32-47 (chapter 6 reports on seeds 0-31) of seven of its settings, trained to 10,000
 steps. For each of 1,000, 2,000, 3,000 and 5,000 steps (the run cache keeps these states of
-the 10,000-step runs, modadd.sweep.PREFIX_STEPS) it prints, per setting, the share of runs
+the 10,000-step runs, modadd.runs.sweep.PREFIX_STEPS) it prints, per setting, the share of runs
 whose class is the one they have at 10,000 steps, and how far each class count moved.
 Chapter 6 chose 3,000 steps from this table. Its own check (same class for at least 90% of
 the runs, at least 80% in each setting, circle counts within 2) first holds here at 2,000
@@ -15,8 +15,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from modadd import decay
-from modadd.train import GRID_RECIPE
+from modadd.studies import decay
+from modadd.core.train import GRID_RECIPE
 
 B = GRID_RECIPE
 NO_B = replace(B, model=replace(B.model, bias=False))

@@ -3,7 +3,7 @@
 sphinx-exercise numbers exercises with Sphinx's figure numbers, which run on across the
 whole book unless the table of contents is numbered (then they read "Exercise 2.1"). The
 book's chapters are not numbered pages, and the student notebooks call a chapter's
-exercises 1, 2, ... (:mod:`modadd.classroom`), so the site does too: after Sphinx assigns
+exercises 1, 2, ... (:mod:`modadd.teaching.classroom`), so the site does too: after Sphinx assigns
 its numbers, each page's exercises are renumbered from 1 in page order. Sphinx compares
 new numbers with the previous build's to decide which pages to rewrite, so the book-wide
 numbers are kept beside the renumbered ones and restored before Sphinx compares: an

@@ -13,7 +13,7 @@
   widget then runs in the page, with no kernel and no other host.
 
 It also publishes every chapter as a notebook, without the exercises' solutions, and as a
-student version (``modadd.classroom``), under ``notebooks/``, and the course kits
+student version (``modadd.teaching.classroom``), under ``notebooks/``, and the course kits
 (:mod:`modadd.kit`): the student kit ``kit/modadd-kit.zip`` (a wheel of ``modadd``, those
 notebooks, the runtime pins and a README) and the teacher kit ``kit/modadd-teacher-kit.zip``
 (solutions, nbgrader's source notebooks, the chapters' exercises as a second wheel), all
@@ -138,7 +138,7 @@ def _copy_assets(app, exception):
             add_check_to_file(nb, site_url=site_url(), root=Path(app.confdir))
             if app.config.modadd_solutions == "hide":
                 import nbformat
-                from modadd.classroom import without_solutions
+                from modadd.teaching.classroom import without_solutions
                 nbformat.write(without_solutions(nbformat.read(nb, as_version=4)), nb)
 
 

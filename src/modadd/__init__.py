@@ -1,36 +1,24 @@
 """modadd: the machinery of the textbook on how a tiny network learns modular addition.
 
-Modules, one idea each, in the order data flows through them:
+Subpackages by role, each importing only those before it (``tests/unit/test_imports.py``):
 
-* ``validate``: every argument check, called at the public entry points only;
-* ``data``: the task, its train/validation split (``PairSplit``) and the unordered pairs;
-* ``model``: the network for a batch of models, and its exact gradients;
-* ``optim``: parameter groups and one AdamW step on a flat vector;
-* ``numerics``: subnormal floats flushed to zero on every thread (a run's bits do not
-  depend on the thread count or its batch);
-* ``train``: the one batched trainer (``RunConfig``, ``train``, ``History``);
-* ``structure``: circle and grid scores, and the class of an embedding;
-* ``stats``: how often each class forms, with Wilson intervals (sweeps and particles alike);
-* ``biases``: how much the biases weigh in the first layer (chapter 6's relative size), a
-  start with scaled biases, and a cut on it judged on held-out runs;
-* ``decay``: chapter 6's interventions on weight decay and the biases, summarised (shares
-  with Wilson intervals per setting, and whether a run keeps its structure), and what decay
-  does inside a run (weight norms, softmax confidence, spread of the pair gradient);
-* ``forces`` (a package: ``fields``, ``kernels``, ``mesh``, ``fit``): clustering,
-  alignment and repulsion forces, and how much of the true gradient they explain;
+* ``core``: ``validate``, ``data``, ``model``, ``optim``, ``numerics``, ``train`` (the one
+  batched trainer: ``RunConfig``, ``train``, ``History``) and ``reference`` (the same network
+  the textbook way, the benchmarks' baseline u);
+* ``cache``: ``sources`` (the code part of every cache key) and ``memo`` (one expensive call
+  kept on disk);
+* ``analysis``: ``structure`` (circle and grid scores, the class of an embedding) and
+  ``stats`` (how often each class forms, with Wilson intervals);
+* ``forces`` (``fields``, ``kernels``, ``mesh``, ``fit``, ``law``): clustering, alignment and
+  repulsion forces, and how much of the true gradient they explain;
 * ``particles``: particles moved by those forces alone;
-* ``agreement``: does a network end in the same structure as the particles started from
-  its initial embeddings (class, circle order, lattice rule; chapter 5);
-* ``reference``: the same network the textbook way (nn.Module, autograd,
-  torch.optim.AdamW), the benchmarks' baseline u;
-* ``sweep``: many runs, cached; ``cluster``: sweeps on a Dask cluster;
-* ``memo``: one expensive call (a training history, a simulation) kept in the same cache;
+* ``runs``: ``sweep`` (many runs, cached) and ``cluster`` (sweeps on a Dask cluster);
+* ``studies``: ``biases`` and ``decay`` (chapter 6), ``agreement`` (chapter 5);
 * ``plots``: every figure; ``widget``: the live widget (training and particles in the
   browser, in Jupyter and on the site);
-* ``checks``, ``classroom``, ``kit``: exercise checkers, student notebooks and grading,
-  the course kit; ``__main__``: the command line (``python -m modadd sweep|student|grade``);
-* ``provenance``: when and where a stored measurement was made, and whether the code it
-  describes changed since.
+* ``teaching``: ``checks`` and ``classroom`` (exercise checkers, student notebooks, grading);
+  ``kit``: the course kit; ``provenance``: when and where a stored measurement was made;
+  ``__main__``: the command line (``python -m modadd sweep|student|grade``).
 """
 import os
 from pathlib import Path

@@ -10,10 +10,10 @@ Example (16 seeds × 4 weight decays × 2 init scales, 10,000 steps each)::
     python -m modadd sweep --recipe grid --seeds 16 \\
         --vary weight_decay=0,0.3,1,3 --vary embed_scale=0.05,0.2 --out sweep.csv
 
-Finished runs are cached on disk (see modadd.sweep); running the same command again
+Finished runs are cached on disk (see modadd.runs.sweep); running the same command again
 trains only what is missing, so an interrupted sweep can simply be restarted. Add
 ``--workers K`` to train on K local worker processes, or ``--scheduler tcp://HOST:PORT``
-to send the batches to a running Dask cluster (see modadd.cluster; ``--connect-timeout S``
+to send the batches to a running Dask cluster (see modadd.runs.cluster; ``--connect-timeout S``
 waits S seconds for it instead of 10).
 """
 from __future__ import annotations
@@ -21,11 +21,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-#: The recipes ``--recipe`` names (modadd.train's CIRCLE_RECIPE and GRID_RECIPE). The trainer,
+#: The recipes ``--recipe`` names (modadd.core.train's CIRCLE_RECIPE and GRID_RECIPE). The trainer,
 #: and with it torch, is imported only by a command that trains: an error in the arguments, or
 #: the classroom commands, answer without the 1.5 s torch import.
 RECIPES = {"circle": "CIRCLE_RECIPE", "grid": "GRID_RECIPE"}
-#: ``grade --timeout``'s default, modadd.classroom.NBGRADER_TIMEOUT (stated here without importing it)
+#: ``grade --timeout``'s default, modadd.teaching.classroom.NBGRADER_TIMEOUT (stated here without importing it)
 GRADE_TIMEOUT = 60
 
 
@@ -140,7 +140,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     if args.command in ("student", "course", "grade"):
-        from . import classroom
+        from .teaching import classroom
         seed = classroom.HIDDEN_SEED if args.hidden_seed is None else args.hidden_seed
         try:
             timeout = GRADE_TIMEOUT if getattr(args, "timeout", None) is None else args.timeout
@@ -186,9 +186,9 @@ def _sweep(args) -> int:
     if args.cache is not None and Path(args.cache).exists() and not Path(args.cache).is_dir():
         return fail(f"--cache must be a folder, got {args.cache!r} (a file)")
 
-    from .cluster import ClusterError
-    from .sweep import results_table, run_sweep
-    from . import train
+    from .runs.cluster import ClusterError
+    from .runs.sweep import results_table, run_sweep
+    from .core import train
     try:
         configs = train.sweep_configs(getattr(train, RECIPES[args.recipe]), seeds=range(args.seeds),
                                       **dict(args.vary))

@@ -6,7 +6,7 @@ notebook and packs the kits:
 * the **student kit** ``kit/modadd-kit.zip``, which the site serves: a wheel of ``modadd``
   built from the same sources as the book; every chapter as a notebook (``notebooks/``),
   with the exercises' model answers and answer code removed
-  (:func:`modadd.classroom.without_solutions`), and each chapter's assignment as nbgrader
+  (:func:`modadd.teaching.classroom.without_solutions`), and each chapter's assignment as nbgrader
   releases it (``notebooks/student/``); ``requirements.txt``, the book's runtime pins, the
   very lines ``binder/requirements.txt`` installs for Binder (:func:`runtime_pins`); a
   README with two commands: make a virtual environment and install the kit, then open
@@ -95,7 +95,7 @@ def kit_chapters(root=None) -> list[Path]:
     uses ``REPO_ROOT``), the introduction (the toc's root: a live widget, no chapter) left out."""
     import yaml
 
-    from .classroom import chapters
+    from .teaching.classroom import chapters
     home = yaml.safe_load((_root(root) / "_toc.yml").read_text())["root"]
     return [p for p in chapters(_root(root)) if "REPO_ROOT" not in p.read_text()
             and p.with_suffix("").as_posix() != (_root(root) / home).with_suffix("").as_posix()]
@@ -216,14 +216,14 @@ def add_check_to_file(path, needed: str | None = None, site_url: str | None = No
 
 def write_notebooks(out_dir, root=None, needed: str | None = None, site_url: str | None = None) -> list[Path]:
     """The student kit's notebooks: every kit chapter as ``OUT/<stem>.ipynb``, the numbers its
-    text glues in place of the markup (:func:`modadd.classroom.with_numbers`), without the
-    exercises' solutions (:func:`modadd.classroom.without_solutions`), and its assignment as
-    ``OUT/student/<stem>.ipynb`` (:mod:`modadd.classroom`), each with the check cell (which
+    text glues in place of the markup (:func:`modadd.teaching.classroom.with_numbers`), without the
+    exercises' solutions (:func:`modadd.teaching.classroom.without_solutions`), and its assignment as
+    ``OUT/student/<stem>.ipynb`` (:mod:`modadd.teaching.classroom`), each with the check cell (which
     installs the wheel from ``site_url`` where ``modadd`` is missing: :func:`check_cell_source`)."""
     import jupytext
     import nbformat
 
-    from .classroom import with_numbers, without_solutions, write_student_notebooks
+    from .teaching.classroom import with_numbers, without_solutions, write_student_notebooks
     root = _root(root)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -255,7 +255,7 @@ def write_teacher_notebooks(out_dir, root=None, needed: str | None = None) -> li
     import jupytext
     import nbformat
 
-    from .classroom import with_numbers, write_student_notebooks
+    from .teaching.classroom import with_numbers, write_student_notebooks
     root = _root(root)
     out = Path(out_dir)
     chapters = kit_chapters(root)
@@ -307,15 +307,15 @@ def build_wheel(out_dir, root=None) -> Path:
 
 def build_course_wheel(out_dir, root=None) -> Path:
     """The teacher kit's second wheel, ``modadd_course`` (the package
-    :data:`modadd.classroom.COURSE_PACKAGE`, data only, at the same version as ``modadd``):
+    :data:`modadd.teaching.classroom.COURSE_PACKAGE`, data only, at the same version as ``modadd``):
     the chapters with exercises (``book/*.md``, a ``_toc.yml`` listing them) and the
-    numbers their model answers cite (:data:`modadd.classroom.GLUE_FILE`, from the book
+    numbers their model answers cite (:data:`modadd.teaching.classroom.GLUE_FILE`, from the book
     build's execution of each chapter) and each chapter's run time there
-    (:data:`modadd.classroom.RUN_TIMES_FILE`). With it installed, the teacher commands find the
+    (:data:`modadd.teaching.classroom.RUN_TIMES_FILE`). With it installed, the teacher commands find the
     chapters without a checkout."""
     import yaml
 
-    from .classroom import COURSE_PACKAGE, GLUE_FILE, RUN_TIMES_FILE, assignments, chapter_run_time, glue_values
+    from .teaching.classroom import COURSE_PACKAGE, GLUE_FILE, RUN_TIMES_FILE, assignments, chapter_run_time, glue_values
     root = _root(root)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -69,12 +69,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .data import answers, unordered_pairs
+from .core.data import answers, unordered_pairs
 from .forces import (FAMILY_HAS_BIASES, MESH_CELLS_PER_SIGMA, HonestFit, MeshTooLarge, affine_part, alignment,
                      auto_sigma, clustering, repulsion_all, repulsion_mesh_all, spread_to_embeddings, windows)
-from .model import sum_vectors
-from .numerics import flush_subnormals
-from .validate import (check_choice, check_int, check_n, check_number, check_per_system, check_positions,
+from .core.model import sum_vectors
+from .core.numerics import flush_subnormals
+from .core.validate import (check_choice, check_int, check_n, check_number, check_per_system, check_positions,
                        check_seeds)
 
 GAUGES = ("affine", "scale", "none", "linear")
@@ -127,7 +127,7 @@ class Simulation:
         moved: (M,) steps each system moved: ``steps[-1]``, or fewer for one stopped at rest
             (its later frames repeat its last positions).
         steps: (T,) recorded steps (0 = the gauge-fixed start). E: (M, T, n, 2) positions,
-        model (system) first, then time, as :attr:`modadd.train.History.embeddings`.
+        model (system) first, then time, as :attr:`modadd.core.train.History.embeddings`.
     """
 
     n: int
@@ -154,10 +154,10 @@ class Simulation:
 
     def table(self):
         """One row per system: seed, strengths, both structure scores and the class
-        (:func:`modadd.structure.scores`, the yardstick used for trained networks)."""
+        (:func:`modadd.analysis.structure.scores`, the yardstick used for trained networks)."""
         import pandas as pd
 
-        from . import structure
+        from .analysis import structure
         rows = []
         for m, scored in enumerate(structure.scores_many(self.final)):
             row = dict(seed=int(self.seeds[m]), n=self.n, clustering=float(self.clustering[m]),

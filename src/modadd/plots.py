@@ -35,11 +35,11 @@ from plotly.io._base_renderers import MimetypeRenderer
 from plotly.subplots import make_subplots
 import torch
 
-from .data import check_n
-from .model import Params, mlp
-from .structure import CLASSES
-from .data import unordered_pairs
-from .train import History
+from .core.data import check_n
+from .core.model import Params, mlp
+from .analysis.structure import CLASSES
+from .core.data import unordered_pairs
+from .core.train import History
 
 FONT = dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=13, color="#222")
 CONFIG = {"displaylogo": False, "responsive": True}
@@ -489,7 +489,7 @@ def class_fraction_figure(fr, x: str, col: str | None = None, row: str | None = 
                           categories: list | None = None) -> go.Figure:
     """Share of circle / grid / other runs (with 95% intervals) against ``x``.
 
-    ``fr`` is :func:`modadd.stats.class_fractions` output; ``col`` and ``row`` facet it.
+    ``fr`` is :func:`modadd.analysis.stats.class_fractions` output; ``col`` and ``row`` facet it.
     ``x`` is a scale (sorted values joined by lines), unless ``categories`` lists its values:
     then they are named settings, shown in that order as markers only, labels slanted.
     """
@@ -572,7 +572,7 @@ def relative_bias_figure(rho, classes=None, title: str | None = None) -> go.Figu
     """How much the biases weigh in the first layer over training: one line per setting.
 
     ``rho``: a pandas table, one row per setting (its name the index), one column per
-    recorded step, of :func:`modadd.biases.relative_bias` (e.g. its mean over seeds).
+    recorded step, of :func:`modadd.studies.biases.relative_bias` (e.g. its mean over seeds).
     ``classes``: as in :func:`setting_curves_figure`, whose one-panel case this is. Both
     axes are logarithmic, so step 0 is left out.
     """
@@ -588,7 +588,7 @@ def rho_outcome_figure(table, columns: dict, threshold: dict | None = None,
 
     ``table``: one row per run with the columns named in ``columns``, ``circle_score`` and
     ``class`` (and optionally ``cell``, shown on hover). ``columns``: column -> axis title.
-    ``threshold``: optional column -> a fitted cut (:func:`modadd.biases.fit_threshold`),
+    ``threshold``: optional column -> a fitted cut (:func:`modadd.studies.biases.fit_threshold`),
     drawn as a dashed vertical line. Runs with rho = 0 cannot sit on a log axis: leave
     them out.
     """
@@ -869,8 +869,8 @@ def agreement_figure(table, title: str | None = None) -> go.Figure:
 
     ``table``: long, one row per family, start and measure, with columns ``family``,
     ``start`` ("same start" or "unrelated start"), ``measure`` (one of
-    :data:`modadd.agreement.MEASURES`), ``share``, ``lo``, ``hi``, ``agree``, ``of``
-    (:func:`modadd.agreement.agreement` rows). Families take the colour of the structure
+    :data:`modadd.studies.agreement.MEASURES`), ``share``, ``lo``, ``hi``, ``agree``, ``of``
+    (:func:`modadd.studies.agreement.agreement` rows). Families take the colour of the structure
     they mostly grow (:data:`FAMILY_COLORS`); the same start is filled, the unrelated one open.
     """
     need = {"family", "start", "measure", "share", "lo", "hi", "agree", "of"}

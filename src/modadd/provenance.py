@@ -2,7 +2,7 @@
 
 The appendix and the teacher guide show numbers that were measured earlier: benchmark
 results (``benchmarks/results/*.json``) and the chapters' execution times that the book
-build's jupyter-cache recorded (:func:`modadd.classroom.chapter_record`). A number older
+build's jupyter-cache recorded (:func:`modadd.teaching.classroom.chapter_record`). A number older
 than the code it describes is a bug: :func:`result_provenance` says how old a result is
 and whether code it describes changed after it (from git's commit times), so the page can
 flag it. :func:`machine` names the machine a page measures on.
@@ -18,12 +18,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import REPO_ROOT
-from .sources import code_files
+from .cache.sources import code_files
 
 
 def _runs(*modules: str) -> tuple[str, ...]:
     """Repository paths of the package files that importing ``modules`` runs
-    (:func:`modadd.sources.code_files`: the modules and all they import)."""
+    (:func:`modadd.cache.sources.code_files`: the modules and all they import)."""
     root = Path(__file__).resolve().parent
     files = {p.relative_to(root).as_posix() for m in modules for p in code_files(m, root)}
     return tuple(f"src/modadd/{f}" for f in sorted(files))
@@ -34,12 +34,12 @@ def _runs(*modules: str) -> tuple[str, ...]:
 #: modules it imports, with all they import (derived, so a new import counts at once; not
 #: this module, which only names the machine).
 BENCHMARK_CODE = {
-    "trainer.json": ("benchmarks/bench.py",) + _runs("modadd.train", "modadd.reference"),
-    "sweep.json": ("benchmarks/bench_sweep.py",) + _runs("modadd.sweep", "modadd.train", "modadd.model"),
-    "dask.json": ("benchmarks/bench_dask.py",) + _runs("modadd.cluster", "modadd.sweep"),
-    "particles.json": ("benchmarks/bench_particles.py",) + _runs("modadd.particles", "modadd.reference"),
-    "widget.json": ("benchmarks/bench_widget.py", "src/modadd/web") + _runs("modadd.widget", "modadd.particles", "modadd.train",
-                                                                     "modadd.reference"),
+    "trainer.json": ("benchmarks/bench.py",) + _runs("modadd.core.train", "modadd.core.reference"),
+    "sweep.json": ("benchmarks/bench_sweep.py",) + _runs("modadd.runs.sweep", "modadd.core.train", "modadd.core.model"),
+    "dask.json": ("benchmarks/bench_dask.py",) + _runs("modadd.runs.cluster", "modadd.runs.sweep"),
+    "particles.json": ("benchmarks/bench_particles.py",) + _runs("modadd.particles", "modadd.core.reference"),
+    "widget.json": ("benchmarks/bench_widget.py", "src/modadd/web") + _runs("modadd.widget", "modadd.particles", "modadd.core.train",
+                                                                     "modadd.core.reference"),
     # the build, and the test command after it (so the tests too)
     "build.json": ("benchmarks/bench_build.sh", "src", "book", "scripts", "tests", "_config.yml", "_toc.yml",
                    "requirements.txt"),

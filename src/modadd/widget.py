@@ -9,7 +9,7 @@ module is loaded from a blob URL and cannot import sibling files. The worker's s
 the first three again, carried in the module as a string (:func:`worker_source`).
 
 * In Jupyter, the widget's state flows back to Python while it runs: ``w.step`` and
-  ``w.embeddings`` (the current E, n x 2), so ``modadd.structure.scores(w.E)`` scores what
+  ``w.embeddings`` (the current E, n x 2), so ``modadd.analysis.structure.scores(w.E)`` scores what
   the reader trained.
 * On the site there is no kernel: the page carries the widget's state and module, and
   ``@jupyter-widgets/html-manager`` (served by the site itself, see
@@ -18,7 +18,7 @@ the first three again, carried in the module as a string (:func:`worker_source`)
 Testing contract (the site tests drive it): the root element has class ``modadd-live``,
 ``data-kind`` = "training" or "particles", ``data-step`` = the steps done so far,
 ``data-structure`` = the live readout (``"circle k=K"``, ``"grid p,q"`` or ``"other"``, as
-:func:`modadd.structure.readout`; empty before the first reading; in same-start mode the
+:func:`modadd.analysis.structure.readout`; empty before the first reading; in same-start mode the
 particles', with ``data-structure-network`` and ``data-agree`` = "yes"/"no") and
 ``data-rate`` = steps per second; the button ``data-action="play"`` toggles play and pause,
 and so does Space on the focused widget; every control carries ``data-control`` = its
@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import traitlets
 
-from .validate import check_bool, check_choice, check_range
+from .core.validate import check_bool, check_choice, check_range
 
 WEB = Path(__file__).resolve().parent / "web"
 SOURCES = ("core.js", "structure.js", "engine.js", "view.js")
@@ -136,7 +136,7 @@ def training_widget(*args, **kwargs) -> LiveWidget:
 
 def recipe_presets() -> dict:
     """The trainer's two recipes as the view's presets (the view has no copy of its own)."""
-    from .train import CIRCLE_RECIPE, GRID_RECIPE
+    from .core.train import CIRCLE_RECIPE, GRID_RECIPE
     return {name: dict(bias=cfg.model.bias, init=cfg.model.init, embed_init=cfg.model.embed_init,
                        embed_scale=cfg.model.embed_scale, lr=cfg.lr, weight_decay=cfg.weight_decay,
                        hidden=cfg.model.hidden, seed=DEFAULT_SEEDS[name])
@@ -218,11 +218,11 @@ class WidgetRng:
 
 
 def widget_start(config) -> tuple:
-    """The widget's start for a :class:`modadd.train.RunConfig`: ``(params, held)``, core.js's
-    ``initParams`` (float64 :class:`modadd.model.Params` of one model, zero biases when
+    """The widget's start for a :class:`modadd.core.train.RunConfig`: ``(params, held)``, core.js's
+    ``initParams`` (float64 :class:`modadd.core.model.Params` of one model, zero biases when
     the model has none) and ``splitPairs`` (``held``: (U,) bool over
-    :func:`modadd.data.unordered_pairs`), from the config's seed with core.js's generator."""
-    from .model import Params
+    :func:`modadd.core.data.unordered_pairs`), from the config's seed with core.js's generator."""
+    from .core.model import Params
     m, n, H = config.model, config.model.n, config.model.hidden
     rng = WidgetRng(config.seed, 1)
     unif = lambda bound: (rng.uniform() * 2 - 1) * bound           # noqa: E731
@@ -262,25 +262,25 @@ def widget_particle_start(n: int, seed: int) -> np.ndarray:
 
 
 def _held_split(n: int, held: torch.Tensor):
-    """The :class:`modadd.data.PairSplit` of M runs holding out the unordered pairs marked in
-    ``held`` ((M, U) bool), weighted as :func:`modadd.data.pair_split` weighs its own split."""
-    from .data import held_out_split, unordered_pairs
+    """The :class:`modadd.core.data.PairSplit` of M runs holding out the unordered pairs marked in
+    ``held`` ((M, U) bool), weighted as :func:`modadd.core.data.pair_split` weighs its own split."""
+    from .core.data import held_out_split, unordered_pairs
     pairs, mult = unordered_pairs(n)
     return held_out_split(n, pairs, mult.to(torch.float64), held.to(torch.float64))
 
 
 def widget_train(configs, steps: int, record_every=100):
-    """:func:`modadd.train.train` of the widget's starts and splits (:func:`widget_start`),
+    """:func:`modadd.core.train.train` of the widget's starts and splits (:func:`widget_start`),
     in float64 like core.js: what the reader's browser computes for these settings, up to
-    rounding. ``configs``: :class:`modadd.train.RunConfig` s of one n.
+    rounding. ``configs``: :class:`modadd.core.train.RunConfig` s of one n.
 
-    The trainer takes a run's split from :func:`modadd.train.pair_weights` (the seed's); for
+    The trainer takes a run's split from :func:`modadd.core.train.pair_weights` (the seed's); for
     this call that one function answers with the widget's split instead, and nothing else
     of the trainer changes (so no stored run of the book is invalidated)."""
     from unittest import mock
 
-    from . import train as train_module
-    from .model import Params
+    from .core import train as train_module
+    from .core.model import Params
     starts = [widget_start(c) for c in configs]
     init = Params(*(torch.cat(ts) for ts in zip(*(s[0].tensors() for s in starts))))
     split = _held_split(configs[0].model.n, torch.stack([s[1] for s in starts]))
@@ -290,11 +290,11 @@ def widget_train(configs, steps: int, record_every=100):
 
 def readout(E) -> str:
     """The live readout of an embedding ``E`` (n, 2): ``"circle k=K"`` (the circle's order,
-    :func:`modadd.structure.circle_order`), ``"grid p,q"`` (the canonical rule,
-    :func:`modadd.structure.lattice_rule`) or ``"other"``, as :func:`modadd.structure.classify`
+    :func:`modadd.analysis.structure.circle_order`), ``"grid p,q"`` (the canonical rule,
+    :func:`modadd.analysis.structure.lattice_rule`) or ``"other"``, as :func:`modadd.analysis.structure.classify`
     decides. The widget computes the same string in the browser (``web/structure.js``,
     checked against this in tests/js)."""
-    from . import structure
+    from .analysis import structure
     row = structure.scores(E)
     if row["class"] == "circle":
         return f"circle k={row['circle_k']}"
@@ -305,8 +305,8 @@ def readout(E) -> str:
 
 
 def recipe_config(preset: str, n: int = 17, seed: int = 0, val_fraction: float = 0.2):
-    """The :class:`modadd.train.RunConfig` the widget trains for a preset, n, seed and
+    """The :class:`modadd.core.train.RunConfig` the widget trains for a preset, n, seed and
     validation fraction (its other settings at their defaults)."""
-    from .train import CIRCLE_RECIPE, GRID_RECIPE
+    from .core.train import CIRCLE_RECIPE, GRID_RECIPE
     cfg = {"circle": CIRCLE_RECIPE, "grid": GRID_RECIPE}[check_choice("recipe", preset, RECIPES)]
     return replace(cfg, model=replace(cfg.model, n=n), seed=seed, val_fraction=val_fraction)

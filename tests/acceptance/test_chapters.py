@@ -13,7 +13,7 @@ import jupytext
 import pytest
 import yaml
 
-from modadd.classroom import chapters
+from modadd.teaching.classroom import chapters
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.acceptance

@@ -257,10 +257,11 @@ def _run_until(page, root, steps: int):
 
 
 def _readout_is_structures(root, key: str = "E") -> str:
-    """The widget's readout, checked against modadd.structure on the embeddings it read."""
+    """The widget's readout, checked against modadd.analysis.structure on the embeddings it read."""
     import numpy as np
 
-    from modadd import structure, widget
+    from modadd.analysis import structure
+    from modadd import widget
     E = np.array(root.evaluate(f"r => r._modadd.{key}()")).reshape(-1, 2)
     shown = root.get_attribute("data-structure" if key == "E" else "data-structure-network")
     assert shown == widget.readout(E), (shown, structure.scores(E))

@@ -28,7 +28,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from modadd import checks, classroom, kit
+from modadd.teaching import checks, classroom
+from modadd import kit
 from shell import clean_env
 
 pytestmark = pytest.mark.slow          # installs the teacher kit into a new environment: minutes

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from modadd import sweep
+from modadd.runs import sweep
 from modadd.__main__ import main
-from modadd.cluster import CONNECT_TIMEOUT_S, ClusterError
-from modadd.sweep import run_key
-from modadd.train import GRID_RECIPE, sweep_configs
+from modadd.runs.cluster import CONNECT_TIMEOUT_S, ClusterError
+from modadd.runs.sweep import run_key
+from modadd.core.train import GRID_RECIPE, sweep_configs
 
 pytestmark = pytest.mark.slow              # about a minute in all: clusters take seconds to start
 

@@ -12,15 +12,15 @@ from pathlib import Path
 
 from conftest import FRONT_MATTER
 
-from modadd import classroom
+from modadd.teaching import classroom
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "execute_chapters.py"
 
 
 #: A chapter's code that defines two tiny runs ``cs`` (the chapters below train them).
-TWO_RUNS = ("from dataclasses import replace\nfrom modadd.sweep import run_sweep\n"
-            "from modadd.model import ModelConfig\nfrom modadd.train import GRID_RECIPE\n"
+TWO_RUNS = ("from dataclasses import replace\nfrom modadd.runs.sweep import run_sweep\n"
+            "from modadd.core.model import ModelConfig\nfrom modadd.core.train import GRID_RECIPE\n"
             "cs = [replace(GRID_RECIPE, model=ModelConfig(n=7, hidden=8), seed=s) for s in (0, 1)]\n")
 
 

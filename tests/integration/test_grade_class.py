@@ -16,7 +16,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from modadd import REPO_ROOT, checks, classroom
+from modadd import REPO_ROOT
+from modadd.teaching import checks, classroom
 
 pytestmark = pytest.mark.slow          # about 2 minutes on 2 cores: 6 notebooks autograded
 

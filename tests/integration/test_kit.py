@@ -159,7 +159,7 @@ def test_student_kit_holds_no_solution(built):
     answer code, model answer or hidden test; the chapters keep everything else."""
     import jupytext
 
-    from modadd import classroom
+    from modadd.teaching import classroom
     zip_path, _ = built
     with zipfile.ZipFile(zip_path) as z:
         notebooks = {n: nbformat.reads(z.read(n).decode(), as_version=4) for n in z.namelist() if n.endswith(".ipynb")}
@@ -190,7 +190,7 @@ def test_teacher_kit_holds_the_solutions_and_nbgraders_source(tmp_path):
     two wheels and the pins with nbgrader's."""
     import jupytext
 
-    from modadd import classroom
+    from modadd.teaching import classroom
     written = kit.write_teacher_notebooks(tmp_path / "teacher")
     zip_path = kit.build_teacher_kit(tmp_path / "kit", tmp_path / "teacher")
     with zipfile.ZipFile(zip_path) as z:
@@ -308,7 +308,7 @@ def test_site_links_the_kit_with_size_and_date(tiny_site, monkeypatch):
     notebook the site offers (with launch buttons, the theme's download too) has the check."""
     monkeypatch.setenv("BOOK_REPOSITORY_URL", "https://github.com/someone/modadd-book")
     out = tiny_site(
-        "from modadd.data import all_pairs\nlen(all_pairs(5))", ["myst_nb", "offline_assets", "launch_buttons"],
+        "from modadd.core.data import all_pairs\nlen(all_pairs(5))", ["myst_nb", "offline_assets", "launch_buttons"],
         conf='root_doc = "book/intro"\nexclude_patterns = ["_build", "src", "binder"]\n', index=None, strict=True,
         files={"binder/requirements.txt": ROOT / "binder" / "requirements.txt",
                "pyproject.toml": ROOT / "pyproject.toml", "src": ("link", ROOT / "src"),

@@ -20,7 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 import nbformat
 import pytest
 
-from modadd import checks, classroom, kit
+from modadd.teaching import checks, classroom
+from modadd import kit
 
 pytestmark = pytest.mark.slow          # about 2.5 minutes on 2 cores: 28 notebook executions
 
@@ -50,7 +51,7 @@ PARTIAL = {
                      "    lam, V = np.linalg.eigh(X.T @ X / 17)        # N = 17 hard-coded\n"
                      "    return X @ V @ np.diag(lam ** -0.5) @ V.T\n"),
     "06_weight_decay": ("relative_bias", "def relative_bias(E, W1, b1, pairs):\n"
-                        "    from modadd.data import unordered_pairs\n"
+                        "    from modadd.core.data import unordered_pairs\n"
                         "    p = unordered_pairs(len(E))[0].numpy()       # ignores the pairs given\n"
                         "    pre = (E[p[:, 0]] + E[p[:, 1]]) @ W1\n"
                         "    return float(np.sqrt(np.mean(b1 ** 2)) / np.sqrt(np.mean(pre ** 2)))\n"),

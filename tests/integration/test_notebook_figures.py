@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from modadd import plots
-from modadd.train import CIRCLE_RECIPE, train
+from modadd.core.train import CIRCLE_RECIPE, train
 
 pytestmark = pytest.mark.slow          # starts Chromium
 CHROMIUM = "/usr/bin/chromium"

@@ -41,7 +41,7 @@ def test_state_round_trips_through_a_kernel():
         kc.shell_channel.send(kc.session.msg("comm_msg", {
             "comm_id": live[0]["comm_id"],
             "data": {"method": "update", "state": {"step": 1234, "embeddings": circle.tolist()}, "buffer_paths": []}}))
-        out, _ = run("from modadd.structure import scores\nprint(w.step, w.E.shape, scores(w.E)['class'])")
+        out, _ = run("from modadd.analysis.structure import scores\nprint(w.step, w.E.shape, scores(w.E)['class'])")
         assert out.split() == ["1234", "(17,", "2)", "circle"], out
     finally:
         try:

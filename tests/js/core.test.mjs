@@ -54,7 +54,7 @@ const deepCopy = (x) => JSON.parse(JSON.stringify(x));
 // ------------------------------------------------------------------ training vs Python
 
 for (const wasm of [true, false]) {
-test(`trainSteps matches modadd.train.train from the same start (every loss, every parameter; ${wasm ? "WebAssembly kernels" : "plain JavaScript"})`, () => {
+test(`trainSteps matches modadd.core.train.train from the same start (every loss, every parameter; ${wasm ? "WebAssembly kernels" : "plain JavaScript"})`, () => {
   assert.ok(REF.training.length >= 4);
   Trainer.useWasm = wasm;
   try {
@@ -154,7 +154,7 @@ const smallOpts = (over = {}) => ({
   train: splitPairs(7, 0.2, 0).train, ...over,
 });
 
-test("splitPairs: reproducible, by unordered pair, sizes as in modadd.data", () => {
+test("splitPairs: reproducible, by unordered pair, sizes as in modadd.core.data", () => {
   for (const [n, v] of [[7, 0.2], [17, 0.2], [11, 0.5], [5, 0.0], [13, 0.999]]) {
     const a = splitPairs(n, v, 3), b = splitPairs(n, v, 3);
     assert.deepEqual(a, b, "same arguments, same split");

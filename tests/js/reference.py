@@ -1,7 +1,7 @@
 """Reference runs of the Python package for tests/js/core.test.mjs (JSON on stdout).
 
-Uses only public names: ``modadd.model.init_params``, ``modadd.train.pair_weights``,
-``modadd.train.train(..., init=<float64 Params>)`` and ``modadd.particles.simulate(...,
+Uses only public names: ``modadd.core.model.init_params``, ``modadd.core.train.pair_weights``,
+``modadd.core.train.train(..., init=<float64 Params>)`` and ``modadd.particles.simulate(...,
 start=E0, record_every=1)``, plus the recipes and defaults the JavaScript core mirrors.
 Every run is float64, so the JavaScript core (float64) must agree to rounding.
 
@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from modadd import particles as particles_mod
-from modadd import train as train_mod
-from modadd.model import ModelConfig, Params, init_params
+from modadd.core import train as train_mod
+from modadd.core.model import ModelConfig, Params, init_params
 
 STEPS = 300
 PARTICLE_STEPS = 200
@@ -76,12 +76,12 @@ def split_of(cfg):
     """(train pairs, validation pairs), unordered a <= b, from the trainer's own weights."""
     if hasattr(train_mod, "pair_weights"):
         out = train_mod.pair_weights(cfg)
-    else:       # issue #14 may leave the split to modadd.data alone
-        from modadd.data import pair_split
+    else:       # issue #14 may leave the split to modadd.core.data alone
+        from modadd.core.data import pair_split
         out = pair_split(cfg.model.n, [cfg.seed], [cfg.val_fraction])
     if isinstance(out, tuple):
         pairs, _, w_train, w_val = out[:4]
-    else:       # modadd.data.PairSplit, with named fields
+    else:       # modadd.core.data.PairSplit, with named fields
         pairs, w_train, w_val = out.pairs, out.train_weights, out.val_weights
     w_train, w_val = torch.as_tensor(w_train).reshape(-1, len(pairs))[0], torch.as_tensor(w_val).reshape(-1, len(pairs))[0]
     return pairs[w_train > 0].tolist(), pairs[w_val > 0].tolist()
@@ -169,7 +169,7 @@ def defaults():
 def widget_starts():
     """modadd.widget.widget_start (core.js's generator, initParams and splitPairs in Python)
     for both recipes, several n, seeds and validation fractions; the JavaScript must agree."""
-    from modadd.data import unordered_pairs
+    from modadd.core.data import unordered_pairs
     from modadd.widget import recipe_config, widget_start
     out = []
     for preset, n, seed, val in (("circle", 17, 1, 0.2), ("grid", 17, 0, 0.2), ("circle", 31, 7, 0.3),

@@ -1,5 +1,5 @@
 // Tests of src/modadd/web/structure.js, the live readout's structure scores, against
-// modadd.structure on the embeddings of tests/js/structure_reference.py (run once as a
+// modadd.analysis.structure on the embeddings of tests/js/structure_reference.py (run once as a
 // child process with MODADD_PYTHON, default .venv/bin/python; a failing run fails the tests).
 // Run from the repository root: node --test tests/js/
 import { test, before } from "node:test";
@@ -22,7 +22,7 @@ before(() => {
   REF = JSON.parse(res.stdout);
 });
 
-test("structureScores matches modadd.structure.scores and reduced_rule on every reference embedding", () => {
+test("structureScores matches modadd.analysis.structure.scores and reduced_rule on every reference embedding", () => {
   assert.ok(REF.length >= 40);
   const classes = new Set();
   for (const c of REF) {

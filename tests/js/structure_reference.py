@@ -1,4 +1,4 @@
-"""Reference scores of modadd.structure for tests/js/structure.test.mjs (JSON on stdout).
+"""Reference scores of modadd.analysis.structure for tests/js/structure.test.mjs (JSON on stdout).
 
 Embeddings of every kind the live readout meets: exact and noisy circles of several orders,
 exact and noisy consistent lattices (2-D and a line), shuffled lattices, random clouds,
@@ -15,7 +15,8 @@ import sys
 
 import numpy as np
 
-from modadd import structure, widget
+from modadd.analysis import structure
+from modadd import widget
 from modadd.particles import simulate
 
 

@@ -2,7 +2,7 @@
 so a test trains in a second."""
 from dataclasses import replace
 
-from modadd.train import CIRCLE_RECIPE, GRID_RECIPE, train
+from modadd.core.train import CIRCLE_RECIPE, GRID_RECIPE, train
 
 N, H = 11, 16
 CIRC = replace(CIRCLE_RECIPE, model=replace(CIRCLE_RECIPE.model, n=N, hidden=H))

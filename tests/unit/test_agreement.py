@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modadd import agreement
-from modadd.structure import circle_order, lattice_rule
+from modadd.studies import agreement
+from modadd.analysis.structure import circle_order, lattice_rule
 
 # A reduced basis with no ties: |b1| < |b2| < |b2 - b1|, |b2 + b1|, so the rule is unique.
 BASIS = np.array([[1.0, 0.1], [0.2, 1.3]])
@@ -153,7 +153,7 @@ def test_compare_bad_names_and_agreement_bad_table():
 
 
 def test_compare_takes_described_tables_and_reduced_rule_needs_a_fit():
-    from modadd.structure import grid_score, reduced_rule
+    from modadd.analysis.structure import grid_score, reduced_rule
     E = np.stack([circle(N, 3), lattice_with_rule(2, 5)])
     d = agreement.describe_many(E)
     assert d["class"].tolist() == ["circle", "grid"] and d["k"][0] == 3 and d["rule"][1] == (2, 5)

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from modadd.biases import relative_bias
-from modadd.data import unordered_pairs
-from modadd.model import ModelConfig, init_params
+from modadd.studies.biases import relative_bias
+from modadd.core.data import unordered_pairs
+from modadd.core.model import ModelConfig, init_params
 
 
 def by_hand(E, W1, b1, pairs):
@@ -63,8 +63,8 @@ def test_bad_shapes_are_named():
 def test_bias_scaled_init_scales_b1_only():
     from dataclasses import replace
 
-    from modadd.biases import bias_scaled_init
-    from modadd.train import GRID_RECIPE, train
+    from modadd.studies.biases import bias_scaled_init
+    from modadd.core.train import GRID_RECIPE, train
     configs = [replace(GRID_RECIPE, seed=s) for s in range(3)]
     ref = init_params([c.model for c in configs], [0, 1, 2])
     p = bias_scaled_init(configs, [0.0, 0.5, 1.0])
@@ -87,7 +87,7 @@ def test_bias_scaled_init_scales_b1_only():
 
 
 def test_fit_threshold_finds_the_best_cut():
-    from modadd.biases import fit_threshold
+    from modadd.studies.biases import fit_threshold
     m = fit_threshold([0.1, 0.2, 1.0, 2.0, 5.0], np.array([True, True, False, False, False]))
     assert m.fit_accuracy == 1.0 and m.threshold == pytest.approx(np.sqrt(0.2 * 1.0))
     assert list(m.predict([0.3, 0.5, 3.0])) == [True, False, False]
@@ -103,8 +103,8 @@ def test_fit_threshold_finds_the_best_cut():
 
 
 def test_held_out_check_scores_the_other_runs():
-    from modadd.biases import held_out_check
-    from modadd.stats import wilson_interval
+    from modadd.studies.biases import held_out_check
+    from modadd.analysis.stats import wilson_interval
     fit_rho, fit_c = [0.1, 0.2, 1.0, 2.0, 5.0], np.array([True, True, False, False, False])
     test_rho, test_c = [0.15, 3.0, 0.5, 0.3], np.array([True, False, False, False])
     r = held_out_check(fit_rho, fit_c, test_rho, test_c)

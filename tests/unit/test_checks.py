@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from modadd import checks
+from modadd.teaching import checks
 
 
 def leak_ok(held_out, N):

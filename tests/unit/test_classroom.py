@@ -9,7 +9,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from modadd import REPO_ROOT, checks, classroom
+from modadd import REPO_ROOT
+from modadd.teaching import checks, classroom
 
 BOOK = REPO_ROOT / "book"
 
@@ -261,7 +262,7 @@ def test_model_answers_show_the_numbers_the_chapter_computes(tmp_path):
     from jupyter_cache.base import CacheBundleIn
     from nbclient import NotebookClient
 
-    from modadd.data import make_dataset
+    from modadd.core.data import make_dataset
     ch = BOOK / "01_modular_addition.md"
     (tmp_path / "_toc.yml").write_text((REPO_ROOT / "_toc.yml").read_text())
     (tmp_path / "book").symlink_to(BOOK)

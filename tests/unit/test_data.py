@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from modadd.data import all_pairs, make_dataset, validation_mask
+from modadd.core.data import all_pairs, make_dataset, validation_mask
 
 
 def test_all_pairs_is_the_addition_table():

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modadd.decay import decay_factor, settings_table, setting_summary, survival
-from modadd.stats import wilson_interval
+from modadd.studies.decay import decay_factor, settings_table, setting_summary, survival
+from modadd.analysis.stats import wilson_interval
 
 
 def table(classes, setting, val=None, seeds=None, scores=None):
@@ -69,7 +69,7 @@ def test_survival_rejects_tables_of_different_runs():
 def test_settings_table_names_each_run(tmp_path):
     from dataclasses import replace
 
-    from modadd.train import GRID_RECIPE
+    from modadd.core.train import GRID_RECIPE
     settings = {"decay": GRID_RECIPE, "no decay": replace(GRID_RECIPE, weight_decay=0.0)}
     t = settings_table(settings, steps=3, seeds=[4, 5], cache_dir=tmp_path, progress=False)
     assert list(t["setting"]) == ["decay", "decay", "no decay", "no decay"]
@@ -86,9 +86,9 @@ def test_softmax_confidence_by_hand():
 
     import torch
 
-    from modadd.decay import softmax_confidence
-    from modadd.model import forward, init_params
-    from modadd.train import GRID_RECIPE, pair_weights
+    from modadd.studies.decay import softmax_confidence
+    from modadd.core.model import forward, init_params
+    from modadd.core.train import GRID_RECIPE, pair_weights
     cfg = replace(GRID_RECIPE, seed=3)
     p = init_params([cfg.model], [3])
     split = pair_weights(cfg)
@@ -103,7 +103,7 @@ def test_softmax_confidence_by_hand():
     big = init_params([cfg.model], [3])
     big.W2.mul_(1e3), big.b2.mul_(1e3)
     assert softmax_confidence(big, cfg)[0] > 0.95 > softmax_confidence(p, cfg)[0]
-    with pytest.raises(ValueError, match="params must be a modadd.model.Params"):
+    with pytest.raises(ValueError, match="params must be a modadd.core.model.Params"):
         softmax_confidence(p.E, cfg)
 
 
@@ -112,10 +112,10 @@ def test_short_sum_share_is_chapter_4s_measure():
 
     import torch
 
-    from modadd.decay import short_sum_share
+    from modadd.studies.decay import short_sum_share
     from modadd.forces import pair_gradients
-    from modadd.model import init_params
-    from modadd.train import GRID_RECIPE
+    from modadd.core.model import init_params
+    from modadd.core.train import GRID_RECIPE
     cfgs = [replace(GRID_RECIPE, seed=s) for s in (0, 1)]
     p = init_params([c.model for c in cfgs], [0, 1])
     share = short_sum_share(p, cfgs)
@@ -132,8 +132,8 @@ def test_short_sum_share_is_chapter_4s_measure():
 def test_training_measures_one_row_per_run_and_step():
     from dataclasses import replace
 
-    from modadd.decay import softmax_confidence, training_measures
-    from modadd.train import GRID_RECIPE, train
+    from modadd.studies.decay import softmax_confidence, training_measures
+    from modadd.core.train import GRID_RECIPE, train
     cfgs = [replace(GRID_RECIPE, seed=0), replace(GRID_RECIPE, seed=1, weight_decay=0.0)]
     h = train(cfgs, steps=20, record_every=[10], progress=False)
     t = training_measures(h)
@@ -152,10 +152,10 @@ def test_training_measures_one_row_per_run_and_step():
 def test_gradient_spread_is_a_participation_ratio():
     from dataclasses import replace
 
-    from modadd.decay import gradient_spread
+    from modadd.studies.decay import gradient_spread
     from modadd.forces import pair_gradients
-    from modadd.model import init_params
-    from modadd.train import GRID_RECIPE, pair_weights
+    from modadd.core.model import init_params
+    from modadd.core.train import GRID_RECIPE, pair_weights
     cfg = replace(GRID_RECIPE, seed=2)
     p = init_params([cfg.model], [2])
     _, _, g = pair_gradients(p, cfg)

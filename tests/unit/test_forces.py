@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from modadd.data import make_dataset
+from modadd.core.data import make_dataset
 from modadd.forces import (FORCE_NAMES, affine_part, alignment_force, clustering_force,
                            embedding_forces, explained_over_history, fit_forces,
                            pair_gradients, repulsion_force, shuffled_labels, to_embeddings,
                            auto_sigma)
-from modadd.model import Params, loss_and_grads
-from modadd.train import CIRCLE_RECIPE, GRID_RECIPE, pair_weights, train
-from modadd.data import unordered_pairs
+from modadd.core.model import Params, loss_and_grads
+from modadd.core.train import CIRCLE_RECIPE, GRID_RECIPE, pair_weights, train
+from modadd.core.data import unordered_pairs
 
 torch.set_num_threads(1)
 SMALL = replace(GRID_RECIPE, model=replace(GRID_RECIPE.model, n=11, hidden=16), seed=3)
@@ -86,7 +86,7 @@ def test_add_rows_gives_index_adds_bits(M, n):
     """kernels.add_rows (the particles' sums -> embeddings, answers' totals) is
     ``index_add_`` along dimension 1, bit for bit, repeated indices included."""
     from modadd.forces.kernels import add_rows
-    from modadd.data import answers
+    from modadd.core.data import answers
     pairs, _ = unordered_pairs(n)
     labels = answers(pairs, n)
     g = torch.Generator().manual_seed(n)

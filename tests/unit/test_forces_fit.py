@@ -10,7 +10,7 @@ import torch
 
 from modadd import forces
 from modadd.forces.fit import _pooled_fit
-from modadd.model import Params
+from modadd.core.model import Params
 from small_networks import N, short_runs
 
 torch.set_num_threads(1)
@@ -150,8 +150,8 @@ def test_particles_calibrated_from_the_fit(hist):
     """particles.calibrate: alignment = max(0, beta_A / beta_C) * |F_clu| / |F_ali| (symmetry-free
     sizes on the gauge-fixed configurations, median), window = the chosen law's, in spacings."""
     from modadd import particles
-    from modadd.data import answers, unordered_pairs
-    from modadd.model import sum_vectors
+    from modadd.core.data import answers, unordered_pairs
+    from modadd.core.model import sum_vectors
     V = forces.variant_grid([("clustering", "alignment")], sigma_scales=(1.0, 2.0), self_powers=(-1.0, 0.0))
     F = forces.candidate_fields(hist, V)
     hf = forces.honest_fit([f for f in F if f.seed < 2], [f for f in F if f.seed >= 2], V, bootstrap=20)

@@ -9,8 +9,8 @@ import torch
 from modadd import forces
 from modadd.forces.kernels import answer_groups
 from modadd.forces.law import _design
-from modadd.model import Params, mlp
-from modadd.data import unordered_pairs
+from modadd.core.model import Params, mlp
+from modadd.core.data import unordered_pairs
 from small_networks import N, short_runs
 
 torch.set_num_threads(1)

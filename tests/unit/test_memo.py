@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from modadd import memo as memo_mod
-from modadd.memo import memo, memo_key
+from modadd.cache import memo as memo_mod
+from modadd.cache.memo import memo, memo_key
 from modadd.particles import simulate
-from modadd.train import GRID_RECIPE, train, sweep_configs
+from modadd.core.train import GRID_RECIPE, train, sweep_configs
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from modadd.model import ModelConfig, Params, forward, init_params, loss_and_grads
-from modadd.data import unordered_pairs
+from modadd.core.model import ModelConfig, Params, forward, init_params, loss_and_grads
+from modadd.core.data import unordered_pairs
 
 
 def _random_params(M=3, n=7, H=16, seed=0):

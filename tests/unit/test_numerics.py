@@ -42,7 +42,7 @@ def test_torch_alone_flushes_only_on_the_calling_thread():
 
 def test_every_thread_flushes_inside_flush_subnormals():
     r = run("""
-        from modadd.numerics import flush_subnormals, workers_flush
+        from modadd.core.numerics import flush_subnormals, workers_flush
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             with flush_subnormals():
@@ -55,7 +55,7 @@ def test_every_thread_flushes_inside_flush_subnormals():
 def test_workers_started_before_modadd_fall_back_to_one_thread_and_say_so():
     r = run("""
         torch.ones(1 << 20).mul_(2)          # torch work before modadd is imported
-        from modadd.numerics import flush_subnormals, workers_flush
+        from modadd.core.numerics import flush_subnormals, workers_flush
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with flush_subnormals():
@@ -72,7 +72,7 @@ TRAIN_40 = """
     {pre}
     import hashlib, warnings
     warnings.simplefilter("ignore")
-    from modadd.train import GRID_RECIPE, sweep_configs, train
+    from modadd.core.train import GRID_RECIPE, sweep_configs, train
     {threads}
     h = train(sweep_configs(GRID_RECIPE, seeds=range(40)), steps=300, record_every=300,
               progress=False)
@@ -122,7 +122,7 @@ def test_torch_that_computed_before_modadd_with_a_wider_isa_is_named():
     (on a CPU without AVX-512 torch falls back to AVX2 and nothing is said)."""
     code = ("import warnings, torch; torch.ones(3).add_(1); isa = torch.backends.cpu.get_cpu_capability()\n"
             "with warnings.catch_warnings(record=True) as w:\n"
-            "    warnings.simplefilter('always'); import modadd.numerics\n"
+            "    warnings.simplefilter('always'); import modadd.core.numerics\n"
             "print({'isa': isa, 'warned': [str(x.message) for x in w if 'AVX2 as the book does' in str(x.message)]})")
     out = subprocess.run([sys.executable, "-c", code], env=dict(_isa_env(), ATEN_CPU_CAPABILITY="avx512"),
                          capture_output=True, text=True, timeout=120)

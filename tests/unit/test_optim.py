@@ -2,9 +2,9 @@ from dataclasses import replace
 
 import torch
 
-from modadd.model import Params, init_params
-from modadd.optim import FlatAdamW, adamw_step, flatten, param_groups, per_element
-from modadd.train import CIRCLE_RECIPE, GRID_RECIPE
+from modadd.core.model import Params, init_params
+from modadd.core.optim import FlatAdamW, adamw_step, flatten, param_groups, per_element
+from modadd.core.train import CIRCLE_RECIPE, GRID_RECIPE
 
 
 def test_adamw_step_is_torch_adamw():

@@ -6,10 +6,10 @@ import torch
 
 from modadd import particles, plots
 from modadd.forces import alignment_force, clustering_force, repulsion_force, to_embeddings
-from modadd.model import sum_vectors
+from modadd.core.model import sum_vectors
 from modadd.particles import EXACT_UP_TO, ParticleBlowUp, fix_gauge, random_start, simulate, spacing
-from modadd.structure import grid_score
-from modadd.data import unordered_pairs
+from modadd.analysis.structure import grid_score
+from modadd.core.data import unordered_pairs
 
 torch.set_num_threads(1)
 

@@ -10,7 +10,7 @@ import pytest
 import colour_vision
 
 from modadd import plots
-from modadd.train import CIRCLE_RECIPE, train
+from modadd.core.train import CIRCLE_RECIPE, train
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_animation_needs_parameters():
 
 
 def test_addition_table_marks_held_out_pairs():
-    from modadd.data import make_dataset
+    from modadd.core.data import make_dataset
     ds = make_dataset(7, 0.3, 0)
     fig = plots.addition_table(7, val_mask=ds.val_mask)
     z = np.asarray(fig.data[0].z)
@@ -151,7 +151,7 @@ def test_in_jupyter_figures_do_not_embed_plotlyjs(hist):
 def test_class_fraction_figure_keeps_named_settings_in_order():
     import pandas as pd
 
-    from modadd.stats import class_fractions
+    from modadd.analysis.stats import class_fractions
     t = pd.DataFrame({"setting": ["zeta", "zeta", "alpha"], "class": ["circle", "grid", "grid"]})
     order = ["zeta", "alpha"]
     fig = plots.class_fraction_figure(class_fractions(t, ["setting"]), x="setting", categories=order)
@@ -296,7 +296,7 @@ def test_lines_of_one_colour_differ_in_marker_shape_too_and_panel_titles_are_wor
     panel titles read "biases, embed scale 0.05", not "bias=False · embed_scale=0.05"."""
     import pandas as pd
 
-    from modadd.stats import class_fractions
+    from modadd.analysis.stats import class_fractions
     rho = pd.DataFrame([[0.0, 2.0, 1.0], [0.0, 0.5, 0.4]], index=["b", "strong b"], columns=[0, 20, 40])
     fig = plots.relative_bias_figure(rho, classes={"b": "grid", "strong b": "grid"})
     assert fig.data[0].marker.symbol != fig.data[1].marker.symbol and fig.data[0].mode == "lines+markers"

@@ -78,7 +78,8 @@ def test_machine_names_cores():
 
 def test_each_benchmark_is_stale_when_any_module_its_script_imports_changes():
     import ast
-    from modadd import REPO_ROOT, sources
+    from modadd import REPO_ROOT
+    from modadd.cache import sources
     scripts = {name: code[0] for name, code in provenance.BENCHMARK_CODE.items() if code[0].endswith(".py")}
     assert set(scripts) == set(provenance.BENCHMARK_CODE) - {"build.json"}
     del scripts["chapters.json"]                 # every chapter: all of src/ and book/

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from modadd.reference import PlainNet, plain_loop
+from modadd.core.reference import PlainNet, plain_loop
 
 
 def test_plain_net_is_embedding_then_mlp_in_that_order():

@@ -1,26 +1,30 @@
-"""modadd.sources: which source files a computation runs, and the hash every cache keys on."""
+"""modadd.cache.sources: which source files a computation runs, and the hash every cache keys on."""
 import shutil
 from pathlib import Path
 
 import pytest
 
 import modadd
-from modadd import source_hash, sources, sweep
+from modadd import source_hash
+from modadd.cache import sources
+from modadd.runs import sweep
 from modadd.particles import simulate
-from modadd.train import train
+from modadd.core.train import train
 
 
 def test_code_files_follow_the_imports():
     root = Path(modadd.__file__).parent
     names = lambda m: [p.relative_to(root).as_posix() for p in sources.code_files(m)]
     # training: the trainer and what it imports (what the sweep cache keys its runs on)
-    assert names("modadd.train") == ["__init__.py", "data.py", "model.py", "numerics.py", "optim.py",
-                                     "train.py", "validate.py"]
-    assert sweep.code_hash() == sources.code_hash("modadd.train") == sources.code_hash(train)
+    assert names("modadd.core.train") == ["__init__.py", "core/__init__.py", "core/data.py", "core/model.py",
+                                          "core/numerics.py", "core/optim.py", "core/train.py", "core/validate.py"]
+    assert sweep.code_hash() == sources.code_hash("modadd.core.train") == sources.code_hash(train)
     sim = names("modadd.particles")
-    assert {"particles.py", "forces/__init__.py", "forces/kernels.py", "forces/mesh.py", "model.py"} <= set(sim)
-    assert not {"plots.py", "classroom.py", "widget.py", "__main__.py", "sweep.py"} & set(sim)
-    assert names("modadd.structure") == ["__init__.py", "sources.py", "structure.py", "validate.py"]
+    assert {"particles.py", "forces/__init__.py", "forces/kernels.py", "forces/mesh.py", "core/model.py"} <= set(sim)
+    assert not {"plots.py", "teaching/classroom.py", "widget.py", "__main__.py", "runs/sweep.py"} & set(sim)
+    assert names("modadd.analysis.structure") == ["__init__.py", "analysis/__init__.py", "analysis/structure.py",
+                                                   "cache/__init__.py", "cache/sources.py", "core/__init__.py",
+                                                   "core/validate.py"]
     with pytest.raises(ValueError, match="'modadd.nothing' is not a module of the modadd package"):
         sources.code_files("modadd.nothing")
 
@@ -34,7 +38,7 @@ def test_code_hash_changes_with_the_code_the_function_runs_only(tmp_path):
     assert {f: sources.code_hash(f, copy) for f in (train, simulate)} == before
     (copy / "forces" / "kernels.py").write_text((copy / "forces" / "kernels.py").read_text() + "\n# edit\n")
     assert sources.code_hash(train, copy) == before[train] and sources.code_hash(simulate, copy) != before[simulate]
-    (copy / "optim.py").write_text((copy / "optim.py").read_text() + "\n# edit\n")
+    (copy / "core" / "optim.py").write_text((copy / "core" / "optim.py").read_text() + "\n# edit\n")
     assert sources.code_hash(train, copy) != before[train]
     # a function from outside the package: every source file of it
     outside = lambda: None

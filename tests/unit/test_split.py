@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from modadd.data import answers, make_dataset, pair_split, unordered_pairs
-from modadd.train import RunConfig, pair_weights
+from modadd.core.data import answers, make_dataset, pair_split, unordered_pairs
+from modadd.core.train import RunConfig, pair_weights
 
 
 def test_pair_split_counts_each_ordered_pair_once():

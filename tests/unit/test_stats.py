@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from modadd import stats
-from modadd.structure import CLASSES
+from modadd.analysis import stats
+from modadd.analysis.structure import CLASSES
 
 
 def test_wilson_interval():

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from modadd import structure
-from modadd.structure import (
+from modadd.analysis import structure
+from modadd.analysis.structure import (
     CIRCLE_THRESHOLD, GRID_THRESHOLD, CircleFit, GridFit, check_embedding, circle_score,
     classify, classify_many, grid_score, scores,
 )
@@ -424,8 +424,8 @@ def test_tiny_but_real_spread_is_fine():
 
 
 # ---------------------------------------------------------------------------- reading them
-from modadd.data import validation_mask  # noqa: E402
-from modadd.structure import LatticeOccupancy, doubled_angle_spread, lattice_occupancy  # noqa: E402
+from modadd.core.data import validation_mask  # noqa: E402
+from modadd.analysis.structure import LatticeOccupancy, doubled_angle_spread, lattice_occupancy  # noqa: E402
 
 
 def test_doubled_angle_spread_is_zero_on_circles_either_way_round():

@@ -4,9 +4,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from modadd import sweep
-from modadd.model import ModelConfig
-from modadd.train import GRID_RECIPE, sweep_configs, train
+from modadd.runs import sweep
+from modadd.core.model import ModelConfig
+from modadd.core.train import GRID_RECIPE, sweep_configs, train
 
 SMALL = replace(GRID_RECIPE, model=ModelConfig(n=7, hidden=8))
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from modadd.data import make_dataset
-from modadd.model import ModelConfig, Params, forward, init_params
-from modadd.train import (CIRCLE_RECIPE, GRID_RECIPE, DivergenceError, RunConfig,
+from modadd.core.data import make_dataset
+from modadd.core.model import ModelConfig, Params, forward, init_params
+from modadd.core.train import (CIRCLE_RECIPE, GRID_RECIPE, DivergenceError, RunConfig,
                           sweep_configs, train)
 
 
@@ -54,7 +54,7 @@ def test_a_run_does_not_depend_on_its_batch():
 
 
 def test_the_chunking_of_a_batch_changes_no_bit(monkeypatch):
-    import modadd.train as train_module
+    import modadd.core.train as train_module
     small = replace(GRID_RECIPE, model=replace(GRID_RECIPE.model, n=11))
     runs = [replace(small, seed=s, weight_decay=w) for s, w in ((0, 1.0), (1, 0.0), (2, 3.0))]
     whole = train(runs, steps=200, progress=False)
@@ -182,7 +182,7 @@ def test_zero_bias_init_starts_biases_at_zero_and_trains_them_at_once():
 
 
 def test_zero_bias_init_is_in_the_row_and_the_cache_key():
-    from modadd.sweep import run_key
+    from modadd.runs.sweep import run_key
     zero = replace(GRID_RECIPE, zero_bias_init=True)
     assert zero.row()["zero_bias_init"] is True and GRID_RECIPE.row()["zero_bias_init"] is False
     assert run_key(zero, 100) != run_key(GRID_RECIPE, 100)

@@ -8,8 +8,9 @@ import pytest
 
 import numpy as np
 
-from modadd import structure, widget
-from modadd.train import CIRCLE_RECIPE, GRID_RECIPE
+from modadd.analysis import structure
+from modadd import widget
+from modadd.core.train import CIRCLE_RECIPE, GRID_RECIPE
 
 
 def test_module_is_core_structure_engine_then_view_with_the_worker():

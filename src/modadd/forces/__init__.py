@@ -16,7 +16,7 @@ Notation, for M models (the leading axis everywhere), U unordered pairs ``a <= b
 
 * ``S`` (M, U, 2): the sum vectors ``s_p``; ``y_p = (a + b) mod n`` the answers (U,);
 * ``w_q`` (M, U): a weight per pair; the trainer's training weights
-  (:func:`modadd.train.pair_weights`, ``train_weights``: ``mult * (1 - val)``, normalised
+  (:func:`modadd.core.train.pair_weights`, ``train_weights``: ``mult * (1 - val)``, normalised
   to sum 1, with ``mult`` = 2 for ``a != b``) make held-out pairs exert and feel nothing, and make an
   unordered pair count like its two ordered pairs. ``None`` means ``w_q = 1``;
 * a force on every sum vector is an (M, U, 2) tensor ``f``; :func:`to_embeddings` moves it

@@ -1,6 +1,6 @@
 """The force fields, checked at the door: the public functions chapters and tests call.
 
-Each checks its arguments once (:mod:`modadd.validate`) and calls the unchecked kernels of
+Each checks its arguments once (:mod:`modadd.core.validate`) and calls the unchecked kernels of
 :mod:`modadd.forces.kernels` and :mod:`modadd.forces.mesh`. See :mod:`modadd.forces` for
 the notation.
 """
@@ -10,9 +10,9 @@ import math
 
 import torch
 
-from ..model import Params, loss_and_grads, sum_vectors
-from ..train import RunConfig, pair_weights
-from ..validate import (check_finite, check_label_vector, check_labels, check_non_negative_int,
+from ..core.model import Params, loss_and_grads, sum_vectors
+from ..core.train import RunConfig, pair_weights
+from ..core.validate import (check_finite, check_label_vector, check_labels, check_non_negative_int,
                         check_pair_weights, check_pairs, check_scales, check_tensor, is_real)
 from .kernels import alignment, clustering, distances, repulsion, spread_to_embeddings
 from .mesh import MESH_CELLS_PER_SIGMA, repulsion_mesh
@@ -45,10 +45,10 @@ def pair_gradients(params: Params, config) -> tuple[torch.Tensor, torch.Tensor, 
     """The exact gradient of the training loss with respect to every sum vector.
 
     Args:
-        params: parameters of M models (:class:`modadd.model.Params`).
-        config: a :class:`modadd.train.RunConfig` (used for all M models, e.g. M recorded
+        params: parameters of M models (:class:`modadd.core.model.Params`).
+        config: a :class:`modadd.core.train.RunConfig` (used for all M models, e.g. M recorded
             steps of one run) or a list of M of them; it fixes the training pairs and their
-            weights exactly as :func:`modadd.train.train` does.
+            weights exactly as :func:`modadd.core.train.train` does.
 
     Returns:
         ``(pairs, labels, g)``: pairs (U, 2) with a <= b, labels (U,), and g (M, U, 2) with
@@ -57,7 +57,7 @@ def pair_gradients(params: Params, config) -> tuple[torch.Tensor, torch.Tensor, 
         ``to_embeddings(g, pairs, n)`` equals the gradient on the embeddings.
     """
     if not isinstance(params, Params):
-        raise ValueError(f"params must be a modadd.model.Params, got {type(params).__name__}")
+        raise ValueError(f"params must be a modadd.core.model.Params, got {type(params).__name__}")
     M, n = params.E.shape[:2]
     configs = _configs_for(config, M)
     if configs[0].model.n != n:
@@ -244,7 +244,7 @@ def alignment_force(S, labels, *, weights=None, self_power: float = 0.0, other_p
 
 
 #: Each force model's kernel with one signature, ``(S, labels, sigma, w)`` (checked
-#: arguments, as :func:`resolve_sigma` and :func:`modadd.validate.check_pair_weights` give).
+#: arguments, as :func:`resolve_sigma` and :func:`modadd.core.validate.check_pair_weights` give).
 FORCES = {
     "clustering": lambda S, labels, sigma, w: clustering(S, labels, w, sigma),
     "alignment": lambda S, labels, sigma, w: alignment(S, labels, w),

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..model import Params, loss_and_grads, sum_vectors
-from ..train import History, pair_weights
-from ..validate import (check_bool, check_choice, check_field, check_finite, check_non_negative_int, check_number,
+from ..core.model import Params, loss_and_grads, sum_vectors
+from ..core.train import History, pair_weights
+from ..core.validate import (check_bool, check_choice, check_field, check_finite, check_non_negative_int, check_number,
                         check_positive_int, check_range, check_tensor, is_int)
 from .fields import (FORCE_NAMES, FORCES, auto_sigma, check_force_names, embedding_forces, pair_gradients,
                      resolve_sigma, shuffled_labels, to_embeddings)
@@ -159,7 +159,7 @@ def explained_over_history(history, run: int, forces=FORCE_NAMES, remove_affine:
     :func:`shuffled_labels` (``shuffle_seed``). All steps are one batched computation.
 
     Args:
-        history: a :class:`modadd.train.History` recorded with ``record_params=True``.
+        history: a :class:`modadd.core.train.History` recorded with ``record_params=True``.
         run: index of the run in the history.
         forces: names from ``FORCE_NAMES``.
         remove_affine: compare shapes only: remove what the run's first layer absorbs, a
@@ -175,7 +175,7 @@ def explained_over_history(history, run: int, forces=FORCE_NAMES, remove_affine:
     """
     import pandas as pd
     if not isinstance(history, History):
-        raise ValueError(f"history must be a modadd.train.History, got {type(history).__name__}")
+        raise ValueError(f"history must be a modadd.core.train.History, got {type(history).__name__}")
     M = len(history.configs)
     if not is_int(run) or not 0 <= run < M:
         raise ValueError(f"run must be an integer in [0, {M}), got run={run!r}")
@@ -207,7 +207,7 @@ def explained_over_history(history, run: int, forces=FORCE_NAMES, remove_affine:
 
 def _check_history(history, run=None):
     if not isinstance(history, History):
-        raise ValueError(f"history must be a modadd.train.History, got {type(history).__name__}")
+        raise ValueError(f"history must be a modadd.core.train.History, got {type(history).__name__}")
     if run is not None:
         M = len(history.configs)
         if not is_int(run) or not 0 <= run < M:
@@ -274,11 +274,11 @@ def explained_by_phase(history, forces=FORCE_NAMES, phases=("early", "middle", "
 
     The recorded steps after 0 are split into ``len(phases)`` consecutive parts of (nearly)
     equal length (``numpy.array_split``). Each run also gets the structure class of its
-    final embeddings (:func:`modadd.structure.classify`). Returns a DataFrame with columns
+    final embeddings (:func:`modadd.analysis.structure.classify`). Returns a DataFrame with columns
     ``run, family, final, phase, r2, shuffled``.
     """
     import pandas as pd
-    from ..structure import classify
+    from ..analysis.structure import classify
     _check_history(history)
     phases = tuple(phases)
     T = int((history.steps > 0).sum())
@@ -608,11 +608,11 @@ def formation_runs(seeds) -> History:
     """Both recipes' first 600 steps, every 20th step recorded: the runs chapter 4 fits.
 
     The circle recipe's runs of ``seeds``, then the grid recipe's, trained once and kept in
-    the run cache (:func:`modadd.memo.memo`), so chapters 4 and 5 share them."""
+    the run cache (:func:`modadd.cache.memo.memo`), so chapters 4 and 5 share them."""
     from dataclasses import replace
 
-    from ..memo import memo
-    from ..train import CIRCLE_RECIPE, GRID_RECIPE, train
+    from ..cache.memo import memo
+    from ..core.train import CIRCLE_RECIPE, GRID_RECIPE, train
     seeds = [int(s) for s in seeds]
     return memo(train, [replace(CIRCLE_RECIPE, seed=s) for s in seeds]
                 + [replace(GRID_RECIPE, seed=s) for s in seeds], steps=600, record_every=20, progress=False)
@@ -632,7 +632,7 @@ def formation_fit() -> HonestFit:
     chosen on seeds 0-7 and reported on seeds 8-31 of :func:`formation_runs` (seeds 0-15,
     then 16-31), beside the plain forms (``Variant()``). Kept in the run cache: whichever
     chapter asks first computes it."""
-    from ..memo import memo
+    from ..cache.memo import memo
     variants = formation_variants()
     fields = (memo(candidate_fields, formation_runs(range(16)), variants)
               + memo(candidate_fields, formation_runs(range(16, 32)), variants))

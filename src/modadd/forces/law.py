@@ -23,15 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..model import Params, loss_and_grads, sum_vectors
-from ..train import History, pair_weights
-from ..validate import check_non_negative_int, check_positive_int, check_tensor, is_int
+from ..core.model import Params, loss_and_grads, sum_vectors
+from ..core.train import History, pair_weights
+from ..core.validate import check_non_negative_int, check_positive_int, check_tensor, is_int
 from .fields import shuffled_labels, auto_sigma
 
 
 def _check_params(params):
     if not isinstance(params, Params):
-        raise ValueError(f"params must be a modadd.model.Params, got {type(params).__name__}")
+        raise ValueError(f"params must be a modadd.core.model.Params, got {type(params).__name__}")
     return params
 
 
@@ -285,14 +285,14 @@ def force_law(history, runs=None, distance_bins=DISTANCE_BINS, angle_bins=ANGLE_
     bootstrap over runs (``bootstrap`` resamples, ``seed``).
 
     Args:
-        history: a :class:`modadd.train.History` with parameters recorded.
+        history: a :class:`modadd.core.train.History` with parameters recorded.
         runs: indices of the runs to pool (default all); all must share ``bias``.
         distance_bins, angle_bins: increasing bin edges (>= 0; angles <= pi/2).
     Returns: :class:`ForceLaw`.
     """
     import pandas as pd
     if not isinstance(history, History):
-        raise ValueError(f"history must be a modadd.train.History, got {type(history).__name__}")
+        raise ValueError(f"history must be a modadd.core.train.History, got {type(history).__name__}")
     history.params_at(0, 0)
     M = len(history.configs)
     runs = list(range(M)) if runs is None else list(runs)
@@ -352,7 +352,7 @@ def hinge_switching(history, runs=None, t: int = -1, distance_bins=DISTANCE_BINS
     """
     import pandas as pd
     if not isinstance(history, History):
-        raise ValueError(f"history must be a modadd.train.History, got {type(history).__name__}")
+        raise ValueError(f"history must be a modadd.core.train.History, got {type(history).__name__}")
     M = len(history.configs)
     runs = list(range(M)) if runs is None else list(runs)
     if not runs or not all(is_int(r) and 0 <= r < M for r in runs):

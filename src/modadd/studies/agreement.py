@@ -1,11 +1,11 @@
 """Do two embeddings end in the same structure? Networks against particles, seed by seed.
 
 Chapter 5 starts a particle system from a network's own initial embeddings and asks
-whether both end in the same structure: the same class (:func:`modadd.structure.classify`),
-for two circles the same order ``k`` (:func:`modadd.structure.circle_order`), for two
-grids the same rule ``(p, q)`` (:func:`modadd.structure.lattice_rule`, up to the lattice's
+whether both end in the same structure: the same class (:func:`modadd.analysis.structure.classify`),
+for two circles the same order ``k`` (:func:`modadd.analysis.structure.circle_order`), for two
+grids the same rule ``(p, q)`` (:func:`modadd.analysis.structure.lattice_rule`, up to the lattice's
 symmetries). :func:`compare` makes one row per pair of embeddings, :func:`agreement`
-counts the shares with 95% Wilson intervals (:func:`modadd.stats.wilson_interval`).
+counts the shares with 95% Wilson intervals (:func:`modadd.analysis.stats.wilson_interval`).
 
 The order and the rule are compared only where *both* ends are of that class: the share
 of same ``k`` is "of the seeds where both end as circles". numpy and pandas only.
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import structure
-from .stats import wilson_interval
+from ..analysis import structure
+from ..analysis.stats import wilson_interval
 
 
 # Argument checks of this module's entry points. They live here, not in validate.py,

@@ -29,7 +29,7 @@ class ParamGroup:
 
     Attributes:
         name: "embeddings", "weights" or "biases".
-        tensors: the :class:`~modadd.model.Params` fields in the group.
+        tensors: the :class:`~modadd.core.model.Params` fields in the group.
         lr: (M,) each model's learning rate on the group (0: frozen).
         weight_decay: (M,) each model's decoupled weight decay on the group.
     """
@@ -43,7 +43,7 @@ class ParamGroup:
 def param_groups(configs, dtype=torch.float32, frozen: tuple[str, ...] = ()) -> list[ParamGroup]:
     """The embeddings, weights and biases of M runs, with each run's lr and weight decay.
 
-    ``configs`` are M :class:`modadd.train.RunConfig`; a run whose model has no biases gets
+    ``configs`` are M :class:`modadd.core.train.RunConfig`; a run whose model has no biases gets
     learning rate 0 on them (they stay at zero). The groups named in ``frozen`` get
     learning rate 0 in every run: AdamW then leaves them exactly where they start (no step,
     and no decay, since the decay factor is ``1 - lr * weight_decay``).

@@ -4,7 +4,7 @@ Each model has its own seed (initialisation *and* train/validation split), learn
 and weight decays; they share only the shapes (n, dim, hidden), the number of steps and
 the Adam betas. A single run is a batch of one::
 
-    from modadd.train import RunConfig, train
+    from modadd.core.train import RunConfig, train
     hist = train(RunConfig(seed=0), steps=3000)
 
 Two implementation choices make it fast, and neither changes the maths:
@@ -15,7 +15,7 @@ Two implementation choices make it fast, and neither changes the maths:
 * All parameters of all models live in one flat vector, so an AdamW step is a handful of
   vector operations; per-model learning rates, per-group weight decays and frozen
   (bias-free) parameters are per-element vectors of that same length
-  (:mod:`modadd.optim`).
+  (:mod:`modadd.core.optim`).
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ class RunConfig:
     """Everything that defines one training run.
 
     Args:
-        model: the architecture and initialisation (:class:`modadd.model.ModelConfig`).
+        model: the architecture and initialisation (:class:`modadd.core.model.ModelConfig`).
         seed: seeds both the initialisation and the train/validation split.
         val_fraction: share of unordered pairs held out for validation, in [0, 1).
         lr: AdamW learning rate.
@@ -177,8 +177,8 @@ def pair_weights(configs) -> PairSplit:
         configs: a :class:`RunConfig` or a list of M of them, all with the same n.
 
     Returns:
-        :func:`modadd.data.pair_split` of the runs' seeds and validation fractions: a
-        :class:`modadd.data.PairSplit` with fields ``pairs`` (U, 2), ``labels`` (U,),
+        :func:`modadd.core.data.pair_split` of the runs' seeds and validation fractions: a
+        :class:`modadd.core.data.PairSplit` with fields ``pairs`` (U, 2), ``labels`` (U,),
         ``multiplicity`` (U,), ``train_weights`` and ``val_weights`` (M, U) and
         ``has_val`` (M,).
     """
@@ -339,7 +339,7 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     t0 = time.perf_counter()
     # Weight decay drives many values toward 0, and CPU arithmetic on subnormal floats is
     # ~100x slower: flush them to zero while training, on every thread (values below 1e-38
-    # change nothing here; see modadd.numerics).
+    # change nothing here; see modadd.core.numerics).
     try:
         with flush_subnormals():
             for step in range(steps + 1):

@@ -1,7 +1,7 @@
 """Chapter 6's interventions on weight decay and the biases, in tidy tables.
 
 Each intervention is a *setting*: a named group of runs, one row per run in a
-:func:`modadd.sweep.results_table` with the name in a ``"setting"`` column. These
+:func:`modadd.runs.sweep.results_table` with the name in a ``"setting"`` column. These
 functions summarise such tables: the share of each structure per setting with 95% Wilson
 intervals (:func:`setting_summary`), and whether the structure a run has at one step is
 the one it ends with (:func:`survival`), which turns "the circles survive" into a number.
@@ -9,7 +9,7 @@ the one it ends with (:func:`survival`), which turns "the circles survive" into 
 What decay does *inside* a run (:func:`training_measures`): the weights' sizes, how
 confident the softmax is on the training pairs, and how concentrated the gradient on the
 sum vectors is (chapter 4's share of the squared pair gradient carried by the tenth of
-pairs with the shortest sums), at every recorded step of a :class:`modadd.train.History`.
+pairs with the shortest sums), at every recorded step of a :class:`modadd.core.train.History`.
 They test a candidate mechanism ("decay keeps the network unconfident, so the gradient
 keeps acting on all pairs") instead of assuming it.
 
@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .stats import wilson_interval
-from .structure import CLASSES
-from .validate import check_number
+from ..analysis.stats import wilson_interval
+from ..analysis.structure import CLASSES
+from ..core.validate import check_number
 
 __all__ = ["decay_factor", "settings_table", "setting_summary", "survival", "softmax_confidence",
            "short_sum_share", "gradient_spread", "training_measures"]
@@ -45,17 +45,17 @@ def settings_table(settings: dict, steps: int, seeds=range(32), **sweep_kwargs):
     """Train (or load from the cache) every named setting over ``seeds``: one results table.
 
     Args:
-        settings: setting name -> :class:`modadd.train.RunConfig` (its seed is replaced).
+        settings: setting name -> :class:`modadd.core.train.RunConfig` (its seed is replaced).
         steps: training steps of every run.
         seeds: the seeds of every setting.
-        sweep_kwargs: passed to :func:`modadd.sweep.run_sweep` (e.g. ``cache_dir``).
+        sweep_kwargs: passed to :func:`modadd.runs.sweep.run_sweep` (e.g. ``cache_dir``).
 
     Returns:
-        :func:`modadd.sweep.results_table` of the runs, setting by setting and seed by seed,
+        :func:`modadd.runs.sweep.results_table` of the runs, setting by setting and seed by seed,
         with a ``"setting"`` column.
     """
-    from .sweep import results_table, run_sweep
-    from .train import RunConfig, sweep_configs
+    from ..runs.sweep import results_table, run_sweep
+    from ..core.train import RunConfig, sweep_configs
 
     if not isinstance(settings, dict) or not settings or \
             not all(isinstance(c, RunConfig) for c in settings.values()):
@@ -87,7 +87,7 @@ def setting_summary(table, by: str = "setting"):
 
     Returns:
         A pandas table indexed by setting with ``runs``; for each class of
-        :data:`~modadd.structure.CLASSES` its ``count``, ``share`` and 95% Wilson ``lo`` and
+        :data:`~modadd.analysis.structure.CLASSES` its ``count``, ``share`` and 95% Wilson ``lo`` and
         ``hi`` (columns ``circle``, ``circle share``, ``circle lo``, ``circle hi``, ...);
         and ``median val acc``. Diverged runs count in ``runs`` but in no class.
     """
@@ -159,8 +159,8 @@ def softmax_confidence(params, config) -> np.ndarray:
     """Mean over training pairs of the largest softmax probability, one value per model.
 
     Args:
-        params: :class:`modadd.model.Params` of M models (leading axis M).
-        config: one :class:`modadd.train.RunConfig` for all M (e.g. M recorded steps of one
+        params: :class:`modadd.core.model.Params` of M models (leading axis M).
+        config: one :class:`modadd.core.train.RunConfig` for all M (e.g. M recorded steps of one
             run) or one per model; it fixes the training pairs and their weights exactly as
             the trainer does (an unordered pair ``a != b`` counts twice).
 
@@ -168,12 +168,12 @@ def softmax_confidence(params, config) -> np.ndarray:
         (M,) numbers in [1/n, 1]: 1/n for a network that is unsure of every pair, near 1
         for one that answers each with certainty (right or wrong).
     """
-    from .forces.fields import _configs_for
-    from .model import Params, forward
-    from .train import pair_weights
+    from ..forces.fields import _configs_for
+    from ..core.model import Params, forward
+    from ..core.train import pair_weights
 
     if not isinstance(params, Params):
-        raise ValueError(f"params must be a modadd.model.Params, got {type(params).__name__}")
+        raise ValueError(f"params must be a modadd.core.model.Params, got {type(params).__name__}")
     split = pair_weights(_configs_for(config, params.E.shape[0]))
     with torch.no_grad():
         top = torch.softmax(forward(params, split.pairs), -1).amax(-1)       # (M, U)
@@ -191,16 +191,16 @@ def short_sum_share(params, config, fraction: float = 0.1) -> np.ndarray:
     near 1 means a few short sums get almost all of it.
 
     Args:
-        params: :class:`modadd.model.Params` of M models.
-        config: one :class:`modadd.train.RunConfig` or one per model (see
+        params: :class:`modadd.core.model.Params` of M models.
+        config: one :class:`modadd.core.train.RunConfig` or one per model (see
             :func:`softmax_confidence`).
         fraction: the share of pairs counted as short, in (0, 1].
 
     Returns:
         (M,) shares in [0, 1] (NaN for a model whose gradient is exactly zero).
     """
-    from .forces import pair_gradients
-    from .validate import check_number
+    from ..forces import pair_gradients
+    from ..core.validate import check_number
 
     fraction = check_number("fraction", fraction, strict=True)
     if fraction > 1:
@@ -228,9 +228,9 @@ def gradient_spread(params, config) -> np.ndarray:
     Returns:
         (M,) shares in (0, 1] (NaN for a model whose gradient is exactly zero).
     """
-    from .forces import pair_gradients
-    from .forces.fields import _configs_for
-    from .train import pair_weights
+    from ..forces import pair_gradients
+    from ..forces.fields import _configs_for
+    from ..core.train import pair_weights
 
     _, _, g = pair_gradients(params, config)
     train_pairs = (pair_weights(_configs_for(config, params.E.shape[0])).train_weights > 0)    # (M, U)
@@ -245,7 +245,7 @@ def training_measures(history, fraction: float = 0.1):
     """What decay does inside each run, at every recorded step: one row per (run, step).
 
     Args:
-        history: a :class:`modadd.train.History` recorded with ``record_params=True``.
+        history: a :class:`modadd.core.train.History` recorded with ``record_params=True``.
         fraction: passed to :func:`short_sum_share`.
 
     Returns:
@@ -256,11 +256,11 @@ def training_measures(history, fraction: float = 0.1):
     """
     import pandas as pd
 
-    from .model import Params
-    from .train import History
+    from ..core.model import Params
+    from ..core.train import History
 
     if not isinstance(history, History):
-        raise ValueError(f"history must be a modadd.train.History, got {type(history).__name__}")
+        raise ValueError(f"history must be a modadd.core.train.History, got {type(history).__name__}")
     if history.params.W1 is None:
         raise ValueError("history was recorded with record_params=False; training_measures needs "
                          "every parameter: train with record_params=True")

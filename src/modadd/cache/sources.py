@@ -5,8 +5,8 @@ while the code that computed it is unchanged. That code is the module of the fun
 every package module it imports, directly or through others: :func:`code_files` follows the
 import statements of the package's source files (static; those inside functions included),
 and :func:`code_hash` hashes those files' paths and bytes. The sweep cache keys its runs by
-the trainer's (``code_hash("modadd.train")``), :mod:`modadd.memo` by the memoised
-function's, :mod:`modadd.structure` by its own. An edit to the figures (``plots.py``) then
+the trainer's (``code_hash("modadd.core.train")``), :mod:`modadd.cache.memo` by the memoised
+function's, :mod:`modadd.analysis.structure` by its own. An edit to the figures (``plots.py``) then
 recomputes nothing; an edit to the optimiser retrains every run. No torch, no numpy: the
 structure scores import this.
 """
@@ -17,10 +17,10 @@ import functools
 import hashlib
 from pathlib import Path
 
-from . import source_hash
+from .. import source_hash
 
 PACKAGE = __name__.split(".")[0]
-_ROOT = Path(__file__).resolve().parent
+_ROOT = Path(__file__).resolve().parents[1]     # the package: src/modadd
 
 
 def _module_file(root: Path, name: str) -> Path | None:
@@ -84,7 +84,7 @@ def _code_files(module: str, root: Path) -> tuple[Path, ...]:
 
 def code_hash(fn, package_dir: Path | str | None = None) -> str:
     """Short SHA-256 of the code ``fn`` runs: :func:`code_files` of its module (relative
-    path and bytes) for a function of the package (or a module's name, "modadd.train"),
+    path and bytes) for a function of the package (or a module's name, "modadd.core.train"),
     :func:`modadd.source_hash`, every source file, otherwise.
 
     For the package this process imported (``package_dir`` None) the files are hashed once

@@ -23,8 +23,8 @@ import torch
 
 from dataclasses import dataclass
 
-from .data import unordered_pairs
-from .validate import check_number, check_pairs, check_tensor
+from ..core.data import unordered_pairs
+from ..core.validate import check_number, check_pairs, check_tensor
 
 __all__ = ["relative_bias", "bias_scaled_init", "Threshold", "fit_threshold", "held_out_check"]
 
@@ -74,17 +74,17 @@ def bias_scaled_init(configs, bias_scale):
     by its ``bias_scale``: a start for ``train(configs, init=...)``.
 
     Args:
-        configs: a list of M :class:`modadd.train.RunConfig` (models with biases).
+        configs: a list of M :class:`modadd.core.train.RunConfig` (models with biases).
         bias_scale: one factor >= 0 for all runs, or one per run (1 keeps the seeded
             ``b1``; with the default "torch" init ``b1 ~ U(±scale/sqrt(2))``).
 
     Returns:
-        :class:`modadd.model.Params` (M models). Only ``b1`` differs from
-        :func:`modadd.model.init_params` of the same configs and seeds; ``b2`` is kept.
+        :class:`modadd.core.model.Params` (M models). Only ``b1`` differs from
+        :func:`modadd.core.model.init_params` of the same configs and seeds; ``b2`` is kept.
     """
-    from .model import init_params
-    from .train import RunConfig
-    from .validate import check_instances
+    from ..core.model import init_params
+    from ..core.train import RunConfig
+    from ..core.validate import check_instances
 
     configs = check_instances("configs", configs, RunConfig)
     no_bias = [i for i, c in enumerate(configs) if not c.model.bias]
@@ -156,7 +156,7 @@ def held_out_check(rho_fit, circle_fit, rho_test, circle_test) -> dict:
     always answering the outcome that was commoner among the fitted runs (a model of rho is
     worth something only above it).
     """
-    from .stats import wilson_interval
+    from ..analysis.stats import wilson_interval
 
     rho_f, circ_f = _check_rho_outcome(rho_fit, circle_fit, "held_out_check: fitted")
     rho_t, circ_t = _check_rho_outcome(rho_test, circle_test, "held_out_check: test")

@@ -3,7 +3,7 @@
 A chapter with exercises is an assignment. Its exercises section (from ``## Exercises`` to
 the end) holds three kinds of exercise: *implement* ones, whose answer is a code cell with
 the answer between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, followed by a cell that
-calls a checker from :mod:`modadd.checks`; and written ones (*explain*, *predict*), whose
+calls a checker from :mod:`modadd.teaching.checks`; and written ones (*explain*, *predict*), whose
 model answer is the exercise's ``{solution}`` dropdown.
 
 :func:`student_notebook` turns a chapter into an nbgrader notebook:
@@ -56,7 +56,7 @@ import jupytext
 import nbformat
 import yaml
 
-from . import REPO_ROOT
+from .. import REPO_ROOT
 from .checks import HIDDEN_CASES, case_count
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -269,7 +269,7 @@ class ChapterRun:
     trained rather than loaded, as the book build counted them (``scripts/execute_chapters.py``),
     or None for an execution that did not count them. A cold execution trains every run its
     sweeps need. ``chapters_at_once``: how many chapters that build executed side by side.
-    ``u_seconds``: the time unit u (:func:`modadd.reference.plain_loop` of 10,000 steps) that
+    ``u_seconds``: the time unit u (:func:`modadd.core.reference.plain_loop` of 10,000 steps) that
     the build measured just before executing the chapters, on the same machine (None for a
     record without it).
     """
@@ -353,7 +353,7 @@ def chapter_times_view(times):
     """:func:`chapter_times`' table as the teacher guide and the appendix show it: the u it
     was divided by goes into the caption (one value per build that executed the chapters), with the
     machine, not into a column of its own; shorter headers (:data:`VIEW_HEADERS`)."""
-    from .provenance import machine
+    from ..provenance import machine
 
     us = sorted({f"{u:.2f}" for u in times["u (s)"].dropna()})
     u = f"u = {' and '.join(us)} s, measured by the build just before it executed the chapters" \
@@ -607,7 +607,7 @@ def make_course(course, root=None, hidden_seed: int = HIDDEN_SEED, timeout: int 
 
 
 def _with_check(nb):
-    from .kit import add_check_cell          # the kit's first cell: this modadd, or a message
+    from ..kit import add_check_cell          # the kit's first cell: this modadd, or a message
     return add_check_cell(nb)
 
 

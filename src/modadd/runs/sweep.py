@@ -7,7 +7,7 @@ finished batch is written at once, one file per run, atomically (write to a temp
 file, then rename): an interrupted sweep (Ctrl-C, a killed process) loses at most the
 batches in flight, and running the same sweep again trains only what is missing.
 
-The batches can also run on a Dask cluster (``cluster=``, see :mod:`modadd.cluster`):
+The batches can also run on a Dask cluster (``cluster=``, see :mod:`modadd.runs.cluster`):
 workers return their results and this process writes them into the cache as they
 arrive, so the cluster needs no shared filesystem, and runs already cached are never
 sent. A run whose loss becomes non-finite does not stop the sweep: it is cached as a
@@ -32,10 +32,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import default_cache_dir, sources
-from .model import Params
-from .train import DivergenceError, RunConfig, train
-from .validate import check_number
+from .. import default_cache_dir
+from ..cache import sources
+from ..core.model import Params
+from ..core.train import DivergenceError, RunConfig, train
+from ..core.validate import check_number
 
 
 #: Steps at which a longer run's state is also cached as the result of a run that long.
@@ -44,8 +45,8 @@ PREFIX_STEPS = (100, 300, 1_000, 2_000, 3_000, 5_000)
 
 def code_hash() -> str:
     """Hash of the source files that determine a run's result: the trainer's module and
-    every package module it imports (:func:`modadd.sources.code_hash`)."""
-    return sources.code_hash("modadd.train")
+    every package module it imports (:func:`modadd.cache.sources.code_hash`)."""
+    return sources.code_hash("modadd.core.train")
 
 
 def run_key(cfg: RunConfig, steps: int) -> str:
@@ -163,15 +164,15 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
         cluster: where batches are trained: None (this process), a Dask scheduler address
             ``"tcp://HOST:PORT"``, a positive int K (a local Dask cluster of K worker
             processes, started and stopped here), or a ``distributed.Client``. Nothing is
-            started or contacted when every run is cached. See :mod:`modadd.cluster`.
+            started or contacted when every run is cached. See :mod:`modadd.runs.cluster`.
         threads: torch threads of each task on a cluster (None: the worker's setting; a
             local cluster of K workers shares this machine's cores among them).
         connect_timeout: seconds to wait for a scheduler at an address (None:
-            ``modadd.cluster.CONNECT_TIMEOUT_S``, 10).
+            ``modadd.runs.cluster.CONNECT_TIMEOUT_S``, 10).
 
     Raises:
         ValueError: bad arguments.
-        modadd.cluster.ClusterError: the cluster cannot be reached, its versions differ
+        modadd.runs.cluster.ClusterError: the cluster cannot be reached, its versions differ
             from this process's, or a batch failed there. Results received before are kept.
     """
     configs = list(configs)
@@ -230,7 +231,7 @@ def results_table(results: list[RunResult]):
     """A tidy pandas table, one row per run: config, final metrics, structure class and scores."""
     import pandas as pd
 
-    from . import structure
+    from ..analysis import structure
 
     scored = {}                              # run index -> scores, one batch per embedding shape
     for shape in {r.embeddings.shape for r in results if r.error is None}:

@@ -1,9 +1,9 @@
 """Counting structures: how often each class forms, with honest intervals.
 
 A table here is any pandas table with a ``"class"`` column, one row per run or system:
-:func:`modadd.sweep.results_table` for trained networks, :meth:`modadd.particles.Simulation.table`
+:func:`modadd.runs.sweep.results_table` for trained networks, :meth:`modadd.particles.Simulation.table`
 for particle systems. Both are counted the same way, with the classes of
-:data:`modadd.structure.CLASSES` (in that order) as columns.
+:data:`modadd.analysis.structure.CLASSES` (in that order) as columns.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def wilson_interval(k, n, z: float = 1.96):
 
 def class_counts(table, by, normalize: bool = False):
     """How many runs of each setting ended in each class: one row per setting, one column
-    per class of :data:`~modadd.structure.CLASSES` (0 where a class never formed).
+    per class of :data:`~modadd.analysis.structure.CLASSES` (0 where a class never formed).
 
     ``by``: a column name or a list of them; settings keep the order in which they first
     appear in ``table``. ``normalize=True`` gives shares instead of counts.

@@ -1,6 +1,6 @@
 """Sweeps on a Dask cluster: batches of runs sent to Dask workers, results brought back.
 
-:func:`modadd.sweep.run_sweep` (and ``python -m modadd sweep``) calls this when given a
+:func:`modadd.runs.sweep.run_sweep` (and ``python -m modadd sweep``) calls this when given a
 cluster: a scheduler address (``"tcp://HOST:PORT"``), a number of local worker processes,
 or a ``distributed.Client``. The unit of work is one batch of runs, so each worker keeps
 the batched trainer's speed. A worker *returns* its batch's results (a few small arrays per
@@ -127,7 +127,7 @@ def _check_versions(client) -> None:
 def train_on_cluster(cluster, batches, steps: int, *, device=None, threads: int | None = None,
                      connect_timeout: float = CONNECT_TIMEOUT_S):
     """Train ``batches`` (lists of RunConfig) on ``cluster``; yield ``(k, results)`` for batch
-    ``k`` as each finishes (``results`` as :func:`modadd.sweep.train_batch` gives them).
+    ``k`` as each finishes (``results`` as :func:`modadd.runs.sweep.train_batch` gives them).
 
     ``threads``: torch threads per task (None: the worker's setting; a local cluster of K
     workers gets this machine's cores divided by K). Closing the generator (the sweep

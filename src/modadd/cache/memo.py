@@ -4,7 +4,7 @@
 The first call computes it and writes it to the run cache (:func:`modadd.default_cache_dir`,
 folder ``memo``); a later call with the same function, the same arguments and the same
 code loads it instead. The key hashes the function's name, its arguments and the code it
-runs: :func:`modadd.sources.code_hash`, the source files of its module and of every package module that
+runs: :func:`modadd.cache.sources.code_hash`, the source files of its module and of every package module that
 module imports, directly or through others (an edit to the figures, ``plots.py``, does not
 recompute the simulations). A function from outside the package is keyed by every source
 file of the package (:func:`modadd.source_hash`). So any change to the code a result
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import default_cache_dir
+from .. import default_cache_dir
 from .sources import code_hash
 
 
@@ -60,7 +60,7 @@ def _canonical(x, h) -> None:
 
 
 def memo_key(fn, *args, **kwargs) -> str:
-    """The cache key of ``fn(*args, **kwargs)`` under the current code (:func:`modadd.sources.code_hash`)."""
+    """The cache key of ``fn(*args, **kwargs)`` under the current code (:func:`modadd.cache.sources.code_hash`)."""
     h = hashlib.sha256(f"{fn.__module__}.{fn.__qualname__}|{code_hash(fn)}|".encode())
     _canonical(list(args), h)
     _canonical(dict(kwargs), h)

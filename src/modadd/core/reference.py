@@ -1,6 +1,6 @@
 """The reference network written the textbook way: ``nn.Module`` + autograd + ``torch.optim.AdamW``.
 
-The book's trainer (:mod:`modadd.train`) batches many models with hand-written
+The book's trainer (:mod:`modadd.core.train`) batches many models with hand-written
 gradients; this module is the plain PyTorch version it is measured against.
 :func:`plain_loop` defines u, the book's time unit (benchmarks/bench.py).
 """

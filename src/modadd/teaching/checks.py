@@ -9,7 +9,7 @@ compares with the answer computed by the book's own code. It runs in one of two 
   ``NotImplementedError`` is reported as "not yet", never as a crash, so a chapter with
   unanswered exercises still runs top to bottom.
 * **graded** (``graded=True``; the check cells of the student notebooks that
-  :mod:`modadd.classroom` writes): it runs every case and earns one point per case that
+  :mod:`modadd.teaching.classroom` writes): it runs every case and earns one point per case that
   passes. An answer that earns nothing (unanswered, or wrong on every case) raises an
   ``AssertionError`` carrying the same message, so nbgrader, which gives a test cell its
   points unless it raises, scores it 0. An answer that earns something prints the same
@@ -197,7 +197,7 @@ def _leak_reference(held_out, N):
 
 
 def _leak_cases():
-    from .data import validation_mask
+    from ..core.data import validation_mask
 
     rng = np.random.default_rng(1)
     return [("unordered split, N=17", (validation_mask(17, 0.3, 0).numpy(), 17)),
@@ -207,7 +207,7 @@ def _leak_cases():
 
 
 def _leak_random(rng, count):
-    from .data import validation_mask
+    from ..core.data import validation_mask
 
     out = []
     for i in range(count):
@@ -294,7 +294,7 @@ check_pizza_answer = _checker(_Check(
     """Chapter 3: ``pizza_answer(E, a, b, k)`` reads ``(a + b) mod N`` from the doubled angle
     of ``E_a + E_b`` (about the centre of the circle), for embeddings on a circle in the
     order ``k·a``, run either way round: counter-clockwise (angle ``θ_0 + 2πka/N``) or
-    clockwise (``θ_0 - 2πka/N``), as :func:`modadd.structure.circle_score` reports ``k``
+    clockwise (``θ_0 - 2πka/N``), as :func:`modadd.analysis.structure.circle_score` reports ``k``
     for both; ``a`` and ``b`` are integer arrays.""")
 
 
@@ -302,7 +302,7 @@ check_pizza_answer = _checker(_Check(
 def _clustering_reference(S, labels, sigma):
     import torch
 
-    from .forces import clustering_force
+    from ..forces import clustering_force
     return clustering_force(torch.as_tensor(S)[None], torch.as_tensor(labels), sigma)[0].numpy()
 
 
@@ -334,7 +334,7 @@ check_clustering_force = _checker(_Check(
 def _gauge_reference(E):
     import torch
 
-    from .particles import fix_gauge
+    from ..particles import fix_gauge
     return fix_gauge(torch.as_tensor(E, dtype=torch.float64)[None], "affine")[0].numpy()
 
 
@@ -365,12 +365,12 @@ check_affine_gauge = _checker(_Check(
 
 # ---------------------------------------------------------------- chapter 6
 def _rho_reference(E, W1, b1, pairs):
-    from .biases import relative_bias
+    from ..studies.biases import relative_bias
     return relative_bias(E, W1, b1, pairs)
 
 
 def _rho_draw(rng, n, H, scale):
-    from .data import unordered_pairs
+    from ..core.data import unordered_pairs
 
     pairs = unordered_pairs(n)[0].numpy()
     return (f"n={n}, H={H}, all unordered pairs",

@@ -7,7 +7,7 @@ For one model, with embeddings ``E`` of shape ``(n, d)``::
     logits = h @ W2 + b2              # W2: (H, n), b2: (n,)                            (n,)
 
 Every tensor here carries a leading model axis ``M``, so M models with their own
-initialisations (and, in :mod:`modadd.train`, their own hyperparameters) run as one
+initialisations (and, in :mod:`modadd.core.train`, their own hyperparameters) run as one
 tensor program. A single model is a batch of one. Weights are stored input-major
 (``x @ W1``), i.e. the transpose of ``nn.Linear.weight``.
 """

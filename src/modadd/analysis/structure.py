@@ -473,8 +473,8 @@ def scores_many(E_batch, circle_threshold: float = CIRCLE_THRESHOLD,
 
 def _code() -> bytes:
     """The hash of the code a fit runs (this module and what it imports,
-    :func:`modadd.sources.code_hash`): part of every stored fit's key."""
-    from .sources import code_hash
+    :func:`modadd.cache.sources.code_hash`): part of every stored fit's key."""
+    from ..cache.sources import code_hash
     return code_hash(__name__).encode()
 
 
@@ -495,7 +495,7 @@ def _batch_fits(E_batch) -> np.ndarray:
     arr = np.ascontiguousarray(arr, dtype=np.float64) if arr.dtype.kind in "iuf" else arr
     path = None
     if os.environ.get("MODADD_MEMO", "1") != "0" and arr.dtype == np.float64 and len(arr):
-        from . import default_cache_dir
+        from .. import default_cache_dir
         h = hashlib.sha256(_code())
         h.update(f"{arr.shape}".encode())
         h.update(arr.tobytes())
@@ -655,7 +655,7 @@ class LatticeOccupancy:
       construction (only possible where the lattice rule fails);
     * ``empty``: no training pair lands there: training says nothing about it.
 
-    ``pairs`` (V, 2) are the held-out ordered pairs in :func:`modadd.data.all_pairs` order;
+    ``pairs`` (V, 2) are the held-out ordered pairs in :func:`modadd.core.data.all_pairs` order;
     ``same``, ``other``, ``empty`` are (V,) bool.
     """
 
@@ -676,8 +676,8 @@ def lattice_occupancy(z, val_mask, right=None) -> LatticeOccupancy:
 
     Args:
         z: integer lattice coordinates, one row per residue (``GridFit.z``).
-        val_mask: (n*n,) or (n, n) bool over :func:`modadd.data.all_pairs`, True where
-            the pair is held out (:func:`modadd.data.validation_mask`); it needs at least
+        val_mask: (n*n,) or (n, n) bool over :func:`modadd.core.data.all_pairs`, True where
+            the pair is held out (:func:`modadd.core.data.validation_mask`); it needs at least
             one held-out and one training pair.
         right: optional (n*n,) or (n, n) bool over the same pairs, True where the network
             answers the pair right. Given, a lattice point counts as occupied only by the
@@ -759,7 +759,7 @@ def same_pictures(E, code: str, tolerance: float = 0.03) -> float:
     changed its shape moves them by far more. A run's bits depend on the processor, not only
     on its instruction set, and after thousands of steps a last-bit difference can change a
     picture: :func:`which_pictures` chooses among pictures stored on several processors."""
-    from .validate import check_number      # imports torch: here only, structure stays numpy-only
+    from ..core.validate import check_number      # imports torch: here only, structure stays numpy-only
     tolerance = check_number("tolerance", tolerance, strict=True)
     moved = _moved(E, code)
     if moved > tolerance:
@@ -773,7 +773,7 @@ def which_pictures(E, codes: dict, tolerance: float = 0.03) -> str:
     processor the pictures were judged on) that ``E``'s pictures match within ``tolerance``
     (as in :func:`same_pictures`); raises ValueError naming how far each set is when none
     matches (someone must look at these pictures and store them with what they saw)."""
-    from .validate import check_number
+    from ..core.validate import check_number
     tolerance = check_number("tolerance", tolerance, strict=True)
     if not isinstance(codes, dict) or not codes:
         raise ValueError(f"codes must be a non-empty dict of name -> picture_code string, got {codes!r:.80}")
