@@ -56,18 +56,18 @@ def main():
     client = Client(lc, set_as_default=False)
     with tempfile.TemporaryDirectory() as d:
         res["cluster_batch32_s"], r = timed(lambda: sweep.run_sweep(
-            configs, STEPS, cache_dir=d, batch_size=32, progress=False, cluster=client, threads=1))
+            configs, STEPS, cache_dir=d, batch_size=32, progress=False, executor=cluster.DaskExecutor(client, threads=1)))
     # same batches, same numbers: the cluster changes where runs train, not what they give
     assert sweep.results_table(r).equals(tables[32])
 
     one = configs[:1]
     local = [timed(lambda: sweep.train_batch(one, 1))[0] for _ in range(30)]
-    remote = [timed(lambda: client.submit(cluster.worker_task, one, 1, None, 1, pure=False).result())[0]
+    remote = [timed(lambda: client.submit(cluster.worker_task, sweep.train_batch, (one, 1, None), 1, pure=False).result())[0]
               for _ in range(30)]
     res["task_inproc_s"] = statistics.median(local)
     res["task_round_trip_s"] = statistics.median(remote)
     res["task_overhead_s"] = res["task_round_trip_s"] - res["task_inproc_s"]
-    t, _ = timed(lambda: client.gather([client.submit(cluster.worker_task, one, 1, None, 1, pure=False)
+    t, _ = timed(lambda: client.gather([client.submit(cluster.worker_task, sweep.train_batch, (one, 1, None), 1, pure=False)
                                         for _ in range(200)]))
     res["tasks_200_at_once_s_per_task"] = t / 200
     t0 = time.perf_counter()
@@ -76,8 +76,10 @@ def main():
     res["cluster_stop_s"] = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory() as d:        # what `sweep --workers 2` costs end to end
-        res["cluster_total_batch32_s"], _ = timed(lambda: sweep.run_sweep(
-            configs, STEPS, cache_dir=d, batch_size=32, progress=False, cluster=2))
+        def whole():
+            with cluster.DaskExecutor(2) as ex:
+                return sweep.run_sweep(configs, STEPS, cache_dir=d, batch_size=32, progress=False, executor=ex)
+        res["cluster_total_batch32_s"], _ = timed(whole)
     res["speedup_cluster_vs_inproc"] = res["inproc_batch64_s"] / res["cluster_batch32_s"]
     for k, v in res.items():
         print(f"{k:>30}: {v:,.3f}" if isinstance(v, float) else f"{k:>30}: {v}")

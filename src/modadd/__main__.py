@@ -19,6 +19,7 @@ waits S seconds for it instead of 10).
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 import sys
 
 #: The recipes ``--recipe`` names (modadd.core.train's CIRCLE_RECIPE and GRID_RECIPE). The trainer,
@@ -186,7 +187,7 @@ def _sweep(args) -> int:
     if args.cache is not None and Path(args.cache).exists() and not Path(args.cache).is_dir():
         return fail(f"--cache must be a folder, got {args.cache!r} (a file)")
 
-    from .runs.cluster import ClusterError
+    from .runs.cluster import ClusterError, DaskExecutor
     from .runs.sweep import results_table, run_sweep
     from .core import train
     try:
@@ -195,9 +196,10 @@ def _sweep(args) -> int:
     except (ValueError, TypeError) as e:
         return fail(f"--vary: {e}")
     try:
-        results = run_sweep(configs, args.steps, cache_dir=args.cache, batch_size=args.batch_size,
-                            progress=True, cluster=args.scheduler or args.workers,
-                            connect_timeout=args.connect_timeout)
+        cluster = args.scheduler or args.workers
+        with DaskExecutor(cluster, connect_timeout=args.connect_timeout) if cluster else nullcontext() as executor:
+            results = run_sweep(configs, args.steps, cache_dir=args.cache, batch_size=args.batch_size,
+                                progress=True, executor=executor)
     except ValueError as e:
         return fail(str(e))
     except ClusterError as e:

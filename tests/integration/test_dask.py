@@ -22,7 +22,7 @@ import pytest
 
 from modadd.runs import sweep
 from modadd.__main__ import main
-from modadd.runs.cluster import CONNECT_TIMEOUT_S, ClusterError
+from modadd.runs.cluster import CONNECT_TIMEOUT_S, ClusterError, DaskExecutor
 from modadd.runs.sweep import run_key
 from modadd.core.train import GRID_RECIPE, sweep_configs
 
@@ -112,14 +112,18 @@ def test_local_cluster_gives_the_in_process_table_and_a_rerun_trains_nothing(tmp
         assert len(pids) == 2 and os.getpid() not in pids          # two worker processes
         assert set(client.run(lambda: __import__("torch").get_num_threads()).values()) == {1}
         res = sweep.run_sweep(CONFIGS, STEPS, cache_dir=tmp_path / "c", batch_size=1, progress=False,
-                              cluster=client)
+                              executor=DaskExecutor(client))
         assert table_csv(res, tmp_path / "t.csv") == reference["all"]   # same numbers, bit for bit
         assert not any(r.cached for r in res)
         trained = []
         again = sweep.run_sweep(CONFIGS, STEPS, cache_dir=tmp_path / "c", batch_size=1, progress=False,
-                                cluster=client, on_batch=trained.append)
+                                executor=DaskExecutor(client), on_batch=trained.append)
         assert trained == [] and all(r.cached for r in again)
         assert table_csv(again, tmp_path / "t2.csv") == reference["all"]
+        # Dask's own executor, without our version checks: the sweep takes any Executor
+        plain = sweep.run_sweep(CONFIGS, STEPS, cache_dir=tmp_path / "c3", batch_size=1, progress=False,
+                                executor=client.get_executor())
+        assert not any(r.cached for r in plain) and table_csv(plain, tmp_path / "t3.csv") == reference["all"]
     for pid in pids:                                                # the workers are gone
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
@@ -154,7 +158,7 @@ def test_killing_a_worker_mid_sweep_still_completes_the_table(tmp_path, referenc
             os.kill(pid_of[busy[0]], signal.SIGKILL)
             killed.append(busy[0])
         res = sweep.run_sweep(CONFIGS, STEPS, cache_dir=tmp_path / "c", batch_size=1, progress=False,
-                              cluster=client, on_batch=kill_a_busy_worker)
+                              executor=DaskExecutor(client), on_batch=kill_a_busy_worker)
         assert killed and [p.poll() for p in workers].count(None) == 1   # one worker is dead
         assert table_csv(res, tmp_path / "t.csv") == reference["all"]
 
@@ -214,5 +218,5 @@ def test_a_version_mismatch_is_reported(tmp_path, monkeypatch):
         monkeypatch.setattr(sweep, "code_hash", lambda: "0123456789abcdef")   # this client's code differs
         with pytest.raises(ClusterError, match=r"version mismatch .*\n.*modadd training code: client "
                                                rf"0123456789abcdef, worker {theirs}$"):
-            sweep.run_sweep(CONFIGS[:2], STEPS, cache_dir=tmp_path, progress=False, cluster=client)
+            sweep.run_sweep(CONFIGS[:2], STEPS, cache_dir=tmp_path, progress=False, executor=DaskExecutor(client))
     assert list(tmp_path.glob("*.npz")) == []

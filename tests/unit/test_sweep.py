@@ -1,10 +1,14 @@
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 from modadd.runs import sweep
+from modadd.runs.cluster import DaskExecutor
 from modadd.core.model import ModelConfig
 from modadd.core.train import GRID_RECIPE, sweep_configs, train
 
@@ -62,15 +66,37 @@ def test_mixed_shapes_are_batched_separately(tmp_path):
     assert [r.embeddings.shape for r in res] == [(7, 2), (5, 2), (7, 2)]
 
 
+def test_a_process_pool_gives_the_in_process_runs(tmp_path):
+    cs = configs(3)
+    here = sweep.run_sweep(cs, steps=20, cache_dir=tmp_path / "here", batch_size=2, progress=False)
+    done = []
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        there = sweep.run_sweep(cs, steps=20, cache_dir=tmp_path / "there", batch_size=2, progress=False,
+                                executor=pool, on_batch=done.append)
+    assert done == [2, 3] and not any(r.cached for r in there)
+    for a, b in zip(here, there):
+        assert all(torch.equal(x, y) for x, y in zip(a.final.tensors(), b.final.tensors()))
+        assert (a.train_loss, a.val_acc) == (b.train_loss, b.val_acc)
+
+
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="batch_size must be a positive integer, got batch_size=0"):
         sweep.run_sweep(configs(1), steps=5, cache_dir=tmp_path, batch_size=0)
     with pytest.raises(ValueError, match="list of RunConfig"):
         sweep.run_sweep(["x"], steps=5, cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="executor must be a concurrent.futures.Executor or None, got 'local'"):
+        sweep.run_sweep(configs(1), steps=5, cache_dir=tmp_path, executor="local")
     for bad, allowed in ((0, "> 0.0"), (-1.0, "> 0.0"), (float("nan"), "a finite number"), ("10", "a finite number"),
                          (True, "a finite number")):
         with pytest.raises(ValueError, match=rf"connect_timeout must be {allowed}, got connect_timeout={re.escape(repr(bad))}"):
-            sweep.run_sweep(configs(1), steps=5, cache_dir=tmp_path, connect_timeout=bad)
+            DaskExecutor("tcp://127.0.0.1:8786", connect_timeout=bad)
+    for bad in (0, -1, True):
+        with pytest.raises(ValueError, match="a local cluster needs at least one worker"):
+            DaskExecutor(bad)
+    with pytest.raises(ValueError, match="cluster must be a scheduler address"):
+        DaskExecutor(" ")
+    with pytest.raises(ValueError, match="threads must be a positive integer or None, got threads=0"):
+        DaskExecutor(2, threads=0)
 
 
 def test_command_line_sweep_writes_a_table(tmp_path):

@@ -7,10 +7,10 @@ finished batch is written at once, one file per run, atomically (write to a temp
 file, then rename): an interrupted sweep (Ctrl-C, a killed process) loses at most the
 batches in flight, and running the same sweep again trains only what is missing.
 
-The batches can also run on a Dask cluster (``cluster=``, see :mod:`modadd.runs.cluster`):
-workers return their results and this process writes them into the cache as they
-arrive, so the cluster needs no shared filesystem, and runs already cached are never
-sent. A run whose loss becomes non-finite does not stop the sweep: it is cached as a
+The batches can also run on any :class:`concurrent.futures.Executor` (``executor=``): a
+process pool, or a Dask cluster (:class:`modadd.runs.cluster.DaskExecutor`): workers return
+their results and this process writes them into the cache as they arrive, so the cluster
+needs no shared filesystem, and runs already cached are never sent. A run whose loss becomes non-finite does not stop the sweep: it is cached as a
 failure (``RunResult.error``) and its table row says so (class ``"diverged"``).
 
 A run also leaves its **prefixes** in the cache: trained for ``steps``, it passes through
@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import sys
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,6 @@ from .. import default_cache_dir
 from ..cache import sources
 from ..core.model import Params
 from ..core.train import DivergenceError, RunConfig, train
-from ..core.validate import check_number
 
 
 #: Steps at which a longer run's state is also cached as the result of a run that long.
@@ -146,9 +146,29 @@ def _batches(configs: list[RunConfig], todo: list[int], batch_size: int) -> list
     return [idx[j:j + batch_size] for idx in groups.values() for j in range(0, len(idx), batch_size)]
 
 
+def _trained(batches: list[list[RunConfig]], steps: int, device, executor: Executor | None):
+    """Yield ``(k, results)`` for batch ``k`` as each finishes (``results`` as
+    :func:`train_batch` gives them): in this process, in order, without an executor; else
+    every batch submitted at once, yielded as they complete. Closing the generator cancels
+    the batches still pending."""
+    if executor is None:
+        for k, batch in enumerate(batches):
+            yield k, train_batch(batch, steps, device)
+        return
+    pending = {}
+    try:
+        for k, batch in enumerate(batches):
+            pending[executor.submit(train_batch, batch, steps, device)] = k
+        for f in as_completed(list(pending)):
+            yield pending.pop(f), f.result()
+    finally:
+        for f in pending:
+            f.cancel()
+
+
 def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, batch_size: int = 64,
-              progress: bool | None = None, device=None, on_batch=None, cluster=None,
-              threads: int | None = None, connect_timeout: float | None = None) -> list[RunResult]:
+              progress: bool | None = None, device=None, on_batch=None,
+              executor: Executor | None = None) -> list[RunResult]:
     """Results of every config (in order), training only those not in the cache.
 
     Args:
@@ -161,19 +181,17 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
         device: torch device of the training (default: CUDA if available, else CPU; on a
             cluster, each worker's own).
         on_batch: called with the number of runs trained so far after each finished batch.
-        cluster: where batches are trained: None (this process), a Dask scheduler address
-            ``"tcp://HOST:PORT"``, a positive int K (a local Dask cluster of K worker
-            processes, started and stopped here), or a ``distributed.Client``. Nothing is
-            started or contacted when every run is cached. See :mod:`modadd.runs.cluster`.
-        threads: torch threads of each task on a cluster (None: the worker's setting; a
-            local cluster of K workers shares this machine's cores among them).
-        connect_timeout: seconds to wait for a scheduler at an address (None:
-            ``modadd.runs.cluster.CONNECT_TIMEOUT_S``, 10).
+        executor: where batches are trained: None (this process, one batch after another),
+            or a :class:`concurrent.futures.Executor` given each batch as a call of
+            :func:`train_batch`: a process pool, Dask's ``client.get_executor()``, or
+            :class:`modadd.runs.cluster.DaskExecutor` (which adds Dask's version checks).
+            The results are written as they come back, in the order they finish.
 
     Raises:
         ValueError: bad arguments.
-        modadd.runs.cluster.ClusterError: the cluster cannot be reached, its versions differ
-            from this process's, or a batch failed there. Results received before are kept.
+        Exception: what the executor raises for a batch (a
+            :class:`modadd.runs.cluster.ClusterError` on a cluster). Results received before
+            are kept.
     """
     configs = list(configs)
     if not all(isinstance(c, RunConfig) for c in configs):
@@ -182,9 +200,8 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
         raise ValueError(f"batch_size must be a positive integer, got batch_size={batch_size!r}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got steps={steps!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive integer or None, got threads={threads!r}")
-    connect_timeout = check_number("connect_timeout", connect_timeout, strict=True, allow_none=True)
+    if executor is not None and not isinstance(executor, Executor):
+        raise ValueError(f"executor must be a concurrent.futures.Executor or None, got {executor!r}")
     steps = int(steps)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
@@ -195,13 +212,7 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
             todo.append(i)
             queued.add(p)
     batches = _batches(configs, todo, batch_size)
-    if batches and cluster is not None:
-        from .cluster import CONNECT_TIMEOUT_S, train_on_cluster
-        finished = train_on_cluster(cluster, [[configs[i] for i in b] for b in batches], steps,
-                                    device=device, threads=threads,
-                                    connect_timeout=connect_timeout or CONNECT_TIMEOUT_S)
-    else:
-        finished = ((k, train_batch([configs[i] for i in b], steps, device)) for k, b in enumerate(batches))
+    finished = _trained([[configs[i] for i in b] for b in batches], steps, device, executor)
     bar = tqdm(total=len(configs), initial=len(configs) - len(todo), disable=progress is False or not todo,
                unit="run", file=sys.stderr, desc=f"sweep ({len(todo)} to train)")
     done = 0
@@ -219,8 +230,7 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
                 on_batch(done)
     finally:
         bar.close()
-        if hasattr(finished, "close"):
-            finished.close()                 # a cluster cancels what is still in flight
+        finished.close()                     # an executor's batches still pending are cancelled
         if done and os.environ.get("MODADD_RUN_LOG"):
             with open(os.environ["MODADD_RUN_LOG"], "a") as log:   # runs this process trained
                 log.write(f"{done}\n")       # (the book build counts them per chapter)
