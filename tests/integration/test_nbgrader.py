@@ -62,7 +62,7 @@ def fake_answer(fname, check):
     """Leaves the stub, prints the passing lines by hand and redefines the checker."""
     line = f"{checks.MARK} {fname}: passed"
     return (f"def {fname}(*args):\n    raise NotImplementedError()\n"
-            f"from modadd import checks\n"
+            f"from modadd.teaching import checks\n"
             f"checks.{check} = lambda *a, **k: print({line!r}) or 4.0\n"
             f"print({line!r})\n")
 

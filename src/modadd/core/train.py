@@ -287,7 +287,7 @@ def _bias_gate(free_until: list[int], step: int, like: Params, device) -> torch.
 
 
 def _check_frozen(frozen) -> tuple[str, ...]:
-    """``frozen`` as a tuple of parameter-group names (see :data:`modadd.optim.GROUPS`)."""
+    """``frozen`` as a tuple of parameter-group names (see :data:`modadd.core.optim.GROUPS`)."""
     if isinstance(frozen, str) or not isinstance(frozen, (tuple, list)) or any(g not in GROUPS for g in frozen):
         raise ValueError(f"frozen must be a tuple of parameter groups from {tuple(GROUPS)}, got frozen={frozen!r}")
     return tuple(frozen)

@@ -76,7 +76,7 @@ def describe_many(E_batch):
 def best_fits(E_batch):
     """The order and the lattice rule that fit each of R embeddings (R, n, 2) best, whatever
     its class: a pandas table with columns ``class``, ``k`` (``circle_score``'s order) and
-    ``rule`` (the grid fit's :func:`modadd.structure.reduced_rule`), one row per embedding.
+    ``rule`` (the grid fit's :func:`modadd.analysis.structure.reduced_rule`), one row per embedding.
 
     For a cloud that is not (yet) a circle or a grid, these are the order and the rule
     it already leans to: chapter 5's baseline for what a start, or a network part-way

@@ -66,7 +66,7 @@ TEXT_STUB = "YOUR ANSWER HERE"                     # nbgrader's stub for a writt
 HIDDEN_SEED = 2408                                 # default seed of the hidden cases
 WRITTEN_POINTS = 2                                 # points of a written (explain, predict) answer
 # graded cells load the checkers afresh: redefining them in an answer cell changes nothing
-FRESH = ("import importlib\nfrom modadd import checks\n"
+FRESH = ("import importlib\nfrom modadd.teaching import checks\n"
          "checks = importlib.reload(checks)   # the checkers as installed")
 NBGRADER_TIMEOUT = 60        # seconds a cell may run when grading (default of python -m modadd grade --timeout)
 
