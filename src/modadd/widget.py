@@ -272,20 +272,15 @@ def _held_split(n: int, held: torch.Tensor):
 def widget_train(configs, steps: int, record_every=100):
     """:func:`modadd.core.train.train` of the widget's starts and splits (:func:`widget_start`),
     in float64 like core.js: what the reader's browser computes for these settings, up to
-    rounding. ``configs``: :class:`modadd.core.train.RunConfig` s of one n.
-
-    The trainer takes a run's split from :func:`modadd.core.train.pair_weights` (the seed's); for
-    this call that one function answers with the widget's split instead, and nothing else
-    of the trainer changes (so no stored run of the book is invalidated)."""
-    from unittest import mock
-
-    from .core import train as train_module
+    rounding. ``configs``: :class:`modadd.core.train.RunConfig` s of one n. The trainer is
+    given the widget's parameters (``init``) and split (``split``) and nothing else of it
+    changes (so no stored run of the book is invalidated)."""
     from .core.model import Params
+    from .core.train import train
     starts = [widget_start(c) for c in configs]
     init = Params(*(torch.cat(ts) for ts in zip(*(s[0].tensors() for s in starts))))
     split = _held_split(configs[0].model.n, torch.stack([s[1] for s in starts]))
-    with mock.patch.object(train_module, "pair_weights", lambda _: split):
-        return train_module.train(configs, steps=steps, record_every=record_every, init=init, progress=False)
+    return train(configs, steps=steps, record_every=record_every, init=init, split=split, progress=False)
 
 
 def readout(E) -> str:

@@ -7,8 +7,9 @@ import torch
 
 from modadd.core.data import make_dataset
 from modadd.core.model import ModelConfig, Params, forward, init_params
-from modadd.core.train import (CIRCLE_RECIPE, GRID_RECIPE, DivergenceError, RunConfig,
-                          sweep_configs, train)
+from modadd.core.data import held_out_split
+from modadd.core.train import (CIRCLE_RECIPE, GRID_RECIPE, DivergenceError, RunConfig, pair_weights,
+                               sweep_configs, train)
 
 
 def reference_adamw(cfg: RunConfig, steps: int) -> Params:
@@ -203,3 +204,21 @@ def test_frozen_groups_stay_exactly_at_their_start_and_the_rest_trains():
         train(runs, steps=1, progress=False, frozen="weights")
     with pytest.raises(ValueError, match="got frozen=\\('head',\\)"):
         train(runs, steps=1, progress=False, frozen=("head",))
+
+
+def test_a_given_split_replaces_the_seeds_split():
+    cfgs = [replace(GRID_RECIPE, model=replace(GRID_RECIPE.model, n=7), seed=s) for s in (0, 1)]
+    seeds = train(cfgs, steps=20, record_every=10, progress=False)
+    same = train(cfgs, steps=20, record_every=10, progress=False, split=pair_weights(cfgs))
+    assert all(torch.equal(a, b) for a, b in zip(seeds.final.tensors(), same.final.tensors()))
+    assert np.array_equal(seeds.train_loss, same.train_loss)
+    pw = pair_weights(cfgs)
+    held = torch.zeros(2, 28, dtype=torch.float64)
+    held[:, :5] = 1                                          # the first five unordered pairs held out
+    other = held_out_split(7, pw.pairs, pw.multiplicity.to(torch.float64), held)
+    h = train(cfgs, steps=20, record_every=10, progress=False, split=other)
+    assert not torch.equal(h.final.E, seeds.final.E)          # another split, another run
+    with pytest.raises(ValueError, match="split must be a modadd.core.data.PairSplit, got dict"):
+        train(cfgs, steps=1, split={})
+    with pytest.raises(ValueError, match=r"split must hold 1 runs of n=7 \(weights of shape \(1, 28\)\), got n=7"):
+        train(cfgs[:1], steps=1, split=other)

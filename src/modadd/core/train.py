@@ -187,6 +187,19 @@ def pair_weights(configs) -> PairSplit:
     return pair_split(configs[0].model.n, [c.seed for c in configs], [c.val_fraction for c in configs])
 
 
+def _check_split(split, configs: list[RunConfig]) -> PairSplit:
+    """``split`` as :func:`train` takes it: a :class:`PairSplit` of the configs' n, M runs."""
+    n, M = configs[0].model.n, len(configs)
+    if not isinstance(split, PairSplit):
+        raise ValueError(f"split must be a modadd.core.data.PairSplit, got {type(split).__name__}")
+    check_same("n", (c.model.n for c in configs))
+    U = n * (n + 1) // 2
+    if split.n != n or split.train_weights.shape != (M, U) or split.val_weights.shape != (M, U):
+        raise ValueError(f"split must hold {M} runs of n={n} (weights of shape ({M}, {U})), got n={split.n} "
+                         f"and weights of shape {tuple(split.train_weights.shape)}")
+    return split
+
+
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -295,7 +308,7 @@ def _check_frozen(frozen) -> tuple[str, ...]:
 
 def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool = True,
           progress: bool | None = None, device=None, init: Params | None = None,
-          frozen: tuple[str, ...] = ()) -> History:
+          frozen: tuple[str, ...] = (), split: PairSplit | None = None) -> History:
     """Train M models with full-batch AdamW, one step for all of them at a time.
 
     Args:
@@ -314,6 +327,9 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
         frozen: parameter groups ("embeddings", "weights", "biases") that do not train in
             any run: they stay exactly at their start (e.g. ``("weights", "biases")``: only
             the embeddings move, under a fixed head).
+        split: the runs' training and validation weights (a :class:`PairSplit` of the
+            configs' n with M runs, e.g. from :func:`modadd.core.data.held_out_split`)
+            instead of the seeds' (:func:`pair_weights`).
 
     Raises:
         ValueError: bad arguments, or runs in one batch that disagree on shapes or betas.
@@ -326,7 +342,7 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     device = torch.device(device) if device is not None else default_device()
     params = _start(configs, init)
     dtype = params.E.dtype
-    split = _on_device(pair_weights(configs), device, dtype)
+    split = _on_device(pair_weights(configs) if split is None else _check_split(split, configs), device, dtype)
     one_hot = torch.nn.functional.one_hot(split.labels, split.n).to(dtype)
     opt = FlatAdamW(params, param_groups(configs, dtype, _check_frozen(frozen)), configs[0].betas, configs[0].eps, device)
     chunks = _chunks(opt.params, opt.grads, split)
