@@ -25,9 +25,11 @@ from pathlib import Path
 
 import torch
 
-from modadd.provenance import machine
 from modadd.core.reference import plain_loop  # noqa: F401  (u; bench_widget.py imports it from here)
 from modadd.core.train import GRID_RECIPE, train
+import sys
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repository: its tools/
+from tools.provenance import machine, stamp  # noqa: E402
 
 
 BATCH_SIZES = (32, 64, 128, 256, 512)
@@ -82,7 +84,7 @@ def main():
         print(f"{k:>40}: {v:,.2f}" if isinstance(v, float) else f"{k:>40}: {v}")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "trainer.json").write_text(json.dumps(res, indent=2))
+    (out / "trainer.json").write_text(json.dumps(stamp("trainer.json", res), indent=2))
 
 
 if __name__ == "__main__":

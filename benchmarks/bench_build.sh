@@ -19,11 +19,12 @@ u=$(PYTHONPATH=src .venv/bin/python -c "from modadd.core.reference import plain_
 rm -rf _build
 cold=$(t cold bash scripts/book.sh) || exit 1
 # each chapter's cold execution, as the build recorded it
-chapters=$(PYTHONPATH=src .venv/bin/python -c "
+chapters=$(PYTHONPATH=src:. .venv/bin/python -c "
 import json
 from modadd import REPO_ROOT
 from modadd.teaching import classroom
-recs = {p.stem: classroom.chapter_record(p, REPO_ROOT) for p in classroom.assignments(REPO_ROOT)}
+from tools.chapter_times import chapter_record
+recs = {p.stem: chapter_record(p, REPO_ROOT) for p in classroom.assignments(REPO_ROOT)}
 print(json.dumps({'seconds': {k: round(r.seconds, 1) for k, r in recs.items()},
                   'at_once': max(r.chapters_at_once for r in recs.values())}))")
 warm=$(t warm bash scripts/book.sh) || exit 1
@@ -31,7 +32,7 @@ tests=$(t tests bash scripts/test.sh --junitxml="$PWD/$logs/tests.xml") || exit 
 size=$(du -sk _build/html | cut -f1)
 largest=$(find _build/html -name '*.html' -printf '%s %P\n' | sort -n | tail -1)
 mkdir -p benchmarks/results
-PYTHONPATH=src .venv/bin/python - "$u" "$cold" "$warm" "$tests" "$size" "$largest" "$chapters" "$logs/tests.xml" <<'PY'
+PYTHONPATH=src:. .venv/bin/python - "$u" "$cold" "$warm" "$tests" "$size" "$largest" "$chapters" "$logs/tests.xml" <<'PY'
 import json, sys, datetime, os
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -47,7 +48,7 @@ for case in suite.iter("testcase"):
     files[path] += float(case.get("time"))
 u, cold, warm, tests = map(float, (u, cold, warm, tests))
 b, name = largest.split(" ", 1)
-from modadd.provenance import machine
+from tools.provenance import machine, stamp
 res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count(),
        "machine": machine(), "u_seconds": u,
        "cold_build_s": cold, "cold_build_u": round(cold / u, 1), "unchanged_rebuild_s": warm,
@@ -58,6 +59,7 @@ res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %
        "pytest_s": round(float(suite.get("time")), 1), "pytest_tests": int(suite.get("tests")),
        "pytest_file_worker_s": {k: round(v, 1) for k, v in files.most_common()},
        "site_size_mb": round(int(size) / 1024, 1), "largest_page": name, "largest_page_mb": round(int(b) / 2**20, 2)}
+res = stamp("build.json", res)
 json.dump(res, open("benchmarks/results/build.json", "w"), indent=2)
 print(json.dumps(res, indent=2))
 PY

@@ -31,8 +31,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 from execute_chapters import execute  # noqa: E402  (the chapter as the build executes it)
 
 from modadd.teaching import classroom  # noqa: E402
-from modadd.provenance import machine  # noqa: E402
 from modadd.core.reference import plain_loop  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repository: its tools/
+from tools.provenance import machine, stamp  # noqa: E402
 
 
 def run_cold_and_warm(path: Path, timeout: int = 1800) -> tuple[float, float]:
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
         print(f"{name}: cold {seconds:.1f} s = {seconds / u:.1f} u, warm {warm:.1f} s = {warm / u:.1f} u "
               f"(u {u_before:.2f} s before, {u_after:.2f} s after)", flush=True)
         u_before = u_after
-    out.write_text(json.dumps(res, indent=2))
+    out.write_text(json.dumps(stamp("chapters.json", res), indent=2))
     return 0
 
 

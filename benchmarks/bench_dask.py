@@ -27,6 +27,9 @@ import distributed
 from distributed import Client, LocalCluster
 from modadd.runs import cluster, sweep
 from modadd.core.train import GRID_RECIPE, sweep_configs
+import sys
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repository: its tools/
+from tools.provenance import stamp  # noqa: E402
 
 STEPS = 5_000
 
@@ -85,7 +88,7 @@ def main():
         print(f"{k:>30}: {v:,.3f}" if isinstance(v, float) else f"{k:>30}: {v}")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "dask.json").write_text(json.dumps(res, indent=2))
+    (out / "dask.json").write_text(json.dumps(stamp("dask.json", res), indent=2))
     assert np.isfinite([v for v in res.values() if isinstance(v, float)]).all()
 
 

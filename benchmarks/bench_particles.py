@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 
 from modadd.particles import simulate
-from modadd.provenance import machine
 from modadd.core.reference import plain_loop
+import sys
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repository: its tools/
+from tools.provenance import machine, stamp  # noqa: E402
 
 NS = (17, 31, 59, 97, 113)
 
@@ -45,7 +47,7 @@ def main():
         print(f"{k:>40}: {v:,.2f}" if isinstance(v, float) else f"{k:>40}: {v}")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "particles.json").write_text(json.dumps(res, indent=2) + "\n")
+    (out / "particles.json").write_text(json.dumps(stamp("particles.json", res), indent=2) + "\n")
 
 
 if __name__ == "__main__":

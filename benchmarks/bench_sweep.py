@@ -15,9 +15,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from modadd.core.model import ModelConfig
-from modadd.provenance import machine
 from modadd.runs.sweep import run_sweep
 from modadd.core.train import GRID_RECIPE, sweep_configs, train
+import sys
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repository: its tools/
+from tools.provenance import machine, stamp  # noqa: E402
 
 
 def main():
@@ -40,7 +42,7 @@ def main():
         print(f"{k:>28}: {v:,.2f}" if isinstance(v, float) else f"{k:>28}: {v}")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "sweep.json").write_text(json.dumps(res, indent=2))
+    (out / "sweep.json").write_text(json.dumps(stamp("sweep.json", res), indent=2))
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ def harness(folder: Path, widgets: dict) -> None:
     (folder / "index.html").write_text("""<!doctype html><html><head><meta charset="utf-8"></head><body>
 <script type="module">
 import m from "./bundle.mjs";
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repository: its tools/
+from tools.provenance import stamp  # noqa: E402
 const W = %s;
 for (const [id, w] of Object.entries(W)) {
   const state = { kind: w.kind, settings: w.settings, step: 0, embeddings: [] };
@@ -173,7 +175,7 @@ def main():
         "frame_checks": frame_checks(web),
     }
     out = HERE / "results" / "widget.json"
-    out.write_text(json.dumps(res, indent=2) + "\n")
+    out.write_text(json.dumps(stamp("widget.json", res), indent=2) + "\n")
     for wid, r in web.items():
         b, a = r["best"], r["auto"]
         print(f"{wid}: best {b['steps_per_s']:.0f} steps/s at {b['fps']:.0f} frames/s ({b['steps_per_frame']} steps/frame); "

@@ -21,6 +21,9 @@ how many are done and, once u is measured, about how long is left: the last buil
 benchmark's time of each chapter in u (``benchmarks/results/build.json``, ``chapter_u``)
 times this machine's u, scheduled as this run schedules them (:func:`time_left`).
 
+Each chapter's last time also goes to ``_build/run_times.json`` (what an assignment's header
+states, :func:`modadd.teaching.classroom.chapter_run_time`).
+
 Usage (book.sh runs it): python scripts/execute_chapters.py [--jobs N] [--root DIR] [--no-u]
 [--progress-every SECONDS]. Exit status 1, with the traceback, if a chapter raised.
 """
@@ -38,6 +41,8 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))              # the repository's tools/
+from tools.chapter_times import write_run_times  # noqa: E402
 #: Seconds between two lines saying what is running (``--progress-every``'s default).
 PROGRESS_EVERY_S = 30
 
@@ -123,13 +128,14 @@ def main(argv=None) -> int:
     config = yaml.safe_load((root / "_config.yml").read_text())
     timeout = int(config.get("execute", {}).get("timeout", 1800))
     cache = get_cache(root / "_build" / ".jupyter_cache")
-    todo = []
-    for path in sorted((root / "book").glob("0*.md")):
+    todo, every = [], sorted((root / "book").glob("0*.md"))
+    for path in every:
         try:
             cache.match_cache_notebook(read(path))
         except KeyError:
             todo.append(path)
     if not todo:
+        write_run_times(root, every)
         return 0
     # the longest first, by the last build benchmark's times (else in the book's order), so the
     # two cores finish together
@@ -182,6 +188,7 @@ def main(argv=None) -> int:
                 check_validity=False, overwrite=True)
             print(f"[book] {k}/{len(todo)} {path.stem}: {seconds:.0f} s, {trained} sweep runs trained"
                   f" ({elapsed:.0f} s since the first started)", flush=True)
+    write_run_times(root, every)        # each chapter's time, for the assignments' headers
     return 1 if failed else 0
 
 

@@ -1,7 +1,7 @@
 """The pages that show the chapters' execution times run after the chapters, every time.
 
 The teacher guide and the appendix read the execution time of each chapter from the build's
-jupyter-cache (:func:`modadd.teaching.classroom.chapter_record`). Sphinx reads (and myst-nb executes)
+jupyter-cache (:func:`tools.chapter_times.chapter_record`). Sphinx reads (and myst-nb executes)
 pages in sorted order, so ``book/0*`` chapters come before ``book/appendix_benchmarks`` and
 ``book/teacher_guide``. But an unchanged page is neither re-read nor re-executed: after a
 chapter alone changed, these two pages would show the chapter's previous time. So whenever

@@ -12,7 +12,7 @@ Optional: ``BOOK_REPOSITORY_BRANCH`` (default ``main``), ``BOOK_BINDERHUB_URL`` 
 chapters as notebooks, ``<stem>.ipynb`` at its root; the publishing workflow
 ``.github/workflows/book.yml`` pushes it), and ``BOOK_SITE_URL`` (the published site's
 address: a notebook opened where ``modadd`` is missing, as in Colab, installs the package's
-wheel from ``BOOK_SITE_URL/kit/``; see :func:`modadd.kit.check_cell_source`).
+wheel from ``BOOK_SITE_URL/kit/``; see :func:`modadd.teaching.setup_check.check_cell_source`).
 
 Without ``BOOK_REPOSITORY_URL`` the site has no launch buttons and no repository link (a
 button pointing at a guessed address would be a broken promise); every chapter still offers
@@ -105,7 +105,7 @@ def _colab_buttons(app, pagename, templatename, context, doctree):
         if group.get("label") != "launch-buttons":
             continue
         stem = pagename.rsplit("/", 1)[-1]
-        # as modadd.kit.kit_chapters decides which pages the kit (and the branch Colab opens)
+        # as tools.kit.kit_chapters decides which pages the kit (and the branch Colab opens)
         # holds: not those that read the repository, not the introduction (the toc's root)
         runs_alone = (pagename != app.config.root_doc
                       and "REPO_ROOT" not in Path(app.env.doc2path(pagename)).read_text())

@@ -14,7 +14,7 @@
 
 It also publishes every chapter as a notebook, without the exercises' solutions, and as a
 student version (``modadd.teaching.classroom``), under ``notebooks/``, and the course kits
-(:mod:`modadd.kit`): the student kit ``kit/modadd-kit.zip`` (a wheel of ``modadd``, those
+(``tools/kit.py``): the student kit ``kit/modadd-kit.zip`` (a wheel of ``modadd``, those
 notebooks, the runtime pins and a README) and the teacher kit ``kit/modadd-teacher-kit.zip``
 (solutions, nbgrader's source notebooks, the chapters' exercises as a second wheel), all
 when the build starts, so each page can state a kit's size and date. Links at the top of
@@ -35,13 +35,16 @@ import functools
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import plotly
 from launch_buttons import site_url
-from modadd.kit import (KIT_NAME, TEACHER_KIT_NAME, add_check_to_file, build_kit, build_teacher_kit, describe,
-                        kit_chapters, write_notebooks, write_teacher_notebooks)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))      # the repository: its tools/
+from tools.kit import (KIT_NAME, TEACHER_KIT_NAME, add_check_to_file, build_kit, build_teacher_kit, describe,  # noqa: E402
+                       kit_chapters, write_notebooks, write_teacher_notebooks)
 from sphinx.errors import ConfigError
 from sphinx.util import logging
 
@@ -105,7 +108,7 @@ def _page_context(app, pagename, templatename, context, doctree):
 @functools.lru_cache(maxsize=None)
 def _notebook_chapters(confdir: str) -> tuple[Path, ...]:
     """The chapters published as notebooks (those that run without the repository: see
-    :func:`modadd.kit.kit_chapters`), read once per build (asked for on every page)."""
+    :func:`tools.kit.kit_chapters`), read once per build (asked for on every page)."""
     return tuple(kit_chapters(Path(confdir)))
 
 

@@ -16,9 +16,12 @@ Subpackages by role, each importing only those before it (``tests/unit/test_impo
 * ``studies``: ``biases`` and ``decay`` (chapter 6), ``agreement`` (chapter 5);
 * ``plots``: every figure; ``widget``: the live widget (training and particles in the
   browser, in Jupyter and on the site);
-* ``teaching``: ``checks`` and ``classroom`` (exercise checkers, student notebooks, grading);
-  ``kit``: the course kit; ``provenance``: when and where a stored measurement was made;
-  ``__main__``: the command line (``python -m modadd sweep|student|grade``).
+* ``teaching``: ``checks``, ``classroom`` (exercise checkers, student notebooks, grading) and
+  ``setup_check`` (the first cell of a downloaded notebook);
+* ``__main__``: the command line (``python -m modadd sweep|student|grade``).
+
+The project's own tools (the course kits' builder, chapter timing, benchmark provenance)
+live beside the package, in the repository's ``tools/``, not in the wheel.
 """
 import os
 from pathlib import Path
@@ -83,7 +86,7 @@ def local_version(base: str, package_dir: Path | str | None = None) -> str:
 
 def build_id() -> str:
     """The version plus the sources' hash (:func:`local_version`): it changes whenever the
-    code does. A downloaded notebook checks it (see :mod:`modadd.kit`). The kit's wheel
+    code does. A downloaded notebook checks it (see :mod:`modadd.teaching.setup_check`). The kit's wheel
     carries it as its version, so pip installs a newer kit's wheel over an older one; an
     editable install has pyproject.toml's version, without the hash."""
     return local_version(__version__.split('+')[0])

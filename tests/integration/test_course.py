@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 from modadd.teaching import checks, classroom
-from modadd import kit
+from tools import kit
 from shell import clean_env
 
 pytestmark = pytest.mark.slow          # installs the teacher kit into a new environment: minutes
@@ -63,7 +63,7 @@ def copy_of_the_book(dest: Path, changed: bool) -> Path:
     shutil.copytree(ROOT / "book", dest / "book", ignore=shutil.ignore_patterns("_ext", "_vendor", "_css"))
     shutil.copytree(ROOT / "src" / "modadd", dest / "src" / "modadd", ignore=shutil.ignore_patterns("__pycache__"))
     if changed:
-        data = dest / "src" / "modadd" / "data.py"
+        data = dest / "src" / "modadd" / "core" / "data.py"
         data.write_text(data.read_text() + "\n# a later build\n")
     return dest
 

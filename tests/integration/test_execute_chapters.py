@@ -13,6 +13,7 @@ from pathlib import Path
 from conftest import FRONT_MATTER
 
 from modadd.teaching import classroom
+from tools import chapter_times
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "execute_chapters.py"
@@ -92,11 +93,15 @@ def test_chapters_run_side_by_side_into_the_cache_myst_nb_reads(tmp_path):
     assert re.search(r"^\[book\] \d+ s: 01_a(?: and 02_b)? running, [01] of 2 done, "
                      r"(about \d+ (s|min) left|past the last build's times)$",
                      r.stdout, re.M), r.stdout
-    a = classroom.chapter_record(book / "01_a.md", tmp_path)
-    b = classroom.chapter_record(book / "02_b.md", tmp_path)
+    a = chapter_times.chapter_record(book / "01_a.md", tmp_path)
+    b = chapter_times.chapter_record(book / "02_b.md", tmp_path)
     assert a.current and b.current and (a.runs_trained, b.runs_trained) == (0, 2)
     assert a.chapters_at_once == b.chapters_at_once == 2 and a.seconds > 0
     assert a.u_seconds == b.u_seconds > 0                    # one u, measured before both
+    # and each chapter's time, for the assignments' headers (classroom.chapter_run_time)
+    assert json.loads((tmp_path / "_build" / "run_times.json").read_text()) == {
+        "01_a": [a.seconds, a.executed.isoformat()], "02_b": [b.seconds, b.executed.isoformat()]}
+    assert classroom.chapter_run_time(book / "02_b.md", tmp_path) == (b.seconds, b.executed)
     assert f"u (the plain loop, 10,000 steps) = {a.u_seconds:.2f} s" in r.stdout
     from jupyter_cache import get_cache
     cache = get_cache(tmp_path / "_build" / ".jupyter_cache")
@@ -128,9 +133,10 @@ def test_a_chapter_that_raises_fails_with_its_traceback(tmp_path):
     r = execute(tmp_path, "--no-u")                           # the default: one at a time
     assert r.returncode == 1 and "[book] u" not in r.stdout
     assert "02_bad.md FAILED" in r.stderr and "the prose lied" in r.stderr
-    ok = classroom.chapter_record(tmp_path / "book" / "01_ok.md", tmp_path)
+    ok = chapter_times.chapter_record(tmp_path / "book" / "01_ok.md", tmp_path)
     assert ok.current and ok.u_seconds is None                                         # the other is kept
-    assert classroom.chapter_record(tmp_path / "book" / "02_bad.md", tmp_path) is None
+    assert chapter_times.chapter_record(tmp_path / "book" / "02_bad.md", tmp_path) is None
+    assert list(json.loads((tmp_path / "_build" / "run_times.json").read_text())) == ["01_ok"]
 
 
 def test_binder_image_build_trains_the_chapters_runs_into_the_image(tmp_path):
@@ -141,6 +147,7 @@ def test_binder_image_build_trains_the_chapters_runs_into_the_image(tmp_path):
     for rel in ("binder/postBuild", "scripts/pin_isa.sh", "scripts/execute_chapters.py"):
         (tmp_path / rel).parent.mkdir(exist_ok=True)
         shutil.copy2(ROOT / rel, tmp_path / rel)
+    shutil.copytree(ROOT / "tools", tmp_path / "tools", ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "_config.yml").write_text("execute:\n  timeout: 120\n")
     (tmp_path / "book").mkdir()
     cache = tmp_path / "image_cache"

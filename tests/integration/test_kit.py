@@ -1,4 +1,4 @@
-"""The course kit (issue 21, ``modadd.kit``): built as the site builds it, installed into a
+"""The course kit (issue 21, ``tools/kit.py``): built as the site builds it, installed into a
 NEW virtual environment by its README's commands only, its notebooks executed outside the
 repository. One virtual environment serves the whole module (installing it is the cost).
 
@@ -23,7 +23,7 @@ import nbformat
 import pytest
 
 import modadd
-from modadd import kit
+from tools import kit
 from shell import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def _print_timings():
 
 
 def _pins(path: Path) -> dict[str, str]:
-    """``name==version`` lines of a requirements file (its own parse, not modadd.kit's)."""
+    """``name==version`` lines of a requirements file (its own parse, not tools.kit's)."""
     pins = {}
     for line in path.read_text().splitlines():
         m = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", line)
@@ -258,7 +258,7 @@ def test_source_hash_changes_with_the_code(tmp_path):
     copy = tmp_path / "modadd"
     shutil.copytree(Path(modadd.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
     assert modadd.source_hash(copy) == modadd.source_hash()
-    (copy / "data.py").write_text((copy / "data.py").read_text() + "\n# changed\n")
+    (copy / "core" / "data.py").write_text((copy / "core" / "data.py").read_text() + "\n# changed\n")
     assert modadd.source_hash(copy) != modadd.source_hash()
     assert re.fullmatch(r"\d+\.\d+\.\d+\+g[0-9a-f]{10}", modadd.build_id())
 

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 
 from modadd.teaching import checks, classroom
-from modadd import kit
+from tools import kit
 
 pytestmark = pytest.mark.slow          # about 2.5 minutes on 2 cores: 28 notebook executions
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 import modadd
-from modadd import kit
+from tools import kit
 from shell import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,11 +1,16 @@
-"""A stored result says when and where it was measured, and is flagged once its code changes."""
+"""tools/provenance.py: a stored result says when and where it was measured, and is flagged
+once its code changes (from the code hash it was stamped with, never from git at render time)."""
 import json
+import os
+import platform
 import subprocess
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
-from modadd import provenance
+from modadd import REPO_ROOT
+from tools import provenance
 
 
 def utc(*args):
@@ -19,66 +24,51 @@ def test_parse_date_with_and_without_time():
         provenance.parse_date("yesterday")
 
 
-def test_is_stale():
-    measured = utc(2026, 12, 1, 12, 0)
-    assert provenance.is_stale(measured, utc(2026, 12, 1, 13, 0)) is True
-    assert provenance.is_stale(measured, utc(2026, 12, 1, 11, 0)) is False
-    assert provenance.is_stale(measured, None) is None
-    # code committed together with the result is the code it measured
-    assert provenance.is_stale(measured, utc(2026, 12, 1, 12, 0, 30), committed=utc(2026, 12, 1, 12, 0, 30)) is False
-
-
-def git(root, *args):
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
-                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                        "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin",
-                        "GIT_COMMITTER_DATE": args[-1] if args[0] == "commit" else "",
-                        "GIT_AUTHOR_DATE": args[-1] if args[0] == "commit" else ""})
-
-
-def test_a_result_older_than_its_code_is_flagged(tmp_path):
+def test_a_result_is_flagged_once_its_code_changes(tmp_path):
+    name = "particles.json"
+    for f in provenance.BENCHMARK_CODE[name]:                  # a copy of the code it describes
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_bytes((REPO_ROOT / f).read_bytes())
     (tmp_path / "benchmarks" / "results").mkdir(parents=True)
-    (tmp_path / "src" / "modadd").mkdir(parents=True)
-    (tmp_path / "src" / "modadd" / "particles.py").write_text("x = 1\n")
-    git(tmp_path, "init", "-q")
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-qm", "code", "--date", "2026-11-01T10:00:00+00:00")
-    result = tmp_path / "benchmarks" / "results" / "particles.json"
-    result.write_text(json.dumps({"n17_1000_steps_s": 0.1}))          # no date: the commit's
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-qm", "result", "--date", "2026-11-02T10:00:00+00:00")
-    p = provenance.result_provenance("particles.json", tmp_path)
-    assert p.stale is False and p.date_from == "git" and p.measured == utc(2026, 11, 2, 10)
-    assert "newer than the code" in p.describe() and "machine not recorded" in p.describe()
-    (tmp_path / "src" / "modadd" / "particles.py").write_text("x = 2\n")
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-qm", "faster", "--date", "2026-11-03T10:00:00+00:00")
-    p = provenance.result_provenance("particles.json", tmp_path)
-    assert p.stale is True and "OLDER than the code it describes (changed 2026-11-03 10:00 UTC)" in p.describe()
-    # a result with its own date and machine shows them
-    result.write_text(json.dumps({"date": "2026-11-04 09:30 UTC", "machine": "x86_64, 2 torch threads"}))
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-qm", "measured again", "--date", "2026-11-04T10:00:00+00:00")
-    p = provenance.result_provenance("particles.json", tmp_path)
-    assert p.stale is False and p.describe().startswith("2026-11-04 09:30 UTC; x86_64, 2 torch threads")
+    result = tmp_path / "benchmarks" / "results" / name
+    result.write_text(json.dumps({"n17_1000_steps_s": 0.1}))           # not stamped: measure again
+    p = provenance.result_provenance(name, tmp_path)
+    assert p.stale and not p.recorded and "no code hash recorded" in p.describe()
+    assert p.describe().startswith("date not recorded; machine not recorded; OLDER")
+    stamped = provenance.stamp(name, {"date": "2026-11-04 09:30 UTC", "machine": "x86_64, 2 torch threads"}, tmp_path)
+    assert stamped["code_hash"] == provenance.code_hash(name, REPO_ROOT) and stamped["commit"] is None   # no git there
+    result.write_text(json.dumps(stamped))
+    p = provenance.result_provenance(name, tmp_path)
+    assert p.recorded and p.stale is False and p.measured == utc(2026, 11, 4, 9, 30)
+    assert p.describe() == "2026-11-04 09:30 UTC; x86_64, 2 torch threads; newer than the code it describes"
+    changed = tmp_path / "src" / "modadd" / "particles.py"
+    changed.write_text(changed.read_text() + "# faster\n")
+    p = provenance.result_provenance(name, tmp_path)
+    assert p.stale is True and "OLDER than the code it describes (changed since)" in p.describe()
 
 
-def test_unknown_result_and_no_git(tmp_path):
+def test_a_page_asks_no_git(tmp_path, monkeypatch):
+    def no_git(*args, **kwargs):
+        raise AssertionError(f"a page ran {args[0]!r}")
+    monkeypatch.setattr(subprocess, "run", no_git)
+    for name in provenance.BENCHMARK_CODE:
+        if (REPO_ROOT / "benchmarks" / "results" / name).exists():
+            assert " UTC; " in provenance.result_provenance(name, REPO_ROOT).describe()
+
+
+def test_unknown_result(tmp_path):
     with pytest.raises(ValueError, match="known: build.json"):
         provenance.result_provenance("nope.json", tmp_path)
-    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
-    (tmp_path / "benchmarks" / "results" / "sweep.json").write_text(json.dumps({"date": "2026-11-24"}))
-    p = provenance.result_provenance("sweep.json", tmp_path)     # not a git repository
-    assert p.stale is None and "unknown" in p.describe()
 
 
-def test_machine_names_cores():
-    assert "cores" in provenance.machine()
+def test_machine_names_architecture_cores_and_model():
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), None) if Path("/proc/cpuinfo").exists() else None
+    assert provenance.machine() == f"{platform.machine()}, {os.cpu_count()} cores" + (f", {model}" if model else "")
 
 
 def test_each_benchmark_is_stale_when_any_module_its_script_imports_changes():
     import ast
-    from modadd import REPO_ROOT
     from modadd.cache import sources
     scripts = {name: code[0] for name, code in provenance.BENCHMARK_CODE.items() if code[0].endswith(".py")}
     assert set(scripts) == set(provenance.BENCHMARK_CODE) - {"build.json"}
@@ -90,7 +80,7 @@ def test_each_benchmark_is_stale_when_any_module_its_script_imports_changes():
                      and n.module == "modadd" for a in n.names}
         closures = {}
         for m in imported:
-            if m.startswith("modadd.") and m != "modadd.provenance":
+            if m.startswith("modadd."):
                 try:
                     closures[m] = sources.code_files(m, REPO_ROOT / "src" / "modadd")
                 except ValueError:                 # a name, not a module ("from modadd import REPO_ROOT")

@@ -42,6 +42,7 @@ Command line: ``python -m modadd student --out DIR``, ``python -m modadd course 
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -58,6 +59,7 @@ import yaml
 
 from .. import REPO_ROOT
 from .checks import HIDDEN_CASES, case_count
+from .setup_check import add_check_cell
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -89,7 +91,7 @@ RUN_TIMES_FILE = "run_times.json"
 COURSE_PACKAGE = "modadd_course"
 
 
-def _root(root=None) -> Path:
+def chapter_root(root=None) -> Path:
     """Where the chapters are: ``root``, else the source checkout (``REPO_ROOT``), else the
     teacher kit's installed :data:`COURSE_PACKAGE`."""
     if root is not None:
@@ -106,7 +108,7 @@ def _root(root=None) -> Path:
 
 def chapters(root: Path | None = None) -> list[Path]:
     """The notebook pages listed in ``_toc.yml``, in order."""
-    root = _root(root)
+    root = chapter_root(root)
     toc = yaml.safe_load((root / "_toc.yml").read_text())
     files = [toc["root"]] + [c["file"] for c in toc.get("chapters", [])]
     paths = [root / (f if f.endswith(".md") else f + ".md") for f in files]
@@ -132,7 +134,7 @@ def glue_values(chapter: Path, root: Path | None = None) -> dict[str, str]:
     """The numbers ``chapter`` glues into its text, from its last execution: the course
     folder's :data:`GLUE_FILE`, else the book build's jupyter-cache (``root/_build/.jupyter_cache``),
     if it holds an execution of the chapter's code as it is now. Empty when neither does."""
-    root = _root(root)
+    root = chapter_root(root)
     packaged = root / GLUE_FILE
     if packaged.is_file():
         import json
@@ -259,122 +261,15 @@ def _title(nb) -> str:
     return "this chapter"
 
 
-@dataclass(frozen=True)
-class ChapterRun:
-    """A chapter's last execution by the book build, as its jupyter-cache recorded it.
-
-    ``seconds``: wall time of the execution; ``executed``: when it finished (UTC, naive, as
-    jupyter-cache stores it); ``current``: whether the executed notebook's code is the
-    chapter's code now (jupyter-cache's own hash); ``runs_trained``: sweep runs the execution
-    trained rather than loaded, as the book build counted them (``scripts/execute_chapters.py``),
-    or None for an execution that did not count them. A cold execution trains every run its
-    sweeps need. ``chapters_at_once``: how many chapters that build executed side by side.
-    ``u_seconds``: the time unit u (:func:`modadd.core.reference.plain_loop` of 10,000 steps) that
-    the build measured just before executing the chapters, on the same machine (None for a
-    record without it).
-    """
-
-    seconds: float
-    executed: datetime
-    current: bool
-    runs_trained: int | None
-    chapters_at_once: int = 1
-    u_seconds: float | None = None
-
-
-def chapter_record(chapter: Path, root: Path | None = None) -> ChapterRun | None:
-    """The :class:`ChapterRun` of ``chapter`` in the book build's jupyter-cache
-    (``root/_build/.jupyter_cache``), or None when there is no build or no record of it.
-
-    The record is the latest one of that file, or (for a copy of the book elsewhere, whose
-    paths differ) the one whose code matches the chapter's.
-    """
-    root = _root(root)
-    path = root / "_build" / ".jupyter_cache"
-    if not path.is_dir():
-        return None
-    from jupyter_cache import get_cache
-
-    cache = get_cache(path)
-    try:
-        match = cache.match_cache_notebook(jupytext.read(chapter))
-    except KeyError:
-        match = None
-    records = [r for r in cache.list_cache_records()
-               if Path(r.uri).resolve() == Path(chapter).resolve() and "execution_seconds" in (r.data or {})]
-    if not records and match is None:
-        return None
-    last = max(records, key=lambda r: r.created) if records else match
-    if match is not None and match.created >= last.created:
-        last = match
-    data = last.data or {}
-    trained, u = data.get("runs_trained"), data.get("u_seconds")
-    return ChapterRun(float(data["execution_seconds"]), last.created, match is not None and match.pk == last.pk,
-                      None if trained is None else int(trained), int(data.get("chapters_at_once", 1)),
-                      None if u is None else float(u))
-
-
-def chapter_times(root: Path | None = None):
-    """One row per chapter with exercises: its last execution in the book build (seconds,
-    in u, the u it was divided by, when, sweep runs it trained, how many chapters the build
-    ran side by side, whether its code is current), as a pandas table.
-
-    u is the one the build measured before executing the chapter (:attr:`ChapterRun.u_seconds`),
-    so a time and its unit come from the same run on the same machine. A chapter with no
-    record has NaN times (and <NA> runs trained, as has one whose sweep cache is not there
-    to look at); a record without u has NaN in u.
-    """
-    import pandas as pd
-
-    rows = []
-    for ch in assignments(root):
-        rec = chapter_record(ch, root)
-        u = rec.u_seconds if rec and rec.u_seconds else float("nan")
-        rows.append({"chapter": ch.stem,
-                     "seconds": rec.seconds if rec else float("nan"),
-                     "u": rec.seconds / u if rec else float("nan"),
-                     "u (s)": u,
-                     "executed (UTC)": f"{rec.executed:%Y-%m-%d %H:%M}" if rec else "not recorded",
-                     "sweep runs trained": rec.runs_trained if rec else None,
-                     "chapters at once": rec.chapters_at_once if rec else None,
-                     "code current": bool(rec and rec.current)})
-    out = pd.DataFrame(rows)
-    for col in ("sweep runs trained", "chapters at once"):
-        out[col] = out[col].astype("Int64")                                    # missing: <NA>
-    return out
-
-
-#: The headers :func:`chapter_times_view` shows, shorter than the table's column names (so that
-#: the table fits the page's column).
-VIEW_HEADERS = {"sweep runs trained": "runs trained", "chapters at once": "at once", "code current": "current"}
-
-
-def chapter_times_view(times):
-    """:func:`chapter_times`' table as the teacher guide and the appendix show it: the u it
-    was divided by goes into the caption (one value per build that executed the chapters), with the
-    machine, not into a column of its own; shorter headers (:data:`VIEW_HEADERS`)."""
-    from ..provenance import machine
-
-    us = sorted({f"{u:.2f}" for u in times["u (s)"].dropna()})
-    u = f"u = {' and '.join(us)} s, measured by the build just before it executed the chapters" \
-        if us else "u not recorded"
-    return (times.drop(columns="u (s)").rename(columns=VIEW_HEADERS).style.hide(axis="index")
-            .set_caption(f"Executed on {machine()}; {u}.")
-            .format({"seconds": "{:.0f}", "u": "{:.1f}",
-                     "current": lambda v: "yes" if v else "no: measure again"}, na_rep="not recorded"))
-
-
 def chapter_run_time(chapter: Path, root: Path | None = None):
     """``(seconds, when)`` of the chapter's last execution: the course folder's
-    :data:`RUN_TIMES_FILE`, else the book build's jupyter-cache (``_build/.jupyter_cache``);
-    None when neither has a record of it."""
-    packaged = _root(root) / RUN_TIMES_FILE
-    if packaged.is_file():
-        import json
-        got = json.loads(packaged.read_text()).get(Path(chapter).stem)
-        return None if got is None else (float(got[0]), datetime.fromisoformat(got[1]))
-    rec = chapter_record(chapter, root)
-    return None if rec is None else (rec.seconds, rec.executed)
+    :data:`RUN_TIMES_FILE`, else the one the book build writes (``_build/run_times.json``,
+    by ``scripts/execute_chapters.py``); None when neither has a record of it."""
+    for folder in (chapter_root(root), chapter_root(root) / "_build"):
+        if (folder / RUN_TIMES_FILE).is_file():
+            got = json.loads((folder / RUN_TIMES_FILE).read_text()).get(Path(chapter).stem)
+            return None if got is None else (float(got[0]), datetime.fromisoformat(got[1]))
+    return None
 
 
 def measure_run_time(nb, cwd: Path | None = None, timeout: int = NBGRADER_TIMEOUT) -> float:
@@ -607,8 +502,7 @@ def make_course(course, root=None, hidden_seed: int = HIDDEN_SEED, timeout: int 
 
 
 def _with_check(nb):
-    from ..kit import add_check_cell          # the kit's first cell: this modadd, or a message
-    return add_check_cell(nb)
+    return add_check_cell(nb)                 # the kit's first cell: this modadd, or a message
 
 
 def write_student_notebooks(out_dir, solutions: bool = False, root=None, hidden_seed: int = HIDDEN_SEED,

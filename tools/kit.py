@@ -42,16 +42,13 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from . import REPO_ROOT, build_id, local_version
+from modadd import REPO_ROOT, build_id, local_version
+from modadd.teaching.setup_check import (CHECK_TAG, KIT_FOLDER, KIT_NAME, LAB_COMMAND, VENV_COMMAND, add_check_cell,
+                                         check_cell_source, install_command, wheel_name, wheel_url)
 
-KIT_NAME = "modadd-kit.zip"          # the file the site serves, under kit/
-KIT_FOLDER = "modadd-kit"            # the folder the zip unpacks to
 TEACHER_KIT_NAME = "modadd-teacher-kit.zip"
 TEACHER_FOLDER = "modadd-teacher-kit"
 TEACHER_PINS = "binder/teacher-requirements.txt"   # nbgrader and its front end, at the kit's JupyterLab
-CHECK_TAG = "modadd-kit-check"       # the tag of the check cell in a downloaded notebook
-VENV_COMMAND = "python3 -m venv .venv && .venv/bin/pip install --no-compile -r requirements.txt {wheel}"
-LAB_COMMAND = ".venv/bin/jupyter lab notebooks"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)\s*(?:#.*)?$")
 
 
@@ -95,7 +92,7 @@ def kit_chapters(root=None) -> list[Path]:
     uses ``REPO_ROOT``), the introduction (the toc's root: a live widget, no chapter) left out."""
     import yaml
 
-    from .teaching.classroom import chapters
+    from modadd.teaching.classroom import chapters
     home = yaml.safe_load((_root(root) / "_toc.yml").read_text())["root"]
     return [p for p in chapters(_root(root)) if "REPO_ROOT" not in p.read_text()
             and p.with_suffix("").as_posix() != (_root(root) / home).with_suffix("").as_posix()]
@@ -109,30 +106,14 @@ def _version(root=None) -> str:
     return local_version(base, root / "src" / "modadd")
 
 
-def wheel_name(version: str | None = None) -> str:
-    """The file name of modadd's wheel in the kits (version: :func:`modadd.build_id`)."""
-    return f"modadd-{version or build_id()}-py3-none-any.whl"
-
-
 def course_wheel_name(version: str | None = None) -> str:
     """The file name of the teacher kit's ``modadd_course`` wheel."""
     return f"modadd_course-{version or build_id()}-py3-none-any.whl"
 
 
-def install_command(wheel: str | None = None) -> str:
-    """The README's first command: a virtual environment with the kit installed."""
-    return VENV_COMMAND.format(wheel=wheel or wheel_name())
-
-
 def teacher_install_command(version: str | None = None) -> str:
     """The teacher kit's first command: both wheels, the runtime pins and nbgrader's."""
     return VENV_COMMAND.format(wheel=f"{wheel_name(version)} {course_wheel_name(version)}")
-
-
-def wheel_url(site_url: str, wheel: str | None = None) -> str:
-    """Where the published site serves the wheel: ``SITE/kit/<wheel>`` (:func:`build_kit`
-    writes it beside the kit)."""
-    return f"{site_url.rstrip('/')}/kit/{wheel or wheel_name()}"
 
 
 #: Pins a kernel already has (it runs the notebook): left out when a notebook installs the rest.
@@ -144,66 +125,6 @@ def notebook_pins(root=None) -> list[str]:
     book's runtime pins (:func:`runtime_pins`) less the Jupyter front end, which the kernel
     running the notebook already has."""
     return [p for p in runtime_pins(root) if p.split("==")[0].lower() not in FRONT_END]
-
-
-def check_cell_source(needed: str | None = None, wheel: str | None = None,
-                      site_url: str | None = None, pins: list[str] | tuple = ()) -> str:
-    """The first code cell of a downloaded notebook: stop, with a short message naming the
-    kit and the command, unless ``modadd`` imports with build id ``needed``.
-
-    With ``site_url`` (the published site, ``BOOK_SITE_URL`` at build time), a kernel that
-    cannot import ``modadd`` (Colab, a fresh Jupyter) first installs the wheel the site
-    serves and the book's ``pins`` (:func:`notebook_pins`) into the kernel's own Python, then
-    checks as above."""
-    needed = needed or build_id()
-    install = "None" if site_url is None else repr(wheel_url(site_url, wheel))
-    return f'''# Setup check (added to every downloaded notebook): this kernel must have the modadd
-# package this notebook was written for. Get it from the course kit ({KIT_NAME}).
-def _check_modadd(needed={needed!r}, wheel_url={install}, pins={tuple(pins)!r}):
-    import importlib, importlib.util, subprocess, sys
-    class ModaddSetupError(Exception):
-        def _render_traceback_(self):       # Jupyter shows the message, not a traceback
-            return str(self).splitlines()
-    how = ("Get the course kit {KIT_NAME} from the book's site (the link beside 'Run this "
-           "chapter yourself'), unzip it and, in its folder, run:\\n"
-           "    {install_command(wheel)}\\n"
-           "    {LAB_COMMAND}\\n"
-           "then open this notebook from that JupyterLab.")
-    if wheel_url is not None and importlib.util.find_spec("modadd") is None:
-        print(f"Installing modadd {{needed}} from {{wheel_url}} (first time: a few minutes) ...")
-        r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                            f"modadd @ {{wheel_url}}", *pins], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise ModaddSetupError(f"Installing modadd from {{wheel_url}} failed:\\n"
-                                   + (r.stderr or r.stdout)[-1500:] + "\\n" + how) from None
-        importlib.invalidate_caches()
-    try:
-        import modadd
-    except ImportError:
-        raise ModaddSetupError("This notebook needs the modadd package, and this kernel "
-                               "cannot import it.\\n" + how) from None
-    found = modadd.build_id() if hasattr(modadd, "build_id") else getattr(modadd, "__version__", "unknown")
-    if found != needed:
-        raise ModaddSetupError(f"This notebook needs modadd {{needed}}, but this kernel has "
-                               f"modadd {{found}}.\\n" + how) from None
-    print(f"modadd {{found}}: the version this notebook was written for.")
-
-
-_check_modadd()'''
-
-
-def add_check_cell(nb, needed: str | None = None, wheel: str | None = None, site_url: str | None = None,
-                   pins: list[str] | tuple = ()):
-    """Insert the check cell before the notebook's first code cell (once); returns ``nb``."""
-    import nbformat
-    cells = [c for c in nb.cells if CHECK_TAG not in c.get("metadata", {}).get("tags", [])]
-    cell = nbformat.v4.new_code_cell(check_cell_source(needed, wheel, site_url, pins), metadata={"tags": [CHECK_TAG]})
-    cell.pop("id", None)
-    first = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
-    nb.cells = cells[:first] + [cell] + cells[first:]
-    if nb.nbformat == 4 and nb.nbformat_minor >= 5:
-        cell["id"] = "modadd-kit-check"
-    return nb
 
 
 def add_check_to_file(path, needed: str | None = None, site_url: str | None = None, root=None) -> None:
@@ -223,7 +144,7 @@ def write_notebooks(out_dir, root=None, needed: str | None = None, site_url: str
     import jupytext
     import nbformat
 
-    from .teaching.classroom import with_numbers, without_solutions, write_student_notebooks
+    from modadd.teaching.classroom import with_numbers, without_solutions, write_student_notebooks
     root = _root(root)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -255,7 +176,7 @@ def write_teacher_notebooks(out_dir, root=None, needed: str | None = None) -> li
     import jupytext
     import nbformat
 
-    from .teaching.classroom import with_numbers, write_student_notebooks
+    from modadd.teaching.classroom import with_numbers, write_student_notebooks
     root = _root(root)
     out = Path(out_dir)
     chapters = kit_chapters(root)
@@ -315,7 +236,7 @@ def build_course_wheel(out_dir, root=None) -> Path:
     chapters without a checkout."""
     import yaml
 
-    from .teaching.classroom import COURSE_PACKAGE, GLUE_FILE, RUN_TIMES_FILE, assignments, chapter_run_time, glue_values
+    from modadd.teaching.classroom import COURSE_PACKAGE, GLUE_FILE, RUN_TIMES_FILE, assignments, chapter_run_time, glue_values
     root = _root(root)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -538,9 +459,9 @@ def describe(path) -> str:
 
 
 def main(argv=None) -> list[Path]:
-    """``python -m modadd.kit --out DIR``: both kits alone, without building the book."""
+    """``python -m tools.kit --out DIR`` (from the repository): both kits alone, without building the book."""
     import argparse
-    ap = argparse.ArgumentParser(prog="python -m modadd.kit", description=main.__doc__)
+    ap = argparse.ArgumentParser(prog="python -m tools.kit", description=main.__doc__)
     ap.add_argument("--out", required=True, help="folder for notebooks/, teacher/ and the two zips")
     args = ap.parse_args(argv)
     out = Path(args.out)
