@@ -70,8 +70,9 @@ import numpy as np
 import torch
 
 from .core.data import answers, unordered_pairs
-from .forces import (FAMILY_HAS_BIASES, MESH_CELLS_PER_SIGMA, HonestFit, MeshTooLarge, affine_part, alignment,
-                     auto_sigma, clustering, repulsion_all, repulsion_mesh_all, spread_to_embeddings, windows)
+from .forces import (FAMILY_HAS_BIASES, MESH_CELLS_PER_SIGMA, HonestFit, MeshTooLarge, affine_part, auto_sigma,
+                     repulsion_mesh_all)
+from .forces.kernels import alignment, clustering, repulsion_all, spread_to_embeddings, windows
 from .core.model import sum_vectors
 from .core.numerics import flush_subnormals
 from .core.validate import (check_choice, check_int, check_n, check_number, check_per_system, check_positions,

@@ -180,7 +180,7 @@ def test_alignment_equals_its_pairwise_definition(self_power, other_power):
 
 def test_shared_windows_equal_the_sum_of_their_clusterings():
     """The particles' clustering and same-answer repulsion share one distance table."""
-    from modadd.forces import clustering, windows
+    from modadd.forces.kernels import clustering, windows
     S, labels = random_sums(M=3, U=21, n_labels=4, seed=6)
     w = torch.rand(3, 21, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     c, sig = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64), torch.tensor([0.3, 0.7, 1.1], dtype=torch.float64)

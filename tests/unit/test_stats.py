@@ -45,3 +45,28 @@ def test_class_counts_by_two_columns():
     c = stats.class_counts(t, ["n", "forces"], normalize=True)
     assert list(c.index) == [(31, "clu"), (31, "ali"), (59, "clu")]
     assert c.loc[(31, "ali"), "circle"] == 1.0 and c.loc[(59, "clu")].tolist() == pytest.approx([0, 0.5, 0.5])
+
+
+def test_share_is_the_count_over_runs_with_its_wilson_interval():
+    s, lo, hi = stats.share(3, 12)
+    assert s == 0.25 and (lo, hi) == tuple(float(x) for x in stats.wilson_interval(3, 12))
+    assert lo < s < hi
+    assert all(x != x for x in stats.share(0, 0))                    # nothing counted: NaN
+
+
+def test_class_shares_one_row_per_setting_in_order_of_appearance():
+    t = pd.DataFrame({"s": ["b", "b", "a", "b"], "class": ["circle", "grid", "circle", "diverged"]})
+    out = stats.class_shares(t, "s")
+    assert list(out.index) == ["b", "a"] and list(out["runs"]) == [3, 1]
+    assert list(out["circle"]) == [1, 1] and out.loc["b", "circle share"] == 1 / 3
+    assert out.loc["b", "other"] == 0 and out.loc["a", "circle lo"] == stats.share(1, 1)[1]
+
+
+def test_bootstrap_mean_resamples_the_entries():
+    import numpy as np
+    x = np.arange(10.0)
+    m, lo, hi = stats.bootstrap_mean(x, np.random.default_rng(0), 2000)
+    assert m == 4.5 and 2.5 < lo < 4.5 < hi < 6.5
+    assert stats.bootstrap_mean([2.0, 2.0], np.random.default_rng(1), 50) == (2.0, 2.0, 2.0)
+    lo, hi = stats.percentile_interval(np.arange(101.0))
+    assert (lo, hi) == (2.5, 97.5)

@@ -8,6 +8,7 @@ for particle systems. Both are counted the same way, with the classes of
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .structure import CLASSES
 
@@ -24,6 +25,49 @@ def wilson_interval(k, n, z: float = 1.96):
     centre = (p + z ** 2 / (2 * n)) / den
     half = z * np.sqrt(p * (1 - p) / n + z ** 2 / (4 * n ** 2)) / den
     return centre - half, centre + half
+
+
+def share(k: int, n: int) -> tuple[float, float, float]:
+    """``k`` of ``n`` as ``(share, lo, hi)``: the share and its 95% Wilson interval
+    (:func:`wilson_interval`); all NaN when ``n`` is 0 (nothing to count)."""
+    if not n:
+        return np.nan, np.nan, np.nan
+    lo, hi = wilson_interval(k, n)
+    return k / n, float(lo), float(hi)
+
+
+def percentile_interval(samples, axis: int = 0):
+    """The 95% percentile interval ``(lo, hi)`` of bootstrap ``samples`` along ``axis``."""
+    lo, hi = np.percentile(samples, [2.5, 97.5], axis=axis)
+    return lo, hi
+
+
+def bootstrap_mean(x, rng, bootstrap: int) -> tuple[float, float, float]:
+    """Mean of ``x`` and its 95% percentile-bootstrap interval, ``bootstrap`` resamples of
+    the entries drawn from ``rng`` (a numpy Generator): ``(mean, lo, hi)``."""
+    x = np.asarray(x, dtype=float)
+    means = x[rng.integers(0, len(x), size=(bootstrap, len(x)))].mean(1)
+    lo, hi = percentile_interval(means)
+    return float(x.mean()), float(lo), float(hi)
+
+
+def class_shares(table, by: str, classes=CLASSES):
+    """One row per setting of column ``by`` (in the order they first appear): ``runs``, and
+    for each class its ``count``, ``share`` and 95% Wilson ``lo`` and ``hi`` (columns
+    ``circle``, ``circle share``, ``circle lo``, ``circle hi``, ...). Runs of no class
+    (diverged) count in ``runs`` only."""
+    rows = {}
+    for key, g in table.groupby(by, sort=False):
+        n = len(g)
+        row = {"runs": n}
+        for cls in classes:
+            k = int((g["class"] == cls).sum())
+            s, lo, hi = share(k, n)
+            row.update({cls: k, f"{cls} share": s, f"{cls} lo": lo, f"{cls} hi": hi})
+        rows[key] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = by
+    return out
 
 
 def class_counts(table, by, normalize: bool = False):
@@ -43,14 +87,11 @@ def class_fractions(table, by: list[str], classes=CLASSES):
     Returns a long table: the ``by`` columns, ``class``, ``count``, ``runs``, ``fraction``,
     ``lo``, ``hi`` (what :func:`modadd.plots.class_fraction_figure` draws).
     """
-    import pandas as pd
-
     rows = []
     for key, g in table.groupby(by, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         for c in classes:
             k, n = int((g["class"] == c).sum()), len(g)
-            lo, hi = wilson_interval(k, n)
-            rows.append(dict(zip(by, key), **{"class": c, "count": k, "runs": n,
-                                              "fraction": k / n, "lo": float(lo), "hi": float(hi)}))
+            s, lo, hi = share(k, n)
+            rows.append(dict(zip(by, key), **{"class": c, "count": k, "runs": n, "fraction": s, "lo": lo, "hi": hi}))
     return pd.DataFrame(rows)

@@ -41,7 +41,8 @@ The package, one job per module:
   ``embedding_forces``, ``to_embeddings``, ``auto_sigma``, ``pair_gradients``);
 * :mod:`~modadd.forces.kernels`: the same maths unchecked (``clustering``, ``alignment``,
   ``repulsion``, ``spread_to_embeddings``; ``windows``, ``repulsion_all``), which the
-  particle simulation calls;
+  particle simulation calls on every step, by that module's name; not exported here, so
+  ``forces.x`` is always the checked function;
 * :mod:`~modadd.forces.mesh`: the particle-mesh solver for the repulsion;
 * :mod:`~modadd.forces.fit`: the affine part, least-squares fits and how much of the
   gradient the forces explain along a run (``fit_at``, ``explained_by_force_set``,
@@ -63,7 +64,6 @@ from .fit import (FAMILY_HAS_BIASES, PARSIMONY_MARGIN, SIGMA_RULES, ForceFit, Ho
                   honest_fit, variant_grid)
 from .law import (ForceLaw, active_units, axial_angle, force_law, hinge_switching, polar_parts, sum_jacobian,
                   switched_units, weight_kernel)
-from .kernels import alignment, clustering, repulsion, repulsion_all, spread_to_embeddings, windows
 from .mesh import MESH_CELLS_PER_SIGMA, MeshTooLarge, repulsion_mesh, repulsion_mesh_all
 
 __all__ = ["FORCE_NAMES", "FORCES", "MESH_CELLS_PER_SIGMA", "MeshTooLarge", "ForceFit",
@@ -75,5 +75,4 @@ __all__ = ["FORCE_NAMES", "FORCES", "MESH_CELLS_PER_SIGMA", "MeshTooLarge", "For
            "formation_runs", "formation_variants", "formation_fit",
            "ForceLaw", "active_units", "axial_angle", "force_law", "hinge_switching", "polar_parts",
            "sum_jacobian", "switched_units", "weight_kernel",
-           "alignment", "clustering", "repulsion", "repulsion_mesh", "spread_to_embeddings",
-           "windows", "repulsion_all", "repulsion_mesh_all"]
+           "repulsion_mesh", "repulsion_mesh_all"]

@@ -32,7 +32,9 @@ def resolve_sigma(sigma, S, labels, weights) -> torch.Tensor | None:
     return check_scales("sigma", sigma, S.shape[0], S.dtype)
 
 
-def _configs_for(config, M):
+def configs_for(config, M: int) -> list[RunConfig]:
+    """``config`` for M models: a :class:`modadd.core.train.RunConfig` used by all, or a
+    list of M of them."""
     if isinstance(config, RunConfig):
         return [config] * M
     configs = list(config)
@@ -59,7 +61,7 @@ def pair_gradients(params: Params, config) -> tuple[torch.Tensor, torch.Tensor, 
     if not isinstance(params, Params):
         raise ValueError(f"params must be a modadd.core.model.Params, got {type(params).__name__}")
     M, n = params.E.shape[:2]
-    configs = _configs_for(config, M)
+    configs = configs_for(config, M)
     if configs[0].model.n != n:
         raise ValueError(f"config has n={configs[0].model.n} but the embeddings have n={n}")
     split = pair_weights(configs)

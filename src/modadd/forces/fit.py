@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..analysis.stats import bootstrap_mean
 from ..core.model import Params, loss_and_grads, sum_vectors
 from ..core.train import History, pair_weights
 from ..core.validate import (check_bool, check_choice, check_field, check_finite, check_non_negative_int, check_number,
@@ -461,14 +462,6 @@ def _pooled_fit(rf: RunFields, variant: Variant, labels: str, symmetries: str, c
     return np.asarray(coef, dtype=float), r2
 
 
-def _mean_interval(x, rng, bootstrap: int):
-    """Mean of x and its 95% percentile-bootstrap interval (resampling the entries)."""
-    x = np.asarray(x, dtype=float)
-    means = x[rng.integers(0, len(x), size=(bootstrap, len(x)))].mean(1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return float(x.mean()), float(lo), float(hi)
-
-
 @dataclass(frozen=True)
 class HonestFit:
     """Force-law variants chosen on some runs, reported on others (:func:`honest_fit`).
@@ -590,7 +583,7 @@ def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed
     coefficients = pd.DataFrame(coef_rows)
     summ = []
     for key, g in coefficients.groupby(["family", "force", "symmetries", "labels"], sort=False):
-        m, lo, hi = _mean_interval(g.coef.values, rng, bootstrap)
+        m, lo, hi = bootstrap_mean(g.coef.values, rng, bootstrap)
         summ.append(dict(zip(["family", "force", "symmetries", "labels"], key), mean=m, lo=lo, hi=hi,
                          runs=len(g), negative=int((g.coef < 0).sum())))
     strengths = {fam: dict(zip(v.forces, np.mean([_pooled_fit(c, v, "true", "free")[0] for c in choose

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..analysis.stats import percentile_interval
 from ..core.model import Params, loss_and_grads, sum_vectors
 from ..core.train import History, pair_weights
 from ..core.validate import check_non_negative_int, check_positive_int, check_tensor, is_int
@@ -329,7 +330,7 @@ def force_law(history, runs=None, distance_bins=DISTANCE_BINS, angle_bins=ANGLE_
         c, ca = _solve(XtX, Xty, binned), _solve(XtX, Xty, assumed)
         bs = np.stack([_solve(sum(per_run[i][0] for i in b), sum(per_run[i][1] for i in b), binned)
                        for b in boot])
-        lo, hi = np.percentile(bs, [2.5, 97.5], axis=0)
+        lo, hi = percentile_interval(bs)
         assumed_coef[kind] = {"clustering": float(ca[0]), "repulsion": float(ca[1]), "alignment": float(ca[2])}
         r2[kind] = {"binned": _r2(XtX, Xty, yty, binned, c), "assumed": _r2(XtX, Xty, yty, assumed, ca)}
         for i, (k, pair, e, j) in enumerate(spec):

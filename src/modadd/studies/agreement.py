@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis import structure
-from ..analysis.stats import wilson_interval
+from ..analysis.stats import share
 
 
 # Argument checks of this module's entry points. They live here, not in validate.py,
@@ -153,7 +153,6 @@ def agreement(table):
     for measure, col in zip(MEASURES, ("same_class", "same_k", "same_rule")):
         v = table[col].dropna().astype(bool)
         k, m = int(v.sum()), len(v)
-        lo, hi = wilson_interval(k, m) if m else (np.nan, np.nan)
-        rows.append(dict(measure=measure, agree=k, of=m, share=k / m if m else np.nan,
-                         lo=float(lo), hi=float(hi)))
+        s, lo, hi = share(k, m)
+        rows.append(dict(measure=measure, agree=k, of=m, share=s, lo=lo, hi=hi))
     return pd.DataFrame(rows).set_index("measure")

@@ -23,6 +23,7 @@ import torch
 
 from dataclasses import dataclass
 
+from ..analysis.stats import share
 from ..core.data import unordered_pairs
 from ..core.validate import check_number, check_pairs, check_tensor
 
@@ -156,14 +157,12 @@ def held_out_check(rho_fit, circle_fit, rho_test, circle_test) -> dict:
     always answering the outcome that was commoner among the fitted runs (a model of rho is
     worth something only above it).
     """
-    from ..analysis.stats import wilson_interval
-
     rho_f, circ_f = _check_rho_outcome(rho_fit, circle_fit, "held_out_check: fitted")
     rho_t, circ_t = _check_rho_outcome(rho_test, circle_test, "held_out_check: test")
     model = fit_threshold(rho_f, circ_f)
     right = int((model.predict(rho_t) == circ_t).sum())
-    lo, hi = wilson_interval(right, len(rho_t))
+    accuracy, lo, hi = share(right, len(rho_t))
     majority = circ_f.mean() > 0.5
     return {"threshold": model.threshold, "fit accuracy": model.fit_accuracy, "test runs": len(rho_t),
-            "test accuracy": right / len(rho_t), "test lo": float(lo), "test hi": float(hi),
+            "test accuracy": accuracy, "test lo": lo, "test hi": hi,
             "base rate": float((circ_t == majority).mean())}

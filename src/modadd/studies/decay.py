@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..analysis.stats import wilson_interval
+from ..analysis.stats import class_shares, share
 from ..analysis.structure import CLASSES
 from ..core.validate import check_number
 
@@ -91,21 +91,9 @@ def setting_summary(table, by: str = "setting"):
         ``hi`` (columns ``circle``, ``circle share``, ``circle lo``, ``circle hi``, ...);
         and ``median val acc``. Diverged runs count in ``runs`` but in no class.
     """
-    import pandas as pd
-
     _check_table("table", table, by, ("class", "val_acc"))
-    rows = {}
-    for key, g in table.groupby(by, sort=False):
-        n = len(g)
-        row = {"runs": n}
-        for cls in CLASSES:
-            k = int((g["class"] == cls).sum())
-            lo, hi = wilson_interval(k, n)
-            row.update({cls: k, f"{cls} share": k / n, f"{cls} lo": float(lo), f"{cls} hi": float(hi)})
-        row["median val acc"] = float(g["val_acc"].median())
-        rows[key] = row
-    out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index.name = by
+    out = class_shares(table, by)
+    out["median val acc"] = [float(g["val_acc"].median()) for _, g in table.groupby(by, sort=False)]
     return out
 
 
@@ -143,10 +131,9 @@ def survival(early, late, by: str = "setting", cls: str = "circle"):
     for key, idx in e.groupby(by, sort=False).groups.items():
         ce, cl = e.loc[idx, "class"].to_numpy(), l_.loc[idx, "class"].to_numpy()
         k_early, kept = int((ce == cls).sum()), int(((ce == cls) & (cl == cls)).sum())
-        lo, hi = wilson_interval(kept, k_early) if k_early else (np.nan, np.nan)
+        s, lo, hi = share(kept, k_early)
         rows[key] = {"runs": len(idx), f"{cls} early": k_early, f"{cls} late": int((cl == cls).sum()),
-                     "kept": kept, "kept share": kept / k_early if k_early else np.nan,
-                     "kept lo": float(lo), "kept hi": float(hi),
+                     "kept": kept, "kept share": s, "kept lo": lo, "kept hi": hi,
                      "same class": float((ce == cl).mean()),
                      "circle score early": float(e.loc[idx, "circle_score"].median()),
                      "circle score late": float(l_.loc[idx, "circle_score"].median())}
@@ -168,13 +155,13 @@ def softmax_confidence(params, config) -> np.ndarray:
         (M,) numbers in [1/n, 1]: 1/n for a network that is unsure of every pair, near 1
         for one that answers each with certainty (right or wrong).
     """
-    from ..forces.fields import _configs_for
+    from ..forces.fields import configs_for
     from ..core.model import Params, forward
     from ..core.train import pair_weights
 
     if not isinstance(params, Params):
         raise ValueError(f"params must be a modadd.core.model.Params, got {type(params).__name__}")
-    split = pair_weights(_configs_for(config, params.E.shape[0]))
+    split = pair_weights(configs_for(config, params.E.shape[0]))
     with torch.no_grad():
         top = torch.softmax(forward(params, split.pairs), -1).amax(-1)       # (M, U)
         w = split.train_weights.to(top.dtype)
@@ -229,11 +216,11 @@ def gradient_spread(params, config) -> np.ndarray:
         (M,) shares in (0, 1] (NaN for a model whose gradient is exactly zero).
     """
     from ..forces import pair_gradients
-    from ..forces.fields import _configs_for
+    from ..forces.fields import configs_for
     from ..core.train import pair_weights
 
     _, _, g = pair_gradients(params, config)
-    train_pairs = (pair_weights(_configs_for(config, params.E.shape[0])).train_weights > 0)    # (M, U)
+    train_pairs = (pair_weights(configs_for(config, params.E.shape[0])).train_weights > 0)    # (M, U)
     with torch.no_grad():
         q = g.pow(2).sum(-1)
         total = q.sum(1)
