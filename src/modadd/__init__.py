@@ -23,7 +23,9 @@ Subpackages by role, each importing only those before it (``tests/unit/test_impo
 The project's own tools (the course kits' builder, chapter timing, benchmark provenance)
 live beside the package, in the repository's ``tools/``, not in the wheel.
 """
+import hashlib
 import os
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 #: The instruction set every numerical library computes with (set here, before torch computes
@@ -50,7 +52,6 @@ def default_cache_dir() -> Path:
 
 
 def _installed_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
     try:
         return version("modadd")
     except PackageNotFoundError:        # imported from src/ without being installed
@@ -65,7 +66,6 @@ def source_hash(package_dir: Path | str | None = None) -> str:
     """Short SHA-256 of the package's sources: every ``.py`` and ``web/*.js`` file (relative
     path and bytes), so an installed wheel and the checkout it was built from agree exactly
     when their code does. ``package_dir``: another copy of the package (default: this one)."""
-    import hashlib
     root = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent
     files = sorted(p for p in [*root.rglob("*.py"), *(root / "web").glob("*.js")]
                    if "__pycache__" not in p.parts)

@@ -19,8 +19,15 @@ waits S seconds for it instead of 10).
 from __future__ import annotations
 
 import argparse
-from contextlib import nullcontext
+import math
+import re
 import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+from .core import train
+from .runs.cluster import ClusterError, DaskExecutor
+from .runs.sweep import results_table, run_sweep
 
 #: The recipes ``--recipe`` names (modadd.core.train's CIRCLE_RECIPE and GRID_RECIPE). The trainer,
 #: and with it torch, is imported only by a command that trains: an error in the arguments, or
@@ -72,7 +79,6 @@ def _count(name: str, least: int = 1):
 
 def _seconds(text: str) -> float:
     """An argparse type: a number of seconds > 0 (--connect-timeout)."""
-    import math
     try:
         value = float(text)
     except ValueError:
@@ -84,7 +90,6 @@ def _seconds(text: str) -> float:
 
 def _address(text: str) -> str:
     """A scheduler address: PROTOCOL://HOST:PORT (or HOST:PORT, meaning tcp)."""
-    import re
     t = text.strip()
     m = re.fullmatch(r"(?:([a-z]+)://)?(\[[0-9a-fA-F:]+\]|[^\s:/\[\]]+):(\d+)", t)
     if not m or not 0 < int(m.group(3)) < 65536:
@@ -169,8 +174,6 @@ def main(argv=None) -> int:
 
 
 def _sweep(args) -> int:
-    from pathlib import Path
-
     def fail(message: str, code: int = 2) -> int:
         print(f"error: {message}", file=sys.stderr)
         return code
@@ -187,9 +190,6 @@ def _sweep(args) -> int:
     if args.cache is not None and Path(args.cache).exists() and not Path(args.cache).is_dir():
         return fail(f"--cache must be a folder, got {args.cache!r} (a file)")
 
-    from .runs.cluster import ClusterError, DaskExecutor
-    from .runs.sweep import results_table, run_sweep
-    from .core import train
     try:
         configs = train.sweep_configs(getattr(train, RECIPES[args.recipe]), seeds=range(args.seeds),
                                       **dict(args.vary))

@@ -67,16 +67,18 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 
+from .analysis import structure
 from .core.data import answers, unordered_pairs
-from .forces import (FAMILY_HAS_BIASES, MESH_CELLS_PER_SIGMA, HonestFit, MeshTooLarge, affine_part, auto_sigma,
-                     repulsion_mesh_all)
-from .forces.kernels import alignment, clustering, repulsion_all, spread_to_embeddings, windows
 from .core.model import sum_vectors
 from .core.numerics import flush_subnormals
 from .core.validate import (check_choice, check_int, check_n, check_number, check_per_system, check_positions,
                        check_seeds)
+from .forces import (FAMILY_HAS_BIASES, MESH_CELLS_PER_SIGMA, HonestFit, MeshTooLarge, affine_part, auto_sigma,
+                     repulsion_mesh_all)
+from .forces.kernels import alignment, clustering, repulsion_all, spread_to_embeddings, windows
 
 GAUGES = ("affine", "scale", "none", "linear")
 _RUNAWAY = 1e6      # a particle farther than this from the centre (in start units) is a blow-up
@@ -156,9 +158,6 @@ class Simulation:
     def table(self):
         """One row per system: seed, strengths, both structure scores and the class
         (:func:`modadd.analysis.structure.scores`, the yardstick used for trained networks)."""
-        import pandas as pd
-
-        from .analysis import structure
         rows = []
         for m, scored in enumerate(structure.scores_many(self.final)):
             row = dict(seed=int(self.seeds[m]), n=self.n, clustering=float(self.clustering[m]),

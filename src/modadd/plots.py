@@ -31,14 +31,14 @@ import os
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.io._base_renderers import MimetypeRenderer
-from plotly.subplots import make_subplots
 import torch
+from plotly.io._base_renderers import MimetypeRenderer
+from plotly.offline import get_plotlyjs_version
+from plotly.subplots import make_subplots
 
-from .core.data import check_n
-from .core.model import Params, mlp
 from .analysis.structure import CLASSES
-from .core.data import unordered_pairs
+from .core.data import check_n, unordered_pairs
+from .core.model import Params, mlp
 from .core.train import History
 
 FONT = dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=13, color="#222")
@@ -63,8 +63,6 @@ class NotebookRenderer(MimetypeRenderer):
     others wait for it). Offline, the figure says how to embed plotly.js instead."""
 
     def to_mimebundle(self, fig_dict):
-        from plotly.offline import get_plotlyjs_version
-
         body = pio.to_json(fig_dict, validate=False)
         div_id = "fig-" + hashlib.sha1(body.encode()).hexdigest()[:12]
         height = fig_dict.get("layout", {}).get("height") or 525

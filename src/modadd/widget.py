@@ -38,7 +38,12 @@ import numpy as np
 import torch
 import traitlets
 
+from .analysis import structure
+from .core.data import held_out_split, unordered_pairs
+from .core.model import Params
+from .core.train import CIRCLE_RECIPE, GRID_RECIPE, train
 from .core.validate import check_bool, check_choice, check_range
+from .particles import CLUSTERING_WIDTH, REPULSION, REPULSION_WIDTH
 
 WEB = Path(__file__).resolve().parent / "web"
 SOURCES = ("core.js", "structure.js", "engine.js", "view.js")
@@ -136,7 +141,6 @@ def training_widget(*args, **kwargs) -> LiveWidget:
 
 def recipe_presets() -> dict:
     """The trainer's two recipes as the view's presets (the view has no copy of its own)."""
-    from .core.train import CIRCLE_RECIPE, GRID_RECIPE
     return {name: dict(bias=cfg.model.bias, init=cfg.model.init, embed_init=cfg.model.embed_init,
                        embed_scale=cfg.model.embed_scale, lr=cfg.lr, weight_decay=cfg.weight_decay,
                        hidden=cfg.model.hidden, seed=DEFAULT_SEEDS[name])
@@ -152,7 +156,6 @@ def particle_settings(n: int = 17, seed: int = DEFAULT_PARTICLE_SEED, alignment:
                       repulsion: float | None = None, step_size: float = 0.1, *,
                       same_start: bool = False, recipe: str = "circle") -> dict:
     """The particle widget's settings, checked (see :func:`particle_widget`)."""
-    from .particles import CLUSTERING_WIDTH, REPULSION, REPULSION_WIDTH
     same_start = check_bool("same_start", same_start)
     return dict(n=check_range("n", n, 7, 59 if same_start else 41, integer=True),
                 seed=check_range("seed", seed, 0, 999_999, integer=True),
@@ -222,7 +225,6 @@ def widget_start(config) -> tuple:
     ``initParams`` (float64 :class:`modadd.core.model.Params` of one model, zero biases when
     the model has none) and ``splitPairs`` (``held``: (U,) bool over
     :func:`modadd.core.data.unordered_pairs`), from the config's seed with core.js's generator."""
-    from .core.model import Params
     m, n, H = config.model, config.model.n, config.model.hidden
     rng = WidgetRng(config.seed, 1)
     unif = lambda bound: (rng.uniform() * 2 - 1) * bound           # noqa: E731
@@ -264,7 +266,6 @@ def widget_particle_start(n: int, seed: int) -> np.ndarray:
 def _held_split(n: int, held: torch.Tensor):
     """The :class:`modadd.core.data.PairSplit` of M runs holding out the unordered pairs marked in
     ``held`` ((M, U) bool), weighted as :func:`modadd.core.data.pair_split` weighs its own split."""
-    from .core.data import held_out_split, unordered_pairs
     pairs, mult = unordered_pairs(n)
     return held_out_split(n, pairs, mult.to(torch.float64), held.to(torch.float64))
 
@@ -275,8 +276,6 @@ def widget_train(configs, steps: int, record_every=100):
     rounding. ``configs``: :class:`modadd.core.train.RunConfig` s of one n. The trainer is
     given the widget's parameters (``init``) and split (``split``) and nothing else of it
     changes (so no stored run of the book is invalidated)."""
-    from .core.model import Params
-    from .core.train import train
     starts = [widget_start(c) for c in configs]
     init = Params(*(torch.cat(ts) for ts in zip(*(s[0].tensors() for s in starts))))
     split = _held_split(configs[0].model.n, torch.stack([s[1] for s in starts]))
@@ -289,7 +288,6 @@ def readout(E) -> str:
     :func:`modadd.analysis.structure.lattice_rule`) or ``"other"``, as :func:`modadd.analysis.structure.classify`
     decides. The widget computes the same string in the browser (``web/structure.js``,
     checked against this in tests/js)."""
-    from .analysis import structure
     row = structure.scores(E)
     if row["class"] == "circle":
         return f"circle k={row['circle_k']}"
@@ -302,6 +300,5 @@ def readout(E) -> str:
 def recipe_config(preset: str, n: int = 17, seed: int = 0, val_fraction: float = 0.2):
     """The :class:`modadd.core.train.RunConfig` the widget trains for a preset, n, seed and
     validation fraction (its other settings at their defaults)."""
-    from .core.train import CIRCLE_RECIPE, GRID_RECIPE
     cfg = {"circle": CIRCLE_RECIPE, "grid": GRID_RECIPE}[check_choice("recipe", preset, RECIPES)]
     return replace(cfg, model=replace(cfg.model, n=n), seed=seed, val_fraction=val_fraction)

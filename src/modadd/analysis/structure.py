@@ -14,14 +14,22 @@ solves ``a + b mod n`` tends to take one of two shapes:
 the fit that produced it; :func:`classify` thresholds them. Every score is invariant to
 translating, rotating, reflecting and uniformly scaling ``E``, and to relabelling
 ``a -> k·a mod n`` with ``k`` coprime to ``n`` (which maps a circle to a circle and a
-consistent lattice to a consistent lattice). numpy only, no torch.
+consistent lattice to a consistent lattice). The fits compute in numpy.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
+
+from .. import default_cache_dir
+from ..cache.sources import code_hash
+from ..core.validate import check_number
 
 CIRCLE_THRESHOLD = 0.85
 """Default :func:`classify` threshold on :func:`circle_score`.
@@ -474,16 +482,12 @@ def scores_many(E_batch, circle_threshold: float = CIRCLE_THRESHOLD,
 def _code() -> bytes:
     """The hash of the code a fit runs (this module and what it imports,
     :func:`modadd.cache.sources.code_hash`): part of every stored fit's key."""
-    from ..cache.sources import code_hash
     return code_hash(__name__).encode()
 
 
 def _batch_fits(E_batch) -> np.ndarray:
     """(R, 6): circle score, circle order, grid score, the reduced rule (p, q) and the lines
     of each embedding; from the run cache when these embeddings were fitted by this code before."""
-    import hashlib
-    import os
-
     if isinstance(E_batch, (str, bytes)) or E_batch is None:
         raise ValueError(f"E_batch must be an (R, n, 2) array, got {type(E_batch).__name__}")
     try:
@@ -495,7 +499,6 @@ def _batch_fits(E_batch) -> np.ndarray:
     arr = np.ascontiguousarray(arr, dtype=np.float64) if arr.dtype.kind in "iuf" else arr
     path = None
     if os.environ.get("MODADD_MEMO", "1") != "0" and arr.dtype == np.float64 and len(arr):
-        from .. import default_cache_dir
         h = hashlib.sha256(_code())
         h.update(f"{arr.shape}".encode())
         h.update(arr.tobytes())
@@ -747,7 +750,6 @@ def picture_code(E) -> str:
     """A stored copy of embeddings' pictures, in a short string: each picture centred and
     scaled to radius 1, its points rounded to 1/100 (base64 of one signed byte each).
     :func:`same_pictures` compares a later run's pictures with it."""
-    import base64
     return base64.b64encode(np.round(_picture(E) * PICTURE_STEPS).astype(np.int8).tobytes()).decode()
 
 
@@ -759,7 +761,6 @@ def same_pictures(E, code: str, tolerance: float = 0.03) -> float:
     changed its shape moves them by far more. A run's bits depend on the processor, not only
     on its instruction set, and after thousands of steps a last-bit difference can change a
     picture: :func:`which_pictures` chooses among pictures stored on several processors."""
-    from ..core.validate import check_number      # imports torch: here only, structure stays numpy-only
     tolerance = check_number("tolerance", tolerance, strict=True)
     moved = _moved(E, code)
     if moved > tolerance:
@@ -773,7 +774,6 @@ def which_pictures(E, codes: dict, tolerance: float = 0.03) -> str:
     processor the pictures were judged on) that ``E``'s pictures match within ``tolerance``
     (as in :func:`same_pictures`); raises ValueError naming how far each set is when none
     matches (someone must look at these pictures and store them with what they saw)."""
-    from ..core.validate import check_number
     tolerance = check_number("tolerance", tolerance, strict=True)
     if not isinstance(codes, dict) or not codes:
         raise ValueError(f"codes must be a non-empty dict of name -> picture_code string, got {codes!r:.80}")
@@ -787,8 +787,6 @@ def which_pictures(E, codes: dict, tolerance: float = 0.03) -> str:
 
 
 def _moved(E, code: str) -> float:
-    import base64
-    import binascii
     X = _picture(E)
     if not isinstance(code, str):
         raise ValueError(f"code must be a string made by picture_code, got {type(code).__name__}")

@@ -1,19 +1,22 @@
 """How much of the true gradient the force models explain: affine part, fits, along a run."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..analysis.stats import bootstrap_mean
+from ..analysis.structure import classify
+from ..cache.memo import memo
 from ..core.model import Params, loss_and_grads, sum_vectors
-from ..core.train import History, pair_weights
+from ..core.train import CIRCLE_RECIPE, GRID_RECIPE, History, pair_weights, train
 from ..core.validate import (check_bool, check_choice, check_field, check_finite, check_non_negative_int, check_number,
                         check_positive_int, check_range, check_tensor, is_int)
 from .fields import (FORCE_NAMES, FORCES, auto_sigma, check_force_names, embedding_forces, pair_gradients,
                      resolve_sigma, shuffled_labels, to_embeddings)
-from .kernels import spread_to_embeddings
+from .kernels import alignment, clustering, repulsion, spread_to_embeddings
 
 
 def _affine_design(E, shift: bool = True) -> torch.Tensor:
@@ -174,7 +177,6 @@ def explained_over_history(history, run: int, forces=FORCE_NAMES, remove_affine:
         pandas DataFrame, one row per recorded step: ``step, sigma, r2, cosine,
         r2_shuffled, cosine_shuffled`` and ``coef_<name>``, ``coef_<name>_shuffled`` per force.
     """
-    import pandas as pd
     if not isinstance(history, History):
         raise ValueError(f"history must be a modadd.core.train.History, got {type(history).__name__}")
     M = len(history.configs)
@@ -255,7 +257,6 @@ def explained_by_force_set(history, force_sets: dict, remove_affine: bool = True
     ``r2`` and ``r2_shuffled`` of :func:`explained_over_history` over the recorded steps
     after 0. Returns a DataFrame with columns ``run, family, forces, r2, shuffled``.
     """
-    import pandas as pd
     _check_history(history)
     if not isinstance(force_sets, dict) or not force_sets:
         raise ValueError(f"force_sets must be a non-empty dict label -> force names, got {force_sets!r}")
@@ -278,8 +279,6 @@ def explained_by_phase(history, forces=FORCE_NAMES, phases=("early", "middle", "
     final embeddings (:func:`modadd.analysis.structure.classify`). Returns a DataFrame with columns
     ``run, family, final, phase, r2, shuffled``.
     """
-    import pandas as pd
-    from ..analysis.structure import classify
     _check_history(history)
     phases = tuple(phases)
     T = int((history.steps > 0).sum())
@@ -408,7 +407,6 @@ def candidate_fields(history, variants, runs=None, shuffle_seed: int = 0) -> lis
     with its training weights, the window width from the true answers, the baseline with
     :func:`shuffled_labels` (``shuffle_seed``); at every recorded step after 0.
     """
-    from .kernels import alignment, clustering, repulsion
     _check_history(history)
     variants = list(variants)
     if not variants or not all(isinstance(v, Variant) for v in variants):
@@ -525,7 +523,27 @@ def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed
     Every fit is symmetry-free unless a row says "raw", one coefficient per force per run
     (pooled over the run's recorded steps), no sign constraint: signs are reported.
     """
-    import pandas as pd
+    choose, report, variants, compare, margin = _checked_honest(choose, report, variants, compare, bootstrap,
+                                                                seed, margin)
+    rng = np.random.default_rng(seed)
+    selection, chosen = _choose_variants(choose, variants, margin)
+    report_table, coefficients = _report_variants(choose, report, chosen, compare)
+    summ = []
+    for key, g in coefficients.groupby(["family", "force", "symmetries", "labels"], sort=False):
+        m, lo, hi = bootstrap_mean(g.coef.values, rng, bootstrap)
+        summ.append(dict(zip(["family", "force", "symmetries", "labels"], key), mean=m, lo=lo, hi=hi,
+                         runs=len(g), negative=int((g.coef < 0).sum())))
+    strengths = {fam: dict(zip(v.forces, np.mean([_pooled_fit(c, v, "true", "free")[0] for c in choose
+                                                  if c.family == fam], 0).tolist()))
+                 for fam, v in chosen.items()}
+    return HonestFit(selection=selection, chosen=chosen, report=report_table,
+                     coefficients=coefficients, summary=pd.DataFrame(summ), strengths=strengths,
+                     choose_seeds=tuple(sorted({x.seed for x in choose})),
+                     report_seeds=tuple(sorted({x.seed for x in report})))
+
+
+def _checked_honest(choose, report, variants, compare, bootstrap, seed, margin):
+    """:func:`honest_fit`'s arguments, checked: lists, and the margin as a number."""
     choose, report = list(choose), list(report)
     for name, part in (("choose", choose), ("report", report)):
         if not part or not all(isinstance(x, RunFields) for x in part):
@@ -534,7 +552,6 @@ def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed
     if both:
         raise ValueError(f"choose and report must not share seeds, both have {sorted(both)}")
     variants = list(variants)
-    n_candidates = len(variants)
     compare = list(compare)
     if not all(isinstance(v, Variant) for v in compare):
         raise ValueError(f"compare must hold forces.Variant, got {compare!r}")
@@ -545,13 +562,17 @@ def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed
         raise ValueError(f"no choosing runs for the family {sorted(missing)}")
     check_positive_int("bootstrap", bootstrap)
     check_non_negative_int("seed", seed)
-    margin = check_range("margin", margin, 0, 1, open_hi=True)
-    rng = np.random.default_rng(seed)
+    return choose, report, variants, compare, check_range("margin", margin, 0, 1, open_hi=True)
+
+
+def _choose_variants(choose, variants, margin):
+    """The selection table (every variant's lead over the shuffled baseline, per family, on
+    the ``choose`` runs) and the variant chosen per family (see :func:`honest_fit`)."""
     sel_rows, chosen = [], {}
     for fam in dict.fromkeys(x.family for x in choose):
         runs = [x for x in choose if x.family == fam]
         leads = []
-        for v in variants[:n_candidates]:
+        for v in variants:
             r2 = float(np.mean([_pooled_fit(x, v, "true", "free")[1] for x in runs]))
             sh = float(np.mean([_pooled_fit(x, v, "shuffled", "free")[1] for x in runs]))
             sel_rows.append(dict(family=fam, variant=v.label, r2=r2, shuffled=sh, lead=r2 - sh))
@@ -561,6 +582,13 @@ def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed
         chosen[fam] = leads[min(close)[2]][1]
     selection = pd.DataFrame(sel_rows)
     selection["chosen"] = [chosen[f].label == v for f, v in zip(selection.family, selection.variant)]
+    return selection, chosen
+
+
+def _report_variants(choose, report, chosen, compare):
+    """The report table (each ``report`` run's fit of its family's chosen variant and of
+    ``compare``, raw and symmetry-free, with the choosing runs' mean coefficients too) and
+    the chosen variants' coefficients per run."""
     rep_rows, coef_rows, fixed = [], [], {}
     for x in report:
         for v in dict.fromkeys([chosen[x.family]] + list(compare)):
@@ -580,19 +608,7 @@ def honest_fit(choose, report, variants, compare=(), bootstrap: int = 1000, seed
                         for f, c in zip(v.forces, cc):
                             coef_rows.append(dict(run=x.run, seed=x.seed, family=x.family, force=f,
                                                   symmetries=sym, labels=lab, coef=float(c)))
-    coefficients = pd.DataFrame(coef_rows)
-    summ = []
-    for key, g in coefficients.groupby(["family", "force", "symmetries", "labels"], sort=False):
-        m, lo, hi = bootstrap_mean(g.coef.values, rng, bootstrap)
-        summ.append(dict(zip(["family", "force", "symmetries", "labels"], key), mean=m, lo=lo, hi=hi,
-                         runs=len(g), negative=int((g.coef < 0).sum())))
-    strengths = {fam: dict(zip(v.forces, np.mean([_pooled_fit(c, v, "true", "free")[0] for c in choose
-                                                  if c.family == fam], 0).tolist()))
-                 for fam, v in chosen.items()}
-    return HonestFit(selection=selection, chosen=chosen, report=pd.DataFrame(rep_rows),
-                     coefficients=coefficients, summary=pd.DataFrame(summ), strengths=strengths,
-                     choose_seeds=tuple(sorted({x.seed for x in choose})),
-                     report_seeds=tuple(sorted({x.seed for x in report})))
+    return pd.DataFrame(rep_rows), pd.DataFrame(coef_rows)
 
 
 # ---------------------------------------------------------------- the book's formation fit
@@ -602,10 +618,6 @@ def formation_runs(seeds) -> History:
 
     The circle recipe's runs of ``seeds``, then the grid recipe's, trained once and kept in
     the run cache (:func:`modadd.cache.memo.memo`), so chapters 4 and 5 share them."""
-    from dataclasses import replace
-
-    from ..cache.memo import memo
-    from ..core.train import CIRCLE_RECIPE, GRID_RECIPE, train
     seeds = [int(s) for s in seeds]
     return memo(train, [replace(CIRCLE_RECIPE, seed=s) for s in seeds]
                 + [replace(GRID_RECIPE, seed=s) for s in seeds], steps=600, record_every=20, progress=False)
@@ -625,7 +637,6 @@ def formation_fit() -> HonestFit:
     chosen on seeds 0-7 and reported on seeds 8-31 of :func:`formation_runs` (seeds 0-15,
     then 16-31), beside the plain forms (``Variant()``). Kept in the run cache: whichever
     chapter asks first computes it."""
-    from ..cache.memo import memo
     variants = formation_variants()
     fields = (memo(candidate_fields, formation_runs(range(16)), variants)
               + memo(candidate_fields, formation_runs(range(16, 32)), variants))

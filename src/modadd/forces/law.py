@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..analysis.stats import percentile_interval
@@ -291,7 +292,6 @@ def force_law(history, runs=None, distance_bins=DISTANCE_BINS, angle_bins=ANGLE_
         distance_bins, angle_bins: increasing bin edges (>= 0; angles <= pi/2).
     Returns: :class:`ForceLaw`.
     """
-    import pandas as pd
     if not isinstance(history, History):
         raise ValueError(f"history must be a modadd.core.train.History, got {type(history).__name__}")
     history.params_at(0, 0)
@@ -351,7 +351,6 @@ def hinge_switching(history, runs=None, t: int = -1, distance_bins=DISTANCE_BINS
     ("distance", "distance, same direction", "angle"), ``lo, hi, centre, switched`` (mean
     share of units) and ``count``.
     """
-    import pandas as pd
     if not isinstance(history, History):
         raise ValueError(f"history must be a modadd.core.train.History, got {type(history).__name__}")
     M = len(history.configs)

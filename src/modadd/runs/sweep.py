@@ -30,10 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm import tqdm
 
 from .. import default_cache_dir
+from ..analysis import structure
 from ..cache import sources
 from ..core.model import Params
 from ..core.train import DivergenceError, RunConfig, train
@@ -239,10 +241,6 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
 
 def results_table(results: list[RunResult]):
     """A tidy pandas table, one row per run: config, final metrics, structure class and scores."""
-    import pandas as pd
-
-    from ..analysis import structure
-
     scored = {}                              # run index -> scores, one batch per embedding shape
     for shape in {r.embeddings.shape for r in results if r.error is None}:
         idx = [i for i, r in enumerate(results) if r.error is None and r.embeddings.shape == shape]

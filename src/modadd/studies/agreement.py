@@ -13,6 +13,7 @@ of same ``k`` is "of the seeds where both end as circles". numpy and pandas only
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ..analysis import structure
 from ..analysis.stats import share
@@ -66,8 +67,6 @@ def _described_row(row: dict) -> dict:
 def describe_many(E_batch):
     """:func:`describe` of each of R embeddings (R, n, 2): a pandas table with columns
     ``class``, ``k``, ``rule``, one row per embedding (what :func:`compare` takes)."""
-    import pandas as pd
-
     arr = check_embedding_batch("E_batch", E_batch)
     return pd.DataFrame([_described_row(r) for r in structure.scores_many(arr, details=True)],
                         columns=["class", "k", "rule"])
@@ -82,8 +81,6 @@ def best_fits(E_batch):
     it already leans to: chapter 5's baseline for what a start, or a network part-way
     through training, already holds.
     """
-    import pandas as pd
-
     arr = check_embedding_batch("E_batch", E_batch)
     return pd.DataFrame([{"class": r["class"], "k": r["circle_k"], "rule": r["grid_rule"]}
                          for r in structure.scores_many(arr, details=True)], columns=["class", "k", "rule"])
@@ -117,8 +114,6 @@ def compare(first, second, names: tuple[str, str] = ("network", "particles")):
     Raises:
         ValueError: arrays or tables of the wrong shape, of different lengths, or bad names.
     """
-    import pandas as pd
-
     names = check_two_names("names", names)
     A, B = _described("first", first), _described("second", second)
     if len(A) != len(B):
@@ -144,8 +139,6 @@ def agreement(table):
     pairs where the comparison applies: all for the class, both circles for the order,
     both grids for the rule), ``share`` (NaN where ``of`` is 0), ``lo``, ``hi``.
     """
-    import pandas as pd
-
     missing = {"same_class", "same_k", "same_rule"} - set(getattr(table, "columns", []))
     if missing:
         raise ValueError(f"table must be a compare() table; it lacks the columns {sorted(missing)}")

@@ -25,7 +25,9 @@ from dataclasses import dataclass
 
 from ..analysis.stats import share
 from ..core.data import unordered_pairs
-from ..core.validate import check_number, check_pairs, check_tensor
+from ..core.model import init_params
+from ..core.train import RunConfig
+from ..core.validate import check_instances, check_number, check_pairs, check_tensor
 
 __all__ = ["relative_bias", "bias_scaled_init", "Threshold", "fit_threshold", "held_out_check"]
 
@@ -83,10 +85,6 @@ def bias_scaled_init(configs, bias_scale):
         :class:`modadd.core.model.Params` (M models). Only ``b1`` differs from
         :func:`modadd.core.model.init_params` of the same configs and seeds; ``b2`` is kept.
     """
-    from ..core.model import init_params
-    from ..core.train import RunConfig
-    from ..core.validate import check_instances
-
     configs = check_instances("configs", configs, RunConfig)
     no_bias = [i for i, c in enumerate(configs) if not c.model.bias]
     if no_bias:

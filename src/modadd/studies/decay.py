@@ -20,11 +20,17 @@ parameter keeps nothing of its past but the last update.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..analysis.stats import class_shares, share
 from ..analysis.structure import CLASSES
+from ..core.model import Params, forward
+from ..core.train import History, RunConfig, pair_weights, sweep_configs
 from ..core.validate import check_number
+from ..forces import pair_gradients
+from ..forces.fields import configs_for
+from ..runs.sweep import results_table, run_sweep
 
 __all__ = ["decay_factor", "settings_table", "setting_summary", "survival", "softmax_confidence",
            "short_sum_share", "gradient_spread", "training_measures"]
@@ -54,9 +60,6 @@ def settings_table(settings: dict, steps: int, seeds=range(32), **sweep_kwargs):
         :func:`modadd.runs.sweep.results_table` of the runs, setting by setting and seed by seed,
         with a ``"setting"`` column.
     """
-    from ..runs.sweep import results_table, run_sweep
-    from ..core.train import RunConfig, sweep_configs
-
     if not isinstance(settings, dict) or not settings or \
             not all(isinstance(c, RunConfig) for c in settings.values()):
         raise ValueError(f"settings must be a non-empty dict name -> RunConfig, got {settings!r}")
@@ -114,8 +117,6 @@ def survival(early, late, by: str = "setting", cls: str = "circle"):
         lo`` and ``kept hi``; ``same class`` (the share of runs whose class did not change);
         and the median ``circle score early`` and ``circle score late``.
     """
-    import pandas as pd
-
     if cls not in CLASSES:
         raise ValueError(f"cls must be one of {CLASSES}, got cls={cls!r}")
     cols = ("seed", "class", "circle_score")
@@ -155,10 +156,6 @@ def softmax_confidence(params, config) -> np.ndarray:
         (M,) numbers in [1/n, 1]: 1/n for a network that is unsure of every pair, near 1
         for one that answers each with certainty (right or wrong).
     """
-    from ..forces.fields import configs_for
-    from ..core.model import Params, forward
-    from ..core.train import pair_weights
-
     if not isinstance(params, Params):
         raise ValueError(f"params must be a modadd.core.model.Params, got {type(params).__name__}")
     split = pair_weights(configs_for(config, params.E.shape[0]))
@@ -186,9 +183,6 @@ def short_sum_share(params, config, fraction: float = 0.1) -> np.ndarray:
     Returns:
         (M,) shares in [0, 1] (NaN for a model whose gradient is exactly zero).
     """
-    from ..forces import pair_gradients
-    from ..core.validate import check_number
-
     fraction = check_number("fraction", fraction, strict=True)
     if fraction > 1:
         raise ValueError(f"fraction must be in (0, 1], got fraction={fraction!r}")
@@ -215,10 +209,6 @@ def gradient_spread(params, config) -> np.ndarray:
     Returns:
         (M,) shares in (0, 1] (NaN for a model whose gradient is exactly zero).
     """
-    from ..forces import pair_gradients
-    from ..forces.fields import configs_for
-    from ..core.train import pair_weights
-
     _, _, g = pair_gradients(params, config)
     train_pairs = (pair_weights(configs_for(config, params.E.shape[0])).train_weights > 0)    # (M, U)
     with torch.no_grad():
@@ -241,11 +231,6 @@ def training_measures(history, fraction: float = 0.1):
         ``confidence`` (:func:`softmax_confidence`), ``short share``
         (:func:`short_sum_share`), ``spread`` (:func:`gradient_spread`) and ``train loss``.
     """
-    import pandas as pd
-
-    from ..core.model import Params
-    from ..core.train import History
-
     if not isinstance(history, History):
         raise ValueError(f"history must be a modadd.core.train.History, got {type(history).__name__}")
     if history.params.W1 is None:

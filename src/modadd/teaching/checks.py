@@ -30,6 +30,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import torch
+
+from ..core.data import unordered_pairs, validation_mask
+from ..forces import clustering_force
+from ..particles import fix_gauge
+from ..studies.biases import relative_bias
 
 MARK = "[modadd check]"
 HIDDEN_CASES = 4          # cases drawn for a hidden check (one point each)
@@ -197,8 +203,6 @@ def _leak_reference(held_out, N):
 
 
 def _leak_cases():
-    from ..core.data import validation_mask
-
     rng = np.random.default_rng(1)
     return [("unordered split, N=17", (validation_mask(17, 0.3, 0).numpy(), 17)),
             ("naive ordered split, N=7", (rng.random(49) < 0.4, 7)),
@@ -207,8 +211,6 @@ def _leak_cases():
 
 
 def _leak_random(rng, count):
-    from ..core.data import validation_mask
-
     out = []
     for i in range(count):
         N = int(rng.integers(3, 24))
@@ -300,9 +302,6 @@ check_pizza_answer = _checker(_Check(
 
 # ---------------------------------------------------------------- chapter 4
 def _clustering_reference(S, labels, sigma):
-    import torch
-
-    from ..forces import clustering_force
     return clustering_force(torch.as_tensor(S)[None], torch.as_tensor(labels), sigma)[0].numpy()
 
 
@@ -332,9 +331,6 @@ check_clustering_force = _checker(_Check(
 
 # ---------------------------------------------------------------- chapter 5
 def _gauge_reference(E):
-    import torch
-
-    from ..particles import fix_gauge
     return fix_gauge(torch.as_tensor(E, dtype=torch.float64)[None], "affine")[0].numpy()
 
 
@@ -365,13 +361,10 @@ check_affine_gauge = _checker(_Check(
 
 # ---------------------------------------------------------------- chapter 6
 def _rho_reference(E, W1, b1, pairs):
-    from ..studies.biases import relative_bias
     return relative_bias(E, W1, b1, pairs)
 
 
 def _rho_draw(rng, n, H, scale):
-    from ..core.data import unordered_pairs
-
     pairs = unordered_pairs(n)[0].numpy()
     return (f"n={n}, H={H}, all unordered pairs",
             (rng.normal(size=(n, 2)), rng.normal(size=(2, H)), scale * rng.normal(size=H), pairs))

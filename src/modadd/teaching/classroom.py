@@ -42,6 +42,7 @@ Command line: ``python -m modadd student --out DIR``, ``python -m modadd course 
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -98,7 +99,6 @@ def chapter_root(root=None) -> Path:
         return Path(root)
     if REPO_ROOT is not None:
         return REPO_ROOT
-    import importlib.util
     spec = importlib.util.find_spec(COURSE_PACKAGE)
     if spec is not None and spec.submodule_search_locations:
         return Path(list(spec.submodule_search_locations)[0])
@@ -137,7 +137,6 @@ def glue_values(chapter: Path, root: Path | None = None) -> dict[str, str]:
     root = chapter_root(root)
     packaged = root / GLUE_FILE
     if packaged.is_file():
-        import json
         return json.loads(packaged.read_text()).get(Path(chapter).stem, {})
     path = root / "_build" / ".jupyter_cache"
     if not path.is_dir() or not Path(chapter).is_file():
@@ -348,6 +347,35 @@ def _split_exercises(text, solutions_by_label, solutions, exercises):
     return cells
 
 
+def _model_answers(nb, chapter: Path, solutions: bool, root=None) -> dict[str, str]:
+    """The exercises' model answers by label, with the numbers the chapter glues into them
+    for the teacher's version (``solutions``)."""
+    answers = {}
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            for m in _SOLUTION_BLOCK.finditer(c.source):
+                answers[m.group(1)] = m.group(3)
+    if solutions:
+        values = _glued(answers.values(), chapter, root)
+        answers = {k: resolve_glue(t, values) for k, t in answers.items()}
+    return answers
+
+
+def _graded_checks(cell, check: str, fname: str, visible: int, hidden_seed: int, solutions: bool) -> list:
+    """A checker cell of the chapter as two graded, locked cells: the visible cases (in
+    ``cell``, rewritten) and the hidden ones (without their code in the student's version)."""
+    call = f"checks.{check}(globals().get({fname!r}), graded=True"   # undefined: a message, not NameError
+    cell.source = f"{FRESH}\n{call})"
+    hidden = (f"# {HIDDEN_CASES} hidden cases of the same kind: they run when the notebook is graded\n"
+              f"{BEGIN_HIDDEN}\n{FRESH}\n{call}, hidden_seed={hidden_seed})\n"
+              f"{END_HIDDEN}")
+    if not solutions:
+        hidden = strip_hidden_tests(hidden)
+    return [_nbgrader(cell, f"check-{fname}", grade=True, points=visible, locked=True),
+            _nbgrader(nbformat.v4.new_code_cell(hidden), f"hidden-{fname}", grade=True,
+                      points=HIDDEN_CASES, locked=True)]
+
+
 def _build(chapter: Path, solutions: bool, hidden_seed: int, root=None):
     """The notebook (without header) and its exercises. The teacher's model answers show the
     numbers the chapter glues into them (:func:`glue_values`)."""
@@ -357,14 +385,7 @@ def _build(chapter: Path, solutions: bool, hidden_seed: int, root=None):
     nb = jupytext.read(chapter)
     if not _has_exercises(nb):
         raise ValueError(f"{chapter.name} has no exercises: it is not an assignment")
-    solutions_by_label = {}
-    for c in nb.cells:
-        if c.cell_type == "markdown":
-            for m in _SOLUTION_BLOCK.finditer(c.source):
-                solutions_by_label[m.group(1)] = m.group(3)
-    if solutions:
-        values = _glued(solutions_by_label.values(), chapter, root)
-        solutions_by_label = {k: resolve_glue(t, values) for k, t in solutions_by_label.items()}
+    solutions_by_label = _model_answers(nb, chapter, solutions, root)
     start = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## Exercises" in c.source)
     setup = next(c for c in nb.cells if c.cell_type == "code")
     setup.metadata.pop("tags", None)
@@ -408,16 +429,7 @@ def _build(chapter: Path, solutions: bool, hidden_seed: int, root=None):
         if m:
             check, fname = m.groups()
             visible = case_count(check)
-            call = f"checks.{check}(globals().get({fname!r}), graded=True"   # undefined: a message, not NameError
-            cell.source = f"{FRESH}\n{call})"
-            cells.append(_nbgrader(cell, f"check-{fname}", grade=True, points=visible, locked=True))
-            hidden = (f"# {HIDDEN_CASES} hidden cases of the same kind: they run when the notebook is graded\n"
-                      f"{BEGIN_HIDDEN}\n{FRESH}\n{call}, hidden_seed={hidden_seed})\n"
-                      f"{END_HIDDEN}")
-            if not solutions:
-                hidden = strip_hidden_tests(hidden)
-            cells.append(_nbgrader(nbformat.v4.new_code_cell(hidden), f"hidden-{fname}", grade=True,
-                                   points=HIDDEN_CASES, locked=True))
+            cells += _graded_checks(cell, check, fname, visible, hidden_seed, solutions)
             if pending is None:
                 raise ValueError(f"{chapter.name}: a check of {fname} follows no implement exercise")
             e = exercises[pending]
@@ -735,7 +747,6 @@ def grade(notebooks, hidden_seed: int = HIDDEN_SEED, root=None, timeout: int = N
     One bad submission never stops the others: a file named after no chapter, the
     notebook of another chapter, a file that is not a notebook or one nbgrader fails on
     gets a :class:`Grade` with points None and the reason in its notes."""
-    import importlib.util
     if importlib.util.find_spec("nbgrader") is None:
         raise ValueError("grading needs nbgrader, which is not installed here: "
                          "pip install nbgrader==0.9.6 (the book's .venv has it)")
