@@ -131,3 +131,20 @@ def test_torch_that_computed_before_modadd_with_a_wider_isa_is_named():
     assert bool(r["warned"]) == r["isa"].startswith("AVX512"), r
     if r["warned"]:
         assert r["isa"] in r["warned"][0] and "ATEN_CPU_CAPABILITY=avx2" in r["warned"][0]
+
+
+def test_check_isa_names_a_wider_isa_and_keeps_quiet_about_avx2(monkeypatch):
+    """The warning's branch on every machine (a CPU without AVX-512 never takes it for real)."""
+    import warnings
+
+    import torch
+
+    from modadd.core import numerics
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512_BF16")
+    with pytest.warns(RuntimeWarning, match=r"PyTorch computes with AVX512_BF16, not AVX2 as the book does .*"
+                                             r"ATEN_CPU_CAPABILITY=avx2"):
+        assert numerics.check_isa() == "AVX512_BF16"
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert numerics.check_isa() == "AVX2"
