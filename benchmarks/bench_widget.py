@@ -40,6 +40,8 @@ from bench import plain_loop  # noqa: E402  (the u baseline, one definition)
 from modadd.particles import simulate  # noqa: E402
 from modadd.core.train import GRID_RECIPE, train  # noqa: E402
 from modadd.widget import bundle, particle_widget, training_widget  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repository: its tools/
+from tools.provenance import stamp  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 SPEEDS = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]   # the view's steps-per-frame choices; 0: "auto"
@@ -54,8 +56,6 @@ def harness(folder: Path, widgets: dict) -> None:
     (folder / "index.html").write_text("""<!doctype html><html><head><meta charset="utf-8"></head><body>
 <script type="module">
 import m from "./bundle.mjs";
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repository: its tools/
-from tools.provenance import stamp  # noqa: E402
 const W = %s;
 for (const [id, w] of Object.entries(W)) {
   const state = { kind: w.kind, settings: w.settings, step: 0, embeddings: [] };
