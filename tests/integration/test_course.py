@@ -31,6 +31,7 @@ import pytest
 from modadd.teaching import checks, classroom
 from tools import kit
 from shell import clean_env
+from submissions import class_of
 
 pytestmark = pytest.mark.slow          # installs the teacher kit into a new environment: minutes
 
@@ -47,10 +48,6 @@ def sh(command: str, cwd: Path, home: Path, timeout=1800) -> subprocess.Complete
 def readme_commands(folder: Path) -> list[str]:
     return [line.strip() for line in (folder / "README.md").read_text().splitlines()
             if line.startswith("       ") and line.strip()]
-
-
-def ids(nb):
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
 
 
 def copy_of_the_book(dest: Path, changed: bool) -> Path:
@@ -103,26 +100,15 @@ def course(home):
     release = nbformat.read(teacher / "course" / "release" / STEM / f"{STEM}.ipynb", as_version=4)
     handed_out = nbformat.read(student / "notebooks" / "student" / f"{STEM}.ipynb", as_version=4)
     assert [c.source for c in release.cells] == [c.source for c in handed_out.cells]
-    source = ids(nbformat.read(teacher / "source" / STEM / f"{STEM}.ipynb", as_version=4))
+    source = nbformat.read(teacher / "source" / STEM / f"{STEM}.ipynb", as_version=4)
     subs = teacher / "submissions"
 
     def hand_in(who, nb):
         (subs / who).mkdir(parents=True)
         nbformat.write(nb, subs / who / f"{STEM}.ipynb")
 
-    def answered(answer):
-        nb = nbformat.from_dict(handed_out)
-        ids(nb)["answer-leak_fraction"].source = answer
-        return nb
-
-    full = nbformat.from_dict(handed_out)
-    for gid, cell in ids(full).items():
-        if cell.metadata["nbgrader"]["solution"]:
-            cell.source = source[gid].source
-    hand_in("blank", handed_out)
-    hand_in("partial", answered("def leak_fraction(held_out, N):\n    return 0.0\n"))
-    hand_in("full", full)
-    hand_in("loop", answered("def leak_fraction(held_out, N):\n    while True:\n        pass\n"))
+    for who, nb in class_of(handed_out, source).items():      # blank, partial, full, loop
+        hand_in(who, nb)
     hand_in("wrongchapter", nbformat.read(student / "notebooks" / "student" / "03_grids_and_circles.ipynb",
                                           as_version=4))
     t = time.perf_counter()

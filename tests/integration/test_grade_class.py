@@ -18,15 +18,12 @@ import pytest
 
 from modadd import REPO_ROOT
 from modadd.teaching import checks, classroom
+from submissions import class_of, ids
 
 pytestmark = pytest.mark.slow          # about 2 minutes on 2 cores: 6 notebooks autograded
 
 STEM = "01_modular_addition"
 TIMEOUT = 20
-
-
-def ids(nb):
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
 
 
 @pytest.fixture(scope="module")
@@ -40,19 +37,11 @@ def graded(tmp_path_factory):
         (subs / who).mkdir(parents=True)
         nbformat.write(nb, subs / who / name)
 
-    def answered(answer):
-        nb = nbformat.from_dict(release)
-        ids(nb)["answer-leak_fraction"].source = answer
-        return nb
-
-    solution = nbformat.from_dict(release)
-    for gid, cell in ids(solution).items():
-        if cell.metadata["nbgrader"]["solution"]:
-            cell.source = ids(source)[gid].source
+    submissions = class_of(release, source)          # blank, partial, full, loop
+    solution = submissions.pop("full")
     hand_in("solution", solution)
-    hand_in("blank", release)
-    hand_in("partial", answered("def leak_fraction(held_out, N):\n    return 0.0\n"))
-    hand_in("loop", answered("def leak_fraction(held_out, N):\n    while True:\n        pass\n"))
+    for who, nb in submissions.items():
+        hand_in(who, nb)
     tampered = nbformat.from_dict(solution)
     ids(tampered)["check-leak_fraction"].source = f"print({checks.MARK + ' leak_fraction: passed'!r})"
     tampered.cells = [c for c in tampered.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "hidden-leak_fraction"]
