@@ -56,7 +56,8 @@ def test_student_notebook_structure(notebooks, stem):
     prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     # no answers, no hints, no hidden cases, no MyST directives, none of the book's own asserts
     assert "BEGIN SOLUTION" not in code and "HIDDEN TESTS" not in code and "hidden_seed" not in code
-    assert "{solution" not in prose and "{exercise" not in prose and "remove-cell" not in str(nb)
+    assert "{solution" not in prose and "{exercise" not in prose and "{hint" not in prose
+    assert "remove-cell" not in str(nb)
     assert ".passed" not in code
     for c in nb.cells:
         assert "assert checks." not in c.source
@@ -241,3 +242,29 @@ def test_model_answers_show_the_numbers_the_chapter_computes(tmp_path):
     assert classroom.resolve_glue("{glue:text}`x:.2f` and {glue}`y`", {"x": "0.12345", "y": "'a'"}) == "0.12 and a"
     # another page's number, as chapter 5 cites chapter 4's
     assert classroom.resolve_glue("R² {glue:text}`04_a.md::r2:s`.", {"04_a.md::r2": "'0.61'"}) == "R² 0.61."
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in sorted(BOOK.glob("0*.md"))])
+def test_every_exercise_has_a_level_a_time_and_a_folded_hint(notebooks, stem):
+    """Each exercise's title is its label (level and our estimate of the time), the student
+    notebook shows it in the exercise's heading and sums it in the header, and each exercise
+    has a hint that the notebook folds, as the site does."""
+    exs = classroom.exercises(BOOK / f"{stem}.md")
+    assert exs and all(e.level in classroom.LEVELS and 5 <= e.minutes <= 60 for e in exs), \
+        [(e.label, e.level, e.minutes) for e in exs]
+    nb = {p.stem: nbformat.read(p, as_version=4) for p in notebooks[0]}[stem]
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for i, e in enumerate(exs, 1):
+        assert f"**Exercise {i}** ({e.level.lower()}, about {e.minutes} min). " in prose
+    assert prose.count("<details><summary>Hint</summary>") == len(exs)
+    assert f"about {sum(e.minutes for e in exs)} min for all {len(exs)}" in nb.cells[0].source
+
+
+def test_an_exercise_title_that_is_not_a_label_is_named(tmp_path):
+    page = (BOOK / "01_modular_addition.md").read_text().replace(
+        "```{exercise} Easy · about 15 min\n:label: ex-leak", "```{exercise} Quite easy\n:label: ex-leak")
+    assert "Quite easy" in page
+    (tmp_path / "01_modular_addition.md").write_text(page)
+    with pytest.raises(ValueError, match="exercise ex-leak: its title must be a label like 'Easy · about 5 min'"
+                                         ".*got 'Quite easy'"):
+        classroom.exercises(tmp_path / "01_modular_addition.md")

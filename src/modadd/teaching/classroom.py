@@ -50,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -74,7 +74,11 @@ FRESH = ("import importlib\nfrom modadd.teaching import checks\n"
 NBGRADER_TIMEOUT = 60        # seconds a cell may run when grading (default of python -m modadd grade --timeout)
 
 _SOLUTION_BLOCK = re.compile(r"```\{solution\} ([\w-]+)\n((?::[^\n]*\n)*)(.*?)\n```[ \t]*(?=\n|$)", re.S)
-_EXERCISE = re.compile(r"```\{exercise\}\n((?::[^\n]*\n)*)(.*?)\n```[ \t]*(?=\n|$)", re.S)
+_EXERCISE = re.compile(r"```\{exercise\}[ \t]*([^\n]*)\n((?::[^\n]*\n)*)(.*?)\n```[ \t]*(?=\n|$)", re.S)
+_HINT = re.compile(r"```\{hint\}[^\n]*\n((?::[^\n]*\n)*)(.*?)\n```[ \t]*(?=\n|$)", re.S)
+#: An exercise's title is its label: difficulty and our estimate of the time, "Easy · about 5 min".
+LEVELS = ("Easy", "Medium", "Hard")
+_LEVEL = re.compile(r"(%s) · about (\d+) min" % "|".join(LEVELS))
 _GATE_START = re.compile(r"```\{solution-start\}.*?```", re.S)
 _GATE_END = re.compile(r"```\{solution-end\}.*?```", re.S)
 _CHECK_CALL = re.compile(r"checks\.(check_\w+)\((\w+)\);?")
@@ -245,6 +249,25 @@ class Exercise:
     written: bool      # answered in words (graded by hand) rather than by a function
     function: str | None = None   # for an implement exercise: the checked function
     points: int = 0               # automatic (visible + hidden cases) or by hand
+    level: str | None = None      # "Easy", "Medium" or "Hard" (None: the exercise has no label)
+    minutes: int | None = None    # our estimate of the time it takes, from its label
+
+
+def _level(title: str, label: str) -> tuple[str | None, int | None]:
+    """An exercise's title as (level, minutes): "Medium · about 15 min" -> ("Medium", 15);
+    no title -> (None, None)."""
+    if not title.strip():
+        return None, None
+    m = _LEVEL.fullmatch(title.strip())
+    if not m:
+        raise ValueError(f"exercise {label}: its title must be a label like 'Easy · about 5 min' "
+                         f"(level one of {', '.join(LEVELS)}), got {title.strip()!r}")
+    return m.group(1), int(m.group(2))
+
+
+def _hints_as_toggles(text: str) -> str:
+    """MyST ``{hint}`` boxes as HTML toggles, which a notebook shows folded like the site."""
+    return _HINT.sub(lambda m: f"<details><summary>Hint</summary>\n\n{m.group(2).strip()}\n\n</details>", text)
 
 
 def _kind(body: str) -> str:
@@ -305,7 +328,12 @@ def _header(title, stem, exercises, run_time, chapter_time):
     if written:
         lines.append(f"- {len(written)} written answer{'s' if len(written) > 1 else ''}, "
                      f"{WRITTEN_POINTS} points each, graded by your teacher.")
+    timed = [e.minutes for e in exercises if e.minutes is not None]
     lines += ["", "**How long it takes.** "
+              + (f"Each exercise's label gives its level and our estimate of the time it takes "
+                 f"(about {sum(timed)} min for all {len(timed)}"
+                 + ("" if len(timed) == len(exercises) else f" of the {len(exercises)}") + "; an estimate, "
+                 "not a measurement). " if timed else "")
               + (f"Running every cell of the solved notebook took {run_time:.0f} s on the machine that "
                  "wrote this notebook (measured); the rest is your thinking time."
                  if run_time is not None else
@@ -324,16 +352,20 @@ def _split_exercises(text, solutions_by_label, solutions, exercises):
     """Cut a markdown text at its exercises: numbered headings, and an answer cell after
     each written exercise. Returns the cells."""
     cells, pos, buf = [], 0, []
+    text = _hints_as_toggles(text)
     for m in _EXERCISE.finditer(text):
-        opts, body = m.group(1), m.group(2).strip()
+        title, opts, body = m.group(1), m.group(2), m.group(3).strip()
         label = re.search(r":label:\s*([\w-]+)", opts)
         label = label.group(1) if label else f"exercise-{len(exercises) + 1}"
+        level, minutes = _level(title, label)
         kind = _kind(body)
         written = "implement" not in kind.lower()
         buf.append(text[pos:m.start()])
-        buf.append(f"**Exercise {len(exercises) + 1}.** {body}")
+        tag = f" ({level.lower()}, about {minutes} min)" if level else ""
+        buf.append(f"**Exercise {len(exercises) + 1}**{tag}. {body}")
         pos = m.end()
-        exercises.append(Exercise(label, kind, written, points=WRITTEN_POINTS if written else 0))
+        exercises.append(Exercise(label, kind, written, points=WRITTEN_POINTS if written else 0,
+                                  level=level, minutes=minutes))
         if written:
             cells.append(nbformat.v4.new_markdown_cell("".join(buf).strip()))
             buf = []
@@ -433,7 +465,7 @@ def _build(chapter: Path, solutions: bool, hidden_seed: int, root=None):
             if pending is None:
                 raise ValueError(f"{chapter.name}: a check of {fname} follows no implement exercise")
             e = exercises[pending]
-            exercises[pending] = Exercise(e.label, e.kind, False, fname, visible + HIDDEN_CASES)
+            exercises[pending] = replace(e, written=False, function=fname, points=visible + HIDDEN_CASES)
             pending = None
             continue
         cells.append(cell)
