@@ -689,6 +689,84 @@ def predicted_vs_measured(predictions: dict, measured, hover=None, title: str | 
 
 
 # ---------------------------------------------------------------- forces
+def _line_in_box(w: np.ndarray, b: float, e: float):
+    """The part of the line ``x . w + b = 0`` inside the square [-e, e]^2: two end points
+    ((x0, x1), (y0, y1)), or None when the line misses the square."""
+    norm = float(np.hypot(*w))
+    if norm == 0:
+        return None
+    p0, d = -b * w / norm ** 2, np.array([-w[1], w[0]]) / norm
+    lo, hi = -np.inf, np.inf
+    for k in range(2):                                   # clip t along d to each slab |x_k| <= e
+        if abs(d[k]) < 1e-15:
+            if abs(p0[k]) > e:
+                return None
+            continue
+        t1, t2 = sorted(((-e - p0[k]) / d[k], (e - p0[k]) / d[k]))
+        lo, hi = max(lo, t1), min(hi, t2)
+    if lo >= hi:
+        return None
+    a, z = p0 + lo * d, p0 + hi * d
+    return (a[0], z[0]), (a[1], z[1])
+
+
+def forces_alone_figure(S: np.ndarray, paths: dict, rests: dict, axis: float, nets: dict,
+                        title: str | None = None) -> go.Figure:
+    """Chapter 4's opening picture, four panels. Top: same-answer sums S (U, 2) under one force
+    alone, for "clustering" and "alignment": each sum's path (``paths[force]`` (T, U, 2)) and
+    its resting state worked out in closed form (``rests[force]`` (U, 2)), with alignment's
+    line through the origin at angle ``axis``. Bottom: two trained networks, ``nets`` =
+    {panel title: (S (U, 2) training sums, answers (U,), W1 (2, H), b1 (H,), n)}, their sums
+    coloured by answer and every hidden unit's hinge line ``s W1_j + b1_j = 0`` in view."""
+    titles = ["clustering alone", "alignment alone", *nets]
+    fig = make_subplots(rows=2, cols=2, subplot_titles=titles, vertical_spacing=0.1, horizontal_spacing=0.08)
+    e0 = _extent(np.concatenate([S, *(np.reshape(q, (-1, 2)) for q in paths.values())]))
+    for j, force in enumerate(("clustering", "alignment"), 1):
+        path = paths[force]
+        for u in range(S.shape[0]):
+            fig.add_trace(go.Scatter(x=path[:, u, 0], y=path[:, u, 1], mode="lines", hoverinfo="skip",
+                                     line=dict(color="#8a8a8a", width=1.5), showlegend=False), row=1, col=j)
+        fig.add_trace(go.Scatter(x=S[:, 0], y=S[:, 1], mode="markers", name="start",
+                                 marker=dict(size=10, color="#2a6fdb", line=dict(width=1, color="#222")),
+                                 showlegend=j == 1, hovertemplate="start (%{x:.2f}, %{y:.2f})<extra></extra>"),
+                      row=1, col=j)
+        rest = rests[force]
+        fig.add_trace(go.Scatter(x=rest[:, 0], y=rest[:, 1], mode="markers", name="rest (closed form)",
+                                 marker=dict(size=14, symbol="circle-open", color="#d9641e", line=dict(width=2.5)),
+                                 showlegend=j == 1, hovertemplate="rest (%{x:.2f}, %{y:.2f})<extra></extra>"),
+                      row=1, col=j)
+    c, s_ = math.cos(axis), math.sin(axis)
+    fig.add_trace(go.Scatter(x=[-e0 * c, e0 * c], y=[-e0 * s_, e0 * s_], mode="lines", hoverinfo="skip",
+                             line=dict(color="#d9641e", width=1.2, dash="dash"), showlegend=False), row=1, col=2)
+    for j, (S_n, answers, W1, b1, n) in enumerate(nets.values(), 1):
+        e = _extent(S_n) * 1.1
+        xs, ys = [], []
+        for k in range(W1.shape[1]):
+            seg = _line_in_box(W1[:, k], float(b1[k]), e)
+            if seg:
+                xs += [*seg[0], None]
+                ys += [*seg[1], None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="hinge lines", hoverinfo="skip",
+                                 line=dict(color="#8a8a8a", width=0.8), showlegend=j == 1), row=2, col=j)
+        cols = residue_colors(n)
+        fig.add_trace(go.Scatter(x=S_n[:, 0], y=S_n[:, 1], mode="markers", showlegend=False,
+                                 marker=dict(size=6, color=[cols[a] for a in answers], line=dict(width=0.6, color="#222")),
+                                 customdata=answers, hovertemplate="answer %{customdata}<extra></extra>"),
+                      row=2, col=j)
+        fig.update_xaxes(range=[-e, e], row=2, col=j)
+        fig.update_yaxes(range=[-e, e], row=2, col=j)
+    for j in (1, 2):
+        fig.update_xaxes(range=[-e0, e0], row=1, col=j)
+        fig.update_yaxes(range=[-e0, e0], row=1, col=j)
+    for r in (1, 2):
+        for j in (1, 2):
+            fig.update_yaxes(scaleanchor=f"x{'' if (r, j) == (1, 1) else 2 * (r - 1) + j}", row=r, col=j)
+    fig.update_xaxes(zeroline=True, zerolinecolor="#bbb", showgrid=False, constrain="domain")
+    fig.update_yaxes(zeroline=True, zerolinecolor="#bbb", showgrid=False, constrain="domain")
+    fig.update_layout(legend=dict(orientation="h", y=-0.06, x=0.5, xanchor="center"))
+    return _style(fig, 820, title)
+
+
 def _arrow_segments(E: np.ndarray, F: np.ndarray, scale: float):
     """x, y arrays drawing a segment from each point of E along F*scale (None-separated)."""
     xs, ys = [], []

@@ -145,8 +145,8 @@ def test_kit_holds_wheel_every_notebook_pins_and_readme(built):
     with zipfile.ZipFile(zip_path) as z:
         names = {n.split("/", 1)[1] for n in z.namelist()}
     stems = [p.stem for p in kit.kit_chapters()]
-    assert stems[:6] == ["01_modular_addition", "02_tiny_transformer", "03_grids_and_circles",
-                         "04_clustering_and_alignment", "05_particles", "06_weight_decay"]
+    assert stems[:7] == ["01_modular_addition", "02_tiny_transformer", "03_grids_and_circles",
+                         "04_clustering_and_alignment", "05_particles", "06_weight_decay", "07_rebuild"]
     assert {f"notebooks/{s}.ipynb" for s in stems} <= names
     assert {f"notebooks/student/{s}.ipynb" for s in stems} <= names      # every chapter has exercises
     assert {"README.md", "requirements.txt", kit.wheel_name()} <= names

@@ -55,6 +55,9 @@ PARTIAL = {
                         "    p = unordered_pairs(len(E))[0].numpy()       # ignores the pairs given\n"
                         "    pre = (E[p[:, 0]] + E[p[:, 1]]) @ W1\n"
                         "    return float(np.sqrt(np.mean(b1 ** 2)) / np.sqrt(np.mean(pre ** 2)))\n"),
+    "07_rebuild": ("switched_share", "def switched_share(S, W1, b1):\n"
+                   "    on = S @ W1 > 0                                  # forgot the biases\n"
+                   "    return (on[:, None, :] != on[None, :, :]).mean(-1)\n"),
 }
 
 
@@ -143,7 +146,7 @@ def course(tmp_path_factory):
 def test_every_chapter_with_exercises_is_graded():
     assert ASSIGNMENTS == [f"0{i}_{n}" for i, n in enumerate(
         ["modular_addition", "tiny_transformer", "grids_and_circles", "clustering_and_alignment",
-         "particles", "weight_decay"], 1)]
+         "particles", "weight_decay", "rebuild"], 1)]
     assert set(PARTIAL) == set(ASSIGNMENTS)
 
 

@@ -137,6 +137,68 @@ def test_relative_bias_checker_both_ways():
     assert "shape" in checks.check_relative_bias(lambda E, W1, b1, p: np.array([rho_ok(E, W1, b1, p)])).message
 
 
+# ---------------------------------------------------------------- the chain (07_rebuild)
+def switched_ok(S, W1, b1):
+    on = np.asarray(S) @ W1 + b1 > 0
+    return (on[:, None, :] != on[None, :, :]).mean(-1)
+
+
+def test_switched_share_checker_both_ways():
+    assert checks.check_switched_share(switched_ok).passed
+    # forgets the biases: right only for the cases without them
+    no_b = checks.check_switched_share(lambda S, W1, b1: switched_ok(S, W1, 0 * b1))
+    assert no_b.status == "failed" and no_b.cases_passed == 2 and "case 1 (12 sums, 8 units, with biases)" in no_b.message
+    # counts the units on at both, not the ones switched
+    assert not checks.check_switched_share(lambda S, W1, b1: ((np.asarray(S) @ W1 + b1 > 0)[:, None]
+                                                              & (np.asarray(S) @ W1 + b1 > 0)[None]).mean(-1))
+
+
+def r2_ok(target, fields, E, shift):
+    E, n = np.asarray(E, float), len(E)
+    cols = []
+    for k in range(2):
+        for c in range(2):
+            f = np.zeros((n, 2)); f[:, k] = E[:, c]; cols.append(f.ravel())
+        if shift:
+            f = np.zeros((n, 2)); f[:, k] = 1.0; cols.append(f.ravel())
+    X = np.stack(cols, 1)
+    remove = lambda f: np.asarray(f, float).ravel() - X @ np.linalg.lstsq(X, np.asarray(f, float).ravel(), rcond=None)[0]  # noqa: E731
+    y = remove(target)
+    if np.linalg.norm(y) <= 1e-10 * np.linalg.norm(target):
+        return 0.0
+    F = np.stack([remove(f) for f in fields], 1)
+    fit = F @ np.linalg.lstsq(F, y, rcond=None)[0]
+    return float(1 - np.sum((y - fit) ** 2) / np.sum(y ** 2))
+
+
+def test_symmetry_free_r2_checker_both_ways():
+    assert checks.check_symmetry_free_r2(r2_ok).passed
+    # no removal at all: the affine part of the target counts as unexplained
+    raw = checks.check_symmetry_free_r2(lambda t, fs, E, shift: r2_ok(t, fs, np.zeros_like(E), False))
+    assert raw.status == "failed" and "case 1 (n=17, 2 fields, affine part removed)" in raw.message
+    # removes the shift even without biases
+    always = checks.check_symmetry_free_r2(lambda t, fs, E, shift: r2_ok(t, fs, E, True))
+    assert always.status == "failed" and "n=17, 1 field, linear part removed" in always.message
+
+
+def orders_ok(k_start, k_net, k_part):
+    both = (k_net > 0) & (k_part > 0)
+    left = both & (k_net != k_start)
+    return (float(np.mean(k_part[both] == k_net[both])), float(np.mean(k_start[both] == k_net[both])),
+            float(np.mean(k_part[left] == k_net[left])))
+
+
+def test_order_agreement_checker_both_ways():
+    assert checks.check_order_agreement(orders_ok).passed
+    # counts the seeds where only the network is a circle too
+    loose = checks.check_order_agreement(lambda s, n, p: orders_ok(s, n, np.where(p > 0, p, 9)))
+    assert loose.status == "failed"
+    # the baseline against the particles instead of the network
+    swapped = checks.check_order_agreement(lambda s, n, p: (orders_ok(s, n, p)[0], orders_ok(s, p, n)[1],
+                                                            orders_ok(s, n, p)[2]))
+    assert swapped.status == "failed" and "case 4 (4 seeds by hand)" in swapped.message
+
+
 # ---------------------------------------------------------------- graded mode (student notebooks)
 def count_ok(n, hidden, bias):
     return 2 * n + 2 * hidden + hidden * n + (hidden + n if bias else 0)
@@ -216,7 +278,9 @@ def test_hidden_cases_are_other_cases_drawn_from_the_seed(capsys):
 
 @pytest.mark.parametrize("name, answer", [("check_leak_fraction", leak_ok), ("check_count_parameters", count_ok),
                                           ("check_pizza_answer", pizza_ok), ("check_clustering_force", clustering_ok),
-                                          ("check_affine_gauge", gauge_ok), ("check_relative_bias", rho_ok)])
+                                          ("check_affine_gauge", gauge_ok), ("check_relative_bias", rho_ok),
+                                          ("check_switched_share", switched_ok), ("check_symmetry_free_r2", r2_ok),
+                                          ("check_order_agreement", orders_ok)])
 def test_reference_answers_pass_every_hidden_draw(name, answer, capsys):
     check = getattr(checks, name)
     assert checks.case_count(name) == 4 and checks.case_count(name, hidden=True) == checks.HIDDEN_CASES

@@ -339,3 +339,22 @@ def test_recorded_animations_play_slowly_enough_to_follow():
                                    frames=3)
     play = fig.layout.updatemenus[0].buttons[0].args[1]
     assert play["frame"]["duration"] == plots.FRAME_MS >= 400
+
+
+def test_forces_alone_figure_draws_paths_rests_and_hinge_lines_in_view():
+    from modadd.forces import alone
+    S = np.array([[1.0, 0.35], [0.25, 1.05], [-0.85, -0.55]])
+    paths = {f: alone.flow_alone(S, f, time=5, steps=50, sigma=1.0) for f in alone.FORCES_ALONE}
+    rests = {f: alone.resting_state(S, f) for f in alone.FORCES_ALONE}
+    W1 = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])          # the third unit has no hinge
+    nets = {"a": (S, np.array([0, 1, 2]), W1, np.array([0.5, 10.0, 1.0]), 3)}
+    fig = plots.forces_alone_figure(S, paths, rests, alone.resting_axis(S), nets)
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["clustering alone", "alignment alone", "a"]
+    hinges = next(t for t in fig.data if t.name == "hinge lines")
+    # x = -0.5 crosses the view; y = -10 lies outside it; the zero unit draws nothing
+    xs = [x for x in hinges.x if x is not None]
+    assert len(xs) == 2 and np.allclose(xs, -0.5)
+    rest = [t for t in fig.data if t.name == "rest (closed form)"]
+    assert len(rest) == 2 and np.allclose(rest[0].x, S.mean(0)[0])
+    assert plots._line_in_box(np.array([1.0, 1.0]), -10.0, 1.0) is None

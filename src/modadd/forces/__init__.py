@@ -50,6 +50,8 @@ The package, one job per module:
   variants (``Variant``, ``variant_grid``) chosen on some runs and reported on others,
   one coefficient per force per run (``candidate_fields``, ``honest_fit``); the book's
   own (``formation_runs``, ``formation_variants``, ``formation_fit``: chapters 4 and 5);
+* :mod:`~modadd.forces.alone`: same-answer sums under one force alone, and where they
+  come to rest in closed form (``resting_state``, ``flow_alone``: chapter 4's opening);
 * :mod:`~modadd.forces.law`: what the architecture implies for the pair gradient
   (``sum_jacobian``, ``polar_parts``, ``weight_kernel``, ``switched_units``,
   ``hinge_switching``) and the force law measured in training without an assumed form
@@ -65,8 +67,9 @@ from .fit import (FAMILY_HAS_BIASES, PARSIMONY_MARGIN, SIGMA_RULES, ForceFit, Ho
 from .law import (ForceLaw, active_units, axial_angle, force_law, hinge_switching, polar_parts, sum_jacobian,
                   switched_units, weight_kernel)
 from .mesh import MESH_CELLS_PER_SIGMA, MeshTooLarge, repulsion_mesh, repulsion_mesh_all
+from .alone import FORCES_ALONE, flow_alone, resting_axis, resting_state
 
-__all__ = ["FORCE_NAMES", "FORCES", "MESH_CELLS_PER_SIGMA", "MeshTooLarge", "ForceFit",
+__all__ = ["FORCES_ALONE", "flow_alone", "resting_axis", "resting_state", "FORCE_NAMES", "FORCES", "MESH_CELLS_PER_SIGMA", "MeshTooLarge", "ForceFit",
            "alignment_force", "clustering_force", "repulsion_force", "embedding_forces",
            "to_embeddings", "auto_sigma", "pair_gradients", "shuffled_labels", "resolve_sigma",
            "check_force_names", "affine_part", "fit_forces", "explained_over_history",

@@ -33,7 +33,8 @@ import numpy as np
 import torch
 
 from ..core.data import unordered_pairs, validation_mask
-from ..forces import clustering_force
+from ..core.model import Params
+from ..forces import clustering_force, fit_forces, switched_units
 from ..particles import fix_gauge
 from ..studies.biases import relative_bias
 
@@ -390,3 +391,122 @@ check_relative_bias = _checker(_Check(
     """Chapter 6: ``relative_bias(E, W1, b1, pairs)`` for one network: E (n, 2), W1 (2, H),
     b1 (H,), pairs (U, 2); returns ``RMS(b1) / RMS(s_p W1)``, the second RMS over all pairs
     ``p = (a, b)`` (``s_p = E_a + E_b``) and hidden units.""")
+
+
+# ---------------------------------------------------------------- the chain (07_rebuild)
+def _switched_reference(S, W1, b1):
+    W1, b1 = torch.as_tensor(W1, dtype=torch.float64), torch.as_tensor(b1, dtype=torch.float64)
+    H = b1.shape[0]
+    p = Params(torch.zeros(1, 1, 2, dtype=torch.float64), W1[None], b1[None],
+               torch.zeros(1, H, 1, dtype=torch.float64), torch.zeros(1, 1, dtype=torch.float64))
+    return switched_units(p, torch.as_tensor(S, dtype=torch.float64)[None])[0].numpy()
+
+
+def _switched_draw(rng, U, H, bias):
+    S = rng.normal(size=(U, 2))
+    b1 = rng.normal(size=H) if bias else np.zeros(H)
+    return f"{U} sums, {H} units, {'with' if bias else 'without'} biases", (S, rng.normal(size=(2, H)), b1)
+
+
+def _switched_cases():
+    rng = np.random.default_rng(7)
+    cases = [_switched_draw(rng, U, H, bias) for U, H, bias in [(12, 8, True), (9, 16, False), (20, 64, True)]]
+    ray = np.outer([0.5, 1.0, 2.0, 4.0], [0.6, -0.8])                    # four sums on one ray
+    cases.append(("four sums on one ray, no biases", (ray, rng.normal(size=(2, 5)), np.zeros(5))))
+    return cases
+
+
+def _switched_random(rng, count):
+    return [_switched_draw(rng, int(rng.integers(3, 30)), int(rng.integers(1, 65)), bool(rng.integers(2)))
+            for _ in range(count)]
+
+
+check_switched_share = _checker(_Check(
+    "switched_share", _switched_cases, _switched_random, _switched_reference),
+    """Rebuild the methods: ``switched_share(S, W1, b1)``: S (U, 2) sums, W1 (2, H), b1 (H,);
+    returns (U, U), the share of hidden units on (``s W1 + b1 > 0``) at one sum of a pair
+    and off at the other: the ReLU hinges that lie between the two sums.""")
+
+
+def _r2_reference(target, fields, E, shift):
+    basis = {str(i): torch.as_tensor(f, dtype=torch.float64) for i, f in enumerate(fields)}
+    return float(fit_forces(torch.as_tensor(target, dtype=torch.float64), basis,
+                            torch.as_tensor(E, dtype=torch.float64), remove_affine=True, shift=shift).r2[0])
+
+
+def _r2_draw(rng, n, K, shift, signal):
+    E = rng.normal(size=(n, 2))
+    fields = [rng.normal(size=(n, 2)) for _ in range(K)]
+    A, t = rng.normal(size=(2, 2)), rng.normal(size=2) * shift
+    target = sum(rng.normal() * f for f in fields) * signal + E @ A + t + rng.normal(size=(n, 2))
+    return f"n={n}, {K} field{'s' if K > 1 else ''}, {'affine' if shift else 'linear'} part removed", \
+        (target, fields, E, shift)
+
+
+def _r2_cases():
+    rng = np.random.default_rng(8)
+    cases = [_r2_draw(rng, n, K, shift, signal) for n, K, shift, signal in
+             [(17, 2, True, 3.0), (17, 1, False, 2.0), (31, 3, True, 0.5)]]
+    E = rng.normal(size=(9, 2))
+    cases.append(("a target that is all affine: nothing left to explain",
+                  (E @ np.array([[1.0, 2.0], [0.5, -1.0]]) + [3.0, 1.0], [rng.normal(size=(9, 2))], E, True)))
+    return cases
+
+
+def _r2_random(rng, count):
+    return [_r2_draw(rng, int(rng.integers(7, 40)), int(rng.integers(1, 4)), bool(rng.integers(2)),
+                     float(rng.uniform(0.2, 4.0))) for _ in range(count)]
+
+
+check_symmetry_free_r2 = _checker(_Check(
+    "symmetry_free_r2", _r2_cases, _r2_random, _r2_reference,
+    same=lambda g, w: _is_number(g, w, rel_tol=1e-6, abs_tol=1e-9)),
+    """Rebuild the methods: ``symmetry_free_r2(target, fields, E, shift)``: target (n, 2), fields
+    a list of (n, 2) force fields, E (n, 2) the embeddings, shift a bool; removes from the
+    target and from every field its least-squares part ``A E_a`` (plus ``t`` when shift), fits
+    the target by the fields (least squares, no intercept) and returns the uncentred R^2,
+    ``1 - |y - fit|^2 / |y|^2`` (0 when nothing is left of the target).""")
+
+
+def _orders_reference(k_start, k_net, k_part):
+    k_start, k_net, k_part = (np.asarray(k) for k in (k_start, k_net, k_part))
+    both = (k_net > 0) & (k_part > 0)
+    left = both & (k_net != k_start)
+    return (float(np.mean(k_part[both] == k_net[both])), float(np.mean(k_start[both] == k_net[both])),
+            float(np.mean(k_part[left] == k_net[left])))
+
+
+def _orders_draw(rng, R, keep, follow):
+    k_start = rng.integers(1, 9, size=R)
+    k_net = np.where(rng.random(R) < keep, k_start, rng.integers(1, 9, size=R))
+    k_part = np.where(rng.random(R) < follow, k_net, rng.integers(1, 9, size=R))
+    k_net[rng.random(R) < 0.2] = 0                                      # some networks end as no circle
+    k_part[rng.random(R) < 0.2] = 0
+    k_net[:2], k_part[:2], k_start[:2] = [3, 5], [3, 4], [1, 2]          # both circles, one left its start
+    return f"{R} seeds", (k_start, k_net, k_part)
+
+
+def _orders_cases():
+    rng = np.random.default_rng(9)
+    cases = [_orders_draw(rng, R, keep, follow) for R, keep, follow in [(32, 0.6, 0.5), (12, 0.2, 0.9), (64, 0.8, 0.1)]]
+    cases.append(("4 seeds by hand", (np.array([2, 2, 5, 7]), np.array([2, 3, 5, 0]), np.array([2, 3, 1, 7]))))
+    return cases
+
+
+def _orders_random(rng, count):
+    return [_orders_draw(rng, int(rng.integers(6, 80)), float(rng.random()), float(rng.random()))
+            for _ in range(count)]
+
+
+def _same_orders(got, want):
+    return len(got) == 3 and all(_is_number(g, w, rel_tol=1e-9, abs_tol=1e-12) for g, w in zip(got, want))
+
+
+check_order_agreement = _checker(_Check(
+    "order_agreement", _orders_cases, _orders_random, _orders_reference, same=_same_orders),
+    """Rebuild the methods: ``order_agreement(k_start, k_net, k_part)``: three (R,) integer
+    arrays, one entry per seed, the circle order of the start's best fit, of the network and of
+    the particles (0: not a circle). Over the seeds where the network and the particles both
+    end as circles, returns three shares: the particles' order equals the network's; the
+    start's equals the network's (the baseline); and, among those where the network's differs
+    from the start's, the particles' equals the network's.""")
