@@ -149,6 +149,35 @@ def test_axial_angle():
     assert math.isclose(a[3, 0].item(), -math.pi / 4, abs_tol=1e-7)
 
 
+def test_directed_angle():
+    S = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [-1.0, 1e-9], [1.0, -1.0]]], dtype=torch.float64)
+    a = forces.directed_angle(S)[0]
+    assert math.isclose(a[0, 1].item(), math.pi / 2, abs_tol=1e-7)           # not folded to lines
+    assert math.isclose(abs(a[0, 2].item()), math.pi, abs_tol=1e-7)          # opposite: a half turn
+    assert math.isclose(a[0, 3].item(), -math.pi / 4, abs_tol=1e-7)
+    assert ((a >= -math.pi) & (a < math.pi)).all()
+
+
+def test_full_angle_design_tells_a_directional_turn_from_an_axial_one():
+    """A turn toward the partner's direction (sin dtheta) and one toward its line
+    (sin 2 dtheta / 2) agree below pi/2 in sign, and differ near pi: the full-angle bins
+    recover the sign there, the folded ones cannot see it."""
+    S, lab, wq, sigma = synthetic(T=1, P=40, seed=2)
+    r = S.norm(dim=-1)
+    rq = (r / r.mean(-1, keepdim=True))[:, None, :]
+    same = (lab[:, None] == lab[None, :]) & ~torch.eye(S.shape[1], dtype=torch.bool)
+    u = S / r.unsqueeze(-1)
+    t = torch.stack([-u[..., 1], u[..., 0]], -1)
+    dth = forces.directed_angle(S)
+    edges = np.linspace(0, math.pi, 7)
+    for law, sign_near_pi in ((torch.sin(dth), 1.0), (torch.sin(2 * dth) / 2, -1.0)):
+        y = ((law * rq * same).sum(2)).unsqueeze(-1) * t
+        XtX, Xty, _, counts = _design(S, y, lab, wq, sigma, True, np.array([0, 9.0]), edges, full_angle=True)
+        cols = [2 + j for j in range(6)]                       # the same-answer angle bins
+        c = np.linalg.lstsq(XtX[np.ix_(cols, cols)], Xty[cols], rcond=None)[0]
+        assert np.sign(c[-1]) == sign_near_pi and c[0] > 0     # the last bin: near pi; the first: near 0
+
+
 def test_hinge_switching(hist):
     t = forces.hinge_switching(hist, runs=[0, 2])
     assert set(t.kind) == {"distance", "distance, same direction", "angle"}
@@ -240,6 +269,12 @@ def test_force_law_table_and_checks(hist):
         forces.force_law(hist, runs=[0], distance_bins=[1, 0])
     with pytest.raises(ValueError, match="angle_bins"):
         forces.force_law(hist, runs=[0], angle_bins=[0, 2.0])
+    full = forces.force_law(hist, runs=[0, 1], bootstrap=20, full_angle=True)
+    assert full.full_angle and full.kernel("angle").hi.max() == pytest.approx(math.pi)
+    assert full.kernel("angle")["count"].sum() == law.kernel("angle")["count"].sum()   # every pair, once
+    assert forces.force_law(hist, runs=[0], angle_bins=[0, 2.0], full_angle=True).kernel("angle").hi.max() == 2.0
+    with pytest.raises(ValueError, match="full_angle must be"):
+        forces.force_law(hist, runs=[0], full_angle="yes")
     with pytest.raises(ValueError, match="History"):
         forces.force_law(hist.params)
     with pytest.raises(ValueError, match="kind"):

@@ -64,7 +64,7 @@ from .fit import (FAMILY_HAS_BIASES, PARSIMONY_MARGIN, SIGMA_RULES, ForceFit, Ho
                   candidate_fields, explained_by_force_set, explained_by_phase, explained_over_history, family, fit_at,
                   fit_forces, formation_fit, formation_runs, formation_variants,
                   honest_fit, variant_grid)
-from .law import (ForceLaw, active_units, axial_angle, force_law, hinge_switching, polar_parts, sum_jacobian,
+from .law import (FULL_ANGLE_BINS, ForceLaw, active_units, axial_angle, directed_angle, force_law, hinge_switching, polar_parts, sum_jacobian,
                   switched_units, weight_kernel)
 from .mesh import MESH_CELLS_PER_SIGMA, MeshTooLarge, repulsion_mesh, repulsion_mesh_all
 from .alone import FORCES_ALONE, flow_alone, resting_axis, resting_state
@@ -76,6 +76,6 @@ __all__ = ["FORCES_ALONE", "flow_alone", "resting_axis", "resting_state", "FORCE
            "explained_by_force_set", "explained_by_phase", "family", "FAMILY_HAS_BIASES", "fit_at",
            "SIGMA_RULES", "PARSIMONY_MARGIN", "Variant", "variant_grid", "RunFields", "candidate_fields", "HonestFit", "honest_fit",
            "formation_runs", "formation_variants", "formation_fit",
-           "ForceLaw", "active_units", "axial_angle", "force_law", "hinge_switching", "polar_parts",
+           "ForceLaw", "FULL_ANGLE_BINS", "active_units", "axial_angle", "directed_angle", "force_law", "hinge_switching", "polar_parts",
            "sum_jacobian", "switched_units", "weight_kernel",
            "repulsion_mesh", "repulsion_mesh_all"]

@@ -27,7 +27,7 @@ import torch
 from ..analysis.stats import percentile_interval
 from ..core.model import Params, loss_and_grads, sum_vectors
 from ..core.train import History, pair_weights
-from ..core.validate import check_non_negative_int, check_positive_int, check_tensor, is_int
+from ..core.validate import check_bool, check_non_negative_int, check_positive_int, check_tensor, is_int
 from .fields import shuffled_labels, auto_sigma
 
 
@@ -111,6 +111,13 @@ def switched_units(params: Params, S) -> torch.Tensor:
     return (m @ (1 - m).transpose(1, 2) + (1 - m) @ m.transpose(1, 2)) / H
 
 
+def directed_angle(S) -> torch.Tensor:
+    """``theta_q - theta_p`` in [-pi, pi) (directions, not lines): S (M, P, 2) -> (M, P, P)."""
+    th = torch.atan2(S[..., 1], S[..., 0])
+    d = th[..., None, :] - th[..., :, None]
+    return torch.remainder(d + math.pi, 2 * math.pi) - math.pi
+
+
 def axial_angle(S) -> torch.Tensor:
     """``theta_q - theta_p`` folded to [-pi/2, pi/2) (lines, not directions): S (M, P, 2) -> (M, P, P)."""
     th = torch.atan2(S[..., 1], S[..., 0])
@@ -121,6 +128,7 @@ def axial_angle(S) -> torch.Tensor:
 # ---------------------------------------------------------------- the measured force law
 DISTANCE_BINS = tuple(np.round(np.linspace(0.0, 4.0, 13), 6))     # in units of sigma
 ANGLE_BINS = tuple(np.linspace(0.0, math.pi / 2, 10))               # |axial angle|, radians
+FULL_ANGLE_BINS = tuple(np.linspace(0.0, math.pi, 13))              # |directed angle|, radians
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,8 @@ class ForceLaw:
             |axial angle| in radians), ``value`` (the fitted strength in that bin: > 0 a
             pull toward the partner, or a turn toward its line), ``ci_lo``, ``ci_hi`` (95%
             bootstrap interval over runs), ``count`` (interactions that fell in the bin).
+            With ``full_angle`` the angle is the directed one, |theta_q - theta_p| in [0, pi],
+            and a turn > 0 is toward the partner's *direction*.
         assumed: {labels: {"clustering": c, "repulsion": rho, "alignment": a}}: the same
             data fitted by the assumed forms: a pull ``c K(d)`` between same answers, a
             push ``rho K(d)`` between different answers (``K(d) = exp(-d^2/2)``, d in
@@ -148,6 +158,7 @@ class ForceLaw:
     r2: dict
     runs: int
     steps: int
+    full_angle: bool = False
 
     def kernel(self, kind: str, pair: str = "same answer", labels: str = "true"):
         """The rows of ``table`` for one kind, pair relation and labelling."""
@@ -191,7 +202,7 @@ def _binned(values, keep, index, B):
     return out[:, :, :B]
 
 
-def _run_design(p: Params, cfg, labels_used, d_edges, a_edges):
+def _run_design(p: Params, cfg, labels_used, d_edges, a_edges, full_angle: bool = False):
     """Normal equations of one run, all its recorded steps (the models of ``p``) at once."""
     split = pair_weights(cfg)
     pairs, labels, w = split.pairs, split.labels, split.train_weights[0].double()
@@ -202,10 +213,10 @@ def _run_design(p: Params, cfg, labels_used, d_edges, a_edges):
     sigma = auto_sigma(S_all, labels, weights=w.expand(T, -1))         # (T,), true answers
     y = -(g[:, keep] / w[keep, None])                                    # per-pair -dc_p/ds_p
     return _design(S_all[:, keep], y, labels_used[keep], w[keep] / w[keep].mean(), sigma,
-                   cfg.model.bias, d_edges, a_edges)
+                   cfg.model.bias, d_edges, a_edges, full_angle)
 
 
-def _design(S, y, lab, wq, sigma, bias: bool, d_edges, a_edges):
+def _design(S, y, lab, wq, sigma, bias: bool, d_edges, a_edges, full_angle: bool = False):
     """Normal equations ``(X^T X, X^T y, y^T y, counts)`` for sums S (T, P, 2), targets y
     (T, P, 2), answers lab (P,), partner weights wq (P,) and window scales sigma (T,).
 
@@ -219,7 +230,7 @@ def _design(S, y, lab, wq, sigma, bias: bool, d_edges, a_edges):
     pull = D / sigma[:, None, None, None] * wq[None, None, :, None]
     r = S.norm(dim=-1)
     rq = (r / r.mean(-1, keepdim=True))[:, None, :].expand(T, P, P)
-    dth = axial_angle(S)
+    dth = directed_angle(S) if full_angle else axial_angle(S)
     u = S / r.clamp_min(1e-300).unsqueeze(-1)
     tp = torch.stack([-u[..., 1], u[..., 0]], -1)[:, :, None, :].expand(T, P, P, 2)
     turn = (wq[None, None, :] * rq * torch.sign(dth)).unsqueeze(-1) * tp
@@ -262,8 +273,34 @@ def _r2(XtX, Xty, yty, cols, c):
     return float(1 - res / yty)
 
 
-def force_law(history, runs=None, distance_bins=DISTANCE_BINS, angle_bins=ANGLE_BINS,
-              shuffle_seed: int = 0, bootstrap: int = 200, seed: int = 0) -> ForceLaw:
+def _law_args(history, runs, distance_bins, angle_bins, shuffle_seed, bootstrap, seed, full_angle):
+    """:func:`force_law`'s arguments, checked: (runs, distance edges, angle edges)."""
+    if not isinstance(history, History):
+        raise ValueError(f"history must be a modadd.core.train.History, got {type(history).__name__}")
+    history.params_at(0, 0)
+    M = len(history.configs)
+    runs = list(range(M)) if runs is None else list(runs)
+    if not runs or not all(is_int(r) and 0 <= r < M for r in runs):
+        raise ValueError(f"runs must be indices in [0, {M}), got {runs!r}")
+    if len({history.configs[r].model.bias for r in runs}) != 1:
+        raise ValueError("runs must all have biases or all have none (one family at a time)")
+    check_bool("full_angle", full_angle)
+    if angle_bins is None:
+        angle_bins = FULL_ANGLE_BINS if full_angle else ANGLE_BINS
+    d_edges = np.asarray(distance_bins, dtype=float)
+    a_edges = np.asarray(angle_bins, dtype=float)
+    a_top = (math.pi if full_angle else math.pi / 2) + 1e-9
+    for name, e, top in (("distance_bins", d_edges, np.inf), ("angle_bins", a_edges, a_top)):
+        if e.ndim != 1 or len(e) < 2 or not np.all(np.diff(e) > 0) or e[0] < 0 or e[-1] > top:
+            raise ValueError(f"{name} must be >= 2 increasing edges in [0, {top:g}], got {e.tolist()}")
+    check_non_negative_int("shuffle_seed", shuffle_seed)
+    check_positive_int("bootstrap", bootstrap)
+    check_non_negative_int("seed", seed)
+    return runs, d_edges, a_edges
+
+
+def force_law(history, runs=None, distance_bins=DISTANCE_BINS, angle_bins=None,
+              shuffle_seed: int = 0, bootstrap: int = 200, seed: int = 0, full_angle: bool = False) -> ForceLaw:
     """Measure how sums act on each other in recorded training, without assuming a form.
 
     For every recorded step after 0 of the given runs, the target is each training pair's
@@ -289,26 +326,16 @@ def force_law(history, runs=None, distance_bins=DISTANCE_BINS, angle_bins=ANGLE_
     Args:
         history: a :class:`modadd.core.train.History` with parameters recorded.
         runs: indices of the runs to pool (default all); all must share ``bias``.
-        distance_bins, angle_bins: increasing bin edges (>= 0; angles <= pi/2).
+        distance_bins, angle_bins: increasing bin edges (>= 0; angles <= pi/2, or <= pi with
+            ``full_angle``; default :data:`ANGLE_BINS`, or :data:`FULL_ANGLE_BINS`).
+        full_angle: bin the turn by the *directed* angle difference in [0, pi] instead of
+            the axial one in [0, pi/2], so that the law is measured without assuming that
+            it acts on lines: a doubled-angle (axial) law turns a partner near pi away
+            (toward its line's other end), a directional one turns it closer.
     Returns: :class:`ForceLaw`.
     """
-    if not isinstance(history, History):
-        raise ValueError(f"history must be a modadd.core.train.History, got {type(history).__name__}")
-    history.params_at(0, 0)
-    M = len(history.configs)
-    runs = list(range(M)) if runs is None else list(runs)
-    if not runs or not all(is_int(r) and 0 <= r < M for r in runs):
-        raise ValueError(f"runs must be indices in [0, {M}), got {runs!r}")
-    if len({history.configs[r].model.bias for r in runs}) != 1:
-        raise ValueError("runs must all have biases or all have none (one family at a time)")
-    d_edges = np.asarray(distance_bins, dtype=float)
-    a_edges = np.asarray(angle_bins, dtype=float)
-    for name, e, top in (("distance_bins", d_edges, np.inf), ("angle_bins", a_edges, math.pi / 2 + 1e-9)):
-        if e.ndim != 1 or len(e) < 2 or not np.all(np.diff(e) > 0) or e[0] < 0 or e[-1] > top:
-            raise ValueError(f"{name} must be >= 2 increasing edges in [0, {top:g}], got {e.tolist()}")
-    check_non_negative_int("shuffle_seed", shuffle_seed)
-    check_positive_int("bootstrap", bootstrap)
-    check_non_negative_int("seed", seed)
+    runs, d_edges, a_edges = _law_args(history, runs, distance_bins, angle_bins, shuffle_seed, bootstrap, seed,
+                                       full_angle)
     Bd, Ba = len(d_edges) - 1, len(a_edges) - 1
     nb = 2 * (Bd + Ba)
     binned, assumed = list(range(nb)), [nb, nb + 1, nb + 2]
@@ -324,7 +351,7 @@ def force_law(history, runs=None, distance_bins=DISTANCE_BINS, angle_bins=ANGLE_
             p = Params(*(x[r, t_keep].double() for x in history.params.tensors()))
             lab = pair_weights(cfg).labels
             lab = lab if kind == "true" else shuffled_labels(lab, shuffle_seed)
-            per_run.append(_run_design(p, cfg, lab, d_edges, a_edges))
+            per_run.append(_run_design(p, cfg, lab, d_edges, a_edges, full_angle))
         XtX, Xty = sum(x[0] for x in per_run), sum(x[1] for x in per_run)
         yty, counts = sum(x[2] for x in per_run), sum(x[3] for x in per_run)
         c, ca = _solve(XtX, Xty, binned), _solve(XtX, Xty, assumed)
@@ -336,7 +363,8 @@ def force_law(history, runs=None, distance_bins=DISTANCE_BINS, angle_bins=ANGLE_
         for i, (k, pair, e, j) in enumerate(spec):
             rows.append(dict(kind=k, pair=pair, labels=kind, lo=e[j], hi=e[j + 1], centre=(e[j] + e[j + 1]) / 2,
                              value=c[i], ci_lo=lo[i], ci_hi=hi[i], count=int(counts[i])))
-    return ForceLaw(table=pd.DataFrame(rows), assumed=assumed_coef, r2=r2, runs=len(runs), steps=len(t_keep))
+    return ForceLaw(table=pd.DataFrame(rows), assumed=assumed_coef, r2=r2, runs=len(runs), steps=len(t_keep),
+                    full_angle=full_angle)
 
 
 def hinge_switching(history, runs=None, t: int = -1, distance_bins=DISTANCE_BINS,
