@@ -50,6 +50,19 @@ def test_fits_remove_the_shift_only_for_runs_with_biases(hist):
         assert (left.coefficients["shift"] == 0).all() == cfg.model.bias
 
 
+def test_force_balance_is_alignment_minus_clustering_run_by_run(hist):
+    """The batched balance equals the two one-run fits (fit_at) of every run, both families
+    in one history."""
+    bal = forces.force_balance(hist, 40)
+    for run in range(len(hist.configs)):
+        a = forces.fit_at(hist, run, 40, forces=("alignment",))[1].r2[0]
+        c = forces.fit_at(hist, run, 40, forces=("clustering",))[1].r2[0]
+        assert math.isclose(bal[run], a - c, rel_tol=1e-4, abs_tol=1e-7)   # fit_at works in float32
+    assert not np.allclose(bal, bal[0])
+    with pytest.raises(ValueError, match="step must be"):
+        forces.force_balance(hist, -1)
+
+
 def test_variant_checks_and_grid():
     v = forces.Variant()
     assert v.forces == ("clustering", "alignment") and v.label == "C+A, σ auto×1, r^0 r'^1"

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -70,3 +71,21 @@ def test_bootstrap_mean_resamples_the_entries():
     assert stats.bootstrap_mean([2.0, 2.0], np.random.default_rng(1), 50) == (2.0, 2.0, 2.0)
     lo, hi = stats.percentile_interval(np.arange(101.0))
     assert (lo, hi) == (2.5, 97.5)
+
+
+def test_auc_ranks_and_its_interval_holds_it():
+    from modadd.analysis.stats import auc
+    y = np.array([True, True, False, False, False])
+    assert auc([3.0, 2.0, 1.0, 0.0, -1.0], y)[0] == 1.0            # every positive above every negative
+    assert auc([0.0, -1.0, 1.0, 2.0, 3.0], y)[0] == 0.0
+    assert auc([1.0, 1.0, 1.0, 1.0, 1.0], y)[0] == 0.5               # ties count half
+    a, lo, hi = auc([2.0, 0.5, 1.0, 0.0, -1.0], y)
+    assert a == 5 / 6 and lo <= a <= hi and 0 <= lo and hi <= 1
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    a, lo, hi = auc(x, x + rng.normal(size=400) > 0, bootstrap=300)
+    assert 0.7 < lo < a < hi < 0.9
+    with pytest.raises(ValueError, match="outcome must hold runs of both kinds, got 2 of 2"):
+        auc([1.0, 2.0], np.array([True, True]))
+    with pytest.raises(ValueError, match="boolean array of the same shape"):
+        auc([1.0, 2.0], np.array([1, 0]))

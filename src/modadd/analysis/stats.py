@@ -51,6 +51,31 @@ def bootstrap_mean(x, rng, bootstrap: int) -> tuple[float, float, float]:
     return float(x.mean()), float(lo), float(hi)
 
 
+def auc(score, outcome, bootstrap: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """How well ``score`` ranks the runs with ``outcome`` above the others: the area under
+    the ROC curve (the chance that a random run with the outcome scores higher than a random
+    run without it, ties counting half; 0.5 is no better than chance), with its 95%
+    percentile-bootstrap interval (``bootstrap`` resamples of the runs with the outcome and,
+    separately, of those without it, so each resample keeps both): ``(auc, lo, hi)``."""
+    x = np.asarray(score, dtype=float)
+    y = np.asarray(outcome)
+    if x.ndim != 1 or x.shape != y.shape or not np.isfinite(x).all() or y.dtype != bool:
+        raise ValueError(f"score must be a 1-D array of finite numbers and outcome a boolean array of the same "
+                         f"shape, got shapes {x.shape} and {y.shape} (outcome dtype {y.dtype})")
+    if y.all() or not y.any():
+        raise ValueError(f"outcome must hold runs of both kinds, got {int(y.sum())} of {len(y)} with it")
+
+    def area(xp, xn):
+        return float((xp[:, None] > xn[None, :]).mean() + 0.5 * (xp[:, None] == xn[None, :]).mean())
+
+    pos, neg = x[y], x[~y]
+    rng = np.random.default_rng(seed)
+    boots = [area(pos[rng.integers(0, len(pos), len(pos))], neg[rng.integers(0, len(neg), len(neg))])
+             for _ in range(bootstrap)]
+    lo, hi = percentile_interval(np.asarray(boots))
+    return area(pos, neg), float(lo), float(hi)
+
+
 def class_shares(table, by: str, classes=CLASSES):
     """One row per setting of column ``by`` (in the order they first appear): ``runs``, and
     for each class its ``count``, ``share`` and 95% Wilson ``lo`` and ``hi`` (columns

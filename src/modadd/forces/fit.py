@@ -250,6 +250,32 @@ def fit_at(history, run: int, step: int, forces=FORCE_NAMES, remove_affine: bool
     return int(history.steps[t]), fit_forces(target, basis, p.E, remove_affine=remove_affine, shift=cfg.model.bias)
 
 
+def force_balance(history, step: int) -> np.ndarray:
+    """Each run's force balance at the recorded step nearest at or after ``step``: how much
+    of its symmetry-free ``-dL/dE`` alignment alone explains, minus how much clustering alone
+    does (the :func:`fit_forces` R^2 of each, the shift removed only with biases): (runs,).
+    Positive: the run's gradient leans to alignment, the force of circles (chapter 4)."""
+    _check_history(history)
+    check_non_negative_int("step", step)
+    t = min(int(np.searchsorted(history.steps, step)), len(history.steps) - 1)
+    p = Params(*(x[:, t].contiguous().double() for x in history.params.tensors()))
+    cfgs = history.configs
+    split = pair_weights(cfgs)
+    w = split.train_weights.double()
+    target = -loss_and_grads(p, split.pairs, split.labels, w).grads.E
+    shift = np.array([c.model.bias for c in cfgs])
+    r2 = {}
+    for name in ("clustering", "alignment"):
+        basis = embedding_forces(p.E, split.pairs, split.labels, (name,), weights=w)
+        r2[name] = np.zeros(len(cfgs))
+        for bias in (False, True):              # one fit per family: the shift only with biases
+            m = shift == bias
+            if m.any():
+                idx = torch.as_tensor(np.nonzero(m)[0])
+                r2[name][m] = fit_forces(target[idx], {name: basis[name][idx]}, p.E[idx], shift=bias).r2
+    return r2["alignment"] - r2["clustering"]
+
+
 def explained_by_force_set(history, force_sets: dict, remove_affine: bool = True):
     """Mean explained fraction of every run for several sets of forces.
 
