@@ -1,12 +1,17 @@
 """The live widget: train the network, or move the particles, in the reader's browser.
 
-One anywidget, the same in Jupyter and on the static site. Its JavaScript is
-``web/core.js`` (the network, its hand-written backward pass, AdamW, the particle forces;
-no DOM, tested against this package in Node), ``web/structure.js`` (the structure readout),
-``web/engine.js`` (the arithmetic behind one message protocol, run in a Web Worker) and
-``web/view.js`` (canvases and controls), concatenated into one ES module: an anywidget's
-module is loaded from a blob URL and cannot import sibling files. The worker's script is
-the first three again, carried in the module as a string (:func:`worker_source`).
+One anywidget, the same in Jupyter and on the static site. Its JavaScript is small ES
+modules in ``web/``, one role each (no DOM but the view's; tested against this package in
+Node): ``checks.js`` (argument checks), ``rng.js`` (the widget's random numbers), ``net.js``
+(the split and the initial parameters), ``trainer.js`` (the hand-written backward pass and
+AdamW; its training pass in WebAssembly from ``kernels.wat``, shipped as
+``kernels_wasm.js``), ``regions.js`` (the decision regions), ``particles.js`` (the particle
+forces), ``structure.js`` (the structure readout), ``engine.js`` (the arithmetic behind one
+message protocol, run in a Web Worker) and ``view.js`` (canvases and controls). They import
+each other by name; :func:`bundle` concatenates them in dependency order into one ES module,
+their imports dropped (an anywidget's module is loaded from a blob URL and cannot import
+sibling files). The worker's script is engine.js and what it imports again, carried in the
+module as a string (:func:`worker_source`).
 
 * In Jupyter, the widget's state flows back to Python while it runs: ``w.step`` and
   ``w.embeddings`` (the current E, n x 2), so ``modadd.analysis.structure.scores(w.E)`` scores what
@@ -46,28 +51,60 @@ from .core.validate import check_bool, check_choice, check_range
 from .particles import CLUSTERING_WIDTH, REPULSION, REPULSION_WIDTH
 
 WEB = Path(__file__).resolve().parent / "web"
-SOURCES = ("core.js", "structure.js", "engine.js", "view.js")
-#: The files the widget's Web Worker runs: the arithmetic, no view.
-WORKER_SOURCES = SOURCES[:-1]
+#: The view's file: the widget's module is it and every file it imports, in dependency order.
+MODULE_ENTRY = "view.js"
+#: The worker's file: the worker's script is it and every file it imports (no view).
+WORKER_ENTRY = "engine.js"
+#: The one form of import the bundler resolves: named imports from a sibling file, one a line.
+_IMPORT = re.compile(r'^import \{[\w\s,]*\} from "\./([\w-]+\.js)";\n', re.M)
 _EXPORT = re.compile(r"^export (?=(?:async )?(?:class|function|const|let) )", re.M)
 
 
+def sources(entry: str = MODULE_ENTRY) -> tuple[str, ...]:
+    """The web files ``entry`` needs, each after the files it imports (depth first, in the
+    order of its import lines): the order in which :func:`bundle` concatenates them."""
+    order: list[str] = []
+
+    def visit(name: str, stack: tuple[str, ...]) -> None:
+        if name in stack:
+            raise ValueError(f"the web files import each other in a cycle: {' -> '.join(stack + (name,))}")
+        if name in order:
+            return
+        for dep in _IMPORT.findall((WEB / name).read_text()):
+            visit(dep, stack + (name,))
+        order.append(name)
+
+    visit(entry, ())
+    return tuple(order)
+
+
+def _concatenate(entry: str) -> str:
+    """The files of :func:`sources` as one text, their sibling imports dropped; refuses any
+    other import (the page loads the module from a blob URL, where no import resolves)."""
+    parts = []
+    for f in sources(entry):
+        text = _IMPORT.sub("", (WEB / f).read_text())
+        if re.search(r"^\s*import\b", text, re.M):
+            raise ValueError(f"web/{f}: the widget's files may only import named values from a sibling file, "
+                             'one line each (import { a, b } from "./x.js";), and import nothing else')
+        parts.append(text)
+    return "\n".join(parts)
+
+
 def worker_source() -> str:
-    """The widget's worker script: core.js, structure.js and engine.js as a classic script
+    """The widget's worker script: engine.js and the files it imports as a classic script
     (their ``export`` keywords dropped), then ``engineWorkerMain(self)``. A classic worker from
     a Blob URL starts over http and from ``file://`` alike (a module worker fails on file://)."""
-    src = "\n".join((WEB / f).read_text() for f in WORKER_SOURCES)
-    src = _EXPORT.sub("", src)
-    if re.search(r"^\s*(export|import)\b", src, re.M):
-        raise ValueError("the worker's files must export only classes, functions and constants, and import nothing")
+    src = _EXPORT.sub("", _concatenate(WORKER_ENTRY))
+    if re.search(r"^\s*export\b", src, re.M):
+        raise ValueError("the worker's files must export only classes, functions and constants")
     return src + "\nengineWorkerMain(self);\n"
 
 
 def bundle() -> str:
-    """The widget's ES module: core.js, structure.js, engine.js then view.js, as one file,
-    with the worker's script (:func:`worker_source`) as the constant ``WORKER_SOURCE``."""
-    mod = "\n".join((WEB / f).read_text() for f in SOURCES)
-    return mod + "\nconst WORKER_SOURCE = " + json.dumps(worker_source()) + ";\n"
+    """The widget's ES module: view.js and the files it imports, in dependency order, as one
+    file, with the worker's script (:func:`worker_source`) as the constant ``WORKER_SOURCE``."""
+    return _concatenate(MODULE_ENTRY) + "\nconst WORKER_SOURCE = " + json.dumps(worker_source()) + ";\n"
 
 
 def bundle_hash() -> str:

@@ -25,6 +25,11 @@
 // Replies: {type: "snapshot", gen, full, step, E, ...} (see EngineCore.snapshot).
 // ---------------------------------------------------------------------------------------
 
+import { Trainer } from "./trainer.js";
+import { predictGrid } from "./regions.js";
+import { Particles, randomStart } from "./particles.js";
+import { structureReadout } from "./structure.js";
+
 /** Run f at most every minMs and at most `share` of the time (its own cost sets the gap). */
 function engineThrottle(minMs, share) {
   let next = -Infinity;

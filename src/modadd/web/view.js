@@ -21,6 +21,8 @@
 // WORKER_SOURCE (the same engine's worker script; absent when view.js is imported alone).
 // ---------------------------------------------------------------------------------------
 
+import { EngineLocal } from "./engine.js";
+
 const VIEW_CSS = `
 .modadd-live { --ml-fg: var(--pst-color-text-base, var(--jp-ui-font-color1, #222));
   --ml-bg: var(--pst-color-background, var(--jp-layout-color0, #fff));
