@@ -212,7 +212,7 @@ export class Trainer {
     this.val = corePairTables(o.va.pa, o.va.pb, n);
     // p and g live in one WebAssembly memory with the pass's buffers when the kernels are used
     const mod = Trainer.useWasm ? coreWasm() : null;
-    const np = n + (n & 1), Pmax = Math.max(this.train.P, this.val.P, 1);
+    const np = (n + 3) & ~3, Pmax = Math.max(this.train.P, this.val.P, 1);
     const lay = mod
       ? { p: [this.size, 8], g: [this.size, 8], W2p: [H * np, 8], b2p: [np, 8], b1z: [H, 8], gW2p: [H * np, 8],
           gb2p: [np, 8], gb1d: [H, 8], res: [4 * Pmax, 8], tpa: [this.train.P, 4], tpb: [this.train.P, 4],
@@ -332,8 +332,8 @@ export class Trainer {
     else this._passJs(tab, grad);
   }
 
-  // The pass in WebAssembly (kernels.wat): W2 and b2 copied into rows padded to an even
-  // number of classes, the gradient of W2 and b2 copied back from padded rows.
+  // The pass in WebAssembly (kernels.wat): W2 and b2 copied into rows padded to a multiple
+  // of four classes, the gradient of W2 and b2 copied back from padded rows.
   _passWasm(tab, grad) {
     const { n, np, H, p, g, at, kern, bias, W2p, b2p, res } = this;
     for (let j = 0; j < H; j++) W2p.set(p.subarray(this.oW2 + j * n, this.oW2 + (j + 1) * n), j * np);
