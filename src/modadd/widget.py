@@ -215,10 +215,10 @@ def particle_widget(*args, **kwargs) -> LiveWidget:
 
 
 # ------------------------------------------------------------------ the widget's start, in Python
-# core.js draws its own random numbers (makeRng: mulberry32 on a hashed seed and stream),
+# The widget draws its own random numbers (web/rng.js's makeRng: mulberry32 on a hashed seed and stream),
 # not torch's or numpy's. To measure what the reader sees when pressing Play, the book
 # trains the widget's own start and split with the Python trainer: these functions are
-# core.js's makeRng, initParams and splitPairs, number for number (tests/js checks them).
+# rng.js's makeRng and net.js's initParams and splitPairs, number for number (tests/js checks them).
 
 _M32 = 0xFFFFFFFF
 
@@ -235,7 +235,7 @@ def _mix32(x: int) -> int:
 
 
 class WidgetRng:
-    """core.js's ``makeRng(seed, stream)``: ``uint32()``, ``uniform()`` (53 bits), ``normal()``."""
+    """rng.js's ``makeRng(seed, stream)``: ``uint32()``, ``uniform()`` (53 bits), ``normal()``."""
 
     def __init__(self, seed: int, stream: int = 0):
         lo, hi = seed % 2**32, seed // 2**32
@@ -258,10 +258,10 @@ class WidgetRng:
 
 
 def widget_start(config) -> tuple:
-    """The widget's start for a :class:`modadd.core.train.RunConfig`: ``(params, held)``, core.js's
+    """The widget's start for a :class:`modadd.core.train.RunConfig`: ``(params, held)``, net.js's
     ``initParams`` (float64 :class:`modadd.core.model.Params` of one model, zero biases when
     the model has none) and ``splitPairs`` (``held``: (U,) bool over
-    :func:`modadd.core.data.unordered_pairs`), from the config's seed with core.js's generator."""
+    :func:`modadd.core.data.unordered_pairs`), from the config's seed with rng.js's generator."""
     m, n, H = config.model, config.model.n, config.model.hidden
     rng = WidgetRng(config.seed, 1)
     unif = lambda bound: (rng.uniform() * 2 - 1) * bound           # noqa: E731
@@ -281,7 +281,7 @@ def widget_start(config) -> tuple:
     t = lambda v, *shape: torch.tensor(v, dtype=torch.float64).reshape(1, *shape)   # noqa: E731
     params = Params(t(E, n, 2), t(W1, 2, H), t(b1, H), t(W2, H, n), t(b2, n))
     U = n * (n + 1) // 2
-    k = min(round(config.val_fraction * U), U - 1)                  # round half to even, as core.js
+    k = min(round(config.val_fraction * U), U - 1)                  # round half to even, as net.js
     idx = list(range(U))
     rng = WidgetRng(config.seed, 2)
     for i in range(k):                                              # partial Fisher-Yates
@@ -293,8 +293,8 @@ def widget_start(config) -> tuple:
 
 
 def widget_particle_start(n: int, seed: int) -> np.ndarray:
-    """core.js's ``randomStart(n, seed)``: the particle widget's start, (n, 2) uniform in
-    [-1, 1]² from core.js's generator (seed stream 3), for :func:`modadd.particles.simulate`'s
+    """particles.js's ``randomStart(n, seed)``: the particle widget's start, (n, 2) uniform in
+    [-1, 1]² from rng.js's generator (seed stream 3), for :func:`modadd.particles.simulate`'s
     ``start``."""
     rng = WidgetRng(check_range("seed", seed, 0, 2**53 - 1, integer=True), 3)
     return np.array([rng.uniform() * 2 - 1 for _ in range(2 * n)]).reshape(n, 2)
@@ -309,7 +309,7 @@ def _held_split(n: int, held: torch.Tensor):
 
 def widget_train(configs, steps: int, record_every=100):
     """:func:`modadd.core.train.train` of the widget's starts and splits (:func:`widget_start`),
-    in float64 like core.js: what the reader's browser computes for these settings, up to
+    in float64 like trainer.js: what the reader's browser computes for these settings, up to
     rounding. ``configs``: :class:`modadd.core.train.RunConfig` s of one n. The trainer is
     given the widget's parameters (``init``) and split (``split``) and nothing else of it
     changes (so no stored run of the book is invalidated)."""

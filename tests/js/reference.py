@@ -162,7 +162,7 @@ def defaults():
 
 
 def widget_starts():
-    """modadd.widget.widget_start (core.js's generator, initParams and splitPairs in Python)
+    """modadd.widget.widget_start (rng.js's generator, net.js's initParams and splitPairs in Python)
     for both recipes, several n, seeds and validation fractions; the JavaScript must agree."""
     from modadd.core.data import unordered_pairs
     from modadd.widget import recipe_config, widget_start

@@ -65,8 +65,8 @@ def test_default_seeds_and_the_same_start_run_reach_the_view():
 
 
 def test_widget_start_is_the_widgets_generator():
-    """widget_start follows core.js's stream numbers and families (tests/js compares the numbers
-    with core.js itself): circle recipe uniform within its bounds, no biases; a split of the
+    """widget_start follows rng.js's stream numbers and families (tests/js compares the numbers
+    with net.js itself): circle recipe uniform within its bounds, no biases; a split of the
     rounded share; the same seed the same start, another seed another."""
     import torch
     cfg = widget.recipe_config("circle", n=17, seed=1)

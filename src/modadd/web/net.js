@@ -12,7 +12,7 @@ import { makeRng } from "./rng.js";
 export const INITS = Object.freeze(["torch", "glorot"]);
 export const EMBED_INITS = Object.freeze(["normal", "uniform"]);
 
-/** Defaults of a training run (those of modadd.model.ModelConfig and modadd.train.RunConfig). */
+/** Defaults of a training run (those of modadd.core.model.ModelConfig and modadd.core.train.RunConfig). */
 export const TRAIN_DEFAULTS = Object.freeze({
   n: 17, hidden: 64, bias: true, init: "torch", embed_init: "normal", embed_scale: 0.05,
   seed: 0, val_fraction: 0.2, lr: 1e-2, weight_decay: 1.0,
@@ -25,7 +25,7 @@ function coreRoundHalfEven(x) {
 
 /**
  * Split the n(n+1)/2 unordered pairs a <= b into training and validation, like
- * modadd.data.validation_mask: round(valFraction * U) pairs (round half to even, at most
+ * modadd.core.data.validation_mask: round(valFraction * U) pairs (round half to even, at most
  * U - 1) are held out, drawn without replacement from this file's generator (seed, stream 2),
  * so the same arguments always give the same split (not numpy's split for that seed).
  * Returns {train, val}: lists of [a, b] with a <= b, each in row-major order.
@@ -54,7 +54,7 @@ export function splitPairs(n, valFraction, seed) {
 }
 
 /**
- * Initial parameters from a seed, from the families of modadd.model.init_params (drawn in
+ * Initial parameters from a seed, from the families of modadd.core.model.init_params (drawn in
  * the same order E, W1, b1, W2, b2, from this file's generator, seed stream 1):
  * init "torch": weights and biases U(+-1/sqrt(fan_in)); "glorot": weights
  * U(+-sqrt(6/(fan_in+fan_out))), biases 0; embed_init "normal": E ~ N(0, embed_scale^2),

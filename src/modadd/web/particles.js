@@ -1,7 +1,7 @@
 // modadd.particles.simulate for one system, with the exact repulsion sum (Python sums it
 // on a mesh for n > 23; this file always sums it exactly, O(n^4) per step): clustering,
 // alignment and repulsion on the sums, moved onto the particles like
-// modadd.forces.fit.to_embeddings, an Euler step, then the gauge. No DOM.
+// modadd.forces.fields.to_embeddings, an Euler step, then the gauge. No DOM.
 
 import { coreChoice, coreFail, coreInt, coreMatrix, coreNested, coreNumber, coreObject, coreShow, coreUnknownKeys } from "./checks.js";
 import { makeRng } from "./rng.js";

@@ -1,5 +1,5 @@
 // The widget's own pseudo-random numbers (mulberry32 on a hashed seed and stream), the same
-// in Node and browsers; modadd.widget.JsRng is the same generator in Python.
+// in Node and browsers; modadd.widget.WidgetRng is the same generator in Python.
 
 import { coreInt } from "./checks.js";
 

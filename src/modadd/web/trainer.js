@@ -1,52 +1,34 @@
-// modadd web core: the book's network, its AdamW trainer and the particle simulation,
-// in plain JavaScript with no DOM access, for the live widgets (issue #13).
-//
-// Runs unchanged in Node >= 20 and in browsers; computes in float64 (Float64Array).
-// It is concatenated with the widget's view into one ES module, so it imports nothing
-// and every top-level name that is not exported starts with `core` (no clash with the view).
+// The book's network and its AdamW trainer, in plain JavaScript with no DOM access, for the
+// live widgets (issue #13). Runs unchanged in Node >= 20, in browsers and in a Web Worker;
+// computes in float64 (Float64Array). Like every file of the widget, it imports its
+// siblings by name and modadd.widget.bundle() concatenates them into one module, so every
+// top-level name that is not exported starts with `core` (no clash with the view).
 //
 // What it mirrors, and how closely (tests/js/core.test.mjs checks it against the Python
 // package from the same initial parameters: relative error <= 1e-6 over 300 steps; the
 // two differ by rounding only, which some stretches of training amplify, in Python alone
 // too: see tests/js/reference.py):
 //
-// * The network of `modadd.model`: x = E_a + E_b, h = ReLU(x W1 + b1), logits = h W2 + b2,
+// * The network of `modadd.core.model`: x = E_a + E_b, h = ReLU(x W1 + b1), logits = h W2 + b2,
 //   W1 (2, H), W2 (H, n), stored input-major as there. Loss: mean cross-entropy over the
 //   ordered training pairs, computed on unordered pairs with weight 2 for a != b (exactly
 //   the trainer's loss). Backward pass written by hand.
-// * The trainer of `modadd.train`: full-batch AdamW with decoupled weight decay per group
-//   (E; W1 and W2; b1 and b2): p <- p (1 - lr wd), then Adam with both bias corrections and
-//   eps added after dividing sqrt(v) by sqrt(1 - beta2^t), as torch.optim.AdamW. Without
-//   biases b1 and b2 do not exist (Python keeps them at zero, untrained: the same network).
-// * `modadd.particles.simulate` with the exact repulsion sum: clustering (Gaussian window of
-//   width sigma = clustering_width * spacing(n)), alignment (self_power 0, other_power 1),
-//   repulsion between sums of different answers (its own window, of width repulsion_width
-//   * spacing(n)), weights mult / n, moved onto the particles
-//   like `modadd.forces.to_embeddings`, an Euler step, then the gauge. The gauge is applied
-//   once to the start, as `simulate` does. Python sums the repulsion on a mesh for n > 23;
-//   this file always sums it exactly (O(n^4) per step, so large n is slow here).
+// * The trainer of `modadd.core.train` (its AdamW step: `modadd.core.optim.adamw_step`):
+//   full-batch AdamW with decoupled weight decay per group (E; W1 and W2; b1 and b2):
+//   p <- p (1 - lr wd), then Adam with both bias corrections and eps added after dividing
+//   sqrt(v) by sqrt(1 - beta2^t), as torch.optim.AdamW. Without biases b1 and b2 do not
+//   exist (Python keeps them at zero, untrained: the same network).
 //
-// What is this file's own (the widget's needs, not the Python package's):
-// * the pseudo-random numbers (`makeRng`: mulberry32 on a hashed seed and stream), so
-//   `initParams` and `splitPairs` draw from the same families as Python (torch init,
-//   Glorot, normal or uniform embeddings; unordered-pair split with round-half-even size)
-//   but not the same numbers as torch/numpy for the same seed;
-// * `predictGrid`, the decision regions on a pixel grid, by sweeping each pixel row
-//   across the hidden units' hinges (piecewise-linear logits), O(W n + H n) per row;
-// * the stateful `Trainer` and `Particles` classes (no allocation per step, hyperparameters
-//   changeable between steps, divergence / blow-up stops the run with a message).
+// The stateful `Trainer` allocates nothing per step, takes new hyperparameters between
+// steps, and stops a diverging run with a message.
 //
-// Speed: the two hot loops of a training step (logits, and the gradient through W2) run as
-// a tiny WebAssembly module with SIMD, assembled below from readable instructions, when the
-// engine supports it (Node >= 16, current browsers), else as plain JavaScript; both are
+// Speed: the training pass runs as one WebAssembly function with SIMD (kernels.wat) when
+// the engine supports it (Node >= 16, current browsers), else as plain JavaScript; both are
 // tested against Python. benchmarks/bench_web.mjs measures steps per second.
 //
-// Exports (all documented where defined):
-//   trainSteps(params, opts, k) -> {params, losses}      (the tested, pure entry point)
-//   Trainer (Trainer.useWasm = false forces plain JavaScript), DivergenceError, initParams,
-//   splitPairs, makeRng, CIRCLE_RECIPE, GRID_RECIPE, TRAIN_DEFAULTS, predictGrid,
-//   particleSteps(E, opts, k) -> {E, start}, Particles, ParticleBlowUp, randomStart,
-//   spacing, PARTICLE_DEFAULTS, GAUGES, INITS, EMBED_INITS.
+// Exports (documented where defined): trainSteps(params, opts, k) -> {params, losses} (the
+// tested, pure entry point), Trainer (Trainer.useWasm = false forces plain JavaScript),
+// DivergenceError.
 
 import { coreBool, coreFail, coreInt, coreMatrix, coreNested, coreNumber, coreObject, coreShow, coreUnknownKeys } from "./checks.js";
 import { KERNELS_WASM_BASE64 } from "./kernels_wasm.js";
@@ -192,7 +174,7 @@ function corePairTables(pa, pb, n) {
  *   Trainer.fromConfig({n, hidden, bias, init, embed_init, embed_scale, seed, val_fraction,
  *                       lr, weight_decay, wd_embed, wd_weights, wd_bias, betas, eps})
  *                         // initParams + splitPairs from one seed; missing keys from
- *                         // TRAIN_DEFAULTS (spread a recipe in: {...GRID_RECIPE, n: 31})
+ *                         // TRAIN_DEFAULTS (spread a preset from Python in: {...presets.grid, n: 31})
  */
 export class Trainer {
   constructor(params, opts) {
