@@ -1,9 +1,17 @@
-// Speed of the JavaScript core (src/modadd/web/core.js) in Node: steps per second for the
+// Speed of the widget's arithmetic (src/modadd/web/trainer.js, regions.js, particles.js) in Node: steps per second for the
 // three cases of issue #13 (training at N = 17 and N = 97, particles at N = 17), printed as
 // JSON. Run from the repository root: node benchmarks/bench_web.mjs
 // Each case is timed for about `seconds` of steps after a warm-up; the best of `repeats`
-// timings is reported (the machine is shared).
-import { Trainer, Particles, randomStart, predictGrid, GRID_RECIPE, PARTICLE_DEFAULTS } from "../src/modadd/web/core.js";
+// timings is reported (the machine is shared). The grid recipe comes from Python
+// (modadd.widget.recipe_presets, as the widget gets it), run with MODADD_PYTHON.
+import { execFileSync } from "node:child_process";
+import { Trainer } from "../src/modadd/web/trainer.js";
+import { predictGrid } from "../src/modadd/web/regions.js";
+import { Particles, randomStart, PARTICLE_DEFAULTS } from "../src/modadd/web/particles.js";
+
+const { seed: _seed, ...GRID_RECIPE } = JSON.parse(execFileSync(process.env.MODADD_PYTHON || ".venv/bin/python",
+  ["-c", "import json; from modadd.widget import recipe_presets; print(json.dumps(recipe_presets()['grid']))"],
+  { encoding: "utf8" }));
 
 const seconds = Number(process.env.BENCH_SECONDS || 1.0);
 const repeats = 3;

@@ -1,12 +1,17 @@
 """The live widget: train the network, or move the particles, in the reader's browser.
 
-One anywidget, the same in Jupyter and on the static site. Its JavaScript is
-``web/core.js`` (the network, its hand-written backward pass, AdamW, the particle forces;
-no DOM, tested against this package in Node), ``web/structure.js`` (the structure readout),
-``web/engine.js`` (the arithmetic behind one message protocol, run in a Web Worker) and
-``web/view.js`` (canvases and controls), concatenated into one ES module: an anywidget's
-module is loaded from a blob URL and cannot import sibling files. The worker's script is
-the first three again, carried in the module as a string (:func:`worker_source`).
+One anywidget, the same in Jupyter and on the static site. Its JavaScript is small ES
+modules in ``web/``, one role each (no DOM but the view's; tested against this package in
+Node): ``checks.js`` (argument checks), ``rng.js`` (the widget's random numbers), ``net.js``
+(the split and the initial parameters), ``trainer.js`` (the hand-written backward pass and
+AdamW; its training pass in WebAssembly from ``kernels.wat``, shipped as
+``kernels_wasm.js``), ``regions.js`` (the decision regions), ``particles.js`` (the particle
+forces), ``structure.js`` (the structure readout), ``engine.js`` (the arithmetic behind one
+message protocol, run in a Web Worker) and ``view.js`` (canvases and controls). They import
+each other by name; :func:`bundle` concatenates them in dependency order into one ES module,
+their imports dropped (an anywidget's module is loaded from a blob URL and cannot import
+sibling files). The worker's script is engine.js and what it imports again, carried in the
+module as a string (:func:`worker_source`).
 
 * In Jupyter, the widget's state flows back to Python while it runs: ``w.step`` and
   ``w.embeddings`` (the current E, n x 2), so ``modadd.analysis.structure.scores(w.E)`` scores what
@@ -46,28 +51,60 @@ from .core.validate import check_bool, check_choice, check_range
 from .particles import CLUSTERING_WIDTH, REPULSION, REPULSION_WIDTH
 
 WEB = Path(__file__).resolve().parent / "web"
-SOURCES = ("core.js", "structure.js", "engine.js", "view.js")
-#: The files the widget's Web Worker runs: the arithmetic, no view.
-WORKER_SOURCES = SOURCES[:-1]
+#: The view's file: the widget's module is it and every file it imports, in dependency order.
+MODULE_ENTRY = "view.js"
+#: The worker's file: the worker's script is it and every file it imports (no view).
+WORKER_ENTRY = "engine.js"
+#: The one form of import the bundler resolves: named imports from a sibling file, one a line.
+_IMPORT = re.compile(r'^import \{[\w\s,]*\} from "\./([\w-]+\.js)";\n', re.M)
 _EXPORT = re.compile(r"^export (?=(?:async )?(?:class|function|const|let) )", re.M)
 
 
+def sources(entry: str = MODULE_ENTRY) -> tuple[str, ...]:
+    """The web files ``entry`` needs, each after the files it imports (depth first, in the
+    order of its import lines): the order in which :func:`bundle` concatenates them."""
+    order: list[str] = []
+
+    def visit(name: str, stack: tuple[str, ...]) -> None:
+        if name in stack:
+            raise ValueError(f"the web files import each other in a cycle: {' -> '.join(stack + (name,))}")
+        if name in order:
+            return
+        for dep in _IMPORT.findall((WEB / name).read_text()):
+            visit(dep, stack + (name,))
+        order.append(name)
+
+    visit(entry, ())
+    return tuple(order)
+
+
+def _concatenate(entry: str) -> str:
+    """The files of :func:`sources` as one text, their sibling imports dropped; refuses any
+    other import (the page loads the module from a blob URL, where no import resolves)."""
+    parts = []
+    for f in sources(entry):
+        text = _IMPORT.sub("", (WEB / f).read_text())
+        if re.search(r"^\s*import\b", text, re.M):
+            raise ValueError(f"web/{f}: the widget's files may only import named values from a sibling file, "
+                             'one line each (import { a, b } from "./x.js";), and import nothing else')
+        parts.append(text)
+    return "\n".join(parts)
+
+
 def worker_source() -> str:
-    """The widget's worker script: core.js, structure.js and engine.js as a classic script
+    """The widget's worker script: engine.js and the files it imports as a classic script
     (their ``export`` keywords dropped), then ``engineWorkerMain(self)``. A classic worker from
     a Blob URL starts over http and from ``file://`` alike (a module worker fails on file://)."""
-    src = "\n".join((WEB / f).read_text() for f in WORKER_SOURCES)
-    src = _EXPORT.sub("", src)
-    if re.search(r"^\s*(export|import)\b", src, re.M):
-        raise ValueError("the worker's files must export only classes, functions and constants, and import nothing")
+    src = _EXPORT.sub("", _concatenate(WORKER_ENTRY))
+    if re.search(r"^\s*export\b", src, re.M):
+        raise ValueError("the worker's files must export only classes, functions and constants")
     return src + "\nengineWorkerMain(self);\n"
 
 
 def bundle() -> str:
-    """The widget's ES module: core.js, structure.js, engine.js then view.js, as one file,
-    with the worker's script (:func:`worker_source`) as the constant ``WORKER_SOURCE``."""
-    mod = "\n".join((WEB / f).read_text() for f in SOURCES)
-    return mod + "\nconst WORKER_SOURCE = " + json.dumps(worker_source()) + ";\n"
+    """The widget's ES module: view.js and the files it imports, in dependency order, as one
+    file, with the worker's script (:func:`worker_source`) as the constant ``WORKER_SOURCE``."""
+    return _concatenate(MODULE_ENTRY) + "\nconst WORKER_SOURCE = " + json.dumps(worker_source()) + ";\n"
 
 
 def bundle_hash() -> str:
@@ -178,10 +215,10 @@ def particle_widget(*args, **kwargs) -> LiveWidget:
 
 
 # ------------------------------------------------------------------ the widget's start, in Python
-# core.js draws its own random numbers (makeRng: mulberry32 on a hashed seed and stream),
+# The widget draws its own random numbers (web/rng.js's makeRng: mulberry32 on a hashed seed and stream),
 # not torch's or numpy's. To measure what the reader sees when pressing Play, the book
 # trains the widget's own start and split with the Python trainer: these functions are
-# core.js's makeRng, initParams and splitPairs, number for number (tests/js checks them).
+# rng.js's makeRng and net.js's initParams and splitPairs, number for number (tests/js checks them).
 
 _M32 = 0xFFFFFFFF
 
@@ -198,7 +235,7 @@ def _mix32(x: int) -> int:
 
 
 class WidgetRng:
-    """core.js's ``makeRng(seed, stream)``: ``uint32()``, ``uniform()`` (53 bits), ``normal()``."""
+    """rng.js's ``makeRng(seed, stream)``: ``uint32()``, ``uniform()`` (53 bits), ``normal()``."""
 
     def __init__(self, seed: int, stream: int = 0):
         lo, hi = seed % 2**32, seed // 2**32
@@ -221,10 +258,10 @@ class WidgetRng:
 
 
 def widget_start(config) -> tuple:
-    """The widget's start for a :class:`modadd.core.train.RunConfig`: ``(params, held)``, core.js's
+    """The widget's start for a :class:`modadd.core.train.RunConfig`: ``(params, held)``, net.js's
     ``initParams`` (float64 :class:`modadd.core.model.Params` of one model, zero biases when
     the model has none) and ``splitPairs`` (``held``: (U,) bool over
-    :func:`modadd.core.data.unordered_pairs`), from the config's seed with core.js's generator."""
+    :func:`modadd.core.data.unordered_pairs`), from the config's seed with rng.js's generator."""
     m, n, H = config.model, config.model.n, config.model.hidden
     rng = WidgetRng(config.seed, 1)
     unif = lambda bound: (rng.uniform() * 2 - 1) * bound           # noqa: E731
@@ -244,7 +281,7 @@ def widget_start(config) -> tuple:
     t = lambda v, *shape: torch.tensor(v, dtype=torch.float64).reshape(1, *shape)   # noqa: E731
     params = Params(t(E, n, 2), t(W1, 2, H), t(b1, H), t(W2, H, n), t(b2, n))
     U = n * (n + 1) // 2
-    k = min(round(config.val_fraction * U), U - 1)                  # round half to even, as core.js
+    k = min(round(config.val_fraction * U), U - 1)                  # round half to even, as net.js
     idx = list(range(U))
     rng = WidgetRng(config.seed, 2)
     for i in range(k):                                              # partial Fisher-Yates
@@ -256,8 +293,8 @@ def widget_start(config) -> tuple:
 
 
 def widget_particle_start(n: int, seed: int) -> np.ndarray:
-    """core.js's ``randomStart(n, seed)``: the particle widget's start, (n, 2) uniform in
-    [-1, 1]² from core.js's generator (seed stream 3), for :func:`modadd.particles.simulate`'s
+    """particles.js's ``randomStart(n, seed)``: the particle widget's start, (n, 2) uniform in
+    [-1, 1]² from rng.js's generator (seed stream 3), for :func:`modadd.particles.simulate`'s
     ``start``."""
     rng = WidgetRng(check_range("seed", seed, 0, 2**53 - 1, integer=True), 3)
     return np.array([rng.uniform() * 2 - 1 for _ in range(2 * n)]).reshape(n, 2)
@@ -272,7 +309,7 @@ def _held_split(n: int, held: torch.Tensor):
 
 def widget_train(configs, steps: int, record_every=100):
     """:func:`modadd.core.train.train` of the widget's starts and splits (:func:`widget_start`),
-    in float64 like core.js: what the reader's browser computes for these settings, up to
+    in float64 like trainer.js: what the reader's browser computes for these settings, up to
     rounding. ``configs``: :class:`modadd.core.train.RunConfig` s of one n. The trainer is
     given the widget's parameters (``init``) and split (``split``) and nothing else of it
     changes (so no stored run of the book is invalidated)."""

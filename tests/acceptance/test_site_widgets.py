@@ -57,7 +57,7 @@ def test_the_book_has_live_widgets():
 
 def test_shipped_module_is_the_source():
     """A page embeds the widget's module as it was when the chapter executed: it must be
-    today's core.js + structure.js + view.js, or the build shipped a stale widget. A page carries the
+    today's web files bundled (modadd.widget.bundle), or the build shipped a stale widget. A page carries the
     state of every widget its kernel made, shown or not: only the shown ones may exist."""
     want = bundle()
     for page in WIDGET_PAGES:

@@ -1,7 +1,8 @@
 // Tests of src/modadd/web/engine.js, the widget's arithmetic behind its message protocol:
 // the worker's script itself (modadd.widget.worker_source, run here in a vm context with a
 // stand-in for the worker's `self`) and the same engine on the page's thread (EngineLocal,
-// from the widget's bundle). What either engine reports must be what core.js computes.
+// from the widget's bundle). What either engine reports must be what trainer.js, regions.js,
+// particles.js and structure.js compute.
 // Run from the repository root: node --test tests/js/
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -61,7 +62,7 @@ const CFG = { n: 17, hidden: 64, bias: true, init: "torch", embed_init: "normal"
               weight_decay: 1, val_fraction: 0.2, seed: 0 };
 const snapAt = (k) => (m) => m.type === "snapshot" && m.step === k;
 
-test("the worker's steps are core.js's steps, bit for bit, and its full snapshot measures them", async () => {
+test("the worker's steps are trainer.js's steps, bit for bit, and its full snapshot measures them", async () => {
   const w = startWorker();
   w.send({ type: "build", gen: 1, kind: "training", cfg: CFG });
   const built = await w.next((m) => m.type === "built");

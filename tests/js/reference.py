@@ -20,6 +20,7 @@ import torch
 
 from modadd import particles as particles_mod
 from modadd.core import train as train_mod
+from modadd.widget import recipe_presets
 from modadd.core.model import ModelConfig, Params, init_params
 
 STEPS = 300
@@ -149,12 +150,6 @@ def same_start_case():
                 frames=frames_of(sim, cfg.model.n))
 
 
-def recipe(cfg):
-    m = cfg.model
-    return dict(bias=m.bias, init=m.init, embed_init=m.embed_init, embed_scale=m.embed_scale,
-                lr=cfg.lr, weight_decay=cfg.weight_decay)
-
-
 def defaults():
     sig = inspect.signature(particles_mod.simulate).parameters
     part = {k: sig[k].default for k in ("clustering", "alignment", "repulsion", "step_size",
@@ -167,7 +162,7 @@ def defaults():
 
 
 def widget_starts():
-    """modadd.widget.widget_start (core.js's generator, initParams and splitPairs in Python)
+    """modadd.widget.widget_start (rng.js's generator, net.js's initParams and splitPairs in Python)
     for both recipes, several n, seeds and validation fractions; the JavaScript must agree."""
     from modadd.core.data import unordered_pairs
     from modadd.widget import recipe_config, widget_start
@@ -194,7 +189,7 @@ def main():
         steps=STEPS, particle_steps=PARTICLE_STEPS,
         training=[training_case(*c) for c in TRAINING_CASES],
         particles=[particle_case(*c) for c in PARTICLE_CASES] + [same_start_case()],
-        recipes=dict(CIRCLE_RECIPE=recipe(train_mod.CIRCLE_RECIPE), GRID_RECIPE=recipe(train_mod.GRID_RECIPE)),
+        presets=recipe_presets(),
         defaults=defaults(),
         widget_starts=widget_starts(),
     )

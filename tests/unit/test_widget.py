@@ -14,31 +14,44 @@ from modadd import widget
 from modadd.core.train import CIRCLE_RECIPE, GRID_RECIPE
 
 
-def test_module_is_core_structure_engine_then_view_with_the_worker():
+def test_module_is_the_web_files_in_dependency_order_with_the_worker():
     src = widget.bundle()
-    core, struct, engine, view = ((widget.WEB / f).read_text() for f in widget.SOURCES)
+    files = widget.sources()
+    assert files[-1] == "view.js" and files[-2] == "engine.js" and set(widget.sources("engine.js")) == set(files) - {"view.js"}
+    texts = {f: (widget.WEB / f).read_text() for f in files}
+    # every file comes after the files it imports
+    for i, f in enumerate(files):
+        for dep in re.findall(r'^import \{[^}]*\} from "\./([\w-]+\.js)";', texts[f], re.M):
+            assert files.index(dep) < i, (f, dep)
     worker = widget.worker_source()
-    assert src == "\n".join((core, struct, engine, view)) + "\nconst WORKER_SOURCE = " + json.dumps(worker) + ";\n"
-    assert "export function trainSteps" in core and "export function structureReadout" in struct
-    assert "export class EngineLocal" in engine and "export default" in view
+    drop = lambda t: re.sub(r'^import \{[^}]*\} from "\./[\w-]+\.js";\n', "", t, flags=re.M)
+    assert src == "\n".join(drop(texts[f]) for f in files) + "\nconst WORKER_SOURCE = " + json.dumps(worker) + ";\n"
+    assert "export function trainSteps" in texts["trainer.js"] and "export function structureReadout" in texts["structure.js"]
+    assert "export class EngineLocal" in texts["engine.js"] and "export default" in texts["view.js"]
     # one module, as the page loads it from a blob URL: it cannot import a sibling file, and
     # the view is its one default export
-    assert not re.search(r"^\s*import\s[^;]*?from\s*['\"]\.", src, re.M)
+    assert not re.search(r"^\s*import\b", src, re.M)
     assert len(re.findall(r"^export default", src, re.M)) == 1
     # what a widget sends to the page is that module as the files hold it now
     assert widget.training_widget()._esm == src and widget.particle_widget()._esm == src
-    # the worker: the same three files as a classic script, exports dropped, then its main
+    # the worker: engine.js and what it imports as a classic script, exports dropped, then its main
     assert "\nexport " not in worker and worker.endswith("engineWorkerMain(self);\n")
     assert "function trainSteps" in worker and "class EngineLocal" in worker and "export default" not in worker
+    assert "KERNELS_WASM_BASE64" in worker and "class _Square" not in worker
 
 
-def test_worker_source_refuses_an_import(tmp_path, monkeypatch):
-    for f in widget.WORKER_SOURCES:
+def test_bundle_refuses_another_import_and_a_cycle(tmp_path, monkeypatch):
+    for f in widget.sources():
         (tmp_path / f).write_text((widget.WEB / f).read_text())
-    (tmp_path / "engine.js").write_text('import x from "./y.js";\n' + (widget.WEB / "engine.js").read_text())
     monkeypatch.setattr(widget, "WEB", tmp_path)
-    with pytest.raises(ValueError, match="import nothing"):
+    engine = (tmp_path / "engine.js").read_text()
+    (tmp_path / "engine.js").write_text('import x from "./y.js";\n' + engine)
+    with pytest.raises(ValueError, match="import nothing else"):
         widget.worker_source()
+    (tmp_path / "engine.js").write_text(engine)
+    (tmp_path / "checks.js").write_text('import { EngineLocal } from "./engine.js";\n' + (tmp_path / "checks.js").read_text())
+    with pytest.raises(ValueError, match="cycle"):
+        widget.bundle()
 
 
 def test_default_seeds_and_the_same_start_run_reach_the_view():
@@ -52,8 +65,8 @@ def test_default_seeds_and_the_same_start_run_reach_the_view():
 
 
 def test_widget_start_is_the_widgets_generator():
-    """widget_start follows core.js's stream numbers and families (tests/js compares the numbers
-    with core.js itself): circle recipe uniform within its bounds, no biases; a split of the
+    """widget_start follows rng.js's stream numbers and families (tests/js compares the numbers
+    with net.js itself): circle recipe uniform within its bounds, no biases; a split of the
     rounded share; the same seed the same start, another seed another."""
     import torch
     cfg = widget.recipe_config("circle", n=17, seed=1)

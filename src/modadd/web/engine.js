@@ -2,11 +2,12 @@
 // engine.js: the live widget's arithmetic behind one message protocol, so that it runs in
 // a Web Worker and the page only draws (issue #35): training steps, the loss and accuracy,
 // the structure readout, the decision regions; the particles and, in same-start mode, the
-// network beside them. No DOM. It is concatenated after core.js and structure.js (it uses
-// their names: Trainer, Particles, randomStart, predictGrid, structureReadout) and before
-// view.js, into the widget's one ES module; modadd.widget.bundle() also makes the worker's
-// script from the same three files (WORKER_SOURCE, started from a Blob URL as a classic
-// worker, which works over http and from file://). Where no worker starts, view.js runs
+// network beside them. No DOM. It imports Trainer (trainer.js), predictGrid (regions.js),
+// Particles and randomStart (particles.js) and structureReadout (structure.js); the
+// widget's one ES module is view.js and these files concatenated in dependency order by
+// modadd.widget.bundle(), which also makes the worker's script from this file and what it
+// imports (WORKER_SOURCE, started from a Blob URL as a classic worker, which works over
+// http and from file://). Where no worker starts, view.js runs
 // the same engine on the page's thread (EngineLocal): one way to compute, two places.
 // Top-level names that are not exported start with `engine`.
 //
@@ -24,6 +25,11 @@
 //   {type: "step", k, extent}   k steps, then a full snapshot
 // Replies: {type: "snapshot", gen, full, step, E, ...} (see EngineCore.snapshot).
 // ---------------------------------------------------------------------------------------
+
+import { Trainer } from "./trainer.js";
+import { predictGrid } from "./regions.js";
+import { Particles, randomStart } from "./particles.js";
+import { structureReadout } from "./structure.js";
 
 /** Run f at most every minMs and at most `share` of the time (its own cost sets the gap). */
 function engineThrottle(minMs, share) {

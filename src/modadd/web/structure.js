@@ -1,14 +1,14 @@
-// modadd web structure: modadd.structure's circle and grid scores and its classifier, in
+// modadd web structure: modadd.analysis.structure's circle and grid scores and its classifier, in
 // plain JavaScript with no DOM, for the live widgets' structure readout.
 //
-// The same method, step for step, as src/modadd/structure.py (read its docstrings for the
+// The same method, step for step, as src/modadd/analysis/structure.py (read its docstrings for the
 // why): circle_score, grid_score (candidate lattice vectors, round -> refit, consistency
 // with addition mod n), the classifier's thresholds and lattice_rule's canonical (p, q).
 // tests/js/structure.test.mjs checks scores, k, rule and class against the Python package
 // on trained embeddings, particles, exact and noisy shapes and random clouds.
 //
-// It is concatenated after core.js into the widget's one ES module, so it imports nothing
-// and every top-level name that is not exported starts with `struct`.
+// modadd.widget.bundle() concatenates it with the widget's other files into one ES module,
+// so every top-level name that is not exported starts with `struct`. It imports nothing.
 //
 // Exports: structureScores(E) -> {circle_score, circle_k, grid_score, rule: [p, q], class},
 //   structureReadout(E) -> "circle k=K" | "grid p,q" | "other", CIRCLE_THRESHOLD, GRID_THRESHOLD.
@@ -282,7 +282,7 @@ function structRule(fit, n, scale) {
 }
 
 /**
- * modadd.structure.scores(E) plus lattice_rule's (p, q) of the grid fit:
+ * modadd.analysis.structure.scores(E) plus lattice_rule's (p, q) of the grid fit:
  * {circle_score, circle_k, grid_score, rule: [p, q], class: "circle" | "grid" | "other"}.
  * E: n x 2 nested, or flat (x0, y0, x1, y1, ...), n >= 3, finite, not all one point.
  */

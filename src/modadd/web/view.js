@@ -1,7 +1,7 @@
 // ---------------------------------------------------------------------------------------
-// view.js: the live widget's view (DOM, canvas, controls). It is concatenated after
-// core.js, structure.js and engine.js into ONE ES module (the anywidget's _esm; see
-// modadd/widget.py), so it imports nothing and uses their names directly. The arithmetic
+// view.js: the live widget's view (DOM, canvas, controls). modadd.widget.bundle()
+// concatenates it after the files it imports (engine.js and, through it, the arithmetic)
+// into ONE ES module (the anywidget's _esm), their import lines dropped. The arithmetic
 // runs in engine.js's engine, in a Web Worker where one starts; the view only draws. The same module runs in Jupyter (the state
 // flows back to Python through the model) and on the static site (html-manager, no
 // kernel: model.save_changes() does nothing there).
@@ -20,6 +20,8 @@
 // From engine.js it uses EngineLocal (the engine on the page's thread) and the bundle's
 // WORKER_SOURCE (the same engine's worker script; absent when view.js is imported alone).
 // ---------------------------------------------------------------------------------------
+
+import { EngineLocal } from "./engine.js";
 
 const VIEW_CSS = `
 .modadd-live { --ml-fg: var(--pst-color-text-base, var(--jp-ui-font-color1, #222));
@@ -329,7 +331,7 @@ class _Pairs {
 let _workerUrl = null;
 /**
  * The widget's engine (engine.js): in a Web Worker made from WORKER_SOURCE (the bundle's
- * copy of core.js, structure.js and engine.js) where one starts, else on the page's thread
+ * copy of engine.js and the files it imports) where one starts, else on the page's thread
  * (EngineLocal), with the same messages. A worker that fails (its script refused, say) is
  * replaced by the page's engine, which gets the last build again. onmessage(data); where()
  * says "worker" or "page".
