@@ -130,7 +130,10 @@ class EngineCore {
 }
 
 const ENGINE_CHUNK_MS = 8;     // a worker's steps between two looks at its messages
-const ENGINE_FRAME_MS = 14;    // a worker's steps per frame in auto speed
+const ENGINE_FRAME_MS = 14;    // a worker's steps per frame in auto speed ...
+const ENGINE_FRAME_STEPS = 3;  // ... but at least this many while the frame stays under
+const ENGINE_FRAME_MAX_MS = 40; // this: at a large N, where a step takes 10-20 ms, a frame
+                                // of one step would spend as long drawing as computing
 const ENGINE_LOCAL_MS = 12;    // on the page's thread: arithmetic per frame in auto speed
 
 /**
@@ -180,14 +183,18 @@ function engineRuntime(post, schedule, continuous) {
       if (playing && todo > 0) { busy = true; schedule(tick); }
       return;
     }
-    // auto: about ENGINE_FRAME_MS of steps for each frame asked for (the view asks for the
+    // auto: about ENGINE_FRAME_MS of steps for each frame asked for, and at least
+    // ENGINE_FRAME_STEPS of them unless that takes past ENGINE_FRAME_MAX_MS (the view asks for the
     // next one as soon as this one is back, so the worker computes a frame while the page
     // draws the last; it never runs further ahead, which leaves the page its share of a
     // busy machine's cores)
     if (!want) return;
     const done = chunk(ENGINE_CHUNK_MS, Infinity);
     if (!done) playing = false;
-    if (!playing || performance.now() >= want.deadline) { const e = want.extent; want = null; send(!playing, e); }
+    want.k += done;
+    const now = performance.now();
+    const enough = now >= want.deadline && (want.k >= ENGINE_FRAME_STEPS || now >= want.hard);
+    if (!playing || enough) { const e = want.extent; want = null; send(!playing, e); }
     else { busy = true; schedule(tick); }
   }
   const kick = () => { if (!busy) { busy = true; schedule(tick); } };
@@ -221,7 +228,8 @@ function engineRuntime(post, schedule, continuous) {
       case "frame":
         if (!playing) { send(true, msg.extent); break; }
         if (continuous) {
-          want = { extent: msg.extent, deadline: performance.now() + ENGINE_FRAME_MS };
+          const t = performance.now();
+          want = { extent: msg.extent, deadline: t + ENGINE_FRAME_MS, hard: t + ENGINE_FRAME_MAX_MS, k: 0 };
           if (speed) todo += speed;
           kick();
         } else {                                   // page's thread: this frame's steps, now
