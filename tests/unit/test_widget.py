@@ -25,11 +25,23 @@ def test_module_is_core_structure_engine_then_view_with_the_worker():
     # the view is its one default export
     assert not re.search(r"^\s*import\s[^;]*?from\s*['\"]\.", src, re.M)
     assert len(re.findall(r"^export default", src, re.M)) == 1
-    # what a widget sends to the page is that module as the files hold it now
-    assert widget.training_widget()._esm == src and widget.particle_widget()._esm == src
     # the worker: the same three files as a classic script, exports dropped, then its main
     assert "\nexport " not in worker and worker.endswith("engineWorkerMain(self);\n")
     assert "function trainSteps" in worker and "class EngineLocal" in worker and "export default" not in worker
+
+
+def test_a_widget_sends_the_module_as_the_files_hold_it_when_it_is_made(tmp_path, monkeypatch):
+    """An edit to the JavaScript reaches the next widget made in the same kernel (not the
+    module as it was when modadd.widget was imported)."""
+    for f in widget.SOURCES:
+        (tmp_path / f).write_text((widget.WEB / f).read_text())
+    before = widget.training_widget()._esm
+    monkeypatch.setattr(widget, "WEB", tmp_path)
+    (tmp_path / "view.js").write_text((tmp_path / "view.js").read_text() + "// edited view\n")
+    (tmp_path / "engine.js").write_text((tmp_path / "engine.js").read_text() + "// edited engine\n")
+    for w in (widget.training_widget(), widget.particle_widget()):
+        assert w._esm != before and w._esm == widget.bundle()
+        assert "// edited view" in w._esm and w._esm.count("// edited engine") == 2     # module and worker
 
 
 def test_worker_source_refuses_an_import(tmp_path, monkeypatch):
