@@ -23,7 +23,7 @@ def test_code_files_follow_the_imports():
     assert {"particles.py", "forces/__init__.py", "forces/kernels.py", "forces/mesh.py", "core/model.py"} <= set(sim)
     assert not {"plots.py", "teaching/classroom.py", "widget.py", "__main__.py", "runs/sweep.py"} & set(sim)
     assert names("modadd.analysis.structure") == ["__init__.py", "analysis/__init__.py", "analysis/structure.py",
-                                                   "cache/__init__.py", "cache/sources.py", "core/__init__.py",
+                                                   "cache/__init__.py", "cache/sources.py", "cache/store.py", "core/__init__.py",
                                                    "core/validate.py"]
     with pytest.raises(ValueError, match="'modadd.nothing' is not a module of the modadd package"):
         sources.code_files("modadd.nothing")
