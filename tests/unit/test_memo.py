@@ -8,10 +8,8 @@ from modadd.core.train import GRID_RECIPE, train, sweep_configs
 
 
 @pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MODADD_CACHE", str(tmp_path))
-    monkeypatch.delenv("MODADD_MEMO", raising=False)
-    return tmp_path
+def cache(run_cache):
+    return run_cache
 
 
 def counting(fn):

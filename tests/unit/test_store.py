@@ -18,10 +18,8 @@ SMALL = replace(GRID_RECIPE, model=ModelConfig(n=7, hidden=8))
 
 
 @pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MODADD_CACHE", str(tmp_path))
-    monkeypatch.delenv("MODADD_MEMO", raising=False)
-    return tmp_path
+def cache(run_cache):
+    return run_cache
 
 
 def test_key_follows_the_function_its_arguments_and_its_code(monkeypatch):
