@@ -33,7 +33,7 @@ size=$(du -sk _build/html | cut -f1)
 largest=$(find _build/html -name '*.html' -printf '%s %P\n' | sort -n | tail -1)
 mkdir -p benchmarks/results
 PYTHONPATH=src:. .venv/bin/python - "$u" "$cold" "$warm" "$tests" "$size" "$largest" "$chapters" "$logs/tests.xml" <<'PY'
-import json, sys, datetime, os
+import json, sys, datetime, os, re
 import xml.etree.ElementTree as ET
 from collections import Counter
 u, cold, warm, tests, size, largest, chapters, junit = sys.argv[1:]
@@ -57,6 +57,7 @@ res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %
        "chapters_at_once": json.loads(chapters)["at_once"],
        "test_command_s": tests, "test_command_u": round(tests / u, 1),
        "pytest_s": round(float(suite.get("time")), 1), "pytest_tests": int(suite.get("tests")),
+       "pytest_workers": int(re.search(r"pytest tests -n (\d+)", open("scripts/test.sh").read()).group(1)),
        "pytest_file_worker_s": {k: round(v, 1) for k, v in files.most_common()},
        "site_size_mb": round(int(size) / 1024, 1), "largest_page": name, "largest_page_mb": round(int(b) / 2**20, 2)}
 res = stamp("build.json", res)

@@ -393,20 +393,29 @@ def _requirements(pins: list[str], what: str) -> bytes:
     return (f"# {what}\n" + "\n".join(pins) + "\n").encode()
 
 
+def _kit_inputs(out_dir, notebooks: Path, others: Path, pattern: str, writer: str, root, today):
+    """What both kit builders start from: the repository's root, the kit's date (today in UTC
+    unless given), the notebooks in ``notebooks`` (ValueError if there are none: ``writer``
+    writes them), the notebooks under ``others`` that match ``pattern``, and the output
+    folder, made if missing."""
+    root = _root(root)
+    today = today or _dt.datetime.now(_dt.timezone.utc).date()
+    full = sorted(notebooks.glob("*.ipynb"))
+    if not full:
+        raise ValueError(f"no notebooks in {notebooks}: write them first ({writer})")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return root, today, full, sorted(others.glob(pattern)), out
+
+
 def build_kit(out_dir, notebooks_dir, root=None, today: _dt.date | None = None) -> Path:
     """Pack the student kit ``OUT/modadd-kit.zip`` from ``notebooks_dir`` (as
     :func:`write_notebooks` wrote it), a fresh wheel, the runtime pins and the README, and put
     the wheel beside it (``OUT/<wheel>``, what :func:`wheel_url` names); returns the zip's
     path."""
-    root = _root(root)
     nbdir = Path(notebooks_dir)
-    today = today or _dt.datetime.now(_dt.timezone.utc).date()
-    full = sorted(nbdir.glob("*.ipynb"))
-    student = sorted((nbdir / "student").glob("*.ipynb"))
-    if not full:
-        raise ValueError(f"no notebooks in {nbdir}: write them first (write_notebooks)")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    root, today, full, student, out = _kit_inputs(out_dir, nbdir, nbdir / "student", "*.ipynb",
+                                                  "write_notebooks", root, today)
     with tempfile.TemporaryDirectory() as tmp:
         wheel = build_wheel(tmp, root)
         files = {"README.md": readme(wheel.name, today.isoformat(), _version(root), [p.stem for p in full],
@@ -426,15 +435,9 @@ def build_teacher_kit(out_dir, teacher_dir, root=None, today: _dt.date | None = 
     """Pack the teacher kit ``OUT/modadd-teacher-kit.zip`` from ``teacher_dir`` (as
     :func:`write_teacher_notebooks` wrote it), both wheels, the runtime and teacher pins and
     its README; returns the zip's path."""
-    root = _root(root)
     tdir = Path(teacher_dir)
-    today = today or _dt.datetime.now(_dt.timezone.utc).date()
-    full = sorted((tdir / "notebooks").glob("*.ipynb"))
-    sources = sorted((tdir / "source").glob("*/*.ipynb"))
-    if not full:
-        raise ValueError(f"no notebooks in {tdir / 'notebooks'}: write them first (write_teacher_notebooks)")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    root, today, full, sources, out = _kit_inputs(out_dir, tdir / "notebooks", tdir / "source", "*/*.ipynb",
+                                                  "write_teacher_notebooks", root, today)
     with tempfile.TemporaryDirectory() as tmp:
         wheels = [build_wheel(tmp, root), build_course_wheel(tmp, root)]
         files = {"README.md": teacher_readme(today.isoformat(), _version(root), [p.stem for p in full],

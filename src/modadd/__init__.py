@@ -5,8 +5,9 @@ Subpackages by role, each importing only those before it (``tests/unit/test_impo
 * ``core``: ``validate``, ``data``, ``model``, ``optim``, ``numerics``, ``train`` (the one
   batched trainer: ``RunConfig``, ``train``, ``History``) and ``reference`` (the same network
   the textbook way, the benchmarks' baseline u);
-* ``cache``: ``sources`` (the code part of every cache key) and ``memo`` (one expensive call
-  kept on disk);
+* ``cache``: ``sources`` (the code part of every cache key), ``store`` (the one key and
+  store of every result kept on disk: runs, structure fits, chapter calls) and ``memo``
+  (one expensive call kept there);
 * ``analysis``: ``structure`` (circle and grid scores, the class of an embedding) and
   ``stats`` (how often each class forms, with Wilson intervals);
 * ``forces`` (``fields``, ``kernels``, ``mesh``, ``fit``, ``law``): clustering, alignment and

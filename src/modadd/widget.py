@@ -173,7 +173,7 @@ def training_widget(*args, **kwargs) -> LiveWidget:
     ``GRID_RECIPE``, each with its seed in :data:`DEFAULT_SEEDS`; ``n``, ``seed``, ``val_fraction``, ``weight_decay``, ``lr``, ``bias``
     and ``hinges`` override it, within the ranges of the widget's own controls.
     """
-    return LiveWidget(kind="training", settings=training_settings(*args, **kwargs))
+    return LiveWidget(kind="training", settings=training_settings(*args, **kwargs), _esm=bundle())
 
 
 def recipe_presets() -> dict:
@@ -211,7 +211,7 @@ def particle_widget(*args, **kwargs) -> LiveWidget:
     With ``same_start`` it also trains a network (the ``recipe``) and starts the particles
     from that network's initial embeddings, side by side.
     """
-    return LiveWidget(kind="particles", settings=particle_settings(*args, **kwargs))
+    return LiveWidget(kind="particles", settings=particle_settings(*args, **kwargs), _esm=bundle())
 
 
 # ------------------------------------------------------------------ the widget's start, in Python

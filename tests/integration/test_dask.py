@@ -192,7 +192,7 @@ def test_an_interrupted_client_keeps_what_it_received(tmp_path, reference):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 120
-        while not list(cache.glob("*.npz")) and time.monotonic() < deadline and p.poll() is None:
+        while not list(cache.glob("runs/*.pt")) and time.monotonic() < deadline and p.poll() is None:
             time.sleep(0.02)
         os.kill(p.pid, signal.SIGINT)                               # Ctrl-C after the first result
         out, err = p.communicate(timeout=60)
@@ -200,7 +200,7 @@ def test_an_interrupted_client_keeps_what_it_received(tmp_path, reference):
         assert "interrupted: the runs finished so far are cached" in err
         # each finished run leaves its own file and its 100-step prefix's (sweep.PREFIX_STEPS)
         keys = {run_key(c, STEPS) for c in sweep_configs(GRID_RECIPE, seeds=range(runs))}
-        kept = len(keys & {p.stem for p in cache.glob("*.npz")})
+        kept = len(keys & {p.stem for p in cache.glob("runs/*.pt")})
         assert 1 <= kept < runs, kept
         again = cli(*args, "--scheduler", address)
     assert again.returncode == 0, again.stderr
@@ -219,4 +219,4 @@ def test_a_version_mismatch_is_reported(tmp_path, monkeypatch):
         with pytest.raises(ClusterError, match=r"version mismatch .*\n.*modadd training code: client "
                                                rf"0123456789abcdef, worker {theirs}$"):
             sweep.run_sweep(CONFIGS[:2], STEPS, cache_dir=tmp_path, progress=False, executor=DaskExecutor(client))
-    assert list(tmp_path.glob("*.npz")) == []
+    assert list(tmp_path.rglob("*.pt")) == []

@@ -1,18 +1,15 @@
 import numpy as np
 import pytest
-import torch
 
-from modadd.cache import memo as memo_mod
-from modadd.cache.memo import memo, memo_key
+from modadd.cache import store
+from modadd.cache.memo import memo
 from modadd.particles import simulate
 from modadd.core.train import GRID_RECIPE, train, sweep_configs
 
 
 @pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MODADD_CACHE", str(tmp_path))
-    monkeypatch.delenv("MODADD_MEMO", raising=False)
-    return tmp_path
+def cache(run_cache):
+    return run_cache
 
 
 def counting(fn):
@@ -40,17 +37,6 @@ def test_simulation_is_memoised():
     a = memo(f, 17, 1.0, [0.0, 3.0], seed=[0, 1], steps=20)
     b = memo(f, 17, 1.0, [0.0, 3.0], seed=[0, 1], steps=20)
     assert f.calls == 1 and np.array_equal(a.E, b.E)
-
-
-def test_key_follows_arguments_and_code(monkeypatch):
-    k = memo_key(simulate, 17, 1.0, np.array([0.0, 3.0]), seed=range(2))
-    assert k == memo_key(simulate, 17, 1.0, np.array([0.0, 3.0]), seed=range(2))
-    assert k != memo_key(simulate, 17, 1.0, np.array([0.0, 3.1]), seed=range(2))
-    assert k != memo_key(simulate, 17, 1.0, np.array([0.0, 3.0]), seed=range(3))
-    assert k != memo_key(simulate, 17, 1.0, torch.tensor([0.0, 3.0]), seed=range(2))  # float32 != float64
-    assert k != memo_key(train, 17, 1.0, np.array([0.0, 3.0]), seed=range(2))
-    monkeypatch.setattr(memo_mod, "code_hash", lambda fn: "other code")
-    assert k != memo_key(simulate, 17, 1.0, np.array([0.0, 3.0]), seed=range(2))
 
 
 def test_off_switch_computes_every_time(monkeypatch):

@@ -357,4 +357,4 @@ def test_forces_alone_figure_draws_paths_rests_and_hinge_lines_in_view():
     assert len(xs) == 2 and np.allclose(xs, -0.5)
     rest = [t for t in fig.data if t.name == "rest (closed form)"]
     assert len(rest) == 2 and np.allclose(rest[0].x, S.mean(0)[0])
-    assert plots._line_in_box(np.array([1.0, 1.0]), -10.0, 1.0) is None
+    assert plots.forces._line_in_box(np.array([1.0, 1.0]), -10.0, 1.0) is None

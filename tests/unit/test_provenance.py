@@ -67,6 +67,18 @@ def test_machine_names_architecture_cores_and_model():
     assert provenance.machine() == f"{platform.machine()}, {os.cpu_count()} cores" + (f", {model}" if model else "")
 
 
+def test_machine_reports_a_planted_machine(tmp_path, monkeypatch):
+    """Another architecture, core count and CPU model are what machine() says (not this machine's)."""
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Planted CPU 9000\n")
+    monkeypatch.setattr(provenance, "Path", lambda _: info)
+    monkeypatch.setattr(provenance.platform, "machine", lambda: "riscv64")
+    monkeypatch.setattr(provenance.os, "cpu_count", lambda: 3)
+    assert provenance.machine() == "riscv64, 3 cores, Planted CPU 9000"
+    info.unlink()                                                  # no /proc/cpuinfo: no model
+    assert provenance.machine() == "riscv64, 3 cores"
+
+
 def test_each_benchmark_is_stale_when_any_module_its_script_imports_changes():
     import ast
     from modadd.cache import sources

@@ -21,9 +21,9 @@ def test_code_files_follow_the_imports():
     assert sweep.code_hash() == sources.code_hash("modadd.core.train") == sources.code_hash(train)
     sim = names("modadd.particles")
     assert {"particles.py", "forces/__init__.py", "forces/kernels.py", "forces/mesh.py", "core/model.py"} <= set(sim)
-    assert not {"plots.py", "teaching/classroom.py", "widget.py", "__main__.py", "runs/sweep.py"} & set(sim)
+    assert not {"plots/__init__.py", "plots/forces.py", "teaching/classroom.py", "widget.py", "__main__.py", "runs/sweep.py"} & set(sim)
     assert names("modadd.analysis.structure") == ["__init__.py", "analysis/__init__.py", "analysis/structure.py",
-                                                   "cache/__init__.py", "cache/sources.py", "core/__init__.py",
+                                                   "cache/__init__.py", "cache/sources.py", "cache/store.py", "core/__init__.py",
                                                    "core/validate.py"]
     with pytest.raises(ValueError, match="'modadd.nothing' is not a module of the modadd package"):
         sources.code_files("modadd.nothing")
@@ -34,7 +34,7 @@ def test_code_hash_changes_with_the_code_the_function_runs_only(tmp_path):
     shutil.copytree(Path(modadd.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
     before = {f: sources.code_hash(f, copy) for f in (train, simulate)}
     assert before == {f: sources.code_hash(f) for f in (train, simulate)}
-    (copy / "plots.py").write_text((copy / "plots.py").read_text() + "\n# a figure's edit\n")
+    (copy / "plots" / "forces.py").write_text((copy / "plots" / "forces.py").read_text() + "\n# a figure's edit\n")
     assert {f: sources.code_hash(f, copy) for f in (train, simulate)} == before
     (copy / "forces" / "kernels.py").write_text((copy / "forces" / "kernels.py").read_text() + "\n# edit\n")
     assert sources.code_hash(train, copy) == before[train] and sources.code_hash(simulate, copy) != before[simulate]

@@ -315,7 +315,7 @@ def test_scores_many_is_scores_of_each_and_kept_in_the_run_cache(tmp_path, monke
         assert row == {**scores(E), "grid_rule": structure.reduced_rule(g), "grid_lines": g.lines}
     assert [r["class"] for r in rows] == ["circle", "grid", "other"]
     assert structure.scores_many(batch, 0.99, 0.0)[2]["class"] == "grid"     # thresholds apply to cached fits
-    assert len(list((tmp_path / "scores").glob("*.npy"))) == 1
+    assert len(list((tmp_path / "scores").glob("*.pt"))) == 1
     # a second call on the same values loads the fits (fitting is not called)
     monkeypatch.setattr(structure, "grid_score", lambda E: 1 / 0)
     assert structure.scores_many(batch.copy(), details=True) == rows

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from modadd.cache import store
 from modadd.runs import sweep
 from modadd.runs.cluster import DaskExecutor
 from modadd.core.model import ModelConfig
@@ -22,7 +23,7 @@ def configs(k=6):
 def test_results_match_training_and_are_cached(tmp_path):
     cs = configs(3)
     res = sweep.run_sweep(cs, steps=40, cache_dir=tmp_path, batch_size=2, progress=False)
-    assert len(list(tmp_path.glob("*.npz"))) == 3
+    assert len(list((tmp_path / "runs").glob("*.pt"))) == 3
     direct = train(cs[1], steps=40, progress=False)
     assert np.allclose(res[1].embeddings, direct.final.E[0].numpy(), atol=1e-5)
     assert abs(res[1].train_acc - direct.train_acc[0, -1]) < 1e-6
@@ -40,9 +41,9 @@ def test_an_interrupted_sweep_loses_no_finished_run(tmp_path):
             raise KeyboardInterrupt
     with pytest.raises(KeyboardInterrupt):
         sweep.run_sweep(cs, steps=30, cache_dir=tmp_path, batch_size=2, on_batch=interrupt, progress=False)
-    assert len(list(tmp_path.glob("*.npz"))) == 4
+    assert len(list((tmp_path / "runs").glob("*.pt"))) == 4
     # a process killed while writing leaves at most a temporary file, which is ignored
-    (tmp_path / "junk.tmp123.npz").write_bytes(b"partial")
+    (tmp_path / "runs" / f"{sweep.run_key(cs[5], 30)}.tmp123").write_bytes(b"partial")
     trained = []
     res = sweep.run_sweep(cs, steps=30, cache_dir=tmp_path, batch_size=2, on_batch=trained.append,
                           progress=False)
@@ -56,7 +57,7 @@ def test_key_depends_on_config_steps_and_code(monkeypatch):
     assert a != sweep.run_key(SMALL, 101)
     assert a != sweep.run_key(replace(SMALL, seed=1), 100)
     assert a != sweep.run_key(replace(SMALL, wd_bias=0.0), 100)
-    monkeypatch.setattr(sweep, "code_hash", lambda: "changed")
+    monkeypatch.setattr(store, "code_hash", lambda fn: "changed")
     assert a != sweep.run_key(SMALL, 100)
 
 
@@ -205,7 +206,7 @@ def test_a_longer_run_caches_its_prefixes_bit_for_bit(tmp_path, monkeypatch):
     monkeypatch.setattr(sweep, "PREFIX_STEPS", (100,))
     cs = configs(3) + [replace(c, bias_free_steps=150, seed=7) for c in configs(1)]
     long = sweep.run_sweep(cs, steps=300, cache_dir=tmp_path / "a", batch_size=2, progress=False)
-    assert len(list((tmp_path / "a").glob("*.npz"))) == 2 * len(cs)
+    assert len(list((tmp_path / "a" / "runs").glob("*.pt"))) == 2 * len(cs)
     trained = []
     short = sweep.run_sweep(cs, steps=100, cache_dir=tmp_path / "a", on_batch=trained.append, progress=False)
     assert trained == [] and all(r.cached for r in short)

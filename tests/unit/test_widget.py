@@ -40,6 +40,20 @@ def test_module_is_the_web_files_in_dependency_order_with_the_worker():
     assert "KERNELS_WASM_BASE64" in worker and "class _Square" not in worker
 
 
+def test_a_widget_sends_the_module_as_the_files_hold_it_when_it_is_made(tmp_path, monkeypatch):
+    """An edit to the JavaScript reaches the next widget made in the same kernel (not the
+    module as it was when modadd.widget was imported)."""
+    for f in widget.sources():
+        (tmp_path / f).write_text((widget.WEB / f).read_text())
+    before = widget.training_widget()._esm
+    monkeypatch.setattr(widget, "WEB", tmp_path)
+    (tmp_path / "view.js").write_text((tmp_path / "view.js").read_text() + "// edited view\n")
+    (tmp_path / "engine.js").write_text((tmp_path / "engine.js").read_text() + "// edited engine\n")
+    for w in (widget.training_widget(), widget.particle_widget()):
+        assert w._esm != before and w._esm == widget.bundle()
+        assert "// edited view" in w._esm and w._esm.count("// edited engine") == 2     # module and worker
+
+
 def test_bundle_refuses_another_import_and_a_cycle(tmp_path, monkeypatch):
     for f in widget.sources():
         (tmp_path / f).write_text((widget.WEB / f).read_text())

@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from .. import default_cache_dir
-from ..cache.sources import code_hash
+from ..cache import store
 from ..core.validate import check_number
 
 CIRCLE_THRESHOLD = 0.85
@@ -462,8 +459,7 @@ def scores_many(E_batch, circle_threshold: float = CIRCLE_THRESHOLD,
     ``grid_rule``: its :func:`reduced_rule`, and ``grid_lines``: its :attr:`GridFit.lines`.
 
     The fits are the costly part (a few ms each): they are kept in the run cache
-    (:func:`modadd.default_cache_dir`, folder ``scores``), keyed by the embeddings' bytes and
-    this file's code, so a chapter executed again (by nbval, nbgrader, a student) loads
+    (:mod:`modadd.cache.store`), keyed by the embeddings' bytes and this module's code, so a chapter executed again (by nbval, nbgrader, a student) loads
     them; a loaded fit is what fitting again gives (no randomness). ``MODADD_MEMO=0``
     fits afresh.
     """
@@ -479,15 +475,10 @@ def scores_many(E_batch, circle_threshold: float = CIRCLE_THRESHOLD,
     return rows
 
 
-def _code() -> bytes:
-    """The hash of the code a fit runs (this module and what it imports,
-    :func:`modadd.cache.sources.code_hash`): part of every stored fit's key."""
-    return code_hash(__name__).encode()
-
-
 def _batch_fits(E_batch) -> np.ndarray:
     """(R, 6): circle score, circle order, grid score, the reduced rule (p, q) and the lines
-    of each embedding; from the run cache when these embeddings were fitted by this code before."""
+    of each embedding; from the run cache (:mod:`modadd.cache.store`, kind "scores") when
+    these embeddings were fitted by this code before."""
     if isinstance(E_batch, (str, bytes)) or E_batch is None:
         raise ValueError(f"E_batch must be an (R, n, 2) array, got {type(E_batch).__name__}")
     try:
@@ -497,14 +488,13 @@ def _batch_fits(E_batch) -> np.ndarray:
     if arr.ndim != 3:
         raise ValueError(f"E_batch must have shape (R, n, 2), got shape {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=np.float64) if arr.dtype.kind in "iuf" else arr
-    path = None
-    if os.environ.get("MODADD_MEMO", "1") != "0" and arr.dtype == np.float64 and len(arr):
-        h = hashlib.sha256(_code())
-        h.update(f"{arr.shape}".encode())
-        h.update(arr.tobytes())
-        path = default_cache_dir() / "scores" / f"{h.hexdigest()[:24]}.npy"
-        if path.exists():
-            return np.load(path)
+    if arr.dtype == np.float64 and len(arr):
+        return store.cached("scores", _fit_batch, arr)
+    return _fit_batch(arr)
+
+
+def _fit_batch(arr: np.ndarray) -> np.ndarray:
+    """:func:`_batch_fits` of an (R, n, 2) array, computed."""
     out = np.zeros((len(arr), 6))
     for i, E in enumerate(arr):
         try:
@@ -512,11 +502,6 @@ def _batch_fits(E_batch) -> np.ndarray:
         except ValueError as exc:
             raise ValueError(f"E_batch[{i}]: {exc}") from None
         out[i] = (c.score, c.k, g.score, *reduced_rule(g), g.lines)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
-        np.save(tmp, out)
-        os.replace(tmp, path)                      # atomic: a file is whole or absent
     return out
 
 

@@ -4,11 +4,11 @@ A stored result (a trained run, a memoised chapter call, a structure fit) is reu
 while the code that computed it is unchanged. That code is the module of the function and
 every package module it imports, directly or through others: :func:`code_files` follows the
 import statements of the package's source files (static; those inside functions included),
-and :func:`code_hash` hashes those files' paths and bytes. The sweep cache keys its runs by
-the trainer's (``code_hash("modadd.core.train")``), :mod:`modadd.cache.memo` by the memoised
-function's, :mod:`modadd.analysis.structure` by its own. An edit to the figures (``plots.py``) then
-recomputes nothing; an edit to the optimiser retrains every run. No torch, no numpy: the
-structure scores import this.
+and :func:`code_hash` hashes those files' paths and bytes. The run cache's key
+(:func:`modadd.cache.store.key`) holds the code hash of the function whose result it keeps:
+the trainer's for a sweep's runs, the memoised function's for a chapter's call, the
+structure module's for its fits. An edit to the figures (``plots``) then recomputes
+nothing; an edit to the optimiser retrains every run. No torch, no numpy.
 """
 from __future__ import annotations
 

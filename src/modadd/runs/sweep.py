@@ -1,11 +1,13 @@
 """Sweeps: many runs, trained in batches, cached on disk run by run.
 
-A run's cache key is a hash of its full configuration, its number of steps and the source
-of the code that trains it (``data.py``, ``model.py``, ``train.py`` and the modules they
-import), so a cached result is reused only if retraining would reproduce it. Each
-finished batch is written at once, one file per run, atomically (write to a temporary
-file, then rename): an interrupted sweep (Ctrl-C, a killed process) loses at most the
-batches in flight, and running the same sweep again trains only what is missing.
+A run is kept in the run cache (:mod:`modadd.cache.store`, kind "runs") under the key of
+``train(config, steps)`` (:func:`run_key`): a hash of its full configuration, its number of
+steps and the source of the code that trains it (``data``, ``model``, ``train`` and the
+modules they import), so a cached result is reused only if retraining would reproduce it.
+Each finished batch is written at once, one file per run, atomically: an interrupted sweep
+(Ctrl-C, a killed process) loses at most the batches in flight, and running the same sweep
+again trains only what is missing. With the cache switched off (``MODADD_MEMO=0``) every
+run is trained and nothing is written.
 
 The batches can also run on any :class:`concurrent.futures.Executor` (``executor=``): a
 process pool, or a Dask cluster (:class:`modadd.runs.cluster.DaskExecutor`): workers return
@@ -21,22 +23,18 @@ later sweep of the same configs at 1,000 steps loads them instead of training ag
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .. import default_cache_dir
 from ..analysis import structure
-from ..cache import sources
+from ..cache import sources, store
 from ..core.model import Params
 from ..core.train import DivergenceError, RunConfig, train
 
@@ -45,22 +43,21 @@ from ..core.train import DivergenceError, RunConfig, train
 PREFIX_STEPS = (100, 300, 1_000, 2_000, 3_000, 5_000)
 
 
+#: The run cache's kind for a sweep's runs (:func:`modadd.cache.store.path`).
+KIND = "runs"
+
+
 def code_hash() -> str:
     """Hash of the source files that determine a run's result: the trainer's module and
-    every package module it imports (:func:`modadd.cache.sources.code_hash`)."""
-    return sources.code_hash("modadd.core.train")
+    every package module it imports (:func:`modadd.cache.sources.code_hash`; the part of
+    :func:`run_key` that a Dask cluster's workers must share with this process)."""
+    return sources.code_hash(train)
 
 
 def run_key(cfg: RunConfig, steps: int) -> str:
-    """Cache key of one run: its configuration, its steps and the training code."""
-    row = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.row().items()}
-    blob = json.dumps({"config": row, "steps": int(steps), "code": code_hash()}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def _path(cache: Path, cfg: RunConfig, steps: int) -> Path:
-    """The cache file of one run."""
-    return cache / f"{run_key(cfg, steps)}.npz"
+    """Cache key of one run: the key of ``train(cfg, steps)`` (:func:`modadd.cache.store.key`):
+    its configuration, its steps and the training code."""
+    return store.key(train, cfg, int(steps))
 
 
 @dataclass
@@ -120,21 +117,19 @@ def train_batch(configs: list[RunConfig], steps: int, device=None) -> list[dict]
             for j in range(len(configs))]
 
 
-def _write(path: Path, result: dict) -> None:
-    tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+def _stored(result: dict) -> dict:
+    """What the cache keeps of one result of :func:`train_batch` (its prefixes apart)."""
     if "error" in result:
-        np.savez(tmp, error=np.array(str(result["error"])), metrics=np.full(4, np.nan))
-    else:
-        np.savez(tmp, **{k: np.asarray(result[k]) for k in Params.NAMES + ("metrics",)})
-    os.replace(tmp, path)                      # atomic: a file is either whole or absent
+        return {"error": str(result["error"]), "metrics": np.full(4, np.nan)}
+    return {k: np.asarray(result[k]) for k in Params.NAMES + ("metrics",)}
 
 
-def _load(path: Path, cfg: RunConfig, steps: int, cached: bool = False) -> RunResult:
-    with np.load(path) as z:
-        m = [float(v) for v in z["metrics"]]
-        if "error" in z.files:
-            return RunResult(cfg, steps, None, *m, error=str(z["error"]), cached=cached)
-        final = Params(*(torch.from_numpy(z[k]).unsqueeze(0) for k in Params.NAMES))
+def _result(cfg: RunConfig, steps: int, kept: dict, cached: bool = False) -> RunResult:
+    """The :class:`RunResult` of what :func:`_stored` keeps."""
+    m = [float(v) for v in kept["metrics"]]
+    if "error" in kept:
+        return RunResult(cfg, steps, None, *m, error=kept["error"], cached=cached)
+    final = Params(*(torch.from_numpy(kept[k]).unsqueeze(0) for k in Params.NAMES))
     return RunResult(cfg, steps, final, *m, cached=cached)
 
 
@@ -177,7 +172,7 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
         configs: the runs; any mix, as long as runs of one batch share shapes and betas
             (runs are grouped by shape and betas before batching).
         steps: training steps of every run.
-        cache_dir: where results live (default :func:`default_cache_dir`).
+        cache_dir: the run cache's folder (default :func:`modadd.default_cache_dir`).
         batch_size: models trained together in one batch.
         progress: show a progress bar over runs (None: only if something must be trained).
         device: torch device of the training (default: CUDA if available, else CPU; on a
@@ -205,27 +200,28 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
     if executor is not None and not isinstance(executor, Executor):
         raise ValueError(f"executor must be a concurrent.futures.Executor or None, got {executor!r}")
     steps = int(steps)
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    paths = [_path(cache, c, steps) for c in configs]
+    keys = [run_key(c, steps) for c in configs]
     todo, queued = [], set()                 # a config listed twice is trained once
-    for i, p in enumerate(paths):
-        if not p.exists() and p not in queued:
+    for i, k in enumerate(keys):
+        if not store.has(KIND, k, cache_dir) and k not in queued:
             todo.append(i)
-            queued.add(p)
+            queued.add(k)
     batches = _batches(configs, todo, batch_size)
     finished = _trained([[configs[i] for i in b] for b in batches], steps, device, executor)
     bar = tqdm(total=len(configs), initial=len(configs) - len(todo), disable=progress is False or not todo,
                unit="run", file=sys.stderr, desc=f"sweep ({len(todo)} to train)")
-    done = 0
+    done, trained = 0, {}
     try:
         for k, results in finished:          # in the order they finish
             for i, result in zip(batches[k], results):
-                _write(paths[i], result)
+                kept = _stored(result)
+                store.save(KIND, keys[i], kept, cache_dir)
+                if not store.enabled():
+                    trained[keys[i]] = kept  # the cache is off: returned from memory
                 for k_steps, state in result.get("prefixes", {}).items():
-                    prefix = _path(cache, configs[i], k_steps)
-                    if not prefix.exists():
-                        _write(prefix, state)
+                    prefix = run_key(configs[i], k_steps)
+                    if not store.has(KIND, prefix, cache_dir):
+                        store.save(KIND, prefix, _stored(state), cache_dir)
             done += len(batches[k])
             bar.update(len(batches[k]))
             if on_batch is not None:
@@ -236,7 +232,8 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
         if done and os.environ.get("MODADD_RUN_LOG"):
             with open(os.environ["MODADD_RUN_LOG"], "a") as log:   # runs this process trained
                 log.write(f"{done}\n")       # (the book build counts them per chapter)
-    return [_load(p, c, steps, cached=p not in queued) for c, p in zip(configs, paths)]
+    return [_result(c, steps, store.load(KIND, k, cache_dir) if store.enabled() else trained[k], cached=k not in queued)
+            for c, k in zip(configs, keys)]
 
 
 def results_table(results: list[RunResult]):
