@@ -216,9 +216,9 @@ def test_particles_calibrated_from_the_fit(hist):
 
 
 def test_the_book_formation_fit_is_chapter_4s_calls(monkeypatch):
-    """forces.formation_fit() is the honest fit of formation_variants() on formation_runs of
+    """book.formation_fit() is the honest fit of formation_variants() on formation_runs of
     seeds 0-15 and 16-31, chosen on 0-7: checked on the calls it makes, with tiny stand-ins."""
-    import modadd.forces.fit as fit
+    from modadd import book as fit
     calls = []
     monkeypatch.setattr(fit, "formation_runs", lambda seeds: calls.append(("runs", list(seeds))) or list(seeds))
     monkeypatch.setattr(fit, "candidate_fields", lambda runs, variants: [SimpleNamespace(seed=s) for s in runs])
@@ -228,4 +228,4 @@ def test_the_book_formation_fit_is_chapter_4s_calls(monkeypatch):
     choose, report, variants, compare = fit.formation_fit()
     assert calls == [("runs", list(range(16))), ("runs", list(range(16, 32)))]
     assert choose == list(range(8)) and report == list(range(8, 32))
-    assert variants == fit.formation_variants() and len(variants) == 48 and compare == [fit.Variant()]
+    assert variants == fit.formation_variants() and len(variants) == 48 and compare == [forces.Variant()]

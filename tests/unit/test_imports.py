@@ -14,7 +14,7 @@ SRC = Path(modadd.__file__).resolve().parent
 README = SRC.parents[1] / "README.md"
 #: The rooms, lowest first, as the README's layout table orders them: a module may import
 #: from its own room and the rooms before it (and the package root, ``modadd/__init__``).
-ROOMS = ("core", "cache", "analysis", "forces", "particles", "runs", "studies", "plots", "widget",
+ROOMS = ("core", "cache", "analysis", "forces", "particles", "runs", "studies", "book", "plots", "widget",
          "teaching", "__main__")
 #: Third-party modules that may be imported inside a function: the optional dependencies
 #: (pyproject.toml's extras), imported where they are used so the core installs without them.

@@ -48,8 +48,8 @@ The package, one job per module:
   gradient the forces explain along a run (``fit_at``, ``explained_by_force_set``,
   ``explained_by_phase``: the tables chapter 4 shows), and the honest fit: force-law
   variants (``Variant``, ``variant_grid``) chosen on some runs and reported on others,
-  one coefficient per force per run (``candidate_fields``, ``honest_fit``); the book's
-  own (``formation_runs``, ``formation_variants``, ``formation_fit``: chapters 4 and 5);
+  one coefficient per force per run (``candidate_fields``, ``honest_fit``; the book's own
+  fit is :func:`modadd.book.formation_fit`);
 * :mod:`~modadd.forces.alone`: same-answer sums under one force alone, and where they
   come to rest in closed form (``resting_state``, ``flow_alone``: chapter 4's opening);
 * :mod:`~modadd.forces.law`: what the architecture implies for the pair gradient
@@ -62,7 +62,7 @@ from .fields import (FORCE_NAMES, FORCES, alignment_force, check_force_names, cl
                      to_embeddings, auto_sigma)
 from .fit import (FAMILY_HAS_BIASES, PARSIMONY_MARGIN, SIGMA_RULES, ForceFit, HonestFit, RunFields, Variant, affine_part,
                   candidate_fields, explained_by_force_set, force_balance, explained_by_phase, explained_over_history, family, fit_at,
-                  fit_forces, formation_fit, formation_runs, formation_variants,
+                  fit_forces,
                   honest_fit, variant_grid)
 from .law import (FULL_ANGLE_BINS, ForceLaw, active_units, axial_angle, directed_angle, force_law, hinge_switching, polar_parts, sum_jacobian,
                   switched_units, weight_kernel)
@@ -75,7 +75,7 @@ __all__ = ["FORCES_ALONE", "flow_alone", "resting_axis", "resting_state", "FORCE
            "check_force_names", "affine_part", "fit_forces", "explained_over_history",
            "explained_by_force_set", "force_balance", "explained_by_phase", "family", "FAMILY_HAS_BIASES", "fit_at",
            "SIGMA_RULES", "PARSIMONY_MARGIN", "Variant", "variant_grid", "RunFields", "candidate_fields", "HonestFit", "honest_fit",
-           "formation_runs", "formation_variants", "formation_fit",
+          
            "ForceLaw", "FULL_ANGLE_BINS", "active_units", "axial_angle", "directed_angle", "force_law", "hinge_switching", "polar_parts",
            "sum_jacobian", "switched_units", "weight_kernel",
            "repulsion_mesh", "repulsion_mesh_all"]

@@ -1,0 +1,48 @@
+"""The chapters' own recipes: the calls that two chapters (or a chapter and its exercises)
+share, each made once and kept in the run cache, so that a chapter reads
+``book.formation_fit()`` instead of repeating the calls whose arguments must match to find
+the same cached result. The science they call lives in the rooms below; this module only
+fixes which seeds, steps and variants the book uses.
+
+* Chapter 4's honest fit, which chapter 5 reads too: :func:`formation_runs` (both recipes'
+  first 600 steps), :func:`formation_variants` (the 48 candidate laws) and
+  :func:`formation_fit` (chosen on seeds 0-7, reported on seeds 8-31).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .cache.memo import memo
+from .core.train import CIRCLE_RECIPE, GRID_RECIPE, History, train
+from .forces import SIGMA_RULES, HonestFit, Variant, candidate_fields, honest_fit, variant_grid
+
+
+def formation_runs(seeds) -> History:
+    """Both recipes' first 600 steps, every 20th step recorded: the runs chapter 4 fits.
+
+    The circle recipe's runs of ``seeds``, then the grid recipe's, trained once and kept in
+    the run cache (:func:`modadd.cache.memo.memo`), so chapters 4 and 5 share them."""
+    seeds = [int(s) for s in seeds]
+    return memo(train, [replace(CIRCLE_RECIPE, seed=s) for s in seeds]
+                + [replace(GRID_RECIPE, seed=s) for s in seeds], steps=600, record_every=20, progress=False)
+
+
+def formation_variants() -> list[Variant]:
+    """The 48 candidate laws of chapter 4's honest fit: clustering and alignment, with and
+    without repulsion, every window rule at 1 and 2 times its width, alignment's powers
+    of the own radius -1, 0, 1 and of the other's 0, 1."""
+    ca = ("clustering", "alignment")
+    return variant_grid([ca, ca + ("repulsion",)], sigma_rules=SIGMA_RULES, sigma_scales=(1.0, 2.0),
+                        self_powers=(-1.0, 0.0, 1.0), other_powers=(0.0, 1.0))
+
+
+def formation_fit() -> HonestFit:
+    """Chapter 4's honest fit, the one chapters 4 and 5 read: :func:`formation_variants`
+    chosen on seeds 0-7 and reported on seeds 8-31 of :func:`formation_runs` (seeds 0-15,
+    then 16-31), beside the plain forms (``Variant()``). Kept in the run cache: whichever
+    chapter asks first computes it."""
+    variants = formation_variants()
+    fields = (memo(candidate_fields, formation_runs(range(16)), variants)
+              + memo(candidate_fields, formation_runs(range(16, 32)), variants))
+    return memo(honest_fit, [f for f in fields if f.seed < 8], [f for f in fields if f.seed >= 8],
+                variants, compare=[Variant()])
