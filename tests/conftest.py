@@ -15,6 +15,8 @@ exercise pages) would otherwise open their pages a second time.
 """
 from __future__ import annotations
 
+import pytest
+
 LONGEST_FIRST = [
     "tests/integration/test_nbgrader.py",
     "tests/integration/test_kit.py",
@@ -47,3 +49,13 @@ def pytest_collection_modifyitems(config, items):
         first.setdefault((item.path, _page(item)), i)
     items.sort(key=lambda item: (rank.get(item.nodeid.split("::", 1)[0], len(rank)),
                                  first[item.path, _page(item)]))
+
+
+@pytest.fixture
+def run_cache(tmp_path, monkeypatch):
+    """An empty run cache of this test's own (``MODADD_CACHE``), switched on. (Here, not in a
+    tests/unit/conftest.py: a third module named ``conftest`` would shadow the integration
+    tests' one, which some of them import by that name.)"""
+    monkeypatch.setenv("MODADD_CACHE", str(tmp_path))
+    monkeypatch.delenv("MODADD_MEMO", raising=False)
+    return tmp_path
