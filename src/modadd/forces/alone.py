@@ -61,7 +61,7 @@ def resting_state(S, force: str) -> np.ndarray:
     if force == "clustering":
         return np.repeat(S.mean(0, keepdims=True), len(S), axis=0)
     r, theta, branch = _branch(S)
-    star = np.sum(r ** 2 * branch) / np.sum(r ** 2)
+    star = _axis(r, branch)
     side = np.cos(theta - branch)                                    # +1, or -1 on the far side
     return (r * np.sign(side))[:, None] * np.array([math.cos(star), math.sin(star)])
 
@@ -69,6 +69,11 @@ def resting_state(S, force: str) -> np.ndarray:
 def resting_axis(S) -> float:
     """The angle ``theta*`` of the line on which alignment alone leaves the sums S (U, 2)."""
     r, _, branch = _branch(_check_sums(S))
+    return _axis(r, branch)
+
+
+def _axis(r: np.ndarray, branch: np.ndarray) -> float:
+    """The conserved r^2-weighted mean angle, where alignment lines the sums up."""
     return float(np.sum(r ** 2 * branch) / np.sum(r ** 2))
 
 

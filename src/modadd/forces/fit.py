@@ -222,6 +222,11 @@ def _check_history(history, run=None):
 FAMILY_HAS_BIASES = {"no biases": False, "biases": True}
 
 
+def _step_index(history, step: int) -> int:
+    """The index of the recorded step nearest at or after ``step`` (the last one past the end)."""
+    return min(int(np.searchsorted(history.steps, step)), len(history.steps) - 1)
+
+
 def family(config) -> str:
     """``"biases"`` or ``"no biases"``: the architecture family of a run configuration
     (the key of :data:`FAMILY_HAS_BIASES` whose value is ``config.model.bias``)."""
@@ -239,7 +244,7 @@ def fit_at(history, run: int, step: int, forces=FORCE_NAMES, remove_affine: bool
     """
     _check_history(history, run)
     check_non_negative_int("step", step)
-    t = min(int(np.searchsorted(history.steps, step)), len(history.steps) - 1)
+    t = _step_index(history, step)
     p = history.params_at(run, t)
     cfg = history.configs[run]
     pairs, labels, g = pair_gradients(p, cfg)
@@ -256,7 +261,7 @@ def force_balance(history, step: int) -> np.ndarray:
     Positive: the run's gradient leans to alignment, the force of circles (chapter 4)."""
     _check_history(history)
     check_non_negative_int("step", step)
-    t = min(int(np.searchsorted(history.steps, step)), len(history.steps) - 1)
+    t = _step_index(history, step)
     p = Params(*(x[:, t].contiguous().double() for x in history.params.tensors()))
     cfgs = history.configs
     split = pair_weights(cfgs)
