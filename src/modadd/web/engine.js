@@ -49,7 +49,7 @@ class EngineCore {
     this.kind = null; this.gen = 0; this.error = null;
     this.tr = null; this.ps = null; this.net = null; this.same = null;
     this.metrics = null; this.metricsStep = -1; this.readout = ""; this.readoutNet = ""; this.readStep = -1;
-    this.evalT = engineThrottle(100, 0.05); this.readT = engineThrottle(300, 0.1); this.gridT = engineThrottle(60, 0.15);
+    this.evalT = engineThrottle(100, 0.05); this.readT = engineThrottle(300, 0.05); this.gridT = engineThrottle(60, 0.06);
     this.xs = new Float64Array(ENGINE_RES); this.ys = new Float64Array(ENGINE_RES); this.gridStep = -1; this.gridExtent = 0;
   }
   build(msg) {
@@ -130,10 +130,10 @@ class EngineCore {
 }
 
 const ENGINE_CHUNK_MS = 8;     // a worker's steps between two looks at its messages
-const ENGINE_FRAME_MS = 14;    // a worker's steps per frame in auto speed ...
-const ENGINE_FRAME_STEPS = 3;  // ... but at least this many while the frame stays under
-const ENGINE_FRAME_MAX_MS = 40; // this: at a large N, where a step takes 10-20 ms, a frame
-                                // of one step would spend as long drawing as computing
+const ENGINE_FRAME_MS = 14;    // auto speed: at most one snapshot per this many ms ...
+const ENGINE_AHEAD_MS = 120;   // ... and a worker computes at most this far ahead of the view's
+                               // requests (it keeps computing while the page draws, and stops
+                               // when the page stops asking: a hidden tab, a busy page)
 const ENGINE_LOCAL_MS = 12;    // on the page's thread: arithmetic per frame in auto speed
 
 /**
@@ -146,11 +146,12 @@ const ENGINE_LOCAL_MS = 12;    // on the page's thread: arithmetic per frame in 
 function engineRuntime(post, schedule, continuous) {
   const core = new EngineCore();
   let playing = false, speed = 0, todo = 0, want = null, kc = 1, busy = false;
+  let ahead = 0, aheadMs = 0, lastSend = -Infinity;  // auto: steps and ms since the last snapshot
   const steps = [];                                // Step requests: {k, extent}, one reply each
   let rateSteps = 0, rateSince = performance.now(), rate = 0;
   const send = (full, extent) => {
     const s = core.snapshot(full, extent);
-    s.playing = playing; s.rate = rate;
+    s.playing = playing; s.rate = rate; ahead = 0; aheadMs = 0; lastSend = performance.now();
     const transfer = [s.E, s.W1, s.b1, s.netE, s.grid && s.grid.cls].filter((x) => x).map((x) => x.buffer);
     post(s, transfer);
   };
@@ -183,20 +184,18 @@ function engineRuntime(post, schedule, continuous) {
       if (playing && todo > 0) { busy = true; schedule(tick); }
       return;
     }
-    // auto: about ENGINE_FRAME_MS of steps for each frame asked for, and at least
-    // ENGINE_FRAME_STEPS of them unless that takes past ENGINE_FRAME_MAX_MS (the view asks for the
-    // next one as soon as this one is back, so the worker computes a frame while the page
-    // draws the last; it never runs further ahead, which leaves the page its share of a
-    // busy machine's cores)
-    if (!want) return;
-    const done = chunk(ENGINE_CHUNK_MS, Infinity);
+    // auto: steps without pause while playing, the page's drawing on its own thread
+    // meanwhile; the view's request (want) is answered with the steps in hand once there is
+    // at least one and ENGINE_FRAME_MS has passed since the last answer. Without a request
+    // the worker runs at most ENGINE_AHEAD_MS ahead, then waits for one (a "frame" kicks it).
+    if (!want && aheadMs >= ENGINE_AHEAD_MS) return;
+    const t0 = performance.now(), done = chunk(ENGINE_CHUNK_MS, Infinity);
     if (!done) playing = false;
-    want.k += done;
-    const now = performance.now();
-    const enough = now >= want.deadline && (want.k >= ENGINE_FRAME_STEPS || now >= want.hard);
-    if (!playing || enough) { const e = want.extent; want = null; send(!playing, e); }
-    else { busy = true; schedule(tick); }
+    ahead += done; aheadMs += performance.now() - t0;
+    if (want && (!playing || answerable())) { const e = want.extent; want = null; send(!playing, e); }
+    if (playing) { busy = true; schedule(tick); }
   }
+  const answerable = () => ahead > 0 && performance.now() - lastSend >= ENGINE_FRAME_MS;
   const kick = () => { if (!busy) { busy = true; schedule(tick); } };
   // every request (frame, step, pause, build) gets exactly one snapshot back, even one
   // that a later message overtakes: the view counts them (data-busy)
@@ -213,7 +212,8 @@ function engineRuntime(post, schedule, continuous) {
       case "set": core.set(msg.hyper); break;
       case "speed": speed = msg.speed; todo = 0; kc = 1; answer(); break;
       case "play":
-        speed = msg.speed; playing = true; todo = 0; rateSteps = 0; rateSince = performance.now();
+        speed = msg.speed; playing = true; todo = 0; ahead = 0; aheadMs = 0; rateSteps = 0; rateSince = performance.now();
+        if (continuous) kick();
         break;
       case "pause":
         playing = false; todo = 0;
@@ -228,9 +228,9 @@ function engineRuntime(post, schedule, continuous) {
       case "frame":
         if (!playing) { send(true, msg.extent); break; }
         if (continuous) {
-          const t = performance.now();
-          want = { extent: msg.extent, deadline: t + ENGINE_FRAME_MS, hard: t + ENGINE_FRAME_MAX_MS, k: 0 };
+          want = { extent: msg.extent };
           if (speed) todo += speed;
+          else if (answerable()) { want = null; send(false, msg.extent); }
           kick();
         } else {                                   // page's thread: this frame's steps, now
           const t0 = performance.now();
