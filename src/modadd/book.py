@@ -7,13 +7,15 @@ fixes which seeds, steps and variants the book uses.
 * Chapter 4's honest fit, which chapter 5 reads too: :func:`formation_runs` (both recipes'
   first 600 steps), :func:`formation_variants` (the 48 candidate laws) and
   :func:`formation_fit` (chosen on seeds 0-7, reported on seeds 8-31).
+* Chapter 5's networks, which its optimiser check and its particle twins both read:
+  :func:`network_runs`.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 
 from .cache.memo import memo
-from .core.train import CIRCLE_RECIPE, GRID_RECIPE, History, train
+from .core.train import CIRCLE_RECIPE, GRID_RECIPE, History, sweep_configs, train
 from .forces import SIGMA_RULES, HonestFit, Variant, candidate_fields, honest_fit, variant_grid
 
 
@@ -25,6 +27,20 @@ def formation_runs(seeds) -> History:
     seeds = [int(s) for s in seeds]
     return memo(train, [replace(CIRCLE_RECIPE, seed=s) for s in seeds]
                 + [replace(GRID_RECIPE, seed=s) for s in seeds], steps=600, record_every=20, progress=False)
+
+
+#: The seeds of :func:`network_runs`, per family.
+NETWORK_SEEDS = {"no biases": range(144), "biases": range(80)}
+
+
+def network_runs() -> History:
+    """Chapter 5's networks: the circle recipe on seeds 0-143, then the grid recipe on seeds
+    0-79 (:data:`NETWORK_SEEDS`), 2,000 AdamW steps, embeddings kept at steps 0, 10, 25
+    and every 50th. Kept in the run cache: whichever cell asks first trains them."""
+    configs = [c for rec, fam in ((CIRCLE_RECIPE, "no biases"), (GRID_RECIPE, "biases"))
+               for c in sweep_configs(rec, seeds=NETWORK_SEEDS[fam])]
+    return memo(train, configs, steps=2000, record_every=sorted({0, 10, 25, *range(0, 2001, 50)}),
+                record_params=False, progress=False)
 
 
 def formation_variants() -> list[Variant]:

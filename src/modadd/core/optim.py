@@ -1,4 +1,5 @@
-"""The optimiser: AdamW on one flat vector holding every parameter of M models.
+"""The optimiser: AdamW (or plain gradient descent) on one flat vector holding every
+parameter of M models.
 
 Two ideas, each in one visible place:
 
@@ -9,6 +10,10 @@ Two ideas, each in one visible place:
 * **One AdamW step** (:func:`adamw_step`), PyTorch's ``torch.optim.AdamW`` update written
   out on flat vectors, so that per-model learning rates and per-group decays are just
   per-element vectors (:func:`per_element`).
+
+Plain full-batch gradient descent (:func:`gd_step`, :class:`FlatGD`) shares the groups and
+the decoupled decay; it only drops Adam's moments: chapter 5 asks what the structures owe
+to Adam.
 """
 from __future__ import annotations
 
@@ -116,6 +121,14 @@ def adamw_step(p: torch.Tensor, grad: torch.Tensor, m1: torch.Tensor, m2: torch.
     p.sub_(denom.reciprocal_().mul_(m1).mul_(lr), alpha=1 / (1 - beta1 ** t))
 
 
+def gd_step(p: torch.Tensor, grad: torch.Tensor, lr: torch.Tensor, decay: torch.Tensor) -> None:
+    """One step of plain gradient descent with decoupled weight decay, in place::
+
+        p <- decay * p - lr * g        (decay = 1 - lr * weight_decay, as in AdamW)
+    """
+    p.mul_(decay).sub_(grad * lr)
+
+
 class FlatAdamW:
     """AdamW on every parameter of M models held in one flat vector.
 
@@ -142,3 +155,40 @@ class FlatAdamW:
             self.grad.mul_(mask)
         self.t += 1
         adamw_step(self.flat, self.grad, self.m1, self.m2, self.t, self.lr, self.decay, self.betas, self.eps)
+
+
+class FlatGD:
+    """Plain gradient descent (:func:`gd_step`) on every parameter of M models, held in one
+    flat vector as :class:`FlatAdamW` holds them, with the same groups and decay; no moments.
+
+    Attributes:
+        flat, grad, params, grads, lr, decay, t: as in :class:`FlatAdamW`.
+    """
+
+    def __init__(self, params: Params, groups: list[ParamGroup], device=None):
+        self.flat, self.params = flatten(params, device)
+        self.grad = torch.zeros_like(self.flat)
+        self.grads = views_of(self.grad, params)
+        self.lr, self.decay = (v.to(device) for v in per_element(groups, params))
+        self.t = 0
+
+    def step(self, mask: torch.Tensor | None = None) -> None:
+        """One :func:`gd_step`; ``mask`` as in :meth:`FlatAdamW.step`."""
+        if mask is not None:
+            self.grad.mul_(mask)
+        self.t += 1
+        gd_step(self.flat, self.grad, self.lr, self.decay)
+
+
+#: The optimisers :func:`modadd.core.train.train` knows, by :attr:`RunConfig.optimizer` name.
+OPTIMIZERS = ("adamw", "gd")
+
+
+def make_optimizer(name: str, params: Params, groups: list[ParamGroup], betas: tuple[float, float],
+                   eps: float, device=None) -> FlatAdamW | FlatGD:
+    """:class:`FlatAdamW` (``"adamw"``) or :class:`FlatGD` (``"gd"``, which ignores betas and eps)."""
+    if name == "adamw":
+        return FlatAdamW(params, groups, betas, eps, device)
+    if name == "gd":
+        return FlatGD(params, groups, device)
+    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got optimizer={name!r}")

@@ -1,8 +1,9 @@
-"""The one trainer: full-batch AdamW on a batch of M independent models.
+"""The one trainer: full-batch AdamW (or plain gradient descent) on a batch of M
+independent models.
 
 Each model has its own seed (initialisation *and* train/validation split), learning rate
-and weight decays; they share only the shapes (n, dim, hidden), the number of steps and
-the Adam betas. A single run is a batch of one::
+and weight decays; they share only the shapes (n, dim, hidden), the number of steps, the
+optimiser and the Adam betas. A single run is a batch of one::
 
     from modadd.core.train import RunConfig, train
     hist = train(RunConfig(seed=0), steps=3000)
@@ -30,8 +31,8 @@ from tqdm import tqdm
 from .data import PairSplit, pair_split
 from .model import ModelConfig, Params, init_params, loss_and_grads
 from .numerics import flush_subnormals
-from .optim import GROUPS, FlatAdamW, bias_mask, param_groups
-from .validate import (check_betas, check_bool, check_instances, check_non_negative_int, check_number,
+from .optim import GROUPS, OPTIMIZERS, bias_mask, make_optimizer, param_groups
+from .validate import (check_betas, check_bool, check_choice, check_instances, check_non_negative_int, check_number,
                        check_record_steps, check_same, check_seed, check_val_fraction)
 
 __all__ = ["MODELS_PER_THREAD", "DivergenceError", "RunConfig", "CIRCLE_RECIPE", "GRID_RECIPE",
@@ -58,14 +59,17 @@ class RunConfig:
         model: the architecture and initialisation (:class:`modadd.core.model.ModelConfig`).
         seed: seeds both the initialisation and the train/validation split.
         val_fraction: share of unordered pairs held out for validation, in [0, 1).
-        lr: AdamW learning rate.
-        weight_decay: AdamW (decoupled) weight decay for every parameter group, unless
-            overridden by one of the next three.
+        lr: the learning rate.
+        weight_decay: decoupled weight decay (each step multiplies a parameter by
+            ``1 - lr * weight_decay``) for every parameter group, unless overridden by
+            one of the next three.
         wd_embed: weight decay on the embeddings E.
         wd_weights: weight decay on the matrices W1, W2.
         wd_bias: weight decay on the biases b1, b2.
-        betas: Adam's (beta1, beta2); shared by all runs in a batch.
-        eps: Adam's epsilon; shared by all runs in a batch.
+        optimizer: "adamw", or "gd" for plain gradient descent (``p <- p (1 - lr wd) -
+            lr dL/dp``, :func:`modadd.core.optim.gd_step`); shared by all runs in a batch.
+        betas: Adam's (beta1, beta2); shared by all runs in a batch (unused by "gd").
+        eps: Adam's epsilon; shared by all runs in a batch (unused by "gd").
         bias_free_steps: for a model with biases, hold b1 and b2 at zero (untrained) for
             this many first steps, then train them (0: train them from the start). A held
             run starts its biases at zero whatever ``zero_bias_init`` says.
@@ -82,6 +86,7 @@ class RunConfig:
     wd_embed: float | None = None
     wd_weights: float | None = None
     wd_bias: float | None = None
+    optimizer: str = "adamw"
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     bias_free_steps: int = 0
@@ -96,6 +101,7 @@ class RunConfig:
         check_number("weight_decay", self.weight_decay)
         for name in ("wd_embed", "wd_weights", "wd_bias"):
             check_number(name, getattr(self, name), allow_none=True)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_betas(self.betas)
         check_number("eps", self.eps, strict=True)
         check_non_negative_int("bias_free_steps", self.bias_free_steps)
@@ -118,7 +124,8 @@ class RunConfig:
     def describe(self) -> str:
         m = self.model
         return (f"seed={self.seed}, lr={self.lr:g}, weight_decay={self.weight_decay:g}, "
-                f"bias={m.bias}, init={m.init}, embed_scale={m.embed_scale:g}")
+                f"bias={m.bias}, init={m.init}, embed_scale={m.embed_scale:g}"
+                + (f", optimizer={self.optimizer}" if self.optimizer != "adamw" else ""))
 
 
 #: Settings that, in exploratory runs (PAPER.md), mostly grew circles: no biases,
@@ -309,7 +316,8 @@ def _check_frozen(frozen) -> tuple[str, ...]:
 def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool = True,
           progress: bool | None = None, device=None, init: Params | None = None,
           frozen: tuple[str, ...] = (), split: PairSplit | None = None) -> History:
-    """Train M models with full-batch AdamW, one step for all of them at a time.
+    """Train M models with full-batch AdamW (or plain gradient descent: ``optimizer="gd"``),
+    one step for all of them at a time.
 
     Args:
         configs: a :class:`RunConfig`, or a list of them (one per model).
@@ -332,11 +340,12 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
             instead of the seeds' (:func:`pair_weights`).
 
     Raises:
-        ValueError: bad arguments, or runs in one batch that disagree on shapes or betas.
+        ValueError: bad arguments, or runs in one batch that disagree on shapes, the
+            optimiser or betas.
         DivergenceError: a run's loss became NaN or infinite (names the run and step).
     """
     configs = check_instances("configs", configs, RunConfig)
-    for key in ("betas", "eps"):
+    for key in ("optimizer", "betas", "eps"):
         check_same(key, (getattr(c, key) for c in configs))
     record = check_record_steps(steps, record_every)
     device = torch.device(device) if device is not None else default_device()
@@ -344,7 +353,8 @@ def train(configs, steps: int = 10_000, record_every=100, *, record_params: bool
     dtype = params.E.dtype
     split = _on_device(pair_weights(configs) if split is None else _check_split(split, configs), device, dtype)
     one_hot = torch.nn.functional.one_hot(split.labels, split.n).to(dtype)
-    opt = FlatAdamW(params, param_groups(configs, dtype, _check_frozen(frozen)), configs[0].betas, configs[0].eps, device)
+    opt = make_optimizer(configs[0].optimizer, params, param_groups(configs, dtype, _check_frozen(frozen)),
+                         configs[0].betas, configs[0].eps, device)
     chunks = _chunks(opt.params, opt.grads, split)
     free_until = [c.bias_free_steps if c.model.bias else 0 for c in configs]
     gate_changes, gate = {0} | set(free_until), None

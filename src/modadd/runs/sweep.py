@@ -134,12 +134,12 @@ def _result(cfg: RunConfig, steps: int, kept: dict, cached: bool = False) -> Run
 
 
 def _batches(configs: list[RunConfig], todo: list[int], batch_size: int) -> list[list[int]]:
-    """Indices of the runs to train, grouped by shape and Adam constants, cut into batches
+    """Indices of the runs to train, grouped by shape, optimiser and Adam constants, cut into batches
     (the same batches in-process and on a cluster, so both give the same numbers)."""
     groups: dict = {}
     for i in todo:
         c = configs[i]
-        groups.setdefault((c.model.n, c.model.dim, c.model.hidden, c.betas, c.eps), []).append(i)
+        groups.setdefault((c.model.n, c.model.dim, c.model.hidden, c.optimizer, c.betas, c.eps), []).append(i)
     return [idx[j:j + batch_size] for idx in groups.values() for j in range(0, len(idx), batch_size)]
 
 
@@ -169,8 +169,8 @@ def run_sweep(configs: list[RunConfig], steps: int = 10_000, *, cache_dir=None, 
     """Results of every config (in order), training only those not in the cache.
 
     Args:
-        configs: the runs; any mix, as long as runs of one batch share shapes and betas
-            (runs are grouped by shape and betas before batching).
+        configs: the runs; any mix (runs are grouped by shape, optimiser and betas before
+            batching: a batch shares them).
         steps: training steps of every run.
         cache_dir: the run cache's folder (default :func:`modadd.default_cache_dir`).
         batch_size: models trained together in one batch.
