@@ -77,7 +77,7 @@ from .core.numerics import flush_subnormals
 from .core.validate import (check_choice, check_int, check_n, check_number, check_per_system, check_positions,
                        check_seeds)
 from .forces import (FAMILY_HAS_BIASES, MESH_CELLS_PER_SIGMA, HonestFit, MeshTooLarge, affine_part, auto_sigma,
-                     repulsion_mesh_all)
+                     fit_along, repulsion_mesh_all)
 from .forces.kernels import alignment, clustering, repulsion_all, spread_to_embeddings, windows
 
 GAUGES = ("affine", "scale", "none", "linear")
@@ -438,3 +438,84 @@ def calibrate(honest: HonestFit, family: str, E) -> Calibration:
                        alignment_coef=float(beta["alignment"]), field_ratio=ratio,
                        alignment=max(0.0, beta["alignment"] / beta["clustering"]) * ratio,
                        clustering_width=float(torch.median(sigma)) / spacing(n))
+
+
+#: The alignment strengths :func:`closure` tries: none, then 0.1 to 10, four to a decade.
+CLOSURE_ALPHAS = (0.0,) + tuple(round(0.1 * 10 ** (k / 4), 4) for k in range(9))
+
+
+@dataclass(frozen=True)
+class Closure:
+    """An alignment strength chosen by closure (:func:`closure`).
+
+    Attributes:
+        family: "no biases" or "biases". variant: the label of the family's chosen law.
+        network_ratio: the networks' alignment / clustering coefficient (the honest fit's
+            strengths, mean over its choosing runs).
+        table: one row per alignment tried: ``alignment``, the particles' mean
+            ``clustering_coef`` and ``alignment_coef`` (chapter 4's fit along their own
+            trajectories), their ``ratio`` (NaN unless both are > 0) and ``gap``
+            (|log(ratio / network_ratio)|, inf where undefined).
+        alignment: the tried strength with the smallest gap, or None when no ratio is
+            defined (no strength closes).
+        steps, every: the particles' steps and the fit's stride.
+    """
+
+    family: str
+    variant: str
+    network_ratio: float
+    table: object
+    alignment: float | None
+    steps: int
+    every: int
+
+
+def closure(honest: HonestFit, family: str, starts, alphas=CLOSURE_ALPHAS, steps: int = 300,
+            every: int = 5) -> Closure:
+    """Choose the particles' alignment strength so that chapter 4's fit, applied along the
+    particles' own trajectories, gives the networks' ratio of alignment to clustering.
+
+    This is our model of a calibration, not the paper's. For each strength in ``alphas``
+    the systems start from ``starts`` (M, n, 2) (e.g. networks' initial embeddings), move
+    ``steps`` steps with clustering 1 and the default window and repulsion
+    (:func:`simulate`), and :func:`modadd.forces.fit_along` fits the family's chosen law
+    to their displacements (symmetry-free as the family's fit). The ratio of the mean
+    coefficients is set beside the honest fit's ratio for the family. All strengths run in
+    one batch. Unlike :func:`calibrate`, which converts the fitted ratio into a strength
+    through the sizes of the two forces at the start, closure asks the particles to
+    reproduce the fitted ratio along the way.
+
+    Raises:
+        ValueError: ``family`` not in the fit, a law without clustering and alignment,
+            alphas not a non-empty sequence of numbers >= 0, or bad positions or steps.
+    """
+    if not isinstance(honest, HonestFit):
+        raise ValueError(f"honest must be a forces.HonestFit, got {type(honest).__name__}")
+    check_choice("family", family, tuple(honest.chosen))
+    law = honest.chosen[family]
+    if not {"clustering", "alignment"} <= set(law.forces):
+        raise ValueError(f"the chosen law of {family!r} ({law.label}) needs both clustering and alignment")
+    if not isinstance(alphas, (list, tuple)) or not alphas:
+        raise ValueError(f"alphas must be a non-empty list of strengths >= 0, got alphas={alphas!r}")
+    alphas = [check_number(f"alphas[{i}]", a) for i, a in enumerate(alphas)]
+    steps = check_int("steps", steps, 3)
+    shape = tuple(getattr(starts, "shape", ()))
+    if len(shape) != 3 or shape[2] != 2 or shape[1] < 3:
+        raise ValueError(f"starts must be an (M, n, 2) array of positions with n >= 3, got shape {shape}")
+    M, n = shape[0], shape[1]
+    start = np.tile(np.asarray(starts, dtype=np.float64), (len(alphas), 1, 1))
+    sim = simulate(n, 1.0, np.repeat(alphas, M), seed=list(range(len(alphas) * M)), start=start, steps=steps,
+                   record_every=1)
+    coef = fit_along(sim.E, law, FAMILY_HAS_BIASES[family], every).reshape(len(alphas), M, -1).mean(1)
+    beta = honest.strengths[family]
+    net = beta["alignment"] / beta["clustering"]
+    i_c, i_a = law.forces.index("clustering"), law.forces.index("alignment")
+    table = pd.DataFrame({"alignment": alphas, "clustering_coef": coef[:, i_c], "alignment_coef": coef[:, i_a]})
+    ok = (table.clustering_coef > 0) & (table.alignment_coef > 0)
+    table["ratio"] = np.where(ok, table.alignment_coef / table.clustering_coef.where(ok, 1.0), np.nan)
+    table["gap"] = np.abs(np.log(table.ratio / net)) if net > 0 else np.inf
+    table["gap"] = table.gap.fillna(np.inf)
+    best = table.gap.idxmin()
+    chosen = float(table.alignment[best]) if np.isfinite(table.gap[best]) else None
+    return Closure(family=family, variant=law.label, network_ratio=float(net), table=table, alignment=chosen,
+                   steps=steps, every=int(every))

@@ -287,3 +287,56 @@ def test_cutting_the_same_answer_tables_into_chunks_changes_no_bit(monkeypatch):
     whole = simulate(**args)                                 # 31 answers of 16 sums: one chunk at n = 31
     monkeypatch.setattr(kernels, "GROUP_CHUNK", 16 * 16 * 16)   # 16 groups a chunk: 6 chunks
     assert np.array_equal(simulate(**args).E, whole.E)
+
+
+def _trajectory(field, n=9, steps=12, eta=0.05, seed=0):
+    """Positions moved along one field of a Variant (no gauge): (1, steps, n, 2)."""
+    from modadd.forces.fit import _component_fields
+    from modadd.core.data import answers
+    from modadd.forces import auto_sigma
+    pairs, mult = unordered_pairs(n)
+    labels = answers(pairs, n)
+    E = random_start(n, [seed])
+    out = [E[0]]
+    for _ in range(steps - 1):
+        S = sum_vectors(E, pairs)
+        w = (mult / n).to(torch.float64)[None]
+        widths = {"auto": auto_sigma(S, labels, weights=w), "nearest": auto_sigma(S, None, weights=w)}
+        E = E + eta * _component_fields(S, pairs, labels, w, [field], widths, n)[field]
+        out.append(E[0])
+    return torch.stack(out)[None]
+
+
+def test_fit_along_finds_the_field_a_trajectory_moved_by():
+    from modadd.forces import Variant, fit_along
+    law = Variant()                               # clustering + alignment
+    for k, comp in enumerate(law.components()):
+        coef = fit_along(_trajectory(comp), law, shift=True, every=1)[0]
+        assert coef[k] == pytest.approx(1.0, abs=1e-6) and abs(coef[1 - k]) < 1e-6, (comp, coef)
+    with pytest.raises(ValueError, match="every must be an integer >= 1"):
+        fit_along(_trajectory(law.components()[0]), law, shift=True, every=0)
+    with pytest.raises(ValueError, match=r"E must be an \(M, T, n, 2\)"):
+        fit_along(np.zeros((1, 2, 5, 2)), law, shift=True)
+
+
+def _fake_fit(ratio):
+    from modadd.forces import HonestFit, Variant
+    return HonestFit(selection=None, chosen={"no biases": Variant()}, report=None, coefficients=None, summary=None,
+                     strengths={"no biases": {"clustering": 1.0, "alignment": ratio}}, choose_seeds=(0,), report_seeds=(1,))
+
+
+def test_closure_picks_the_strength_whose_particles_give_the_networks_ratio():
+    starts = random_start(7, range(3)).numpy()
+    c = particles.closure(_fake_fit(1.0), "no biases", starts, alphas=[0.0, 1.0, 10.0], steps=20, every=2)
+    t = c.table
+    assert list(t.alignment) == [0.0, 1.0, 10.0] and c.network_ratio == 1.0
+    finite = t[np.isfinite(t.gap)]
+    assert c.alignment == float(finite.alignment[finite.gap.idxmin()])
+    # more alignment, a larger share of the particles' own steps explained by it
+    assert t.alignment_coef.iloc[2] > t.alignment_coef.iloc[0]
+    # a negative network ratio cannot be met by particles whose fit gives positive ratios
+    assert particles.closure(_fake_fit(-0.5), "no biases", starts, alphas=[1.0], steps=20).alignment is None
+    with pytest.raises(ValueError, match="alphas must be a non-empty list"):
+        particles.closure(_fake_fit(1.0), "no biases", starts, alphas=[])
+    with pytest.raises(ValueError, match="family"):
+        particles.closure(_fake_fit(1.0), "biases", starts)

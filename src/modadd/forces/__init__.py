@@ -61,7 +61,7 @@ from .fields import (FORCE_NAMES, FORCES, alignment_force, check_force_names, cl
                      embedding_forces, pair_gradients, repulsion_force, resolve_sigma, shuffled_labels,
                      to_embeddings, auto_sigma)
 from .fit import (FAMILY_HAS_BIASES, PARSIMONY_MARGIN, SIGMA_RULES, ForceFit, HonestFit, RunFields, Variant, affine_part,
-                  candidate_fields, explained_by_force_set, force_balance, explained_by_phase, explained_over_history, family, fit_at,
+                  candidate_fields, explained_by_force_set, fit_along, force_balance, explained_by_phase, explained_over_history, family, fit_at,
                   fit_forces,
                   honest_fit, variant_grid)
 from .law import (FULL_ANGLE_BINS, ForceLaw, active_units, axial_angle, directed_angle, force_law, hinge_switching, polar_parts, sum_jacobian,
@@ -73,7 +73,7 @@ __all__ = ["FORCES_ALONE", "flow_alone", "resting_axis", "resting_state", "FORCE
            "alignment_force", "clustering_force", "repulsion_force", "embedding_forces",
            "to_embeddings", "auto_sigma", "pair_gradients", "shuffled_labels", "resolve_sigma",
            "check_force_names", "affine_part", "fit_forces", "explained_over_history",
-           "explained_by_force_set", "force_balance", "explained_by_phase", "family", "FAMILY_HAS_BIASES", "fit_at",
+           "explained_by_force_set", "fit_along", "force_balance", "explained_by_phase", "family", "FAMILY_HAS_BIASES", "fit_at",
            "SIGMA_RULES", "PARSIMONY_MARGIN", "Variant", "variant_grid", "RunFields", "candidate_fields", "HonestFit", "honest_fit",
           
            "ForceLaw", "FULL_ANGLE_BINS", "active_units", "axial_angle", "directed_angle", "force_law", "hinge_switching", "polar_parts",

@@ -9,6 +9,7 @@ import torch
 
 from ..analysis.stats import bootstrap_mean
 from ..analysis.structure import classify
+from ..core.data import answers, unordered_pairs
 from ..core.model import Params, loss_and_grads, sum_vectors
 from ..core.train import History, pair_weights
 from ..core.validate import (check_bool, check_choice, check_field, check_finite, check_non_negative_int, check_number,
@@ -466,15 +467,64 @@ def candidate_fields(history, variants, runs=None, shuffle_seed: int = 0) -> lis
         targets = {"raw": _unit_steps(target), "free": _unit_steps(free(target))}
         fields = {}
         for name, lab in (("true", labels), ("shuffled", shuffled_labels(labels, shuffle_seed))):
-            for c in comps:
-                if c[0] == "alignment":
-                    f = alignment(S, lab, w, c[1], c[2])
-                else:
-                    f = (clustering if c[0] == "clustering" else repulsion)(S, lab, w, c[2] * widths[c[1]])
-                F = spread_to_embeddings(f, pairs, n, w)
+            for c, F in _component_fields(S, pairs, lab, w, comps, widths, n).items():
                 fields[(name, "raw", c)] = _unit_steps(F)
                 fields[(name, "free", c)] = _unit_steps(free(F))
         out.append(RunFields(run=r, seed=cfg.seed, family=family(cfg), target=targets, fields=fields))
+    return out
+
+
+def _component_fields(S, pairs, labels, w, comps, widths, n) -> dict:
+    """Each component of :meth:`Variant.components` on the sums S, moved onto the n
+    embeddings: {component: (T, n, 2)}; ``widths`` maps a window rule to its width."""
+    out = {}
+    for c in comps:
+        if c[0] == "alignment":
+            f = alignment(S, labels, w, c[1], c[2])
+        else:
+            f = (clustering if c[0] == "clustering" else repulsion)(S, labels, w, c[2] * widths[c[1]])
+        out[c] = spread_to_embeddings(f, pairs, n, w)
+    return out
+
+
+def fit_along(E, variant: Variant, shift: bool, every: int = 5) -> np.ndarray:
+    """Chapter 4's fit applied to trajectories of positions instead of a network's gradient.
+
+    ``E`` (M, T, n, 2) holds each system's positions at T consecutive steps (e.g. a
+    particle simulation recorded every step). The target is each step's displacement
+    ``E[t + 1] - E[t]`` at t = 1, 1 + every, ... (step 0, the start, is left out as the
+    network fit leaves out step 0); the fields are ``variant``'s on ``E[t]`` with every
+    unordered pair weighted by its multiplicity (no pair held out); both are made
+    symmetry-free (the linear part removed, and the shift with ``shift``) and scaled to
+    unit size per step, as :func:`candidate_fields` does for a network. Returns (M, K): one
+    coefficient per force of ``variant.forces`` per system, pooled over its steps, as the
+    honest fit pools a run's.
+    """
+    if not isinstance(variant, Variant):
+        raise ValueError(f"variant must be a forces.Variant, got {type(variant).__name__}")
+    check_bool("shift", shift)
+    every = check_non_negative_int("every", every)
+    if every < 1:
+        raise ValueError(f"every must be an integer >= 1, got every={every}")
+    E = torch.as_tensor(np.asarray(E), dtype=torch.float64)
+    if E.ndim != 4 or E.shape[-1] != 2 or E.shape[2] < 3 or E.shape[1] < 3 or not torch.isfinite(E).all():
+        raise ValueError(f"E must be an (M, T, n, 2) array of finite positions with T >= 3 steps and n >= 3, "
+                         f"got shape {tuple(E.shape)}")
+    n = E.shape[2]
+    pairs, mult = unordered_pairs(n)
+    labels = answers(pairs, n)
+    t = torch.arange(1, E.shape[1] - 1, every)
+    comps = variant.components()
+    out = np.zeros((E.shape[0], len(variant.forces)))
+    for m in range(E.shape[0]):
+        P, D = E[m, t], E[m, t + 1] - E[m, t]
+        w = (mult / n).to(torch.float64).expand(len(t), -1)
+        S = sum_vectors(P, pairs)
+        widths = {"auto": auto_sigma(S, labels, weights=w), "nearest": auto_sigma(S, None, weights=w)}
+        y = _unit_steps(D - _affine_part(D, P, shift)).reshape(-1)
+        fields = _component_fields(S, pairs, labels, w, comps, widths, n)
+        X = np.stack([_unit_steps(F - _affine_part(F, P, shift)).reshape(-1) for F in fields.values()], -1)
+        out[m] = np.linalg.lstsq(X, y, rcond=1e-12)[0]
     return out
 
 
