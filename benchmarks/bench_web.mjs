@@ -1,6 +1,8 @@
 // Speed of the widget's arithmetic (src/modadd/web/trainer.js, regions.js, particles.js) in Node: steps per second for the
-// three cases of issue #13 (training at N = 17 and N = 97, particles at N = 17), printed as
-// JSON. Run from the repository root: node benchmarks/bench_web.mjs
+// three cases of issue #13 (training at N = 17 and N = 97, particles at N = 17) and the
+// same-start widget's particles at N = 59 (issue #35), with the repulsion in WebAssembly and,
+// for comparison in the same run, in plain JavaScript (Particles.useWasm = false), printed
+// as JSON. Run from the repository root: node benchmarks/bench_web.mjs
 // Each case is timed for about `seconds` of steps after a warm-up; the best of `repeats`
 // timings is reported (the machine is shared). The grid recipe comes from Python
 // (modadd.widget.recipe_presets, as the widget gets it), run with MODADD_PYTHON.
@@ -43,12 +45,15 @@ function gridRate(n, px) {
   return rate(() => predictGrid(tr, xs, xs, out), 1);
 }
 
-function particleRate(n, batch) {
-  const ps = new Particles(randomStart(n, 0), { ...PARTICLE_DEFAULTS, alignment: 0.5 });
+function particleRate(n, batch, opts = { alignment: 0.5 }, wasm = true) {
+  Particles.useWasm = wasm;
+  let ps;
+  try { ps = new Particles(randomStart(n, 0), { ...PARTICLE_DEFAULTS, ...opts }); } finally { Particles.useWasm = true; }
   return rate((k) => {
     if (ps.step(k) < k) throw new Error(ps.blownUp);
   }, batch);
 }
+const SAME_START_FORCES = { clustering: 1.0, alignment: 1.0, repulsion: 0.3 };   // modadd.widget.particle_widget's
 
 const out = {
   node: process.version,
@@ -56,6 +61,9 @@ const out = {
   training_n17_steps_per_s: Math.round(trainingRate(17, 50)),
   training_n97_steps_per_s: Math.round(trainingRate(97, 2) * 10) / 10,
   particles_n17_steps_per_s: Math.round(particleRate(17, 50)),
+  webassembly_particles: Boolean(new Particles(randomStart(5, 0)).kern),
+  particles_n59_steps_per_s: Math.round(particleRate(59, 1, SAME_START_FORCES) * 10) / 10,
+  particles_n59_js_steps_per_s: Math.round(particleRate(59, 1, SAME_START_FORCES, false) * 10) / 10,
   predict_grid_120px_n17_frames_per_s: Math.round(gridRate(17, 120)),
   predict_grid_120px_n97_frames_per_s: Math.round(gridRate(97, 120)),
 };
