@@ -502,7 +502,10 @@
       (local.set $q (i32.shl (i32.and (i32.add (local.get $p) (i32.const 1)) (i32.const -2)) (i32.const 3)))
       (block $cols_done (loop $cols
         (br_if $cols_done (i32.ge_s (local.get $q) (local.get $end)))
-        ;; sums q, q + 1: d = (dx, dy), the clamped exp's argument, t, k (as the pass does)
+        ;; sums q, q + 1: (dx, dy) = s_p - s_q; d = c |s_p - s_q|^2 clamped; d = k ln2 + r as in
+        ;; the pass (t holds k), r kept in d, r^2 in dd, r^4 in dq; then Estrin's scheme for
+        ;; sum_j r^j / j!: [(c8 + c9 r) + r^2 (c10 + c11 r) + r^4 c12] r^8 + [(c4 + c5 r) +
+        ;; r^2 (c6 + c7 r)] r^4 + (1 + r) + r^2 (c2 + c3 r); times 2^k; K masked by the answers
         (local.set $dx (f64x2.sub (local.get $px) (v128.load (i32.add (local.get $X) (local.get $q)))))
         (local.set $dy (f64x2.sub (local.get $py) (v128.load (i32.add (local.get $Y) (local.get $q)))))
         (local.set $d (f64x2.pmax (f64x2.mul (local.get $vc)
@@ -523,7 +526,7 @@
           (f64x2.add (f64x2.add (v128.const f64x2 4.1666666666666664e-2 4.1666666666666664e-2) (f64x2.mul (v128.const f64x2 8.333333333333333e-3 8.333333333333333e-3) (local.get $d)))
                      (f64x2.mul (local.get $dd) (f64x2.add (v128.const f64x2 1.388888888888889e-3 1.388888888888889e-3) (f64x2.mul (v128.const f64x2 1.984126984126984e-4 1.984126984126984e-4) (local.get $d)))))))
         (local.set $e (f64x2.add (f64x2.mul (local.get $e) (local.get $dq))
-          (f64x2.add (f64x2.add (v128.const f64x2 1 1) (f64x2.mul (v128.const f64x2 1 1) (local.get $d)))
+          (f64x2.add (f64x2.add (v128.const f64x2 1 1) (local.get $d))
                      (f64x2.mul (local.get $dd) (f64x2.add (v128.const f64x2 0.5 0.5) (f64x2.mul (v128.const f64x2 0.16666666666666666 0.16666666666666666) (local.get $d)))))))
         (local.set $e (f64x2.mul (local.get $e)
           (i64x2.shl (i64x2.add (local.get $t) (v128.const i64x2 1023 1023)) (i32.const 52))))
@@ -537,7 +540,7 @@
         (v128.store (local.get $r) (f64x2.sub (v128.load (local.get $r)) (f64x2.mul (local.get $k) (local.get $dx))))
         (local.set $r (i32.add (local.get $FY) (local.get $q)))
         (v128.store (local.get $r) (f64x2.sub (v128.load (local.get $r)) (f64x2.mul (local.get $k) (local.get $dy))))
-        ;; sums q + 2, q + 3
+        ;; sums q + 2, q + 3: the same
         (local.set $dx2 (f64x2.sub (local.get $px) (v128.load offset=16 (i32.add (local.get $X) (local.get $q)))))
         (local.set $dy2 (f64x2.sub (local.get $py) (v128.load offset=16 (i32.add (local.get $Y) (local.get $q)))))
         (local.set $d2 (f64x2.pmax (f64x2.mul (local.get $vc)
@@ -558,7 +561,7 @@
           (f64x2.add (f64x2.add (v128.const f64x2 4.1666666666666664e-2 4.1666666666666664e-2) (f64x2.mul (v128.const f64x2 8.333333333333333e-3 8.333333333333333e-3) (local.get $d2)))
                      (f64x2.mul (local.get $dd2) (f64x2.add (v128.const f64x2 1.388888888888889e-3 1.388888888888889e-3) (f64x2.mul (v128.const f64x2 1.984126984126984e-4 1.984126984126984e-4) (local.get $d2)))))))
         (local.set $e2 (f64x2.add (f64x2.mul (local.get $e2) (local.get $dq2))
-          (f64x2.add (f64x2.add (v128.const f64x2 1 1) (f64x2.mul (v128.const f64x2 1 1) (local.get $d2)))
+          (f64x2.add (f64x2.add (v128.const f64x2 1 1) (local.get $d2))
                      (f64x2.mul (local.get $dd2) (f64x2.add (v128.const f64x2 0.5 0.5) (f64x2.mul (v128.const f64x2 0.16666666666666666 0.16666666666666666) (local.get $d2)))))))
         (local.set $e2 (f64x2.mul (local.get $e2)
           (i64x2.shl (i64x2.add (local.get $t2) (v128.const i64x2 1023 1023)) (i32.const 52))))
