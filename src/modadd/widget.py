@@ -3,11 +3,12 @@
 One anywidget, the same in Jupyter and on the static site. Its JavaScript is small ES
 modules in ``web/``, one role each (no DOM but the view's; tested against this package in
 Node): ``checks.js`` (argument checks), ``rng.js`` (the widget's random numbers), ``net.js``
-(the split and the initial parameters), ``trainer.js`` (the hand-written backward pass and
-AdamW; its training pass in WebAssembly from ``kernels.wat``, shipped as
-``kernels_wasm.js``), ``regions.js`` (the decision regions), ``particles.js`` (the particle
-forces), ``structure.js`` (the structure readout), ``engine.js`` (the arithmetic behind one
-message protocol, run in a Web Worker) and ``view.js`` (canvases and controls). They import
+(the split and the initial parameters), ``kernels.js`` (the WebAssembly kernels from
+``kernels.wat``, shipped as ``kernels_wasm.js``: the training pass and the particles'
+repulsion), ``trainer.js`` (the hand-written backward pass and AdamW), ``regions.js`` (the
+decision regions), ``particles.js`` (the particle forces), ``structure.js`` (the structure
+readout), ``engine.js`` (the arithmetic behind one message protocol, run in a Web Worker)
+and ``view.js`` (canvases and controls). They import
 each other by name; :func:`bundle` concatenates them in dependency order into one ES module,
 their imports dropped (an anywidget's module is loaded from a blob URL and cannot import
 sibling files). The worker's script is engine.js and what it imports again, carried in the

@@ -125,14 +125,18 @@ test("the defaults are the Python package's", () => {
 
 // ------------------------------------------------------------------ particles vs Python
 
-test("Particles match modadd.particles.simulate from the same start, at every step", () => {
+for (const wasm of [true, false]) {
+test(`Particles match modadd.particles.simulate from the same start, at every step (${wasm ? "WebAssembly repulsion" : "plain JavaScript"})`, () => {
   const kinds = new Set();
+  Particles.useWasm = wasm;
+  try {
   for (const c of REF.particles) {
     const o = c.opts;
     if (o.clustering > 0) kinds.add("clustering");
     if (o.alignment > 0) kinds.add("alignment");
     if (o.repulsion > 0) kinds.add("repulsion");
     const ps = new Particles(c.start, o);
+    assert.equal(Boolean(ps.kern), wasm, "the engine under test is in use");
     let err = relError(ps.positions(), c.frames[0]);
     assert.ok(err <= PARTICLE_TOL, `${c.name}: gauge-fixed start, relative error ${err}`);
     for (let t = 1; t <= REF.particle_steps; t++) {
@@ -144,8 +148,31 @@ test("Particles match modadd.particles.simulate from the same start, at every st
     assert.ok(relError(once.E, c.frames[REF.particle_steps]) <= PARTICLE_TOL, `${c.name}: particleSteps`);
     assert.ok(relError(once.start, c.frames[0]) <= PARTICLE_TOL);
   }
+  } finally {
+    Particles.useWasm = true;
+  }
   assert.deepEqual([...kinds].sort(), ["alignment", "clustering", "repulsion"]);
   assert.deepEqual([...new Set(REF.particles.map((c) => c.n))].sort(), [11, 17]);
+});
+}
+
+// (repel takes the sums four at a time from an even index, padded with weight-0 entries:
+// U = n(n+1)/2 odd (n = 5, 17) and even (n = 59, the same-start widget's N))
+test("the WebAssembly repulsion and the plain JavaScript agree over 50 steps (n = 5, 17, 59, all three forces)", () => {
+  for (const n of [5, 17, 59]) {
+    const opts = { clustering: 1.0, alignment: 1.0, repulsion: 0.3 };
+    Particles.useWasm = false;
+    let js;
+    try { js = new Particles(randomStart(n, n), opts); } finally { Particles.useWasm = true; }
+    const wa = new Particles(randomStart(n, n), opts);
+    assert.ok(wa.kern && !js.kern, "one of each engine");
+    for (let t = 1; t <= 50; t++) {
+      assert.equal(wa.step(1), 1, wa.blownUp);
+      assert.equal(js.step(1), 1, js.blownUp);
+      const err = relError(wa.positions(), js.positions());
+      assert.ok(err <= 1e-12, `n=${n} step ${t}: relative error ${err}`);
+    }
+  }
 });
 
 // ------------------------------------------------------------------ helpers

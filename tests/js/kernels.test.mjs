@@ -19,7 +19,7 @@ test("the shipped WebAssembly is what wabt assembles from kernels.wat", async ()
   assert.equal(fs.readFileSync(path.join(ROOT, "src/modadd/web/kernels_wasm.js"), "utf8"), moduleText(bytes));
   assert.ok(WebAssembly.validate(bytes));
   const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => e.name).sort();
-  assert.deepEqual(exports, ["pass", "work_bytes"]);
+  assert.deepEqual(exports, ["pass", "repel", "work_bytes"]);
 });
 
 test("no hand encoder is left: the web files carry no WebAssembly opcodes", () => {

@@ -1,9 +1,11 @@
-;; The live widget's training pass as WebAssembly with 128-bit SIMD (two float64 lanes).
+;; The live widget's training pass and the particles' repulsion as WebAssembly with 128-bit
+;; SIMD (two float64 lanes): the exports pass (with work_bytes) and repel (at the end).
 ;;
 ;; Readable source of the bytes in kernels_wasm.js (tools/assemble_wasm.mjs assembles this
 ;; file with the npm package wabt; tests/js/kernels.test.mjs checks that the shipped bytes
 ;; are exactly what wabt makes of this file). The plain-JavaScript fallback in trainer.js
-;; computes the same maths (rounding aside); both are tested against the Python package.
+;; computes the same maths (rounding aside), and so does particles.js's for repel; both are
+;; tested against the Python package. kernels.js compiles the module once for both.
 ;;
 ;; pass: one pass over a table of pairs (a, b, label y, weight w) at the current parameters.
 ;; For each pair: x = E_a + E_b; the active hidden units h = ReLU(b1 + x W1) (kept as a list);
@@ -461,4 +463,125 @@
                   (br $g2)))))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br $units)))))
-      (br $blocks)))))
+      (br $blocks))))
+
+  ;; repel: the particles' repulsion (particles.js), the exact sum over all pairs of sums
+  ;; p < q with different answers: with d = s_p - s_q and K = rep exp(c |d|^2) (c < 0),
+  ;; f_p += W_q K d and f_q -= W_p K d. Arrays of float64 (byte addresses): X, Y (the sums),
+  ;; L (their answers), W (their weights), FX, FY (the forces, added to: the caller zeroes
+  ;; them), each with at least U + 3 entries, those from U on with weight 0: the loop over q
+  ;; takes four sums at a time from an even q (two lanes, two streams), so a row's first
+  ;; block may hold q = p, which its equal answer drops, and its last may run past U.
+  ;; The exp is the pass's (the argument clamped to >= -708, NaN kept; the same range
+  ;; reduction and Taylor series to r^12), its polynomial evaluated by Estrin's scheme (with
+  ;; r^2 and r^4: a shorter chain of dependent steps than Horner's; within 5e-16 of exp).
+  ;; pmax, not max: one instruction (max's NaN and -0 rules cost seven on x64).
+  (func (export "repel")
+    (param $U i32) (param $X i32) (param $Y i32) (param $L i32) (param $W i32) (param $FX i32) (param $FY i32)
+    (param $c f64) (param $rep f64)
+    (local $p i32) (local $o i32) (local $q i32) (local $end i32) (local $r i32)
+    (local $px v128) (local $py v128) (local $lp v128) (local $wp v128) (local $vc v128) (local $vr v128)
+    (local $ax v128) (local $ay v128)
+    (local $dx v128) (local $dy v128) (local $d v128) (local $t v128) (local $kf v128) (local $e v128)
+    (local $k v128) (local $dd v128) (local $dq v128)
+    (local $dx2 v128) (local $dy2 v128) (local $d2 v128) (local $t2 v128) (local $kf2 v128) (local $e2 v128)
+    (local $k2 v128) (local $dd2 v128) (local $dq2 v128)
+    (local.set $vc (f64x2.splat (local.get $c)))
+    (local.set $vr (f64x2.splat (local.get $rep)))
+    (local.set $end (i32.shl (local.get $U) (i32.const 3)))
+    (local.set $p (i32.const 0))
+    (block $done (loop $rows
+      (br_if $done (i32.ge_s (local.get $p) (local.get $U)))
+      (local.set $o (i32.shl (local.get $p) (i32.const 3)))
+      (local.set $px (v128.load64_splat (i32.add (local.get $X) (local.get $o))))
+      (local.set $py (v128.load64_splat (i32.add (local.get $Y) (local.get $o))))
+      (local.set $lp (v128.load64_splat (i32.add (local.get $L) (local.get $o))))
+      (local.set $wp (v128.load64_splat (i32.add (local.get $W) (local.get $o))))
+      (local.set $ax (v128.const i64x2 0 0))
+      (local.set $ay (v128.const i64x2 0 0))
+      (local.set $q (i32.shl (i32.and (i32.add (local.get $p) (i32.const 1)) (i32.const -2)) (i32.const 3)))
+      (block $cols_done (loop $cols
+        (br_if $cols_done (i32.ge_s (local.get $q) (local.get $end)))
+        ;; sums q, q + 1: (dx, dy) = s_p - s_q; d = c |s_p - s_q|^2 clamped; d = k ln2 + r as in
+        ;; the pass (t holds k), r kept in d, r^2 in dd, r^4 in dq; then Estrin's scheme for
+        ;; sum_j r^j / j!: [(c8 + c9 r) + r^2 (c10 + c11 r) + r^4 c12] r^8 + [(c4 + c5 r) +
+        ;; r^2 (c6 + c7 r)] r^4 + (1 + r) + r^2 (c2 + c3 r); times 2^k; K masked by the answers
+        (local.set $dx (f64x2.sub (local.get $px) (v128.load (i32.add (local.get $X) (local.get $q)))))
+        (local.set $dy (f64x2.sub (local.get $py) (v128.load (i32.add (local.get $Y) (local.get $q)))))
+        (local.set $d (f64x2.pmax (f64x2.mul (local.get $vc)
+          (f64x2.add (f64x2.mul (local.get $dx) (local.get $dx)) (f64x2.mul (local.get $dy) (local.get $dy))))
+          (v128.const f64x2 -708 -708)))
+        (local.set $t (f64x2.add (f64x2.mul (local.get $d) (v128.const f64x2 1.4426950408889634 1.4426950408889634))
+                                 (v128.const f64x2 6755399441055744 6755399441055744)))
+        (local.set $kf (f64x2.sub (local.get $t) (v128.const f64x2 6755399441055744 6755399441055744)))
+        (local.set $d (f64x2.sub
+          (f64x2.sub (local.get $d) (f64x2.mul (local.get $kf) (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01)))
+          (f64x2.mul (local.get $kf) (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10))))
+        (local.set $dd (f64x2.mul (local.get $d) (local.get $d)))
+        (local.set $dq (f64x2.mul (local.get $dd) (local.get $dd)))
+        (local.set $e (f64x2.add (f64x2.add (f64x2.add (v128.const f64x2 2.48015873015873e-5 2.48015873015873e-5) (f64x2.mul (v128.const f64x2 2.7557319223985893e-6 2.7557319223985893e-6) (local.get $d)))
+                                             (f64x2.mul (local.get $dd) (f64x2.add (v128.const f64x2 2.755731922398589e-7 2.755731922398589e-7) (f64x2.mul (v128.const f64x2 2.505210838544172e-8 2.505210838544172e-8) (local.get $d)))))
+                                 (f64x2.mul (local.get $dq) (v128.const f64x2 2.08767569878681e-9 2.08767569878681e-9))))
+        (local.set $e (f64x2.add (f64x2.mul (local.get $e) (local.get $dq))
+          (f64x2.add (f64x2.add (v128.const f64x2 4.1666666666666664e-2 4.1666666666666664e-2) (f64x2.mul (v128.const f64x2 8.333333333333333e-3 8.333333333333333e-3) (local.get $d)))
+                     (f64x2.mul (local.get $dd) (f64x2.add (v128.const f64x2 1.388888888888889e-3 1.388888888888889e-3) (f64x2.mul (v128.const f64x2 1.984126984126984e-4 1.984126984126984e-4) (local.get $d)))))))
+        (local.set $e (f64x2.add (f64x2.mul (local.get $e) (local.get $dq))
+          (f64x2.add (f64x2.add (v128.const f64x2 1 1) (local.get $d))
+                     (f64x2.mul (local.get $dd) (f64x2.add (v128.const f64x2 0.5 0.5) (f64x2.mul (v128.const f64x2 0.16666666666666666 0.16666666666666666) (local.get $d)))))))
+        (local.set $e (f64x2.mul (local.get $e)
+          (i64x2.shl (i64x2.add (local.get $t) (v128.const i64x2 1023 1023)) (i32.const 52))))
+        (local.set $k (v128.andnot (f64x2.mul (local.get $vr) (local.get $e))
+          (f64x2.eq (local.get $lp) (v128.load (i32.add (local.get $L) (local.get $q))))))
+        (local.set $e (f64x2.mul (local.get $k) (v128.load (i32.add (local.get $W) (local.get $q)))))
+        (local.set $ax (f64x2.add (local.get $ax) (f64x2.mul (local.get $e) (local.get $dx))))
+        (local.set $ay (f64x2.add (local.get $ay) (f64x2.mul (local.get $e) (local.get $dy))))
+        (local.set $k (f64x2.mul (local.get $k) (local.get $wp)))
+        (local.set $r (i32.add (local.get $FX) (local.get $q)))
+        (v128.store (local.get $r) (f64x2.sub (v128.load (local.get $r)) (f64x2.mul (local.get $k) (local.get $dx))))
+        (local.set $r (i32.add (local.get $FY) (local.get $q)))
+        (v128.store (local.get $r) (f64x2.sub (v128.load (local.get $r)) (f64x2.mul (local.get $k) (local.get $dy))))
+        ;; sums q + 2, q + 3: the same
+        (local.set $dx2 (f64x2.sub (local.get $px) (v128.load offset=16 (i32.add (local.get $X) (local.get $q)))))
+        (local.set $dy2 (f64x2.sub (local.get $py) (v128.load offset=16 (i32.add (local.get $Y) (local.get $q)))))
+        (local.set $d2 (f64x2.pmax (f64x2.mul (local.get $vc)
+          (f64x2.add (f64x2.mul (local.get $dx2) (local.get $dx2)) (f64x2.mul (local.get $dy2) (local.get $dy2))))
+          (v128.const f64x2 -708 -708)))
+        (local.set $t2 (f64x2.add (f64x2.mul (local.get $d2) (v128.const f64x2 1.4426950408889634 1.4426950408889634))
+                                 (v128.const f64x2 6755399441055744 6755399441055744)))
+        (local.set $kf2 (f64x2.sub (local.get $t2) (v128.const f64x2 6755399441055744 6755399441055744)))
+        (local.set $d2 (f64x2.sub
+          (f64x2.sub (local.get $d2) (f64x2.mul (local.get $kf2) (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01)))
+          (f64x2.mul (local.get $kf2) (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10))))
+        (local.set $dd2 (f64x2.mul (local.get $d2) (local.get $d2)))
+        (local.set $dq2 (f64x2.mul (local.get $dd2) (local.get $dd2)))
+        (local.set $e2 (f64x2.add (f64x2.add (f64x2.add (v128.const f64x2 2.48015873015873e-5 2.48015873015873e-5) (f64x2.mul (v128.const f64x2 2.7557319223985893e-6 2.7557319223985893e-6) (local.get $d2)))
+                                             (f64x2.mul (local.get $dd2) (f64x2.add (v128.const f64x2 2.755731922398589e-7 2.755731922398589e-7) (f64x2.mul (v128.const f64x2 2.505210838544172e-8 2.505210838544172e-8) (local.get $d2)))))
+                                 (f64x2.mul (local.get $dq2) (v128.const f64x2 2.08767569878681e-9 2.08767569878681e-9))))
+        (local.set $e2 (f64x2.add (f64x2.mul (local.get $e2) (local.get $dq2))
+          (f64x2.add (f64x2.add (v128.const f64x2 4.1666666666666664e-2 4.1666666666666664e-2) (f64x2.mul (v128.const f64x2 8.333333333333333e-3 8.333333333333333e-3) (local.get $d2)))
+                     (f64x2.mul (local.get $dd2) (f64x2.add (v128.const f64x2 1.388888888888889e-3 1.388888888888889e-3) (f64x2.mul (v128.const f64x2 1.984126984126984e-4 1.984126984126984e-4) (local.get $d2)))))))
+        (local.set $e2 (f64x2.add (f64x2.mul (local.get $e2) (local.get $dq2))
+          (f64x2.add (f64x2.add (v128.const f64x2 1 1) (local.get $d2))
+                     (f64x2.mul (local.get $dd2) (f64x2.add (v128.const f64x2 0.5 0.5) (f64x2.mul (v128.const f64x2 0.16666666666666666 0.16666666666666666) (local.get $d2)))))))
+        (local.set $e2 (f64x2.mul (local.get $e2)
+          (i64x2.shl (i64x2.add (local.get $t2) (v128.const i64x2 1023 1023)) (i32.const 52))))
+        (local.set $k2 (v128.andnot (f64x2.mul (local.get $vr) (local.get $e2))
+          (f64x2.eq (local.get $lp) (v128.load offset=16 (i32.add (local.get $L) (local.get $q))))))
+        (local.set $e2 (f64x2.mul (local.get $k2) (v128.load offset=16 (i32.add (local.get $W) (local.get $q)))))
+        (local.set $ax (f64x2.add (local.get $ax) (f64x2.mul (local.get $e2) (local.get $dx2))))
+        (local.set $ay (f64x2.add (local.get $ay) (f64x2.mul (local.get $e2) (local.get $dy2))))
+        (local.set $k2 (f64x2.mul (local.get $k2) (local.get $wp)))
+        (local.set $r (i32.add (local.get $FX) (local.get $q)))
+        (v128.store offset=16 (local.get $r) (f64x2.sub (v128.load offset=16 (local.get $r)) (f64x2.mul (local.get $k2) (local.get $dx2))))
+        (local.set $r (i32.add (local.get $FY) (local.get $q)))
+        (v128.store offset=16 (local.get $r) (f64x2.sub (v128.load offset=16 (local.get $r)) (f64x2.mul (local.get $k2) (local.get $dy2))))
+        (local.set $q (i32.add (local.get $q) (i32.const 32)))
+        (br $cols)))
+      (local.set $r (i32.add (local.get $FX) (local.get $o)))
+      (f64.store (local.get $r) (f64.add (f64.load (local.get $r))
+        (f64.add (f64x2.extract_lane 0 (local.get $ax)) (f64x2.extract_lane 1 (local.get $ax)))))
+      (local.set $r (i32.add (local.get $FY) (local.get $o)))
+      (f64.store (local.get $r) (f64.add (f64.load (local.get $r))
+        (f64.add (f64x2.extract_lane 0 (local.get $ay)) (f64x2.extract_lane 1 (local.get $ay)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $rows)))))

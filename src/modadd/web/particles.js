@@ -2,8 +2,17 @@
 // on a mesh for n > 23; this file always sums it exactly, O(n^4) per step): clustering,
 // alignment and repulsion on the sums, moved onto the particles like
 // modadd.forces.fields.to_embeddings, an Euler step, then the gauge. No DOM.
+//
+// Speed: the repulsion, all but a few percent of a step (U = n(n+1)/2 sums, U^2/2 pairs
+// with an exp each), runs as kernels.wat's `repel` (WebAssembly with SIMD, four pairs per
+// iteration) when the engine supports it, else as the plain JavaScript below; both are
+// tested against Python and against each other. Particles.useWasm = false forces
+// JavaScript. At N = 59 a step takes about a third of the JavaScript's time
+// (benchmarks/bench_web.mjs). Clustering and alignment (pairs with the same answer only,
+// O(n^3)) stay in JavaScript.
 
 import { coreChoice, coreFail, coreInt, coreMatrix, coreNested, coreNumber, coreObject, coreShow, coreUnknownKeys } from "./checks.js";
+import { kernelsModule } from "./kernels.js";
 import { makeRng } from "./rng.js";
 
 // ------------------------------------------------------------------ particles
@@ -66,6 +75,7 @@ function coreParticleOptions(opts, n) {
  *   ps.blownUp      // null, or the message (the system then stays put)
  *   ps.set({clustering, alignment, repulsion, step_size})   // change between steps
  *   ps.positions()  // nested copy (n x 2)
+ *   ps.kern         // the WebAssembly kernels' exports when the repulsion runs there, else null
  *
  * Blow-up (like simulate's _check_blow_up, but checked after every step): a NaN/inf
  * position, a radius above 1e6 times the gauge-fixed start's largest coordinate, or, for
@@ -110,6 +120,19 @@ export class Particles {
     this.uv = new Float64Array(2 * U);   // unit vectors of the sums (alignment)
     this.r = new Float64Array(U);
     this.torque = new Float64Array(U);
+    // the repulsion in WebAssembly (kernels.wat's repel): the sums' X, Y, answers L, weights
+    // W and forces FX, FY as float64 arrays of Up >= U + 3 entries (the extra ones weight 0)
+    const mod = Particles.useWasm ? kernelsModule() : null;
+    this.kern = null;
+    if (mod) {
+      const Up = (U + 4) & ~1, bytes = 6 * 8 * Up;
+      const mem = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+      this.kern = new WebAssembly.Instance(mod, { env: { mem } }).exports;
+      const view = (k) => new Float64Array(mem.buffer, 8 * Up * k, Up);
+      this.wX = view(0); this.wY = view(1); this.wL = view(2); this.wW = view(3); this.wFX = view(4); this.wFY = view(5);
+      this.wL.fill(-1);
+      for (let i = 0; i < U; i++) { this.wL[i] = this.py[i]; this.wW[i] = this.w[i]; }
+    }
     this.steps = 0;
     this.blownUp = null;
     const first = this._gauge(this.gauge === "none" ? "affine" : this.gauge);
@@ -118,6 +141,9 @@ export class Particles {
     for (let i = 0; i < 2 * n; i++) lim = Math.max(lim, Math.abs(E[i]));
     this.limit = CORE_RUNAWAY * lim;
   }
+
+  /** Whether new Particles sum the repulsion in WebAssembly when the engine supports it. */
+  static useWasm = true;
 
   /** Change force strengths or the step size between steps. */
   set(o) {
@@ -213,7 +239,14 @@ export class Particles {
         f[2 * i] -= tq * uv[2 * i + 1]; f[2 * i + 1] += tq * uv[2 * i];
       }
     }
-    if (rep > 0) {       // f_p += rep sum_{q other answer} w_q K(|s_p - s_q|) (s_p - s_q)
+    if (rep > 0 && this.kern) {   // the same sum in WebAssembly (kernels.wat's repel)
+      const sig = this.repulsion_width * spacing(n), c = -0.5 / (sig * sig);
+      const { wX, wY, wFX, wFY } = this;
+      for (let i = 0; i < U; i++) { wX[i] = S[2 * i]; wY[i] = S[2 * i + 1]; }
+      wFX.fill(0); wFY.fill(0);
+      this.kern.repel(U, wX.byteOffset, wY.byteOffset, this.wL.byteOffset, this.wW.byteOffset, wFX.byteOffset, wFY.byteOffset, c, rep);
+      for (let i = 0; i < U; i++) { f[2 * i] += wFX[i]; f[2 * i + 1] += wFY[i]; }
+    } else if (rep > 0) {       // f_p += rep sum_{q other answer} w_q K(|s_p - s_q|) (s_p - s_q)
       const sig = this.repulsion_width * spacing(n), c = -0.5 / (sig * sig);
       for (let p = 0; p < U; p++) {
         const px = S[2 * p], py0 = S[2 * p + 1], yp = py[p], wp = w[p];

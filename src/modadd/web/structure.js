@@ -124,28 +124,43 @@ function structCandidates(X, n) {
   }
   const nn = structMedian(nnd), tol = Math.max(STRUCT_DEDUP_TOL * nn, 1e-9), cut = Math.max(0.25 * nn, 1e-9);
   const kept = ds.filter((d) => d[2] > cut).sort((a, b) => a[2] - b[2]);   // stable
-  let dx = kept.map((d) => d[0]), dy = kept.map((d) => d[1]);
+  const dx = Float64Array.from(kept, (d) => d[0]), dy = Float64Array.from(kept, (d) => d[1]);
+  let m = dx.length;                          // the differences left: dx[0 .. m), dy[0 .. m)
+  // structNear for one difference, inline: its multiple k of u when near, else 0
+  const nearK = (i, ux, uy, uu) => {
+    const k = structRint((dx[i] * ux + dy[i] * uy) / uu), ox = dx[i] - k * ux, oy = dy[i] - k * uy;
+    return k !== 0 && ox * ox + oy * oy <= tol * tol ? k : 0;
+  };
   const out = [];
-  while (out.length < STRUCT_MAX_CANDIDATES && dx.length) {
+  while (out.length < STRUCT_MAX_CANDIDATES && m) {
     let ux = dx[0], uy = dy[0];
     for (let step = 0; step < STRUCT_REFINE; step++) {
-      const { k, near } = structNear(dx, dy, ux, uy, tol);
+      const uu = ux * ux + uy * uy;
       let sx = 0, sy = 0, c = 0;
-      for (let i = 0; i < dx.length; i++) if (near[i] && Math.abs(k[i]) === 1) { sx += k[i] * dx[i]; sy += k[i] * dy[i]; c++; }
+      for (let i = 0; i < m; i++) {
+        const k = nearK(i, ux, uy, uu);
+        if (k === 1 || k === -1) { sx += k * dx[i]; sy += k * dy[i]; c++; }
+      }
       if (!c) break;
       const nx = sx / c, ny = sy / c;
       if (step > 0 && Math.abs(nx - ux) <= 1e-12 && Math.abs(ny - uy) <= 1e-12) break;
       ux = nx; uy = ny;
     }
     {
-      const { k, near } = structNear(dx, dy, ux, uy, tol);
+      const uu = ux * ux + uy * uy;
       let sx = 0, sy = 0, kk = 0, any = false;
-      for (let i = 0; i < dx.length; i++) if (near[i]) { sx += k[i] * dx[i]; sy += k[i] * dy[i]; kk += k[i] * k[i]; any = true; }
+      for (let i = 0; i < m; i++) {
+        const k = nearK(i, ux, uy, uu);
+        if (k !== 0) { sx += k * dx[i]; sy += k * dy[i]; kk += k * k; any = true; }
+      }
       if (any) { ux = sx / kk; uy = sy / kk; }
     }
-    const { near } = structNear(dx, dy, ux, uy, tol);
-    near[0] = 1;
-    dx = dx.filter((_, i) => !near[i]); dy = dy.filter((_, i) => !near[i]);
+    {                                         // drop the first difference and those near u's multiples
+      const uu = ux * ux + uy * uy;
+      let j = 0;
+      for (let i = 1; i < m; i++) if (nearK(i, ux, uy, uu) === 0) { dx[j] = dx[i]; dy[j] = dy[i]; j++; }
+      m = j;
+    }
     const sameLine = out.some(([wx, wy]) => structNear([ux, -ux], [uy, -uy], wx, wy, tol).near.some((v) => v)
                                         || structNear([wx], [wy], ux, uy, tol).near[0]);
     if (!sameLine) out.push([ux, uy]);
@@ -195,8 +210,11 @@ function structLatticeFit(X, n, B, tx, ty) {
     }
     if (zOld && z.every((v, i) => v === zOld[i])) break;
     const m = 1 + dim, G = Array.from({ length: m }, () => new Array(m).fill(0)), R = Array.from({ length: m }, () => [0, 0]);
+    const row = new Float64Array(m);
+    row[0] = 1;
     for (let s = 0; s < n; s++) {
-      const row = dim === 2 ? [1, z[2 * s], z[2 * s + 1]] : [1, z[2 * s]];
+      row[1] = z[2 * s];
+      if (dim === 2) row[2] = z[2 * s + 1];
       for (let i = 0; i < m; i++) {
         for (let j = 0; j < m; j++) G[i][j] += row[i] * row[j];
         R[i][0] += row[i] * X[2 * s]; R[i][1] += row[i] * X[2 * s + 1];
@@ -217,6 +235,12 @@ function structLatticeFit(X, n, B, tx, ty) {
   return { z: zOld, B: B2, resid: Math.sqrt(ss / n) / structShortest(B2[0][0], B2[0][1], B2[1][0], B2[1][1]) };
 }
 
+/** The share of residues a with a = p z1_a + q z2_a + r (mod n) for the best (p, q, r): the
+ *  first best in the order p, q, r (structure.py's _consistency). O(n^3), without division:
+ *  for each p, each residue a walks v = a - p z1_a - q z2_a (mod n) over q by one
+ *  subtraction and a wrap (the same integers as the formula, so the same result), counting
+ *  (q, v) in an nq x n table; a row is read (in the order q, v) only if a count in it passed
+ *  the best so far. */
 function structConsistency(z, n) {
   const z1 = new Int32Array(n), z2 = new Int32Array(n);
   let min1 = Infinity, max1 = -Infinity, min2 = Infinity, max2 = -Infinity;
@@ -224,15 +248,40 @@ function structConsistency(z, n) {
     z1[a] = structMod(z[2 * a], n); z2[a] = structMod(z[2 * a + 1], n);
     min1 = Math.min(min1, z1[a]); max1 = Math.max(max1, z1[a]); min2 = Math.min(min2, z2[a]); max2 = Math.max(max2, z2[a]);
   }
-  const np_ = max1 > min1 ? n : 1, nq = max2 > min2 ? n : 1, counts = new Int32Array(n);
+  const np_ = max1 > min1 ? n : 1, nq = max2 > min2 ? n : 1, size = nq * n;
+  const counts = n < 65536 ? new Uint16Array(size) : new Int32Array(size);
+  const hot = new Uint8Array(size);           // hot[q n]: a count in row q passed the best
+  const base = new Int32Array(n);             // a - p z1_a (mod n)
+  for (let a = 0; a < n; a++) base[a] = a;
   let best = -1, bp = 0, bq = 0, br = 0;
   for (let p = 0; p < np_; p++) {
-    for (let q = 0; q < nq; q++) {
-      counts.fill(0);
-      for (let a = 0; a < n; a++) counts[structMod(a - p * z1[a] - q * z2[a], n)]++;
-      let rowBest = -1, r = 0;
-      for (let v = 0; v < n; v++) if (counts[v] > rowBest) { rowBest = counts[v]; r = v; }
-      if (rowBest > best) { best = rowBest; bp = p; bq = q; br = r; }
+    if (p > 0) for (let a = 0; a < n; a++) { const v = base[a] - z1[a]; base[a] = v + (n & (v >> 31)); }
+    counts.fill(0);
+    let a = 0;
+    for (; a + 1 < n; a += 2) {                 // two residues at a time: two independent chains
+      const d = z2[a], e = z2[a + 1];
+      let v = base[a], w = base[a + 1];
+      for (let o = 0; o < size; o += n) {
+        if (++counts[o + v] > best) hot[o] = 1;
+        if (++counts[o + w] > best) hot[o] = 1;
+        v -= d; v += n & (v >> 31); w -= e; w += n & (w >> 31);
+      }
+    }
+    if (a < n) {
+      const d = z2[a];
+      let v = base[a];
+      for (let o = 0; o < size; o += n) { if (++counts[o + v] > best) hot[o] = 1; v -= d; v += n & (v >> 31); }
+    }
+    for (let q = 0, o = 0; q < nq; q++, o += n) {
+      if (!hot[o]) continue;
+      hot[o] = 0;
+      let m = best;                             // the row's first largest count, if it beats the best
+      for (let v = o, end = o + n; v < end; v++) if (counts[v] > m) m = counts[v];
+      if (m > best) {
+        let r = 0;
+        while (counts[o + r] !== m) r++;
+        best = m; bp = p; bq = q; br = r;
+      }
     }
   }
   return { cons: best / n, pqr: [bp, bq, br] };

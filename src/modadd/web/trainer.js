@@ -31,7 +31,7 @@
 // DivergenceError.
 
 import { coreBool, coreFail, coreInt, coreMatrix, coreNested, coreNumber, coreObject, coreShow, coreUnknownKeys } from "./checks.js";
-import { KERNELS_WASM_BASE64 } from "./kernels_wasm.js";
+import { kernelsModule } from "./kernels.js";
 import { TRAIN_DEFAULTS, initParams, splitPairs } from "./net.js";
 
 // ------------------------------------------------------------------ WebAssembly kernels
@@ -39,36 +39,8 @@ import { TRAIN_DEFAULTS, initParams, splitPairs } from "./net.js";
 // The training pass (forward, softmax, backward over a table of pairs) runs as WebAssembly
 // with 128-bit SIMD when the engine has it, and as the plain JavaScript of Trainer._passJs
 // otherwise (same maths, rounding aside; Trainer.useWasm = false forces JavaScript). Its
-// readable source is kernels.wat; the bytes are KERNELS_WASM_BASE64 (kernels_wasm.js,
-// generated from it by tools/assemble_wasm.mjs with wabt).
-
-// Base64 to bytes, by hand: atob is not in every scope this file runs in.
-function coreBase64Bytes(b64) {
-  const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const s = b64.replace(/=+$/, "");
-  const out = new Uint8Array(Math.floor((s.length * 3) / 4));
-  let acc = 0, bits = 0, o = 0;
-  for (let i = 0; i < s.length; i++) {
-    acc = (acc << 6) | abc.indexOf(s[i]);
-    bits += 6;
-    if (bits >= 8) { bits -= 8; out[o++] = (acc >> bits) & 255; }
-  }
-  return out;
-}
-
-let coreWasmModule;   // undefined: not tried yet; null: not available
-function coreWasm() {
-  if (coreWasmModule === undefined) {
-    coreWasmModule = null;
-    try {
-      const bytes = coreBase64Bytes(KERNELS_WASM_BASE64);
-      if (typeof WebAssembly === "object" && WebAssembly.validate(bytes)) coreWasmModule = new WebAssembly.Module(bytes);
-    } catch (e) {
-      coreWasmModule = null;
-    }
-  }
-  return coreWasmModule;
-}
+// readable source is kernels.wat; kernels.js compiles its bytes (kernels_wasm.js, generated
+// from it by tools/assemble_wasm.mjs with wabt).
 
 // ------------------------------------------------------------------ the trainer
 
@@ -193,7 +165,7 @@ export class Trainer {
     this.train = corePairTables(o.tr.pa, o.tr.pb, n);
     this.val = corePairTables(o.va.pa, o.va.pb, n);
     // p and g live in one WebAssembly memory with the pass's buffers when the kernels are used
-    const mod = Trainer.useWasm ? coreWasm() : null;
+    const mod = Trainer.useWasm ? kernelsModule() : null;
     const np = (n + 3) & ~3, Pmax = Math.max(this.train.P, this.val.P, 1);
     const lay = mod
       ? { p: [this.size, 8], g: [this.size, 8], W2p: [H * np, 8], b2p: [np, 8], b1z: [H, 8], gW2p: [H * np, 8],
