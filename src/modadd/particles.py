@@ -77,7 +77,7 @@ from .core.numerics import flush_subnormals
 from .core.validate import (check_choice, check_int, check_n, check_number, check_per_system, check_positions,
                        check_seeds)
 from .forces import (FAMILY_HAS_BIASES, MESH_CELLS_PER_SIGMA, HonestFit, MeshTooLarge, affine_part, auto_sigma,
-                     fit_along, repulsion_mesh_all)
+                     Variant, fit_along, repulsion_mesh_all)
 from .forces.kernels import alignment, clustering, repulsion_all, spread_to_embeddings, windows
 
 GAUGES = ("affine", "scale", "none", "linear")
@@ -470,7 +470,7 @@ class Closure:
     every: int
 
 
-def closure(honest: HonestFit, family: str, starts, alphas=CLOSURE_ALPHAS, steps: int = 300,
+def closure(law, network_ratio: float, family: str, starts, alphas=CLOSURE_ALPHAS, steps: int = 300,
             every: int = 5) -> Closure:
     """Choose the particles' alignment strength so that chapter 4's fit, applied along the
     particles' own trajectories, gives the networks' ratio of alignment to clustering.
@@ -478,23 +478,27 @@ def closure(honest: HonestFit, family: str, starts, alphas=CLOSURE_ALPHAS, steps
     This is our model of a calibration, not the paper's. For each strength in ``alphas``
     the systems start from ``starts`` (M, n, 2) (e.g. networks' initial embeddings), move
     ``steps`` steps with clustering 1 and the default window and repulsion
-    (:func:`simulate`), and :func:`modadd.forces.fit_along` fits the family's chosen law
-    to their displacements (symmetry-free as the family's fit). The ratio of the mean
-    coefficients is set beside the honest fit's ratio for the family. All strengths run in
-    one batch. Unlike :func:`calibrate`, which converts the fitted ratio into a strength
+    (:func:`simulate`), and :func:`modadd.forces.fit_along` fits ``law`` (a
+    :class:`modadd.forces.Variant`, e.g. the family's chosen law in chapter 4's honest fit)
+    to their displacements, symmetry-free as for the ``family`` ("no biases" or
+    "biases"). The ratio of the mean coefficients is set beside ``network_ratio`` (the
+    networks' alignment / clustering strengths in that fit). All strengths run in one
+    batch. Unlike :func:`calibrate`, which converts the fitted ratio into a strength
     through the sizes of the two forces at the start, closure asks the particles to
     reproduce the fitted ratio along the way.
 
     Raises:
-        ValueError: ``family`` not in the fit, a law without clustering and alignment,
-            alphas not a non-empty sequence of numbers >= 0, or bad positions or steps.
+        ValueError: a law without clustering and alignment, a family not "no biases" or
+            "biases", alphas not a non-empty list of numbers >= 0, or bad positions or steps.
     """
-    if not isinstance(honest, HonestFit):
-        raise ValueError(f"honest must be a forces.HonestFit, got {type(honest).__name__}")
-    check_choice("family", family, tuple(honest.chosen))
-    law = honest.chosen[family]
+    if not isinstance(law, Variant):
+        raise ValueError(f"law must be a forces.Variant, got {type(law).__name__}")
     if not {"clustering", "alignment"} <= set(law.forces):
-        raise ValueError(f"the chosen law of {family!r} ({law.label}) needs both clustering and alignment")
+        raise ValueError(f"law {law.label} needs both clustering and alignment")
+    check_choice("family", family, tuple(FAMILY_HAS_BIASES))
+    net = float(network_ratio) if isinstance(network_ratio, (int, float, np.floating)) else math.nan
+    if not math.isfinite(net):
+        raise ValueError(f"network_ratio must be a finite number, got network_ratio={network_ratio!r}")
     if not isinstance(alphas, (list, tuple)) or not alphas:
         raise ValueError(f"alphas must be a non-empty list of strengths >= 0, got alphas={alphas!r}")
     alphas = [check_number(f"alphas[{i}]", a) for i, a in enumerate(alphas)]
@@ -507,8 +511,6 @@ def closure(honest: HonestFit, family: str, starts, alphas=CLOSURE_ALPHAS, steps
     sim = simulate(n, 1.0, np.repeat(alphas, M), seed=list(range(len(alphas) * M)), start=start, steps=steps,
                    record_every=1)
     coef = fit_along(sim.E, law, FAMILY_HAS_BIASES[family], every).reshape(len(alphas), M, -1).mean(1)
-    beta = honest.strengths[family]
-    net = beta["alignment"] / beta["clustering"]
     i_c, i_a = law.forces.index("clustering"), law.forces.index("alignment")
     table = pd.DataFrame({"alignment": alphas, "clustering_coef": coef[:, i_c], "alignment_coef": coef[:, i_a]})
     ok = (table.clustering_coef > 0) & (table.alignment_coef > 0)
@@ -517,5 +519,5 @@ def closure(honest: HonestFit, family: str, starts, alphas=CLOSURE_ALPHAS, steps
     table["gap"] = table.gap.fillna(np.inf)
     best = table.gap.idxmin()
     chosen = float(table.alignment[best]) if np.isfinite(table.gap[best]) else None
-    return Closure(family=family, variant=law.label, network_ratio=float(net), table=table, alignment=chosen,
+    return Closure(family=family, variant=law.label, network_ratio=net, table=table, alignment=chosen,
                    steps=steps, every=int(every))

@@ -319,15 +319,10 @@ def test_fit_along_finds_the_field_a_trajectory_moved_by():
         fit_along(np.zeros((1, 2, 5, 2)), law, shift=True)
 
 
-def _fake_fit(ratio):
-    from modadd.forces import HonestFit, Variant
-    return HonestFit(selection=None, chosen={"no biases": Variant()}, report=None, coefficients=None, summary=None,
-                     strengths={"no biases": {"clustering": 1.0, "alignment": ratio}}, choose_seeds=(0,), report_seeds=(1,))
-
-
 def test_closure_picks_the_strength_whose_particles_give_the_networks_ratio():
+    from modadd.forces import Variant
     starts = random_start(7, range(3)).numpy()
-    c = particles.closure(_fake_fit(1.0), "no biases", starts, alphas=[0.0, 1.0, 10.0], steps=20, every=2)
+    c = particles.closure(Variant(), 1.0, "no biases", starts, alphas=[0.0, 1.0, 10.0], steps=20, every=2)
     t = c.table
     assert list(t.alignment) == [0.0, 1.0, 10.0] and c.network_ratio == 1.0
     finite = t[np.isfinite(t.gap)]
@@ -335,8 +330,12 @@ def test_closure_picks_the_strength_whose_particles_give_the_networks_ratio():
     # more alignment, a larger share of the particles' own steps explained by it
     assert t.alignment_coef.iloc[2] > t.alignment_coef.iloc[0]
     # a negative network ratio cannot be met by particles whose fit gives positive ratios
-    assert particles.closure(_fake_fit(-0.5), "no biases", starts, alphas=[1.0], steps=20).alignment is None
+    assert particles.closure(Variant(), -0.5, "no biases", starts, alphas=[1.0], steps=20).alignment is None
     with pytest.raises(ValueError, match="alphas must be a non-empty list"):
-        particles.closure(_fake_fit(1.0), "no biases", starts, alphas=[])
+        particles.closure(Variant(), 1.0, "no biases", starts, alphas=[])
     with pytest.raises(ValueError, match="family"):
-        particles.closure(_fake_fit(1.0), "biases", starts)
+        particles.closure(Variant(), 1.0, "bias", starts)
+    with pytest.raises(ValueError, match="needs both clustering and alignment"):
+        particles.closure(Variant(forces=("clustering",)), 1.0, "no biases", starts)
+    with pytest.raises(ValueError, match="network_ratio must be a finite number"):
+        particles.closure(Variant(), "high", "no biases", starts)
