@@ -709,7 +709,7 @@ function renderParticles(model, el, root) {
   if (same) root.dataset.mode = "same-start";
   const SAME_START = Object.assign({}, SAME_START_DEFAULTS, st.same_start_run || {});
   const PX = 300;
-  const net = same ? new _Square(PX, "the network's embeddings (trained by gradient descent)") : null;
+  const net = same ? new _Square(PX, "the network's embeddings (trained by AdamW)") : null;
   const par = new _Square(PX, same ? "particles from the same start (moved by the forces alone)" : "particles, coloured by residue");
   const status = _el("div", { className: "ml-status", role: "status", "aria-live": "polite" });
   const readout = _el("div", { className: "ml-readout", "data-readout": "" });
