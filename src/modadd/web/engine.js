@@ -192,7 +192,8 @@ function engineRuntime(post, schedule, continuous) {
     const t0 = performance.now(), done = chunk(ENGINE_CHUNK_MS, Infinity);
     if (!done) playing = false;
     ahead += done; aheadMs += performance.now() - t0;
-    if (want && (!playing || answerable())) { const e = want.extent; want = null; send(!playing, e); }
+    if (want && !playing) { const e = want.extent; want = null; send(true, e); }
+    else if (answerable()) answer();
     if (playing) { busy = true; schedule(tick); }
   }
   const answerable = () => ahead > 0 && performance.now() - lastSend >= ENGINE_FRAME_MS;
@@ -230,7 +231,7 @@ function engineRuntime(post, schedule, continuous) {
         if (continuous) {
           want = { extent: msg.extent };
           if (speed) todo += speed;
-          else if (answerable()) { want = null; send(false, msg.extent); }
+          else if (answerable()) answer();
           kick();
         } else {                                   // page's thread: this frame's steps, now
           const t0 = performance.now();
