@@ -74,7 +74,7 @@ from .analysis import structure
 from .core.data import answers, unordered_pairs
 from .core.model import sum_vectors
 from .core.numerics import flush_subnormals
-from .core.validate import (check_choice, check_int, check_n, check_number, check_per_system, check_positions,
+from .core.validate import (check_choice, check_finite, check_int, check_n, check_number, check_per_system, check_positions,
                        check_seeds)
 from .forces import (FAMILY_HAS_BIASES, MESH_CELLS_PER_SIGMA, HonestFit, MeshTooLarge, affine_part, auto_sigma,
                      Variant, fit_along, repulsion_mesh_all)
@@ -496,13 +496,12 @@ def closure(law, network_ratio: float, family: str, starts, alphas=CLOSURE_ALPHA
     if not {"clustering", "alignment"} <= set(law.forces):
         raise ValueError(f"law {law.label} needs both clustering and alignment")
     check_choice("family", family, tuple(FAMILY_HAS_BIASES))
-    net = float(network_ratio) if isinstance(network_ratio, (int, float, np.floating)) else math.nan
-    if not math.isfinite(net):
-        raise ValueError(f"network_ratio must be a finite number, got network_ratio={network_ratio!r}")
+    net = check_finite("network_ratio", network_ratio)
     if not isinstance(alphas, (list, tuple)) or not alphas:
         raise ValueError(f"alphas must be a non-empty list of strengths >= 0, got alphas={alphas!r}")
     alphas = [check_number(f"alphas[{i}]", a) for i, a in enumerate(alphas)]
     steps = check_int("steps", steps, 3)
+    every = check_int("every", every, 1)
     shape = tuple(getattr(starts, "shape", ()))
     if len(shape) != 3 or shape[2] != 2 or shape[1] < 3:
         raise ValueError(f"starts must be an (M, n, 2) array of positions with n >= 3, got shape {shape}")

@@ -339,3 +339,5 @@ def test_closure_picks_the_strength_whose_particles_give_the_networks_ratio():
         particles.closure(Variant(forces=("clustering",)), 1.0, "no biases", starts)
     with pytest.raises(ValueError, match="network_ratio must be a finite number"):
         particles.closure(Variant(), "high", "no biases", starts)
+    with pytest.raises(ValueError, match="every must be an integer >= 1, got every=0"):
+        particles.closure(Variant(), 1.0, "no biases", starts, every=0)

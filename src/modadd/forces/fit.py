@@ -12,7 +12,7 @@ from ..analysis.structure import classify
 from ..core.data import answers, unordered_pairs
 from ..core.model import Params, loss_and_grads, sum_vectors
 from ..core.train import History, pair_weights
-from ..core.validate import (check_bool, check_choice, check_field, check_finite, check_non_negative_int, check_number,
+from ..core.validate import (check_bool, check_choice, check_field, check_finite, check_int, check_non_negative_int, check_number,
                         check_positive_int, check_range, check_tensor, is_int)
 from .fields import (FORCE_NAMES, FORCES, auto_sigma, check_force_names, embedding_forces, pair_gradients,
                      resolve_sigma, shuffled_labels, to_embeddings)
@@ -459,7 +459,7 @@ def candidate_fields(history, variants, runs=None, shuffle_seed: int = 0) -> lis
         w = split.train_weights.double().expand(T, -1)
         target = -loss_and_grads(p, pairs, labels, w).grads.E
         S = sum_vectors(p.E, pairs)
-        widths = {"auto": auto_sigma(S, labels, weights=w), "nearest": auto_sigma(S, None, weights=w)}
+        widths = _window_widths(S, labels, w)
 
         def free(F):
             return F - _affine_part(F, p.E, cfg.model.bias)
@@ -472,6 +472,12 @@ def candidate_fields(history, variants, runs=None, shuffle_seed: int = 0) -> lis
                 fields[(name, "free", c)] = _unit_steps(free(F))
         out.append(RunFields(run=r, seed=cfg.seed, family=family(cfg), target=targets, fields=fields))
     return out
+
+
+def _window_widths(S, labels, w) -> dict:
+    """The window width of each rule on sums S with answers ``labels`` and weights w:
+    {"auto": from the answers, "nearest": from every sum} (:func:`auto_sigma`)."""
+    return {"auto": auto_sigma(S, labels, weights=w), "nearest": auto_sigma(S, None, weights=w)}
 
 
 def _component_fields(S, pairs, labels, w, comps, widths, n) -> dict:
@@ -503,9 +509,7 @@ def fit_along(E, variant: Variant, shift: bool, every: int = 5) -> np.ndarray:
     if not isinstance(variant, Variant):
         raise ValueError(f"variant must be a forces.Variant, got {type(variant).__name__}")
     check_bool("shift", shift)
-    every = check_non_negative_int("every", every)
-    if every < 1:
-        raise ValueError(f"every must be an integer >= 1, got every={every}")
+    every = check_int("every", every, 1)
     E = torch.as_tensor(np.asarray(E), dtype=torch.float64)
     if E.ndim != 4 or E.shape[-1] != 2 or E.shape[2] < 3 or E.shape[1] < 3 or not torch.isfinite(E).all():
         raise ValueError(f"E must be an (M, T, n, 2) array of finite positions with T >= 3 steps and n >= 3, "
@@ -515,12 +519,12 @@ def fit_along(E, variant: Variant, shift: bool, every: int = 5) -> np.ndarray:
     labels = answers(pairs, n)
     t = torch.arange(1, E.shape[1] - 1, every)
     comps = variant.components()
+    w = (mult / n).to(torch.float64).expand(len(t), -1)
     out = np.zeros((E.shape[0], len(variant.forces)))
     for m in range(E.shape[0]):
         P, D = E[m, t], E[m, t + 1] - E[m, t]
-        w = (mult / n).to(torch.float64).expand(len(t), -1)
         S = sum_vectors(P, pairs)
-        widths = {"auto": auto_sigma(S, labels, weights=w), "nearest": auto_sigma(S, None, weights=w)}
+        widths = _window_widths(S, labels, w)
         y = _unit_steps(D - _affine_part(D, P, shift)).reshape(-1)
         fields = _component_fields(S, pairs, labels, w, comps, widths, n)
         X = np.stack([_unit_steps(F - _affine_part(F, P, shift)).reshape(-1) for F in fields.values()], -1)
