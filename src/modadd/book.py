@@ -7,6 +7,8 @@ fixes which seeds, steps and variants the book uses.
 * Chapter 4's honest fit, which chapter 5 reads too: :func:`formation_runs` (both recipes'
   first 600 steps), :func:`formation_variants` (the 48 candidate laws) and
   :func:`formation_fit` (chosen on seeds 0-7, reported on seeds 8-31).
+* Chapter 4's measured force law, which chapter 5's particles are moved by too:
+  :func:`formation_law` and :func:`law_particles`.
 * Chapter 5's networks, which its optimiser check and its particle twins both read:
   :func:`network_runs`.
 """
@@ -16,7 +18,10 @@ from dataclasses import replace
 
 from .cache.memo import memo
 from .core.train import CIRCLE_RECIPE, GRID_RECIPE, History, sweep_configs, train
-from .forces import SIGMA_RULES, HonestFit, Variant, candidate_fields, honest_fit, variant_grid
+from .core.validate import check_choice
+from .forces import (FAMILY_HAS_BIASES, SIGMA_RULES, ForceLaw, HonestFit, Variant, candidate_fields, family, force_law,
+                     honest_fit, variant_grid)
+from .particles import Simulation, simulate_law
 
 
 def formation_runs(seeds) -> History:
@@ -27,6 +32,28 @@ def formation_runs(seeds) -> History:
     seeds = [int(s) for s in seeds]
     return memo(train, [replace(CIRCLE_RECIPE, seed=s) for s in seeds]
                 + [replace(GRID_RECIPE, seed=s) for s in seeds], steps=600, record_every=20, progress=False)
+
+
+def formation_law(family_name: str, full_angle: bool = False) -> ForceLaw:
+    """Chapter 4's force law of one family ("no biases" or "biases"), measured without an
+    assumed form (:func:`modadd.forces.force_law`) on the family's runs of
+    :func:`formation_runs` of seeds 0-15; folded to lines, or over the full angle."""
+    check_choice("family", family_name, tuple(FAMILY_HAS_BIASES))
+    history = formation_runs(range(16))
+    runs = [i for i, c in enumerate(history.configs) if family(c) == family_name]
+    return memo(force_law, history, runs=runs, full_angle=full_angle)
+
+
+def law_particles(family_name: str, start, step_size: float, steps: int, labels: str = "true") -> Simulation:
+    """Particles from ``start`` moved by a family's :func:`formation_law` over the full
+    angle (:func:`modadd.particles.simulate_law`; ``labels`` "shuffled": the law measured
+    with shuffled answers), the start and the last step recorded. Kept in the run cache."""
+    return memo(_law_particles, family_name, start, step_size, steps, labels)
+
+
+def _law_particles(family_name, start, step_size, steps, labels):
+    return simulate_law(formation_law(family_name, full_angle=True), start, step_size, steps, labels=labels,
+                        record_every=steps)
 
 
 #: The seeds of :func:`network_runs`, per family.

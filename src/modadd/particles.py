@@ -76,9 +76,9 @@ from .core.model import sum_vectors
 from .core.numerics import flush_subnormals
 from .core.validate import (check_choice, check_finite, check_int, check_n, check_number, check_per_system, check_positions,
                        check_seeds)
-from .forces import (FAMILY_HAS_BIASES, MESH_CELLS_PER_SIGMA, HonestFit, MeshTooLarge, affine_part, auto_sigma,
+from .forces import (FAMILY_HAS_BIASES, MESH_CELLS_PER_SIGMA, ForceLaw, HonestFit, MeshTooLarge, affine_part, auto_sigma,
                      Variant, fit_along, repulsion_mesh_all)
-from .forces.kernels import alignment, clustering, repulsion_all, spread_to_embeddings, windows
+from .forces.kernels import alignment, binned_law, clustering, repulsion_all, spread_to_embeddings, windows
 
 GAUGES = ("affine", "scale", "none", "linear")
 _RUNAWAY = 1e6      # a particle farther than this from the centre (in start units) is a blow-up
@@ -131,6 +131,8 @@ class Simulation:
             (its later frames repeat its last positions).
         steps: (T,) recorded steps (0 = the gauge-fixed start). E: (M, T, n, 2) positions,
         model (system) first, then time, as :attr:`modadd.core.train.History.embeddings`.
+        law: None for the assumed forces; for :func:`simulate_law`, which measured law moved
+            the particles ("true" or "shuffled" answers), and the strengths and widths are NaN.
     """
 
     n: int
@@ -149,6 +151,7 @@ class Simulation:
     moved: np.ndarray
     steps: np.ndarray
     E: np.ndarray
+    law: str | None = None
 
     @property
     def final(self) -> np.ndarray:
@@ -242,6 +245,73 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
                       repulsion_method=forces.method if forces.repulsion > 0 else "off", gauge=gauge,
                       clustering_sigma=forces.clustering_sigma, repulsion_sigma=forces.repulsion_sigma,
                       rest=rest, moved=moved, steps=np.array(rec_steps), E=torch.stack(rec, 1).numpy())
+
+
+def simulate_law(law: ForceLaw, start, step_size: float, steps: int, *, labels: str = "true",
+                 gauge: str = "affine", record_every: int | None = None, rest: float | None = None) -> Simulation:
+    """Move particles by a force law measured in training, with no assumed form.
+
+    The force on the sums is :meth:`modadd.forces.ForceLaw.field`: the binned pull by
+    distance and turn by angle that chapter 4 measured (``labels``: "true", or "shuffled"
+    for the law measured with shuffled answers, the task-independent part only), including
+    its short-range push between any two sums. Every unordered pair is weighted by its
+    multiplicity, as in :func:`simulate`; the force moves onto the particles the same way,
+    with the same Euler step, gauge and rest rule. The law's overall size is the fit's
+    (unit mean-square gradient per step), so ``step_size`` is a free choice. The law jumps
+    at its bin edges, so a system alone and in a batch agree only until rounding first puts
+    a sum in the next bin (the same arguments still give the same result, bit for bit). Our
+    model, not the paper's.
+
+    Args:
+        law: a :class:`modadd.forces.ForceLaw` (e.g. ``force_law(history, full_angle=True)``).
+        start: (n, 2) or (M, n, 2) start positions (e.g. networks' initial embeddings),
+            taken through the affine gauge first as in :func:`simulate`.
+        step_size, steps, gauge, record_every, rest: as in :func:`simulate`.
+    Returns:
+        :class:`Simulation` with ``law`` set and seeds 0 to M - 1 (the systems' indices).
+    """
+    if not isinstance(law, ForceLaw):
+        raise ValueError(f"law must be a modadd.forces.ForceLaw, got {type(law).__name__}")
+    check_choice("labels", labels, ("true", "shuffled"))
+    shape = tuple(getattr(start, "shape", ()))
+    if len(shape) not in (2, 3) or shape[-1] != 2 or shape[-2] < 3:
+        raise ValueError(f"start must be an (n, 2) or (M, n, 2) array of positions with n >= 3, got shape {shape}")
+    n, M = shape[-2], (shape[0] if len(shape) == 3 else 1)
+    eta = check_number("step_size", step_size, strict=True)
+    steps = check_int("steps", steps, 1)
+    check_choice("gauge", gauge, GAUGES)
+    record_every = check_int("record_every", max(1, steps // 100) if record_every is None else record_every, 1)
+    rest = check_number("rest", rest, strict=True, allow_none=True)
+    E = fix_gauge(check_positions("start", start, n, M), "affine" if gauge == "none" else gauge)
+    rec_steps, rec, moved = _run(E, LawForces(n, M, law.tables(labels), law.full_angle), eta, steps, record_every,
+                                 gauge, rest)
+    nan = np.full(M, np.nan)
+    return Simulation(n=n, seeds=np.arange(M), clustering=nan, alignment=nan, repulsion=math.nan, step_size=eta,
+                      clustering_width=math.nan, repulsion_width=math.nan, repulsion_method="law", gauge=gauge,
+                      clustering_sigma=math.nan, repulsion_sigma=math.nan, rest=rest, moved=moved,
+                      steps=np.array(rec_steps), E=torch.stack(rec, 1).numpy(), law=labels)
+
+
+class LawForces:
+    """The force of a measured law (:func:`modadd.forces.kernels.binned_law`) on n particles
+    of M systems, every unordered pair of sums weighted by its multiplicity over n."""
+
+    def __init__(self, n: int, M: int, tables, full_angle: bool):
+        self.n, self.tables, self.full_angle = n, tables, full_angle
+        self.pairs, mult = unordered_pairs(n)
+        self.labels = answers(self.pairs, n)
+        self.w = (mult / n).to(torch.float64).expand(M, -1)
+
+    def take(self, idx: torch.Tensor) -> "LawForces":
+        """The same law on the systems ``idx`` only."""
+        new = copy.copy(self)
+        new.w = self.w[:1].expand(len(idx), -1)
+        return new
+
+    def __call__(self, E: torch.Tensor) -> torch.Tensor:
+        S = sum_vectors(E, self.pairs)
+        f = binned_law(S, self.labels, self.w, None, self.tables, self.full_angle)
+        return spread_to_embeddings(f, self.pairs, self.n, self.w)
 
 
 class ParticleForces:

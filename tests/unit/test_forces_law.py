@@ -197,34 +197,83 @@ def synthetic(T=3, P=24, seed=0):
     return S, lab, torch.ones(P, dtype=torch.float64), torch.full((T,), 0.8, dtype=torch.float64)
 
 
-def test_design_recovers_a_known_binned_law():
-    """A target built from a piecewise-constant pull and turn is recovered bin by bin."""
-    S, lab, wq, sigma = synthetic(T=1)          # one step: the target's scale is one number
-    d_edges, a_edges = np.array([0, 1, 2, 3.0]), np.array([0, 0.5, 1.0, math.pi / 2])
-    k_same, k_diff = np.array([2.0, 1.0, 0.5]), np.array([-1.0, 0.0, 0.25])
-    a_same = np.array([0.3, 0.6, 0.1])
+KNOWN_D_EDGES = np.array([0, 1, 2, 3.0])
+KNOWN_K_SAME, KNOWN_K_DIFF = np.array([2.0, 1.0, 0.5]), np.array([-1.0, 0.0, 0.25])
+KNOWN_A_SAME = np.array([0.3, 0.6, 0.1])
+
+
+def known_law_target(S, lab, sigma, full_angle=False):
+    """The force of a known piecewise-constant pull and turn (same answers only turn), pair
+    by pair, written out from force_law's docstring; and its angle edges."""
+    a_edges = np.array([0, 1.0, 2.0, math.pi]) if full_angle else np.array([0, 0.5, 1.0, math.pi / 2])
     P = S.shape[1]
     D = S[:, None] - S[:, :, None]
     dist = D.norm(dim=-1) / sigma[0]
-    bin_d = torch.bucketize(dist, torch.tensor(d_edges), right=True) - 1
+    bin_d = torch.bucketize(dist, torch.tensor(KNOWN_D_EDGES), right=True) - 1
     same = (lab[:, None] == lab[None, :]) & ~torch.eye(P, dtype=torch.bool)
     diff = lab[:, None] != lab[None, :]
     k = torch.zeros_like(dist)
     for j in range(3):
-        k = k + (bin_d == j) * (same * k_same[j] + diff * k_diff[j])
+        k = k + (bin_d == j) * (same * KNOWN_K_SAME[j] + diff * KNOWN_K_DIFF[j])
     y = (k.unsqueeze(-1) * D / sigma[0]).sum(2)
-    dth = forces.axial_angle(S)
+    dth = forces.directed_angle(S) if full_angle else forces.axial_angle(S)
     bin_a = torch.bucketize(dth.abs(), torch.tensor(a_edges), right=True) - 1
     r = S.norm(dim=-1)
     rq = (r / r.mean(-1, keepdim=True))[:, None, :]
-    a = sum((bin_a == j) * same * a_same[j] for j in range(3)) * rq * torch.sign(dth)
+    a = sum((bin_a == j) * same * KNOWN_A_SAME[j] for j in range(3)) * rq * torch.sign(dth)
     u = S / r.unsqueeze(-1)
     y = y + a.sum(2).unsqueeze(-1) * torch.stack([-u[..., 1], u[..., 0]], -1)
-    XtX, Xty, yty, counts = _design(S, y, lab, wq, sigma, True, d_edges, a_edges)
+    return y, a_edges, same, dist
+
+
+def test_design_recovers_a_known_binned_law():
+    """A target built from a piecewise-constant pull and turn is recovered bin by bin."""
+    S, lab, wq, sigma = synthetic(T=1)          # one step: the target's scale is one number
+    y, a_edges, same, dist = known_law_target(S, lab, sigma)
+    XtX, Xty, yty, counts = _design(S, y, lab, wq, sigma, True, KNOWN_D_EDGES, a_edges)
     c = np.linalg.lstsq(XtX[:12, :12], Xty[:12], rcond=None)[0]
     c = c / c[0] * 2.0                                       # the target was scaled per step
-    assert np.allclose(c, np.concatenate([k_same, k_diff, a_same, [0, 0, 0]]), atol=1e-8)
+    assert np.allclose(c, np.concatenate([KNOWN_K_SAME, KNOWN_K_DIFF, KNOWN_A_SAME, [0, 0, 0]]), atol=1e-8)
     assert counts.shape == (12,) and counts[:3].sum() == int((same & (dist < 3)).sum())
+
+
+def known_law(a_edges, full_angle):
+    """The known law of known_law_target as a ForceLaw table (the shuffled rows: all values 0.5)."""
+    rows = []
+    for labels in ("true", "shuffled"):
+        for kind, e, vals in (("distance", KNOWN_D_EDGES, (KNOWN_K_SAME, KNOWN_K_DIFF)),
+                              ("angle", a_edges, (KNOWN_A_SAME, np.zeros(3)))):
+            for pair, v in zip(forces.law.PAIRS, vals):
+                for j in range(3):
+                    rows.append(dict(kind=kind, pair=pair, labels=labels, lo=e[j], hi=e[j + 1],
+                                     value=v[j] if labels == "true" else 0.5))
+    import pandas as pd
+    return forces.ForceLaw(table=pd.DataFrame(rows), assumed={}, r2={}, runs=0, steps=0, full_angle=full_angle)
+
+
+@pytest.mark.parametrize("full_angle", [False, True])
+def test_law_field_is_the_model_the_law_was_fitted_with(full_angle):
+    """ForceLaw.field, used forwards, gives the force written out pair by pair; and the fit
+    (_design) of that force recovers the table: the field and the measurement are one model."""
+    S, lab, wq, _ = synthetic(T=2, seed=3)
+    w = torch.ones(2, S.shape[1], dtype=torch.float64)
+    sigma = forces.auto_sigma(S, lab, weights=w)
+    _, a_edges, _, _ = known_law_target(S[:1], lab, sigma[:1], full_angle)
+    law = known_law(a_edges, full_angle)
+    f = law.field(S, lab, w)
+    for t in range(2):
+        y, *_ = known_law_target(S[t:t + 1], lab, sigma[t:t + 1], full_angle)
+        assert torch.allclose(f[t:t + 1], y, atol=1e-12)
+    XtX, Xty, _, _ = _design(S[:1], f[:1], lab, wq, sigma[:1], True, KNOWN_D_EDGES, a_edges, full_angle)
+    c = np.linalg.lstsq(XtX[:12, :12], Xty[:12], rcond=None)[0]
+    assert np.allclose(c / c[0] * 2.0, np.concatenate([KNOWN_K_SAME, KNOWN_K_DIFF, KNOWN_A_SAME, [0, 0, 0]]),
+                       atol=1e-8)
+    # the shuffled-answer law is its own table (every value 0.5 here)
+    assert not torch.allclose(law.field(S, lab, w, "shuffled"), f)
+    with pytest.raises(ValueError, match="labels_kind must be 'true' or 'shuffled', got labels_kind='random'"):
+        law.field(S, lab, w, "random")
+    with pytest.raises(ValueError, match="labels"):
+        law.field(S, lab[:-1], w)
 
 
 def test_design_assumed_forms_explain_their_own_field():

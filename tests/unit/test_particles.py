@@ -341,3 +341,34 @@ def test_closure_picks_the_strength_whose_particles_give_the_networks_ratio():
         particles.closure(Variant(), "high", "no biases", starts)
     with pytest.raises(ValueError, match="every must be an integer >= 1, got every=0"):
         particles.closure(Variant(), 1.0, "no biases", starts, every=0)
+
+
+def test_simulate_law_moves_particles_by_the_measured_field():
+    from test_forces_law import known_law          # a law with known bins, as a ForceLaw
+    from modadd.core.data import answers
+    law = known_law(np.array([0, 1.0, 2.0, math.pi]), full_angle=True)
+    start = random_start(7, range(3))
+    sim = particles.simulate_law(law, start, 0.05, 1, record_every=1)
+    # one step by hand: the gauge-fixed start, the law's field on all unordered sums, one Euler step
+    E0 = particles.fix_gauge(start)
+    pairs, mult = unordered_pairs(7)
+    lab, w = answers(pairs, 7), (mult / 7).double().expand(3, -1)
+    S = sum_vectors(E0, pairs)
+    by_hand = particles.fix_gauge(E0 + 0.05 * to_embeddings(law.field(S, lab, w), pairs, 7, w))
+    assert np.allclose(sim.E[:, 0], E0.numpy()) and np.allclose(sim.E[:, 1], by_hand.numpy(), atol=1e-12)
+    assert sim.law == "true" and np.isnan(sim.clustering).all() and list(sim.seeds) == [0, 1, 2]
+    # a system alone moves as in a batch (for a few steps: the binned law jumps at its bin
+    # edges, so later the batch's rounding can put a sum in the next bin); the shuffled-answer
+    # law is another law
+    long = particles.simulate_law(law, start, 0.05, 30, record_every=5)
+    alone = particles.simulate_law(law, start[1], 0.05, 5, record_every=5)
+    assert np.allclose(long.E[1, :2], alone.E[0], atol=1e-12) and not np.allclose(long.E[1, 0], long.E[1, 1])
+    assert not np.allclose(particles.simulate_law(law, start, 0.05, 30, labels="shuffled").final, long.final)
+    with pytest.raises(ValueError, match="law must be a modadd.forces.ForceLaw"):
+        particles.simulate_law("law", start, 0.05, 10)
+    with pytest.raises(ValueError, match="labels must be one of"):
+        particles.simulate_law(law, start, 0.05, 10, labels="random")
+    with pytest.raises(ValueError, match="start must be an"):
+        particles.simulate_law(law, start[:, :2], 0.05, 10)
+    with pytest.raises(ValueError, match="step_size"):
+        particles.simulate_law(law, start, 0.0, 10)

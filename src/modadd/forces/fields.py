@@ -14,7 +14,7 @@ from ..core.model import Params, loss_and_grads, sum_vectors
 from ..core.train import RunConfig, pair_weights
 from ..core.validate import (check_finite, check_label_vector, check_labels, check_non_negative_int,
                         check_pair_weights, check_pairs, check_scales, check_tensor, is_real)
-from .kernels import alignment, clustering, distances, repulsion, spread_to_embeddings
+from .kernels import alignment, clustering, distances, repulsion, spread_to_embeddings, window_width
 from .mesh import MESH_CELLS_PER_SIGMA, repulsion_mesh
 
 FORCE_NAMES = ("clustering", "alignment", "repulsion")
@@ -98,17 +98,8 @@ def auto_sigma(S, labels=None, *, weights=None) -> torch.Tensor:
     S = check_tensor("S", S, (3,))
     M, U, _ = S.shape
     w = check_pair_weights(weights, M, U, S.dtype)
-    d = distances(S)
-    valid = (w[:, :, None] > 0) & (w[:, None, :] > 0)
-    if labels is not None:
-        labels = check_labels(labels, U)
-        valid = valid & (labels[:, None] != labels[None, :])
-    else:
-        big = d.amax((1, 2), keepdim=True)
-        valid = valid & (d > 1e-9 * big)
-    nearest = torch.where(valid, d, torch.inf).min(-1).values          # (M, U)
-    nearest = torch.where(w > 0, nearest, torch.nan)
-    scale = torch.nanmedian(torch.where(torch.isinf(nearest), torch.nan, nearest), dim=-1).values
+    labels = None if labels is None else check_labels(labels, U)
+    scale = window_width(distances(S), labels, w)
     bad = ~(torch.isfinite(scale) & (scale > 0))
     if bad.any():
         raise ValueError(f"cannot set a window width for model(s) {bad.nonzero().flatten().tolist()[:10]}: "

@@ -7,6 +7,8 @@ pair weights, ``sigma`` None or an (M,) tensor of window widths > 0. Nothing is 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -43,6 +45,20 @@ def spread_to_embeddings(f, pairs, n: int, w) -> torch.Tensor:
 def distances(S) -> torch.Tensor:
     """(M, U, U) exact pairwise distances (coincident sums give exactly 0)."""
     return torch.cdist(S, S, compute_mode="donot_use_mm_for_euclid_dist")
+
+
+def window_width(d, labels, w) -> torch.Tensor:
+    """:func:`modadd.forces.auto_sigma` from the distances d (M, U, U), unchecked: (M,), NaN
+    or 0 where no width can be set."""
+    valid = (w[:, :, None] > 0) & (w[:, None, :] > 0)
+    if labels is not None:
+        valid = valid & (labels[:, None] != labels[None, :])
+    else:
+        big = d.amax((1, 2), keepdim=True)
+        valid = valid & (d > 1e-9 * big)
+    nearest = torch.where(valid, d, torch.inf).min(-1).values          # (M, U)
+    nearest = torch.where(w > 0, nearest, torch.nan)
+    return torch.nanmedian(torch.where(torch.isinf(nearest), torch.nan, nearest), dim=-1).values
 
 
 def displacement_sum(S, K) -> torch.Tensor:
@@ -188,3 +204,57 @@ def repulsion_all(S, w, sigma) -> torch.Tensor:
 def repulsion(S, labels, w, sigma) -> torch.Tensor:
     """Exact :func:`modadd.forces.repulsion_force`, unchecked: all pairs minus the same answer."""
     return repulsion_all(S, w, sigma) + clustering(S, labels, w, sigma)
+
+
+def angle_differences(S, full_angle: bool = True) -> torch.Tensor:
+    """``theta_q - theta_p`` for every two sums: (M, U, U), in [-pi, pi) between directions
+    (``full_angle``) or folded to [-pi/2, pi/2) between lines."""
+    th = torch.atan2(S[..., 1], S[..., 0])
+    d = th[..., None, :] - th[..., :, None]                             # in [-2 pi, 2 pi]
+    period = 2 * math.pi if full_angle else math.pi
+    if not full_angle:                                                  # fold to [-pi, pi] first
+        d = torch.where(d >= math.pi, d - 2 * math.pi, torch.where(d < -math.pi, d + 2 * math.pi, d))
+    half = period / 2
+    return torch.where(d >= half, d - period, torch.where(d < -half, d + period, d))
+
+
+def _bin_index(x, edges, last: int) -> torch.Tensor:
+    """The bin of each x >= 0 among increasing ``edges`` from 0: j where edges[j] <= x <
+    edges[j + 1], and ``last`` for x at or past the last edge. Edges uniform to within 1e-5
+    of their width (chapter 4's distances are rounded to 6 decimals) are binned by one
+    division, faster than a search; the bins then differ from the search's only for x within
+    1e-5 widths of an edge."""
+    B = len(edges) - 1
+    width = float(edges[-1] - edges[0]) / B
+    if float(edges[0]) == 0 and float((torch.diff(edges) - width).abs().max()) <= 1e-5 * width:
+        idx = (x * (1 / width)).long()
+    else:
+        idx = torch.bucketize(x, edges, right=True) - 1
+    return torch.where(x >= edges[-1], last, idx)
+
+
+def binned_law(S, labels, w, sigma, tables, full_angle: bool) -> torch.Tensor:
+    """The force on every sum of a binned law, :meth:`modadd.forces.ForceLaw.field` unchecked
+    (``sigma`` None: :func:`window_width` from the true answers, on the same distances).
+
+    ``tables`` = (distance edges, angle edges, k (2, Bd + 1), a (2, Ba)) from
+    :meth:`modadd.forces.ForceLaw.tables`: row 0 for partners with the same answer, row 1
+    with a different one; k's last column (0) for partners beyond the last distance edge.
+    Returns (M, U, 2): the pull ``sum_q k w_q (s_q - s_p) / sigma`` plus the turn
+    ``sum_q a w_q (r_q / mean r) sign(dtheta) t_p``, with w scaled to mean 1."""
+    d_edges, a_edges, k, a = tables
+    Bd, Ba = k.shape[1] - 1, a.shape[1]
+    rel = (labels[:, None] != labels[None, :]).long()                    # 0 same answer, 1 different
+    wq = w / w.mean(-1, keepdim=True)
+    dist = distances(S)
+    sigma = window_width(dist, labels, w) if sigma is None else sigma
+    dist = dist / sigma[:, None, None]
+    # a sum's own term (bin 0, distance 0, angle 0) pulls by 0 and turns by sign(0) = 0
+    K = k.flatten()[_bin_index(dist, d_edges, Bd) + rel * (Bd + 1)] * wq[:, None, :]
+    pull = displacement_sum(S, K) / sigma[:, None, None]
+    dth = angle_differences(S, full_angle)
+    r = S.norm(dim=-1)
+    A = a.flatten()[_bin_index(dth.abs(), a_edges, Ba - 1) + rel * Ba] * torch.sign(dth)    # sign 0 on the diagonal
+    u = S / r.clamp_min(1e-300).unsqueeze(-1)
+    turn = (A @ (wq * r / r.mean(-1, keepdim=True)).unsqueeze(-1)) * torch.stack([-u[..., 1], u[..., 0]], -1)
+    return pull + turn

@@ -27,8 +27,10 @@ import torch
 from ..analysis.stats import percentile_interval
 from ..core.model import Params, loss_and_grads, sum_vectors
 from ..core.train import History, pair_weights
-from ..core.validate import check_bool, check_non_negative_int, check_positive_int, check_tensor, is_int
+from ..core.validate import (check_bool, check_labels, check_non_negative_int, check_pair_weights, check_positive_int,
+                             check_tensor, is_int)
 from .fields import shuffled_labels, auto_sigma
+from .kernels import angle_differences, binned_law
 
 
 def _check_params(params):
@@ -113,16 +115,12 @@ def switched_units(params: Params, S) -> torch.Tensor:
 
 def directed_angle(S) -> torch.Tensor:
     """``theta_q - theta_p`` in [-pi, pi) (directions, not lines): S (M, P, 2) -> (M, P, P)."""
-    th = torch.atan2(S[..., 1], S[..., 0])
-    d = th[..., None, :] - th[..., :, None]
-    return torch.remainder(d + math.pi, 2 * math.pi) - math.pi
+    return angle_differences(S, full_angle=True)
 
 
 def axial_angle(S) -> torch.Tensor:
     """``theta_q - theta_p`` folded to [-pi/2, pi/2) (lines, not directions): S (M, P, 2) -> (M, P, P)."""
-    th = torch.atan2(S[..., 1], S[..., 0])
-    d = th[..., None, :] - th[..., :, None]
-    return torch.remainder(d + math.pi / 2, math.pi) - math.pi / 2
+    return angle_differences(S, full_angle=False)
 
 
 # ---------------------------------------------------------------- the measured force law
@@ -176,6 +174,39 @@ class ForceLaw:
         if kind == "angle":
             return (a["alignment"] if pair == "same answer" else 0.0) * np.sin(2 * x) / 2
         raise ValueError(f"kind must be 'distance' or 'angle', got kind={kind!r}")
+
+    def field(self, S, labels, weights, labels_kind: str = "true") -> torch.Tensor:
+        """The force on every sum that the binned law gives: S (M, P, 2) -> (M, P, 2).
+
+        Exactly the model the law was fitted with (:func:`force_law`), now used forwards:
+        on sum p, over every other sum q, a pull ``k(d_pq / sigma) w_q (s_q - s_p) / sigma``
+        (none beyond the last distance bin) and a turn ``a(|dtheta|) w_q (r_q / mean r)
+        sign(dtheta) t_p``, with ``k`` and ``a`` the table's values for the pair's relation
+        (same or different answer, ``labels``), ``w_q`` the weights scaled to mean 1 and
+        sigma :func:`auto_sigma` from the true answers. ``labels_kind``: "true" or
+        "shuffled", which of the two fitted laws. The overall size is the fit's (each
+        step's gradient at unit mean square), so only relative sizes mean anything.
+        Our use of the measurement, not the paper's."""
+        if labels_kind not in ("true", "shuffled"):
+            raise ValueError(f"labels_kind must be 'true' or 'shuffled', got labels_kind={labels_kind!r}")
+        S = check_tensor("S", S, (3,))
+        M, P, _ = S.shape
+        labels = check_labels(labels, P)
+        w = check_pair_weights(weights, M, P, S.dtype)
+        sigma = auto_sigma(S, labels, weights=w)
+        return binned_law(S, labels, w, sigma, self.tables(labels_kind, S.dtype), self.full_angle)
+
+    def tables(self, labels_kind: str = "true", dtype=torch.float64):
+        """The law as tables for :func:`modadd.forces.kernels.binned_law`: (distance edges, angle edges, k (2, Bd + 1), a (2, Ba)): row 0 same answer, row 1
+        different; k's last column 0 for partners beyond the last distance bin."""
+        out = []
+        for kind in ("distance", "angle"):
+            rows = [self.kernel(kind, pair, labels_kind) for pair in PAIRS]
+            edges = torch.tensor(np.append(rows[0].lo.to_numpy(), rows[0].hi.iloc[-1]), dtype=dtype)
+            vals = torch.tensor(np.stack([r.value.to_numpy() for r in rows]), dtype=dtype)
+            out.append((edges, vals))
+        (d_edges, k), (a_edges, a) = out
+        return d_edges, a_edges, torch.cat([k, torch.zeros(2, 1, dtype=dtype)], 1), a
 
 
 PAIRS = ("same answer", "different answer")
