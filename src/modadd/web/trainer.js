@@ -1,13 +1,17 @@
 // The book's network and its AdamW trainer, in plain JavaScript with no DOM access, for the
 // live widgets (issue #13). Runs unchanged in Node >= 20, in browsers and in a Web Worker;
-// computes in float64 (Float64Array). Like every file of the widget, it imports its
-// siblings by name and modadd.widget.bundle() concatenates them into one module, so every
-// top-level name that is not exported starts with `core` (no clash with the view).
+// keeps the parameters and Adam in float64 (Float64Array) and computes in float64, except
+// the WebAssembly pass's output layer (float32: see below). Like every file of the widget,
+// it imports its siblings by name and modadd.widget.bundle() concatenates them into one
+// module, so every top-level name that is not exported starts with `core` (no clash with
+// the view).
 //
-// What it mirrors, and how closely (tests/js/core.test.mjs checks it against the Python
-// package from the same initial parameters: relative error <= 1e-6 over 300 steps; the
-// two differ by rounding only, which some stretches of training amplify, in Python alone
-// too: see tests/js/reference.py):
+// What it mirrors, and how closely (tests/js/core.test.mjs checks the plain-JavaScript pass
+// against the Python package from the same initial parameters: relative error <= 1e-6 over
+// 300 steps; the two differ by rounding only, which some stretches of training amplify, in
+// Python alone too: see tests/js/reference.py; and the WebAssembly pass against the plain
+// JavaScript within bounds on float32 rounding, and the widget's default recipes to the
+// same structure):
 //
 // * The network of `modadd.core.model`: x = E_a + E_b, h = ReLU(x W1 + b1), logits = h W2 + b2,
 //   W1 (2, H), W2 (H, n), stored input-major as there. Loss: mean cross-entropy over the
@@ -23,8 +27,8 @@
 // steps, and stops a diverging run with a message.
 //
 // Speed: the training pass runs as one WebAssembly function with SIMD (kernels.wat) when
-// the engine supports it (Node >= 16, current browsers), else as plain JavaScript; both are
-// tested against Python. benchmarks/bench_web.mjs measures steps per second.
+// the engine supports it (Node >= 16, current browsers), else as plain JavaScript (tested as
+// above). benchmarks/bench_web.mjs measures steps per second.
 //
 // Exports (documented where defined): trainSteps(params, opts, k) -> {params, losses} (the
 // tested, pure entry point), Trainer (Trainer.useWasm = false forces plain JavaScript),
@@ -38,9 +42,13 @@ import { TRAIN_DEFAULTS, initParams, splitPairs } from "./net.js";
 //
 // The training pass (forward, softmax, backward over a table of pairs) runs as WebAssembly
 // with 128-bit SIMD when the engine has it, and as the plain JavaScript of Trainer._passJs
-// otherwise (same maths, rounding aside; Trainer.useWasm = false forces JavaScript). Its
-// readable source is kernels.wat; kernels.js compiles its bytes (kernels_wasm.js, generated
-// from it by tools/assemble_wasm.mjs with wabt).
+// otherwise (same maths, rounding aside; Trainer.useWasm = false forces JavaScript). The
+// WebAssembly pass computes the output layer's products (the logits h W2, W2 dlogits and
+// the gradient of W2 over blocks of 32 pairs) in float32 with four lanes, from a float32 copy
+// of W2 made each pass, and the rest, the softmax and the sums over the blocks included, in
+// float64; the plain JavaScript is float64 throughout. Its readable source is kernels.wat;
+// kernels.js compiles its bytes (kernels_wasm.js, generated from it by
+// tools/assemble_wasm.mjs with wabt).
 
 // ------------------------------------------------------------------ the trainer
 
@@ -168,7 +176,7 @@ export class Trainer {
     const mod = Trainer.useWasm ? kernelsModule() : null;
     const np = (n + 3) & ~3, Pmax = Math.max(this.train.P, this.val.P, 1);
     const lay = mod
-      ? { p: [this.size, 8], g: [this.size, 8], W2p: [H * np, 8], b2p: [np, 8], b1z: [H, 8], gW2p: [H * np, 8],
+      ? { p: [this.size, 8], g: [this.size, 8], W2p: [H * np, 4], b2p: [np, 8], b1z: [H, 8], gW2p: [H * np, 8],
           gb2p: [np, 8], gb1d: [H, 8], res: [4 * Pmax, 8], tpa: [this.train.P, 4], tpb: [this.train.P, 4],
           tpy: [this.train.P, 4], tpw: [this.train.P, 8], vpa: [this.val.P, 4], vpb: [this.val.P, 4],
           vpy: [this.val.P, 4], vpw: [this.val.P, 8], work: [0, 1] }
@@ -196,7 +204,8 @@ export class Trainer {
     const p = f64("p");
     this.g = f64("g");
     if (mod) {
-      this.W2p = f64("W2p"); this.b2p = f64("b2p"); this.gW2p = f64("gW2p"); this.gb2p = f64("gb2p"); this.gb1d = f64("gb1d");
+      this.W2p = new Float32Array(buf, at.W2p, H * np);   // the pass's float32 copy of W2
+      this.b2p = f64("b2p"); this.gW2p = f64("gW2p"); this.gb2p = f64("gb2p"); this.gb1d = f64("gb1d");
       this.res = f64("res");
       for (const [tab, pre] of [[this.train, "t"], [this.val, "v"]]) {
         new Int32Array(buf, at[pre + "pa"], tab.P).set(tab.pa);
@@ -286,8 +295,9 @@ export class Trainer {
     else this._passJs(tab, grad);
   }
 
-  // The pass in WebAssembly (kernels.wat): W2 and b2 copied into rows padded to a multiple
-  // of four classes, the gradient of W2 and b2 copied back from padded rows.
+  // The pass in WebAssembly (kernels.wat): W2 copied as float32 and b2 as float64 into rows
+  // padded to a multiple of four classes, the gradient of W2 and b2 (float64) copied back
+  // from padded rows.
   _passWasm(tab, grad) {
     const { n, np, H, p, g, at, kern, bias, W2p, b2p, res } = this;
     for (let j = 0; j < H; j++) W2p.set(p.subarray(this.oW2 + j * n, this.oW2 + (j + 1) * n), j * np);
