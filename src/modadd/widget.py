@@ -310,8 +310,10 @@ def _held_split(n: int, held: torch.Tensor):
 
 def widget_train(configs, steps: int, record_every=100):
     """:func:`modadd.core.train.train` of the widget's starts and splits (:func:`widget_start`),
-    in float64 like trainer.js: what the reader's browser computes for these settings, up to
-    rounding. ``configs``: :class:`modadd.core.train.RunConfig` s of one n. The trainer is
+    in float64, as trainer.js keeps its parameters: what the reader's browser computes for
+    these settings, up to rounding (the browser rounds its output layer's products to float32;
+    ``tests/js/core.test.mjs`` bounds that difference and checks that the default recipes
+    reach the same readout). ``configs``: :class:`modadd.core.train.RunConfig` s of one n. The trainer is
     given the widget's parameters (``init``) and split (``split``) and nothing else of it
     changes (so no stored run of the book is invalidated)."""
     starts = [widget_start(c) for c in configs]
