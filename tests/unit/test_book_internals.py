@@ -127,3 +127,9 @@ def test_the_checks_can_fail(monkeypatch, tmp_path):
                  test_the_build_benchmark_ran_the_test_commands_workers):
         with pytest.raises(AssertionError):
             test()
+
+
+def test_the_book_law_names_a_bad_family():
+    from modadd import book
+    with pytest.raises(ValueError, match="family must be one of .*got family='bias'"):
+        book.formation_law("bias")
