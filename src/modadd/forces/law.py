@@ -187,18 +187,21 @@ class ForceLaw:
         "shuffled", which of the two fitted laws. The overall size is the fit's (each
         step's gradient at unit mean square), so only relative sizes mean anything.
         Our use of the measurement, not the paper's."""
-        if labels_kind not in ("true", "shuffled"):
-            raise ValueError(f"labels_kind must be 'true' or 'shuffled', got labels_kind={labels_kind!r}")
-        S = check_tensor("S", S, (3,))
+        tables = self.tables(labels_kind, torch.float64)
+        S = check_tensor("S", S, (3,)).to(torch.float64)
         M, P, _ = S.shape
         labels = check_labels(labels, P)
         w = check_pair_weights(weights, M, P, S.dtype)
         sigma = auto_sigma(S, labels, weights=w)
-        return binned_law(S, labels, w, sigma, self.tables(labels_kind, S.dtype), self.full_angle)
+        return binned_law(S, labels, w, sigma, tables, self.full_angle)
 
     def tables(self, labels_kind: str = "true", dtype=torch.float64):
-        """The law as tables for :func:`modadd.forces.kernels.binned_law`: (distance edges, angle edges, k (2, Bd + 1), a (2, Ba)): row 0 same answer, row 1
-        different; k's last column 0 for partners beyond the last distance bin."""
+        """The law as tables for :func:`modadd.forces.kernels.binned_law`: (distance edges,
+        angle edges, k (2, Bd + 1), a (2, Ba)), row 0 for the same answer, row 1 for a
+        different one; k's last column 0 for partners beyond the last distance edge.
+        ``labels_kind``: "true" or "shuffled"."""
+        if labels_kind not in ("true", "shuffled"):
+            raise ValueError(f"labels_kind must be 'true' or 'shuffled', got labels_kind={labels_kind!r}")
         out = []
         for kind in ("distance", "angle"):
             rows = [self.kernel(kind, pair, labels_kind) for pair in PAIRS]
