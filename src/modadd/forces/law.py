@@ -186,9 +186,9 @@ class ForceLaw:
         sigma :func:`auto_sigma` from the true answers. ``labels_kind``: "true" or
         "shuffled", which of the two fitted laws. The overall size is the fit's (each
         step's gradient at unit mean square), so only relative sizes mean anything.
-        Our use of the measurement, not the paper's."""
-        tables = self.tables(labels_kind, torch.float64)
-        S = check_tensor("S", S, (3,)).to(torch.float64)
+        Computed in the dtype of S. Our use of the measurement, not the paper's."""
+        S = check_tensor("S", S, (3,))
+        tables = self.tables(labels_kind, S.dtype)
         M, P, _ = S.shape
         labels = check_labels(labels, P)
         w = check_pair_weights(weights, M, P, S.dtype)
