@@ -558,3 +558,82 @@ def test_which_pictures_names_the_stored_set_that_matches_or_says_how_far_each_i
             structure.which_pictures(E, bad)
     with pytest.raises(ValueError, match="tolerance must be"):
         structure.which_pictures(E, codes, tolerance=-1)
+
+
+# ---------------------------------------------------------------------------- the batched lattice fits
+
+
+def _one_fit(X, B, t):
+    """The lattice fit of one starting basis, written plainly (np.linalg.lstsq, one basis at
+    a time): the reference that structure._lattice_fits computes for many at once."""
+    dim, n, z_old = len(B), len(X), None
+    for _ in range(5):
+        if dim == 2:
+            z = np.rint((X - t) @ np.linalg.inv(B))
+        else:
+            z = np.rint((X - t) @ B[0] / float(B[0] @ B[0]))[:, None]
+        if z_old is not None and np.array_equal(z, z_old):
+            break
+        D = np.hstack([np.ones((n, 1)), z])
+        coef, _, rank, _ = np.linalg.lstsq(D, X, rcond=None)
+        if rank < 1 + dim:
+            return None
+        t, B, z_old = coef[0], coef[1:], z
+        if dim == 2 and abs(np.linalg.det(B)) < 0.05 * np.prod(np.linalg.norm(B, axis=1)):
+            return None
+    B2 = B if dim == 2 else np.vstack([B, np.zeros(2)])
+    short = min(x for a in range(-6, 7) for b in range(-6, 7) if (x := np.linalg.norm(a * B2[0] + b * B2[1])) > 0)
+    rms = np.sqrt(((X - t - z_old @ B) ** 2).sum(1).mean())
+    return z_old, B2, t, rms / short
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_lattice_fits_equal_the_plain_fit_basis_by_basis(seed):
+    rng = np.random.default_rng(seed)
+    noise = [0.01, 0.05, 0.2, 1.0][seed % 4]     # up to a random cloud (noise: no exact half-way rounding)
+    X = lattice(z_grid(17, 4 + seed % 3), noise=noise, rng=rng)
+    X, _, _ = structure._normalise(X)
+    cand = structure._candidate_vectors(X)
+    i, j = np.triu_indices(len(cand), 1)
+    for bases in (cand[:, None, :], np.stack([cand[i], cand[j]], 1)):
+        got = structure._lattice_fits(X, bases)
+        assert len(got) == len(bases)
+        for B, fit in zip(bases, got):
+            want = _one_fit(X, B, X[0])
+            assert (fit is None) == (want is None)
+            if want is not None:
+                z, B2, t, resid = fit
+                assert np.array_equal(z[:, :len(B)], want[0]) and not z[:, len(B):].any()
+                assert np.allclose(B2, want[1], atol=1e-9) and np.allclose(t, want[2], atol=1e-9)
+                assert resid == pytest.approx(want[3], rel=1e-9, abs=1e-12)
+
+
+def test_shortest_vectors_of_known_lattices():
+    # A reduced basis R (|r1| <= |r2|, |r1.r2| <= |r1|^2 / 2) has r1 as a shortest vector; U R,
+    # U unimodular, is another basis of the same lattice, often long and nearly parallel.
+    rng = np.random.default_rng(0)
+    got, want = [], []
+    while len(want) < 300:
+        r1 = rng.normal(size=2) * rng.uniform(0.1, 10)
+        r2 = rng.uniform(1, 3) * np.linalg.norm(r1) * np.array([[0, -1], [1, 0]]) @ r1 / np.linalg.norm(r1)
+        r2 += rng.uniform(-0.5, 0.5) * r1
+        a, b = rng.integers(-9, 10, size=2)
+        for U in ([[1, a], [0, 1]], [[1, 0], [b, 1]], [[1 + a * b, a], [b, 1]], [[0, 1], [1, 0]]):
+            B = np.array(U, dtype=float) @ np.stack([r1, r2])
+            got.append(B)
+            want.append(np.linalg.norm(r1))
+    got.append(np.array([[3.0, 4.0], [0.0, 0.0]]))                # a 1-D lattice
+    want.append(5.0)
+    assert np.allclose(structure._shortest_vectors(np.array(got)), want, rtol=1e-9)
+
+
+def test_spans_says_when_sites_pin_down_a_lattice():
+    line = np.stack([np.arange(6), 2 * np.arange(6) + 1], 1)      # all on one line of sites
+    bent = line.copy()
+    bent[4] += (1, 0)
+    one = np.ones((6, 2))
+    big = line * 10 ** 6                                          # no rounding in integers
+    big[5] += (0, 1)
+    got = structure._spans(np.array([line, bent, one, line * 10 ** 6, big], dtype=float))
+    assert got.tolist() == [False, True, False, False, True]
+    assert structure._spans(np.array([[[3], [3], [3]], [[3], [3], [4]]], dtype=float)).tolist() == [False, True]

@@ -213,22 +213,23 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _shortest_vector(B: np.ndarray) -> float:
-    """Length of the shortest nonzero vector of the 2-D lattice with basis rows ``B``.
-
-    Lagrange-Gauss reduction; a zero second row means a 1-D lattice.
-    """
-    b1, b2 = B[0].copy(), B[1].copy()
-    if not b2.any():
-        return float(np.hypot(*b1))
+def _shortest_vectors(B: np.ndarray) -> np.ndarray:
+    """(k,) lengths of the shortest nonzero vectors of the 2-D lattices with basis rows
+    ``B[j]`` (k, 2, 2): Lagrange-Gauss reduction, all at once; a zero second row means a 1-D
+    lattice."""
+    b1, b2 = B[:, 0].copy(), B[:, 1].copy()
+    one_d = ~b2.any(1)
+    out = np.hypot(b1[:, 0], b1[:, 1])
+    live = ~one_d
     for _ in range(100):
-        if b1 @ b1 > b2 @ b2:
-            b1, b2 = b2, b1
-        mu = round(float(b1 @ b2) / float(b1 @ b1))
-        if mu == 0:
+        if not live.any():
             break
-        b2 = b2 - mu * b1
-    return float(np.sqrt(min(b1 @ b1, b2 @ b2)))
+        swap = live & ((b1 * b1).sum(1) > (b2 * b2).sum(1))
+        b1[swap], b2[swap] = b2[swap], b1[swap].copy()
+        mu = np.where(live, np.rint((b1 * b2).sum(1) / np.where(live, (b1 * b1).sum(1), 1.0)), 0.0)
+        live &= mu != 0
+        b2 -= mu[:, None] * b1
+    return np.where(one_d, out, np.sqrt(np.minimum((b1 * b1).sum(1), (b2 * b2).sum(1))))
 
 
 def _near_multiples(d: np.ndarray, u: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
@@ -237,6 +238,14 @@ def _near_multiples(d: np.ndarray, u: np.ndarray, tol: float) -> tuple[np.ndarra
     k = np.rint(d @ u / float(u @ u))
     off = d - k[:, None] * u
     return k, (k != 0) & (np.einsum("ij,ij->i", off, off) <= tol * tol)
+
+
+def _near_multiple(v: np.ndarray, u: np.ndarray, tol: float) -> bool:
+    """Whether ``v`` (2,) is within ``tol`` of a nonzero multiple of ``u`` (or ``-v`` is: the
+    same test), :func:`_near_multiples` for one row in plain floats (cheaper at this size)."""
+    v0, v1, u0, u1 = float(v[0]), float(v[1]), float(u[0]), float(u[1])
+    k = round((v0 * u0 + v1 * u1) / (u0 * u0 + u1 * u1))
+    return k != 0 and (v0 - k * u0) ** 2 + (v1 - k * u1) ** 2 <= tol * tol
 
 
 def _candidate_vectors(X: np.ndarray) -> np.ndarray:
@@ -282,45 +291,75 @@ def _candidate_vectors(X: np.ndarray) -> np.ndarray:
         k, near = _near_multiples(d, u, tol)
         near[0] = True                                          # always make progress
         d = d[~near]
-        same_line = any(_near_multiples(np.vstack([u, -u]), w, tol)[1].any()
-                        or _near_multiples(w[None, :], u, tol)[1][0] for w in out)
+        same_line = any(_near_multiple(u, w, tol) or _near_multiple(w, u, tol) for w in out)
         if not same_line:
             out.append(u)
     return np.array(out).reshape(-1, 2)
 
 
-def _lattice_fit(X: np.ndarray, B: np.ndarray, t: np.ndarray):
-    """Round ``X`` (n, 2) onto the lattice ``t + z @ B`` and refit ``t, B`` by least squares.
+def _lattice_fits(X: np.ndarray, bases: np.ndarray) -> list:
+    """Round ``X`` (n, 2) onto the lattices ``t + z @ B`` and refit ``t, B`` by least squares,
+    for m starting bases ``bases`` (m, dim, 2) at once, each from ``t = X[0]``.
 
-    ``B`` is (2, 2) for a 2-D lattice, (1, 2) for a 1-D one. Repeats round -> refit until
-    the rounding no longer changes (at most 5 times). Returns ``(z, B, t, residual)`` with
-    ``z`` (n, 2) int (second column zero in 1-D), or ``None`` when the points do not pin
-    down a lattice of that dimension (all on one site or one line of sites, or the refit
-    basis collapses to near-parallel vectors).
-    """
-    dim = len(B)
+    ``dim`` is 2 for 2-D lattices, 1 for 1-D ones. Repeats round -> refit until the rounding
+    no longer changes (at most 5 times). The refit solves the normal equations of ``D = [1, z]``
+    once :func:`_spans` (exact, in integers) says that the points pin down a lattice of
+    that dimension (not all on one site or one line of sites).
+    Returns one entry per basis: ``(z, B, t, residual)`` with ``z`` (n, 2) int (second
+    column zero in 1-D), ``B`` (2, 2) and ``residual`` the RMS distance from the sites over
+    the shortest lattice vector; or ``None`` where the points do not pin down a lattice or
+    the refit basis collapses to near-parallel vectors."""
+    m, dim = bases.shape[:2]
     n = len(X)
-    z_old = None
+    B = bases.astype(np.float64).copy()
+    t = np.repeat(X[:1], m, 0)
+    z_old = np.full((m, n, dim), np.nan)
+    live, ok = np.ones(m, dtype=bool), np.ones(m, dtype=bool)
     for _ in range(_ROUNDS):
+        i = np.flatnonzero(live)
+        if not len(i):
+            break
+        Y = X[None] - t[i, None, :]                                      # (k, n, 2)
         if dim == 2:
-            z = np.rint((X - t) @ np.linalg.inv(B))
+            z = np.rint(Y @ np.linalg.inv(B[i]))
         else:
-            z = np.rint((X - t) @ B[0] / float(B[0] @ B[0]))[:, None]
-        if z_old is not None and np.array_equal(z, z_old):
-            break                                               # t, B already fit this z
-        D = np.hstack([np.ones((n, 1)), z])                     # (n, 1 + dim)
-        coef, _, rank, _ = np.linalg.lstsq(D, X, rcond=None)
-        if rank < 1 + dim:
-            return None
-        t, B, z_old = coef[0], coef[1:], z
-        if dim == 2 and abs(np.linalg.det(B)) < 0.05 * np.prod(np.linalg.norm(B, axis=1)):
-            return None
-    z = z_old
-    resid = X - D @ coef
-    rms = float(np.sqrt((resid ** 2).sum(axis=1).mean()))
-    B2 = B if dim == 2 else np.vstack([B, np.zeros(2)])
-    zz = z.astype(np.int64) if dim == 2 else np.hstack([z, np.zeros_like(z)]).astype(np.int64)
-    return zz, B2, t, rms / _shortest_vector(B2)
+            u = B[i, 0]
+            z = np.rint((Y @ u[:, :, None])[..., 0] / (u * u).sum(1)[:, None])[..., None]
+        stable = (z == z_old[i]).all((1, 2))                             # t, B already fit this z
+        live[i[stable]] = False
+        i, z = i[~stable], z[~stable]
+        singular = ~_spans(z)
+        ok[i[singular]] = live[i[singular]] = False
+        i, z = i[~singular], z[~singular]
+        D = np.concatenate([np.ones(z.shape[:2] + (1,)), z], 2)          # (k, n, 1 + dim)
+        coef = np.linalg.solve(D.transpose(0, 2, 1) @ D, D.transpose(0, 2, 1) @ X)   # (k, 1 + dim, 2)
+        t[i], B[i], z_old[i] = coef[:, 0], coef[:, 1:], z
+        if dim == 2:
+            Bi = B[i]
+            flat = np.abs(np.linalg.det(Bi)) < 0.05 * np.prod(np.linalg.norm(Bi, axis=2), axis=1)
+            ok[i[flat]] = live[i[flat]] = False
+    out = [None] * m
+    i = np.flatnonzero(ok)
+    if not len(i):
+        return out
+    B2 = B[i] if dim == 2 else np.concatenate([B[i], np.zeros_like(B[i])], 1)      # (k, 2, 2)
+    z = z_old[i] if dim == 2 else np.concatenate([z_old[i], np.zeros_like(z_old[i])], 2)
+    resid = X[None] - (t[i, None, :] + z @ B2)
+    residual = np.sqrt((resid ** 2).sum(2).mean(1)) / _shortest_vectors(B2)
+    for j, k in enumerate(i):
+        out[k] = (z[j].astype(np.int64), B2[j], t[k], float(residual[j]))
+    return out
+
+
+def _spans(z: np.ndarray) -> np.ndarray:
+    """(k,) whether the integer sites ``z`` (k, n, dim) pin down a lattice of dimension dim:
+    not all on one site (dim 1), not all on one line (dim 2). Exact, in integers: then the
+    least-squares refit ``[1, z]`` has full rank."""
+    d = (z - z[:, :1]).astype(np.int64)                                  # (k, n, dim)
+    if z.shape[2] == 1:
+        return d.any((1, 2))
+    first = d[np.arange(len(d)), np.argmax(d.any(2), 1)]                 # a site other than the first
+    return (d[..., 0] * first[:, None, 1] - d[..., 1] * first[:, None, 0]).any(1)
 
 
 def _consistency(z: np.ndarray, n: int) -> tuple[float, tuple[int, int, int]]:
@@ -369,17 +408,13 @@ def grid_score(E) -> GridFit:
     n = len(E)
     X, centre, scale = _normalise(E)
     cand = _candidate_vectors(X)
-    bases = [c[None, :] for c in cand]                           # 1-D lattices
-    for i in range(len(cand)):
-        for j in range(i + 1, len(cand)):
-            u, w = cand[i], cand[j]
-            if abs(u[0] * w[1] - u[1] * w[0]) > _MIN_SIN * np.hypot(*u) * np.hypot(*w):
-                bases.append(np.vstack([u, w]))
-    fits = []
-    for B in bases:
-        res = _lattice_fit(X, B, X[0])
-        if res is not None:
-            fits.append((max(0.0, 1.0 - 2.0 * res[3]), res))
+    i, j = np.triu_indices(len(cand), 1)
+    u, w = cand[i], cand[j]
+    apart = np.abs(u[:, 0] * w[:, 1] - u[:, 1] * w[:, 0]) > _MIN_SIN * np.hypot(*u.T) * np.hypot(*w.T)
+    results = _lattice_fits(X, cand[:, None, :])                # 1-D lattices, then the pairs
+    if apart.any():
+        results += _lattice_fits(X, np.stack([u[apart], w[apart]], 1))
+    fits = [(max(0.0, 1.0 - 2.0 * res[3]), res) for res in results if res is not None]
     fits.sort(key=lambda f: -f[0])                               # stable: ties keep order
     best = None
     for fit, (z, B, t, resid) in fits:
@@ -406,8 +441,12 @@ def _check_threshold(name, value) -> float:
     return float(value)
 
 
+#: Scores this close count as a tie (rounding: an exact shape scores 1 up to ~1e-16).
+_TIE = 1e-9
+
+
 def _decide(c: float, g: float, ct: float, gt: float) -> str:
-    if c >= ct and (g < gt or c >= g):
+    if c >= ct and (g < gt or c >= g - _TIE):
         return "circle"
     if g >= gt:
         return "grid"
@@ -436,7 +475,7 @@ def classify(E, circle_threshold: float = CIRCLE_THRESHOLD,
     """``"circle"``, ``"grid"`` or ``"other"`` for the embedding ``E`` (n, 2).
 
     A shape passes if its score reaches its threshold (defaults :data:`CIRCLE_THRESHOLD`
-    0.85, :data:`GRID_THRESHOLD` 0.6). If both pass, the higher score wins, a tie going to
+    0.85, :data:`GRID_THRESHOLD` 0.6). If both pass, the higher score wins, a tie (within 1e-9: rounding) going to
     "circle". Both pass only for small ``n``: for n = 3 any triangle is an exact
     consistent lattice (an equilateral one is also an exact circle); for n = 4 a square
     is an exact circle and a 3/4-consistent grid. The scores discriminate well from

@@ -15,6 +15,7 @@
 
 export const CIRCLE_THRESHOLD = 0.85;
 export const GRID_THRESHOLD = 0.6;
+const STRUCT_TIE = 1e-9;   // scores this close tie (rounding), as structure.py's _TIE
 const STRUCT_MAX_CANDIDATES = 8, STRUCT_MIN_SIN = 0.3, STRUCT_DEDUP_TOL = 0.3, STRUCT_REFINE = 5, STRUCT_ROUNDS = 5;
 
 /** numpy's rint: round half to even. */
@@ -191,7 +192,7 @@ function structDet(A) {
        + A[0][2] * (A[1][0] * A[2][1] - A[1][1] * A[2][0]);
 }
 
-/** Round X onto t + z B, refit t and B by least squares, repeat (structure.py's _lattice_fit). */
+/** Round X onto t + z B, refit t and B by least squares, repeat (structure.py's _lattice_fits, one basis at a time). */
 function structLatticeFit(X, n, B, tx, ty) {
   const dim = B.length;
   let zOld = null, coef = null;
@@ -338,7 +339,7 @@ function structRule(fit, n, scale) {
 export function structureScores(E) {
   const { X, n, scale } = structNormalise(E);
   const c = structCircle(X, n), g = structGrid(X, n);
-  const cls = c.score >= CIRCLE_THRESHOLD && (g.score < GRID_THRESHOLD || c.score >= g.score) ? "circle"
+  const cls = c.score >= CIRCLE_THRESHOLD && (g.score < GRID_THRESHOLD || c.score >= g.score - STRUCT_TIE) ? "circle"
     : g.score >= GRID_THRESHOLD ? "grid" : "other";
   return { circle_score: c.score, circle_k: c.k, grid_score: g.score, rule: structRule(g, n, scale), class: cls };
 }
