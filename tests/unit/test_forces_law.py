@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from modadd import forces
-from modadd.forces.kernels import answer_groups
+from modadd.forces.kernels import answer_groups, bin_index
 from modadd.forces.law import _design
 from modadd.core.model import Params, mlp
 from modadd.core.data import unordered_pairs
@@ -188,6 +188,32 @@ def test_hinge_switching(hist):
 
 
 # ---------------------------------------------------------------- the measured force law
+
+
+UNIFORM_EDGES = {"chapter 4's rounded": np.round(np.linspace(0, 3, 31), 6), "distance": forces.law.DISTANCE_BINS,
+                 "axial angle": forces.law.ANGLE_BINS, "full angle": forces.law.FULL_ANGLE_BINS,
+                 "from below 0": np.linspace(-2.5, 7.0, 39)}
+OTHER_EDGES = {"non-uniform": np.array([0, 0.1, 0.15, 1.0, 2.5, 2.6]), "one bin": np.array([0.5, 9.0])}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("name", list(UNIFORM_EDGES) + list(OTHER_EDGES))
+def test_bin_index_is_the_search(name, dtype):
+    """bin_index bins exactly as torch.bucketize(right=True) - 1 (B at or past the last edge,
+    -1 below the first): at, just below and just above every edge, where the division that
+    bins uniform edges could round to the next bin, and anywhere else."""
+    edges = torch.tensor(np.asarray({**UNIFORM_EDGES, **OTHER_EDGES}[name], dtype=float), dtype=dtype)
+    inf = torch.tensor([math.inf], dtype=dtype)
+    near = torch.cat([torch.nextafter(edges, -inf), edges, torch.nextafter(edges, inf)])
+    span = float(edges[-1] - edges[0])
+    g = torch.Generator().manual_seed(0)
+    spread = float(edges[0]) - span / 2 + 2 * span * torch.rand(3, 1000, generator=g, dtype=torch.float64)
+    x = torch.cat([near, spread.to(dtype).flatten(), torch.tensor([-math.inf, math.inf, math.nan, 0.0, 1e30, -1e30],
+                                                                   dtype=dtype)])
+    for shape in ((-1,), (3, -1)):
+        got = bin_index(x.reshape(shape), edges)
+        assert got.dtype == torch.int32 and got.shape == x.reshape(shape).shape
+        assert torch.equal(got.long(), torch.bucketize(x.reshape(shape), edges, right=True) - 1)
 
 
 def synthetic(T=3, P=24, seed=0):

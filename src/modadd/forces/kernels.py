@@ -218,19 +218,22 @@ def angle_differences(S, full_angle: bool = True) -> torch.Tensor:
     return torch.where(d >= half, d - period, torch.where(d < -half, d + period, d))
 
 
-def _bin_index(x, edges, last: int) -> torch.Tensor:
-    """The bin of each x >= 0 among increasing ``edges`` from 0: j where edges[j] <= x <
-    edges[j + 1], and ``last`` for x at or past the last edge. Edges uniform to within 1e-5
-    of their width (chapter 4's distances are rounded to 6 decimals) are binned by one
-    division, faster than a search; the bins then differ from the search's only for x within
-    1e-5 widths of an edge."""
+def bin_index(x, edges) -> torch.Tensor:
+    """``torch.bucketize(x, edges, right=True) - 1`` as int32: the bin j of each x among
+    increasing ``edges`` (B + 1 of them), where edges[j] <= x < edges[j + 1]; -1 below the
+    first edge, B at or past the last (and for NaN).
+
+    Edges uniform to within 1% of their width (the force law's are, up to rounding) are
+    binned without a search, about 10x faster: one division finds the edge h nearest to x,
+    x lies within half a width of it, so its bin is h if x >= edges[h] and h - 1 if not.
+    Comparing x with that edge itself gives the search's bins exactly, also for x within
+    rounding of an edge."""
     B = len(edges) - 1
-    width = float(edges[-1] - edges[0]) / B
-    if float(edges[0]) == 0 and float((torch.diff(edges) - width).abs().max()) <= 1e-5 * width:
-        idx = (x * (1 / width)).long()
-    else:
-        idx = torch.bucketize(x, edges, right=True) - 1
-    return torch.where(x >= edges[-1], last, idx)
+    first, width = float(edges[0]), float(edges[-1] - edges[0]) / B
+    if float((torch.diff(edges) - width).abs().max()) > 0.01 * width:
+        return torch.bucketize(x, edges, right=True, out_int32=True) - 1
+    h = (x * (1 / width)).add_(0.5 - first / width).clamp_(0, B).nan_to_num_(B).int()
+    return h - (x < edges.index_select(0, h.flatten()).view_as(h)).view(torch.uint8)
 
 
 def binned_law(S, labels, w, sigma, tables, full_angle: bool) -> torch.Tensor:
@@ -250,11 +253,12 @@ def binned_law(S, labels, w, sigma, tables, full_angle: bool) -> torch.Tensor:
     sigma = window_width(dist, labels, w) if sigma is None else sigma
     dist = dist / sigma[:, None, None]
     # a sum's own term (bin 0, distance 0, angle 0) pulls by 0 and turns by sign(0) = 0
-    K = k.flatten()[_bin_index(dist, d_edges, Bd) + rel * (Bd + 1)] * wq[:, None, :]
+    K = k.flatten()[bin_index(dist, d_edges).long() + rel * (Bd + 1)] * wq[:, None, :]
     pull = displacement_sum(S, K) / sigma[:, None, None]
     dth = angle_differences(S, full_angle)
     r = S.norm(dim=-1)
-    A = a.flatten()[_bin_index(dth.abs(), a_edges, Ba - 1) + rel * Ba] * torch.sign(dth)    # sign 0 on the diagonal
+    a_idx = bin_index(dth.abs(), a_edges).clamp_(max=Ba - 1).long()           # at or past the last edge: the last bin
+    A = a.flatten()[a_idx + rel * Ba] * torch.sign(dth)                         # sign 0 on the diagonal
     u = S / r.clamp_min(1e-300).unsqueeze(-1)
     turn = (A @ (wq * r / r.mean(-1, keepdim=True)).unsqueeze(-1)) * torch.stack([-u[..., 1], u[..., 0]], -1)
     return pull + turn

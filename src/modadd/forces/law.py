@@ -30,7 +30,7 @@ from ..core.train import History, pair_weights
 from ..core.validate import (check_bool, check_labels, check_non_negative_int, check_pair_weights, check_positive_int,
                              check_tensor, is_int)
 from .fields import shuffled_labels, auto_sigma
-from .kernels import angle_differences, binned_law
+from .kernels import bin_index, angle_differences, binned_law
 
 
 def _check_params(params):
@@ -268,8 +268,8 @@ def _design(S, y, lab, wq, sigma, bias: bool, d_edges, a_edges, full_angle: bool
     u = S / r.clamp_min(1e-300).unsqueeze(-1)
     tp = torch.stack([-u[..., 1], u[..., 0]], -1)[:, :, None, :].expand(T, P, P, 2)
     turn = (wq[None, None, :] * rq * torch.sign(dth)).unsqueeze(-1) * tp
-    d_idx = torch.bucketize(dist, torch.tensor(d_edges, dtype=dist.dtype), right=True) - 1
-    a_idx = torch.bucketize(dth.abs(), torch.tensor(a_edges, dtype=dist.dtype), right=True) - 1
+    d_idx = bin_index(dist, torch.tensor(d_edges, dtype=dist.dtype)).long()         # -1 below, B at or past the edges
+    a_idx = bin_index(dth.abs(), torch.tensor(a_edges, dtype=dist.dtype)).long()
     Bd, Ba = len(d_edges) - 1, len(a_edges) - 1
     a_idx = torch.where(dth.abs() == a_edges[-1], Ba - 1, a_idx)       # the last edge belongs to the last bin
     cols, counts = [], []
