@@ -274,8 +274,8 @@ def simulate_law(law: ForceLaw, start, step_size: float, steps: int, *, labels: 
     n, M = shape[-2], (shape[0] if len(shape) == 3 else 1)
     eta, steps, record_every, rest = _settings(step_size, steps, gauge, record_every, rest)
     E = _gauged_start(check_positions("start", start, n, M), gauge)
-    rec_steps, rec, moved = _run(E, LawForces(n, M, law.tables(labels, torch.float32), law.full_angle), eta, steps,
-                                 record_every, gauge, rest)
+    forces = LawForces(n, M, law.tables(labels, torch.float32))
+    rec_steps, rec, moved = _run(E, forces, eta, steps, record_every, gauge, rest)
     nan = np.full(M, np.nan)
     return Simulation(n=n, seeds=np.arange(M), clustering=nan, alignment=nan, repulsion=math.nan, step_size=eta,
                       clustering_width=math.nan, repulsion_width=math.nan, repulsion_method="law", gauge=gauge,
@@ -307,8 +307,8 @@ class LawForces:
     the step in float64. ``w`` (float64) spreads the force onto the particles, ``field_w``
     (the same weights in the tables' dtype, cast once, not every step) weighs the partners."""
 
-    def __init__(self, n: int, M: int, tables, full_angle: bool):
-        self.n, self.tables, self.full_angle = n, tables, full_angle
+    def __init__(self, n: int, M: int, tables):
+        self.n, self.tables = n, tables
         self.pairs, mult = unordered_pairs(n)
         self.labels = answers(self.pairs, n)
         self.w = (mult / n).to(torch.float64).expand(M, -1)
@@ -323,7 +323,7 @@ class LawForces:
 
     def __call__(self, E: torch.Tensor) -> torch.Tensor:
         S = sum_vectors(E, self.pairs).to(self.field_w.dtype)
-        f = binned_law(S, self.labels, self.field_w, None, self.tables, self.full_angle).to(E.dtype)
+        f = binned_law(S, self.labels, self.field_w, None, self.tables).to(E.dtype)
         return spread_to_embeddings(f, self.pairs, self.n, self.w)
 
 
