@@ -231,13 +231,8 @@ def simulate(n: int, clustering=1.0, alignment=0.0, step_size: float = 0.1, step
         repulsion=check_number("repulsion", repulsion),
         clustering_sigma=spacing(n) * check_number("clustering_width", clustering_width, strict=True),
         repulsion_sigma=spacing(n) * check_number("repulsion_width", repulsion_width, strict=True))
-    eta = check_number("step_size", step_size, strict=True)
-    steps = check_int("steps", steps, 1)
-    check_choice("gauge", gauge, GAUGES)
-    record_every = check_int("record_every", max(1, steps // 100) if record_every is None else record_every, 1)
-    rest = check_number("rest", rest, strict=True, allow_none=True)
-    E = random_start(n, seeds) if start is None else check_positions("start", start, n, M)
-    E = fix_gauge(E, "affine" if gauge == "none" else gauge)   # a common scale for every gauge
+    eta, steps, record_every, rest = _settings(step_size, steps, gauge, record_every, rest)
+    E = _gauged_start(random_start(n, seeds) if start is None else check_positions("start", start, n, M), gauge)
     rec_steps, rec, moved = _run(E, forces, eta, steps, record_every, gauge, rest)
     return Simulation(n=n, seeds=np.array(seeds), clustering=forces.clustering.numpy(),
                       alignment=forces.alignment.numpy(), repulsion=forces.repulsion, step_size=eta,
@@ -277,14 +272,10 @@ def simulate_law(law: ForceLaw, start, step_size: float, steps: int, *, labels: 
     if len(shape) not in (2, 3) or shape[-1] != 2 or shape[-2] < 3:
         raise ValueError(f"start must be an (n, 2) or (M, n, 2) array of positions with n >= 3, got shape {shape}")
     n, M = shape[-2], (shape[0] if len(shape) == 3 else 1)
-    eta = check_number("step_size", step_size, strict=True)
-    steps = check_int("steps", steps, 1)
-    check_choice("gauge", gauge, GAUGES)
-    record_every = check_int("record_every", max(1, steps // 100) if record_every is None else record_every, 1)
-    rest = check_number("rest", rest, strict=True, allow_none=True)
-    E = fix_gauge(check_positions("start", start, n, M), "affine" if gauge == "none" else gauge)
-    rec_steps, rec, moved = _run(E, LawForces(n, M, law.tables(labels, torch.float32), law.full_angle), eta, steps,
-                                 record_every, gauge, rest)
+    eta, steps, record_every, rest = _settings(step_size, steps, gauge, record_every, rest)
+    E = _gauged_start(check_positions("start", start, n, M), gauge)
+    forces = LawForces(n, M, law.tables(labels, torch.float32))
+    rec_steps, rec, moved = _run(E, forces, eta, steps, record_every, gauge, rest)
     nan = np.full(M, np.nan)
     return Simulation(n=n, seeds=np.arange(M), clustering=nan, alignment=nan, repulsion=math.nan, step_size=eta,
                       clustering_width=math.nan, repulsion_width=math.nan, repulsion_method="law", gauge=gauge,
@@ -292,29 +283,47 @@ def simulate_law(law: ForceLaw, start, step_size: float, steps: int, *, labels: 
                       steps=np.array(rec_steps), E=torch.stack(rec, 1).numpy(), law=labels)
 
 
+def _settings(step_size, steps, gauge, record_every, rest) -> tuple[float, int, int, float | None]:
+    """The run settings of :func:`simulate` and :func:`simulate_law`, checked: (step size,
+    steps, record_every, rest), record_every defaulting to about 100 frames."""
+    eta = check_number("step_size", step_size, strict=True)
+    steps = check_int("steps", steps, 1)
+    check_choice("gauge", gauge, GAUGES)
+    record_every = check_int("record_every", max(1, steps // 100) if record_every is None else record_every, 1)
+    return eta, steps, record_every, check_number("rest", rest, strict=True, allow_none=True)
+
+
+def _gauged_start(E: torch.Tensor, gauge: str) -> torch.Tensor:
+    """The start (M, n, 2) through the gauge step before the first move; "none" (which fixes
+    only the mean) takes the affine one there, so that every gauge starts at a common scale."""
+    return fix_gauge(E, "affine" if gauge == "none" else gauge)
+
+
 class LawForces:
     """The force of a measured law (:func:`modadd.forces.kernels.binned_law`) on n particles
     of M systems, every unordered pair of sums weighted by its multiplicity over n. The
     field is computed in the dtype of ``tables`` (float32 in :func:`simulate_law`: the law is
     measured to about two digits, and float32 is 1.6 times faster here), the positions and
-    the step in float64."""
+    the step in float64. ``w`` (float64) spreads the force onto the particles, ``field_w``
+    (the same weights in the tables' dtype, cast once, not every step) weighs the partners."""
 
-    def __init__(self, n: int, M: int, tables, full_angle: bool):
-        self.n, self.tables, self.full_angle = n, tables, full_angle
+    def __init__(self, n: int, M: int, tables):
+        self.n, self.tables = n, tables
         self.pairs, mult = unordered_pairs(n)
         self.labels = answers(self.pairs, n)
         self.w = (mult / n).to(torch.float64).expand(M, -1)
+        self.field_w = self.w.to(tables[0].dtype)
 
     def take(self, idx: torch.Tensor) -> "LawForces":
         """The same law on the systems ``idx`` only."""
         new = copy.copy(self)
         new.w = self.w[:1].expand(len(idx), -1)
+        new.field_w = new.w.to(self.field_w.dtype)
         return new
 
     def __call__(self, E: torch.Tensor) -> torch.Tensor:
-        dtype = self.tables[0].dtype
-        S = sum_vectors(E, self.pairs).to(dtype)
-        f = binned_law(S, self.labels, self.w.to(dtype), None, self.tables, self.full_angle).to(E.dtype)
+        S = sum_vectors(E, self.pairs).to(self.field_w.dtype)
+        f = binned_law(S, self.labels, self.field_w, None, self.tables).to(E.dtype)
         return spread_to_embeddings(f, self.pairs, self.n, self.w)
 
 

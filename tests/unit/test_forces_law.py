@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from modadd import forces
-from modadd.forces.kernels import answer_groups
+from modadd.forces import kernels
+from modadd.forces.kernels import answer_groups, bin_index, binned_law, law_tables
 from modadd.forces.law import _design
 from modadd.core.model import Params, mlp
 from modadd.core.data import unordered_pairs
@@ -190,6 +191,40 @@ def test_hinge_switching(hist):
 # ---------------------------------------------------------------- the measured force law
 
 
+def turn_cells(full_angle):
+    """The cells of the unwrapped angle difference that binned_law bins, for the chapters' angle bins."""
+    a_edges = forces.law.FULL_ANGLE_BINS if full_angle else forces.law.ANGLE_BINS
+    return law_tables(np.arange(3.0), np.zeros((2, 2)), a_edges, np.zeros((2, len(a_edges) - 1)), full_angle,
+                      torch.float64)[2].numpy()
+
+
+UNIFORM_EDGES = {"chapter 4's rounded": np.round(np.linspace(0, 3, 31), 6), "distance": forces.law.DISTANCE_BINS,
+                 "axial angle": forces.law.ANGLE_BINS, "full angle": forces.law.FULL_ANGLE_BINS,
+                 "turn cells, lines": turn_cells(False), "turn cells, directions": turn_cells(True),
+                 "from below 0": np.linspace(-2.5, 7.0, 39)}
+OTHER_EDGES = {"non-uniform": np.array([0, 0.1, 0.15, 1.0, 2.5, 2.6]), "one bin": np.array([0.5, 9.0])}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("name", list(UNIFORM_EDGES) + list(OTHER_EDGES))
+def test_bin_index_is_the_search(name, dtype):
+    """bin_index bins exactly as torch.bucketize(right=True) - 1 (B at or past the last edge,
+    -1 below the first): at, just below and just above every edge, where the division that
+    bins uniform edges could round to the next bin, and anywhere else."""
+    edges = torch.tensor(np.asarray({**UNIFORM_EDGES, **OTHER_EDGES}[name], dtype=float), dtype=dtype)
+    inf = torch.tensor([math.inf], dtype=dtype)
+    near = torch.cat([torch.nextafter(edges, -inf), edges, torch.nextafter(edges, inf)])
+    span = float(edges[-1] - edges[0])
+    g = torch.Generator().manual_seed(0)
+    spread = float(edges[0]) - span / 2 + 2 * span * torch.rand(3, 1000, generator=g, dtype=torch.float64)
+    x = torch.cat([near, spread.to(dtype).flatten(), torch.tensor([-math.inf, math.inf, math.nan, 0.0, 1e30, -1e30],
+                                                                   dtype=dtype)])
+    for shape in ((-1,), (3, -1)):
+        got = bin_index(x.reshape(shape), edges)
+        assert got.dtype == torch.int32 and got.shape == x.reshape(shape).shape
+        assert torch.equal(got.long(), torch.bucketize(x.reshape(shape), edges, right=True) - 1)
+
+
 def synthetic(T=3, P=24, seed=0):
     g = torch.Generator().manual_seed(seed)
     S = torch.randn(T, P, 2, generator=g, dtype=torch.float64)
@@ -274,6 +309,37 @@ def test_law_field_is_the_model_the_law_was_fitted_with(full_angle):
         law.field(S, lab, w, "random")
     with pytest.raises(ValueError, match="labels"):
         law.field(S, lab[:-1], w)
+
+
+@pytest.mark.parametrize("full_angle", [False, True])
+def test_binned_law_with_the_chapters_bins_is_the_law_pair_by_pair(full_angle, monkeypatch):
+    """With the chapters' uniform bins (binned by division, the turn by the unwrapped angle
+    difference in periodic cells) and a few models at a time, the field is the law written
+    out pair by pair: the pull by the bin of d / sigma, the turn by the bin of |dtheta| (the
+    last bin at and past the last edge) times sign(dtheta)."""
+    monkeypatch.setattr(kernels, "PAIR_CHUNK", 2 * 40 * 40)              # 2 models a chunk: 2 chunks
+    S, lab, _, _ = synthetic(T=3, P=40, seed=4)
+    g = torch.Generator().manual_seed(4)
+    w = torch.rand(3, 40, generator=g, dtype=torch.float64) + 0.5
+    d_edges = np.asarray(forces.law.DISTANCE_BINS)
+    a_edges = np.asarray(forces.law.FULL_ANGLE_BINS if full_angle else forces.law.ANGLE_BINS)
+    Bd, Ba = len(d_edges) - 1, len(a_edges) - 1
+    k, a = torch.randn(2, Bd, generator=g, dtype=torch.float64), torch.randn(2, Ba, generator=g, dtype=torch.float64)
+    sigma = forces.auto_sigma(S, lab, weights=w)
+    f = binned_law(S, lab, w, sigma, law_tables(d_edges, k.numpy(), a_edges, a.numpy(), full_angle, torch.float64))
+    rel = (lab[:, None] != lab[None, :]).long()
+    D = S[:, None] - S[:, :, None]                                        # s_q - s_p
+    bd = torch.bucketize(D.norm(dim=-1) / sigma[:, None, None], torch.tensor(d_edges), right=True) - 1
+    kk = torch.where(bd < Bd, k[rel.expand_as(bd), bd.clamp(max=Bd - 1)], 0.0)
+    wq = (w / w.mean(-1, keepdim=True))[:, None, :]
+    dth = forces.directed_angle(S) if full_angle else forces.axial_angle(S)
+    ba = (torch.bucketize(dth.abs(), torch.tensor(a_edges), right=True) - 1).clamp(max=Ba - 1)
+    r = S.norm(dim=-1)
+    aa = a[rel.expand_as(ba), ba] * torch.sign(dth) * wq * (r / r.mean(-1, keepdim=True))[:, None, :]
+    u = S / r.unsqueeze(-1)
+    by_hand = ((kk * wq).unsqueeze(-1) * D / sigma[:, None, None, None]).sum(2) \
+        + aa.sum(2).unsqueeze(-1) * torch.stack([-u[..., 1], u[..., 0]], -1)
+    assert torch.allclose(f, by_hand, atol=1e-12)
 
 
 def test_design_assumed_forms_explain_their_own_field():

@@ -30,7 +30,7 @@ from ..core.train import History, pair_weights
 from ..core.validate import (check_bool, check_labels, check_non_negative_int, check_pair_weights, check_positive_int,
                              check_tensor, is_int)
 from .fields import shuffled_labels, auto_sigma
-from .kernels import angle_differences, binned_law
+from .kernels import angle_differences, bin_index, binned_law, law_tables
 
 
 def _check_params(params):
@@ -193,23 +193,18 @@ class ForceLaw:
         labels = check_labels(labels, P)
         w = check_pair_weights(weights, M, P, S.dtype)
         sigma = auto_sigma(S, labels, weights=w)
-        return binned_law(S, labels, w, sigma, tables, self.full_angle)
+        return binned_law(S, labels, w, sigma, tables)
 
     def tables(self, labels_kind: str = "true", dtype=torch.float64):
-        """The law as tables for :func:`modadd.forces.kernels.binned_law`: (distance edges,
-        angle edges, k (2, Bd + 1), a (2, Ba)), row 0 for the same answer, row 1 for a
-        different one; k's last column 0 for partners beyond the last distance edge.
-        ``labels_kind``: "true" or "shuffled"."""
+        """The law as :func:`modadd.forces.kernels.binned_law` looks it up, in ``dtype``
+        (:func:`modadd.forces.kernels.law_tables`). ``labels_kind``: "true" or "shuffled"."""
         if labels_kind not in ("true", "shuffled"):
             raise ValueError(f"labels_kind must be 'true' or 'shuffled', got labels_kind={labels_kind!r}")
         out = []
         for kind in ("distance", "angle"):
             rows = [self.kernel(kind, pair, labels_kind) for pair in PAIRS]
-            edges = torch.tensor(np.append(rows[0].lo.to_numpy(), rows[0].hi.iloc[-1]), dtype=dtype)
-            vals = torch.tensor(np.stack([r.value.to_numpy() for r in rows]), dtype=dtype)
-            out.append((edges, vals))
-        (d_edges, k), (a_edges, a) = out
-        return d_edges, a_edges, torch.cat([k, torch.zeros(2, 1, dtype=dtype)], 1), a
+            out += [np.append(rows[0].lo.to_numpy(), rows[0].hi.iloc[-1]), np.stack([r.value.to_numpy() for r in rows])]
+        return law_tables(*out, self.full_angle, dtype)
 
 
 PAIRS = ("same answer", "different answer")
@@ -268,8 +263,8 @@ def _design(S, y, lab, wq, sigma, bias: bool, d_edges, a_edges, full_angle: bool
     u = S / r.clamp_min(1e-300).unsqueeze(-1)
     tp = torch.stack([-u[..., 1], u[..., 0]], -1)[:, :, None, :].expand(T, P, P, 2)
     turn = (wq[None, None, :] * rq * torch.sign(dth)).unsqueeze(-1) * tp
-    d_idx = torch.bucketize(dist, torch.tensor(d_edges, dtype=dist.dtype), right=True) - 1
-    a_idx = torch.bucketize(dth.abs(), torch.tensor(a_edges, dtype=dist.dtype), right=True) - 1
+    d_idx = bin_index(dist, torch.tensor(d_edges, dtype=dist.dtype)).long()         # -1 below, B at or past the edges
+    a_idx = bin_index(dth.abs(), torch.tensor(a_edges, dtype=dist.dtype)).long()
     Bd, Ba = len(d_edges) - 1, len(a_edges) - 1
     a_idx = torch.where(dth.abs() == a_edges[-1], Ba - 1, a_idx)       # the last edge belongs to the last bin
     cols, counts = [], []
