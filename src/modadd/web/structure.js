@@ -186,10 +186,16 @@ function structSolve(A, b) {
   return M.map((row, i) => row.slice(m).map((v) => v / M[i][i]));
 }
 
-function structDet(A) {
-  if (A.length === 2) return A[0][0] * A[1][1] - A[0][1] * A[1][0];
-  return A[0][0] * (A[1][1] * A[2][2] - A[1][2] * A[2][1]) - A[0][1] * (A[1][0] * A[2][2] - A[1][2] * A[2][0])
-       + A[0][2] * (A[1][0] * A[2][1] - A[1][1] * A[2][0]);
+/** Whether the integer sites z (flat, 2 per point) pin down a lattice of dimension dim: not all
+ *  on one site (1-D), not all on one line (2-D). Exact (structure.py's _spans). */
+function structSpans(z, n, dim) {
+  let fx = 0, fy = 0;                                       // a site other than the first
+  for (let s = 1; s < n; s++) {
+    const dx = z[2 * s] - z[0], dy = dim === 2 ? z[2 * s + 1] - z[1] : 0;
+    if (dim === 1 && dx !== 0) return true;
+    if (fx === 0 && fy === 0) { fx = dx; fy = dy; } else if (dx * fy - dy * fx !== 0) return true;
+  }
+  return false;
 }
 
 /** Round X onto t + z B, refit t and B by least squares, repeat (structure.py's _lattice_fits, one basis at a time). */
@@ -210,6 +216,7 @@ function structLatticeFit(X, n, B, tx, ty) {
       for (let s = 0; s < n; s++) z[2 * s] = structRint(((X[2 * s] - tx) * ux + (X[2 * s + 1] - ty) * uy) / uu);
     }
     if (zOld && z.every((v, i) => v === zOld[i])) break;
+    if (!structSpans(z, n, dim)) return null;
     const m = 1 + dim, G = Array.from({ length: m }, () => new Array(m).fill(0)), R = Array.from({ length: m }, () => [0, 0]);
     const row = new Float64Array(m);
     row[0] = 1;
@@ -221,7 +228,6 @@ function structLatticeFit(X, n, B, tx, ty) {
         R[i][0] += row[i] * X[2 * s]; R[i][1] += row[i] * X[2 * s + 1];
       }
     }
-    if (structDet(G) === 0) return null;                   // integer Gram matrix: exact
     coef = structSolve(G, R);
     tx = coef[0][0]; ty = coef[0][1]; B = coef.slice(1); zOld = z;
     if (dim === 2 && Math.abs(B[0][0] * B[1][1] - B[0][1] * B[1][0]) < 0.05 * Math.hypot(...B[0]) * Math.hypot(...B[1])) return null;
