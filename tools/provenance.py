@@ -47,6 +47,8 @@ BENCHMARK_CODE = {
                    "requirements.txt"),
     "chapters.json": ("benchmarks/bench_chapters.py", "src", "tools", "book", "scripts/execute_chapters.py",
                       "requirements.txt"),
+    # this code's chapters beside an earlier commit's (whose code is fixed by its commit)
+    "against.json": ("benchmarks/bench_against.py", "src", "tools", "book", "requirements.txt"),
 }
 
 
