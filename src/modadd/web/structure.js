@@ -191,8 +191,9 @@ function structSolve(A, b) {
 function structSpans(z, n, dim) {
   let fx = 0, fy = 0;                                       // a site other than the first
   for (let s = 1; s < n; s++) {
-    const dx = z[2 * s] - z[0], dy = dim === 2 ? z[2 * s + 1] - z[1] : 0;
-    if (dim === 1 && dx !== 0) return true;
+    const dx = z[2 * s] - z[0];
+    if (dim === 1) { if (dx !== 0) return true; continue; }
+    const dy = z[2 * s + 1] - z[1];
     if (fx === 0 && fy === 0) { fx = dx; fy = dy; } else if (dx * fy - dy * fx !== 0) return true;
   }
   return false;
