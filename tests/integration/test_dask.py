@@ -210,6 +210,44 @@ def test_an_interrupted_client_keeps_what_it_received(tmp_path, reference):
     assert table[:6] == reference["first5"].splitlines()     # seeds 0-4: the in-process rows
 
 
+LET_GO = """
+import sys
+from concurrent.futures import as_completed
+from distributed import LocalCluster
+from modadd.runs.cluster import DaskExecutor
+
+def nap(k):
+    import time
+    time.sleep(0.05 * k)
+    return k
+
+if __name__ == "__main__":
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as lc:
+        for trial in range(int(sys.argv[1])):   # what an interrupted sweep does, many times over
+            ex = DaskExecutor(lc.scheduler_address)
+            tasks = [ex.submit(nap, k) for k in range(1, 30)]
+            next(as_completed(tasks))           # the first result arrives; then Ctrl-C:
+            for t in tasks:
+                t.cancel()                      # the sweep cancels what is pending
+            ex.shutdown()                       # and lets go of the cluster
+    print("let go", trial + 1)
+"""
+
+
+def test_a_client_that_lets_go_mid_sweep_exits(tmp_path):
+    # Python waits at exit for Dask's callback thread. The executor's callback once waited for
+    # a result on a connection being closed, so an interrupted sweep printed its message and
+    # then never exited (CI, stop 46). Here that happened within the first 20 let-gos of a
+    # client in each of several tries. Every let-go must leave nothing to wait for.
+    script = tmp_path / "let_go.py"
+    script.write_text(LET_GO)
+    p = subprocess.run([sys.executable, str(script), "30"], capture_output=True, text=True, env=ENV,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "let go 30"
+
+
 def test_a_version_mismatch_is_reported(tmp_path, monkeypatch):
     from distributed import Client, LocalCluster
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -220,3 +258,21 @@ def test_a_version_mismatch_is_reported(tmp_path, monkeypatch):
                                                rf"0123456789abcdef, worker {theirs}$"):
             sweep.run_sweep(CONFIGS[:2], STEPS, cache_dir=tmp_path, progress=False, executor=DaskExecutor(client))
     assert list(tmp_path.rglob("*.pt")) == []
+
+
+def _raise(kind: str):
+    raise {"timeout": TimeoutError, "value": ValueError}[kind](f"a {kind} inside the task")
+
+
+def test_a_task_that_fails_on_the_cluster_is_reported():
+    # the executor waits for results in short waits and retries on TimeoutError: a task that
+    # itself raises TimeoutError must still be reported, not waited for again
+    from distributed import Client, LocalCluster
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as lc, Client(lc, set_as_default=False) as client:
+        ex = DaskExecutor(client)
+        for kind, name in [("timeout", "TimeoutError"), ("value", "ValueError")]:
+            with pytest.raises(ClusterError, match=rf"^a task failed on the cluster: {name}: a {kind} inside"):
+                ex.submit(_raise, kind).result(timeout=60)
+        assert ex.submit(abs, -3).result(timeout=60) == 3          # and the executor still works
+        ex.shutdown()

@@ -48,6 +48,10 @@ __all__ = ["ClusterError", "CONNECT_TIMEOUT_S", "DaskExecutor", "versions", "wor
 #: Seconds to wait for a scheduler before giving up.
 CONNECT_TIMEOUT_S = 10
 
+#: Seconds of one wait for a finished task's result; between waits the executor checks
+#: whether it is letting go of the cluster (a wait on a closed connection never ends).
+FETCH_WAIT_S = 1.0
+
 
 class ClusterError(RuntimeError):
     """The cluster could not be reached, disagrees on versions, or failed a batch."""
@@ -147,11 +151,15 @@ class _Task(Future):
         self.remote = remote
 
     def cancel(self) -> bool:
+        # this future first, so that the cluster's "cancelled" callback finds it settled
+        # and asks the cluster for nothing
+        if not super().cancel():
+            return False
         try:
             self.remote.cancel()
         except Exception:                        # the cluster may already be gone
             pass
-        return super().cancel()
+        return True
 
 
 def _settle(task: Future, result=None, error: BaseException | None = None) -> None:
@@ -199,6 +207,7 @@ class DaskExecutor(Executor):
         connect_timeout = check_number("connect_timeout", connect_timeout, strict=True, allow_none=True)
         self.connect_timeout = CONNECT_TIMEOUT_S if connect_timeout is None else connect_timeout
         self._client, self._close, self._mine = None, None, None
+        self._letting_go = False
         self._tag, self._count, self._lock = uuid.uuid4().hex[:8], 0, threading.Lock()
 
     def _connected(self):
@@ -210,6 +219,7 @@ class DaskExecutor(Executor):
                 close()
                 raise
             self._client, self._close, self._mine = client, close, versions()
+            self._letting_go = False
         return self._client
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
@@ -224,9 +234,16 @@ class DaskExecutor(Executor):
         return task
 
     def _finish(self, remote, task: _Task, args: tuple) -> None:
-        """Hand a finished task's result (or its failure) to the client's future."""
+        """Hand a finished task's result (or its failure) to the client's future.
+
+        Runs on Dask's callback thread, which Python waits for at exit: it must not wait on
+        a connection that is being closed (an interrupted sweep would then never exit)."""
+        if task.done() or self._letting_go:     # cancelled, or the cluster is being let go
+            return
         try:
-            out = remote.result()
+            out = self._fetch(remote)
+            if out is None:
+                return
         except Exception as e:
             return _settle(task, error=ClusterError(f"{_describe(args)} failed on the cluster: "
                                                      f"{type(e).__name__}: {e}"))
@@ -237,9 +254,21 @@ class DaskExecutor(Executor):
         remote.release()
         _settle(task, result=out["result"])
 
+    def _fetch(self, remote):
+        """A finished task's output, waited for in short waits (None once the executor lets
+        go of the cluster); a task's own failure is raised."""
+        while not self._letting_go:
+            try:
+                return remote.result(timeout=FETCH_WAIT_S)
+            except TimeoutError:
+                if remote.status == "error":     # the task itself raised TimeoutError
+                    raise
+        return None
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Let go of the cluster: stop a local cluster started here, close a connection
         made here (a given Client stays open)."""
+        self._letting_go = True
         if self._close is not None:
             self._close()
         self._client = self._close = None
