@@ -275,4 +275,11 @@ def test_a_task_that_fails_on_the_cluster_is_reported():
             with pytest.raises(ClusterError, match=rf"^a task failed on the cluster: {name}: a {kind} inside"):
                 ex.submit(_raise, kind).result(timeout=60)
         assert ex.submit(abs, -3).result(timeout=60) == 3          # and the executor still works
-        ex.shutdown()
+        late = ex.submit(_nap_then, 2.0)
+        ex.shutdown()                           # a given Client stays open: its results still arrive
+        assert late.result(timeout=60) == 2.0
+
+
+def _nap_then(s: float) -> float:
+    time.sleep(s)
+    return s

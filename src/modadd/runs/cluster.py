@@ -267,8 +267,8 @@ class DaskExecutor(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Let go of the cluster: stop a local cluster started here, close a connection
-        made here (a given Client stays open)."""
-        self._letting_go = True
+        made here (a given Client stays open, and its results still arrive)."""
+        self._letting_go = self._client is not None and self._client is not self.cluster
         if self._close is not None:
             self._close()
         self._client = self._close = None
