@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -157,6 +157,16 @@ class Simulation:
     def final(self) -> np.ndarray:
         """(M, n, 2) the last positions."""
         return self.E[:, -1]
+
+    def take(self, rows) -> "Simulation":
+        """The systems at ``rows`` (positions in this batch), as a simulation of their own:
+        one run can serve several experiments that share its settings and starts."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if len(rows) and (rows.min() < -len(self.seeds) or rows.max() >= len(self.seeds)):
+            raise ValueError(f"rows must be positions 0..{len(self.seeds) - 1} of this simulation's "
+                             f"{len(self.seeds)} systems, got {rows.min()}..{rows.max()}")
+        return replace(self, seeds=self.seeds[rows], clustering=self.clustering[rows],
+                       alignment=self.alignment[rows], moved=self.moved[rows], E=self.E[rows])
 
     def table(self):
         """One row per system: seed, strengths, both structure scores and the class

@@ -169,6 +169,19 @@ def test_strengths_per_system_and_table():
     assert set(t["class"]) <= {"circle", "grid", "other"} and len(t) == 2
 
 
+def test_take_keeps_the_chosen_systems_whole():
+    sim = simulate(9, 1.0, [0.0, 1.0, 3.0], seed=[4, 5, 6], steps=30, record_every=10, rest=1e-3)
+    part = sim.take([2, 0])
+    assert part.seeds.tolist() == [6, 4] and part.alignment.tolist() == [3.0, 0.0]
+    np.testing.assert_array_equal(part.E, sim.E[[2, 0]])
+    np.testing.assert_array_equal(part.moved, sim.moved[[2, 0]])
+    assert part.steps.tolist() == sim.steps.tolist() and part.n == 9
+    assert part.table()["seed"].tolist() == [6, 4]
+    assert len(sim.take([]).seeds) == 0
+    with pytest.raises(ValueError, match=r"rows must be positions 0\.\.2 of this simulation's 3 systems, got 1\.\.3"):
+        sim.take([1, 3])
+
+
 def test_clustering_alone_grows_grids_alignment_grows_circles():
     s = simulate(17, 1.0, [0.0] * 6 + [3.0] * 6, steps=1000, seed=list(range(6)) * 2, record_every=1000)
     cls = s.table()["class"].tolist()
