@@ -1,5 +1,5 @@
 """Chapters executed cold on this code and on an earlier commit, in one run. Run alone:
-.venv/bin/python benchmarks/bench_against.py [--rev REV] [CHAPTER ...]
+.venv/bin/python benchmarks/bench_against.py [--rev REV] [--pairs K] [CHAPTER ...]
 
 What a budget stated in u against an earlier measurement needs: u moves 15-30% within an
 hour here, and the earlier figure may come from another machine (issue 36's 48.9 u for
@@ -10,7 +10,9 @@ so commit first), put first on the kernel's PYTHONPATH; each chapter runs cold (
 after the other and the order swapped from chapter to chapter; u (the plain nn.Module loop,
 10,000 steps) is measured before the first and after every chapter. A chapter's growth in
 u divides its difference in seconds by the mean u from before the first of its pair to
-after the second. The earlier code's chapters may stop at an assertion on this machine
+after the second. With ``--pairs K`` each chapter is timed K times in each code, the order
+swapped from pair to pair, and its growth is the mean of its pairs' (each pair's own u):
+one pair can be off by 10 u here. The earlier code's chapters may stop at an assertion on this machine
 (their numbers were asserted on another); such cells are let through and listed, so its
 time is the rest of the chapter's.
 
@@ -57,8 +59,11 @@ def cold(root: Path, chapter: str) -> tuple[float, list[str]]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rev", default=BASELINE, help=f"the earlier commit (default {BASELINE}: issue 36's)")
+    ap.add_argument("--pairs", type=int, default=1, help="times each chapter runs in each code (default 1)")
     ap.add_argument("chapters", nargs="*", default=CHAPTERS, help="chapter names (default: 4-6)")
     args = ap.parse_args(argv)
+    if args.pairs < 1:
+        ap.error(f"--pairs must be at least 1, got {args.pairs}")
     unknown = [c for c in args.chapters if not (REPO / "book" / f"{c}.md").exists()]
     if unknown:
         ap.error(f"unknown chapter(s) {', '.join(unknown)}; chapters are book/NN_name.md without .md")
@@ -70,26 +75,33 @@ def main(argv=None) -> int:
             git("worktree", "add", "--detach", str(trees[k]), rev)
         try:
             u = [plain_loop(10_000)]
-            rows = {}
-            for i, chapter in enumerate(args.chapters):
-                order = ("earlier", "this") if i % 2 == 0 else ("this", "earlier")
-                row = {"order": list(order), "u_before": round(u[-1], 2)}
-                for k in order:
-                    seconds, raised = cold(trees[k], chapter)
-                    u.append(plain_loop(10_000))
-                    row[k] = {"seconds": round(seconds, 1), "raised": raised}
-                    print(f"{chapter} {k}: {seconds:.1f} s, {len(raised)} cell(s) raised; u {u[-1]:.2f} s", flush=True)
-                mean_u = sum(u[-3:]) / 3
-                row.update(u_after=round(u[-1], 2), mean_u=round(mean_u, 2),
-                           growth_s=round(row["this"]["seconds"] - row["earlier"]["seconds"], 1),
-                           growth_u=round((row["this"]["seconds"] - row["earlier"]["seconds"]) / mean_u, 1))
-                rows[chapter] = row
+            rows, i = {}, 0
+            for chapter in args.chapters:
+                pairs = []
+                for _ in range(args.pairs):
+                    order = ("earlier", "this") if i % 2 == 0 else ("this", "earlier")
+                    i += 1
+                    row = {"order": list(order), "u_before": round(u[-1], 2)}
+                    for k in order:
+                        seconds, raised = cold(trees[k], chapter)
+                        u.append(plain_loop(10_000))
+                        row[k] = {"seconds": round(seconds, 1), "raised": raised}
+                        print(f"{chapter} {k}: {seconds:.1f} s, {len(raised)} cell(s) raised; u {u[-1]:.2f} s",
+                              flush=True)
+                    mean_u = sum(u[-3:]) / 3
+                    row.update(u_after=round(u[-1], 2), mean_u=round(mean_u, 2),
+                               growth_s=round(row["this"]["seconds"] - row["earlier"]["seconds"], 1),
+                               growth_u=round((row["this"]["seconds"] - row["earlier"]["seconds"]) / mean_u, 1))
+                    pairs.append(row)
+                rows[chapter] = {"pairs": pairs,
+                                 "growth_s": round(sum(p["growth_s"] for p in pairs) / len(pairs), 1),
+                                 "growth_u": round(sum(p["growth_u"] for p in pairs) / len(pairs), 1)}
         finally:
             for k in trees:
                 git("worktree", "remove", "--force", str(trees[k]))
     total_s = sum(r["growth_s"] for r in rows.values())
     res = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-           "earlier": revs["earlier"], "this": revs["this"], "chapters": rows,
+           "earlier": revs["earlier"], "this": revs["this"], "pairs": args.pairs, "chapters": rows,
            "growth_s": round(total_s, 1), "growth_u": round(sum(r["growth_u"] for r in rows.values()), 1),
            "u_seconds": [round(x, 2) for x in u]}
     print(f"growth: {res['growth_s']} s = {res['growth_u']} u", flush=True)
