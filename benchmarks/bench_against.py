@@ -7,12 +7,12 @@ chapters 4-6 came from an AMD EPYC; this one may be an Intel Xeon), so the two c
 timed here, side by side. Each code is a ``git worktree`` of its commit (this code: HEAD,
 so commit first), put first on the kernel's PYTHONPATH; each chapter runs cold (an empty
 ``MODADD_CACHE``) in a new kernel, as :mod:`bench_chapters` runs it, the two codes one
-after the other and the order swapped from chapter to chapter; u (the plain nn.Module loop,
-10,000 steps) is measured before the first and after every chapter. A chapter's growth in
-u divides its difference in seconds by the mean u from before the first of its pair to
-after the second. With ``--pairs K`` each chapter is timed K times in each code, the order
-swapped from pair to pair, and its growth is the mean of its pairs' (each pair's own u):
-one pair can be off by 10 u here. The earlier code's chapters may stop at an assertion on this machine
+after the other (a pair), the order swapped from pair to pair; u (the plain nn.Module loop,
+10,000 steps) is measured before the first and after every chapter. A pair's growth in u
+divides its difference in seconds by the mean u from before its first run to after its
+second. With ``--pairs K`` each chapter is timed in K pairs, and its growth is the mean of
+theirs: one pair alone can mislead by many u here (``against.json`` keeps every pair, and
+the appendix shows their spread). The earlier code's chapters may stop at an assertion on this machine
 (their numbers were asserted on another); such cells are let through and listed, so its
 time is the rest of the chapter's.
 

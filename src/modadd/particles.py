@@ -162,7 +162,7 @@ class Simulation:
         """The systems at ``rows`` (positions in this batch), as a simulation of their own:
         one run can serve several experiments that share its settings and starts."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-        if len(rows) and (rows.min() < -len(self.seeds) or rows.max() >= len(self.seeds)):
+        if len(rows) and (rows.min() < 0 or rows.max() >= len(self.seeds)):
             raise ValueError(f"rows must be positions 0..{len(self.seeds) - 1} of this simulation's "
                              f"{len(self.seeds)} systems, got {rows.min()}..{rows.max()}")
         return replace(self, seeds=self.seeds[rows], clustering=self.clustering[rows],

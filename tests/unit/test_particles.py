@@ -180,6 +180,8 @@ def test_take_keeps_the_chosen_systems_whole():
     assert len(sim.take([]).seeds) == 0
     with pytest.raises(ValueError, match=r"rows must be positions 0\.\.2 of this simulation's 3 systems, got 1\.\.3"):
         sim.take([1, 3])
+    with pytest.raises(ValueError, match=r"rows must be positions 0\.\.2 .* got -1\.\.0"):
+        sim.take([-1, 0])
 
 
 def test_clustering_alone_grows_grids_alignment_grows_circles():
