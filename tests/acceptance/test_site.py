@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import html
 import http.server
 import re
 import threading
@@ -687,6 +688,25 @@ def test_no_page_is_heavier_than_5_mb():
     heavy = {p.relative_to(SITE).as_posix(): p.stat().st_size for p in SITE.rglob("*.html")
              if p.stat().st_size > MAX_PAGE_BYTES}
     assert not heavy, f"pages over 5 MB: {heavy}"
+
+
+#: What a glued number must not read as: a Python object's repr instead of its value (a key
+#: tuple glued in place of its count once read "('no biases', 'gd') of 64"; Sphinx curls its quotes).
+GLUED_REPRS = re.compile(r"^\s*[\[(]\s*['\"‘“]|np\.\w+\(|array\(|tensor\(|<\w[^>]* object|lambda|\bnan\b|\bNone\b")
+
+
+def test_glued_text_reads_as_values():
+    """Every number glued into the prose ({glue:text}) reads as a value, not a Python repr."""
+    assert (SITE / "index.html").is_file(), NOT_BUILT
+    bad, seen = [], 0
+    for page in [p for p in PAGES if p != NO_PAGES]:
+        for raw in re.findall(r'<span class="pasted-text">(.*?)</span>', (SITE / page).read_text(errors="replace"), re.S):
+            text = html.unescape(re.sub(r"<[^>]+>", "", raw))
+            seen += 1
+            if GLUED_REPRS.search(text):
+                bad.append(f"{page}: {text!r}")
+    assert seen > 100, f"only {seen} glued texts found: is the site built?"
+    assert not bad, "glued texts that read as Python objects:\n  " + "\n  ".join(bad)
 
 
 def test_internal_links_resolve():
